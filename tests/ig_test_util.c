@@ -1,0 +1,41 @@
+/* Shared helpers for the Check suites (see ig_test_util.h). */
+#include "ig_test_util.h"
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+double ig_test_close_ratio(const float *a, const float *b, size_t n, double rtol, double atol)
+{
+    double worst = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        if (isnan(a[i]) || isnan(b[i])) return INFINITY;
+        double r = fabs((double)a[i] - (double)b[i]) / (atol + rtol * fabs((double)b[i]));
+        if (r > worst) worst = r;
+    }
+    return worst;
+}
+
+static uint64_t splitmix64(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+void ig_test_fill_uniform(float *x, size_t n, uint64_t seed, float lo, float hi)
+{
+    uint64_t s = seed;
+    for (size_t i = 0; i < n; i++) {
+        double u = (double)(splitmix64(&s) >> 11) * (1.0 / 9007199254740992.0);
+        x[i] = (float)(lo + (hi - lo) * u);
+    }
+}
+
+const char *ig_test_fixture(const char *name)
+{
+    static char path[4096];
+    const char *dir = getenv("IG_TEST_FIXTURES");
+    snprintf(path, sizeof path, "%s/%s", dir ? dir : "tests/fixtures", name);
+    return path;
+}
