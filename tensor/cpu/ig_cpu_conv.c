@@ -1,0 +1,264 @@
+/* CPU conv2d kernels: im2col/col2im (OpenMP) around OpenBLAS sgemm over chunks of several images. */
+#include "ig_cpu_util.h"
+#include <cblas.h>
+#include <string.h>
+
+/* Geometry of one conv call; K = C*KH*KW is the GEMM depth, P = Ho*Wo pixels per image. */
+struct conv_geom {
+    int64_t N, C, H, W, O, KH, KW, Ho, Wo, K, P;
+    int sh, sw, ph, pw;
+};
+
+static struct conv_geom geom(const struct ig_tensor *x, const struct ig_tensor *w, const struct ig_tensor *y,
+                             const struct ig_conv2d_params *p)
+{
+    struct conv_geom g;
+    g.N = x->shape[0], g.C = x->shape[1], g.H = x->shape[2], g.W = x->shape[3];
+    g.O = w->shape[0], g.KH = w->shape[2], g.KW = w->shape[3];
+    g.Ho = y->shape[2], g.Wo = y->shape[3];
+    g.K = g.C * g.KH * g.KW;
+    g.P = g.Ho * g.Wo;
+    g.sh = p->stride_h, g.sw = p->stride_w, g.ph = p->pad_h, g.pw = p->pad_w;
+    return g;
+}
+
+/* Images per GEMM: enough columns (nb*P) for an efficient sgemm, col buffer about CHUNK_BYTES. */
+#define CHUNK_BYTES ((int64_t)8 << 20)
+static int64_t chunk_images(const struct conv_geom *g)
+{
+    int64_t per = g->K * g->P * (int64_t)sizeof(float);
+    int64_t nb = per > 0 ? CHUNK_BYTES / per : g->N;
+    if (nb < 1) nb = 1;
+    if (nb > g->N) nb = g->N;
+    int64_t chunks = (g->N + nb - 1) / nb;
+    return (g->N + chunks - 1) / chunks;   /* even chunks */
+}
+
+/* One im2col row segment: dst[oh*Wo+ow] = x plane value under kernel tap (kh,kw), 0 in the padding. */
+static void im2col_row(const struct conv_geom *g, const float *xp, int64_t kh, int64_t kw, float *dst)
+{
+    for (int64_t oh = 0; oh < g->Ho; oh++, dst += g->Wo) {
+        int64_t ih = oh * g->sh - g->ph + kh;
+        if (ih < 0 || ih >= g->H) {
+            memset(dst, 0, (size_t)g->Wo * sizeof(float));
+            continue;
+        }
+        const float *src = xp + ih * g->W;
+        if (g->sw == 1) {
+            /* iw = ow - pw + kw is valid for ow in [lo, hi) */
+            int64_t lo = g->pw - kw, hi = g->W + g->pw - kw;
+            if (lo < 0) lo = 0;
+            if (hi > g->Wo) hi = g->Wo;
+            if (hi < lo) hi = lo;
+            for (int64_t ow = 0; ow < lo && ow < g->Wo; ow++) dst[ow] = 0.0f;
+            if (hi > lo) memcpy(dst + lo, src + lo - g->pw + kw, (size_t)(hi - lo) * sizeof(float));
+            for (int64_t ow = hi > lo ? hi : lo; ow < g->Wo; ow++) dst[ow] = 0.0f;
+        } else {
+            for (int64_t ow = 0; ow < g->Wo; ow++) {
+                int64_t iw = ow * g->sw - g->pw + kw;
+                dst[ow] = (iw >= 0 && iw < g->W) ? src[iw] : 0.0f;
+            }
+        }
+    }
+}
+
+/* col[K, nb*P] from x[n0 .. n0+nb): column j = i*P + pixel of image i. */
+static void im2col(const struct conv_geom *g, const float *x, int64_t n0, int64_t nb, float *col)
+{
+    int64_t rows = g->K, ld = nb * g->P;
+    IG_OMP(omp parallel for collapse(2) schedule(static) if (rows * ld > IG_CPU_PAR_MIN))
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t i = 0; i < nb; i++) {
+            int64_t c = r / (g->KH * g->KW), kh = (r / g->KW) % g->KH, kw = r % g->KW;
+            im2col_row(g, x + ((n0 + i) * g->C + c) * g->H * g->W, kh, kw, col + r * ld + i * g->P);
+        }
+}
+
+/* dx[n0 .. n0+nb) = col2im(dcol[K, nb*P]) (overwrites dx). */
+static void col2im(const struct conv_geom *g, const float *dcol, int64_t n0, int64_t nb, float *dx)
+{
+    int64_t ld = nb * g->P, HW = g->H * g->W;
+    IG_OMP(omp parallel for collapse(2) schedule(static) if (nb * g->C * HW * g->KH * g->KW > IG_CPU_PAR_MIN))
+    for (int64_t i = 0; i < nb; i++)
+        for (int64_t c = 0; c < g->C; c++) {
+            float *xp = dx + ((n0 + i) * g->C + c) * HW;
+            memset(xp, 0, (size_t)HW * sizeof(float));
+            for (int64_t kh = 0; kh < g->KH; kh++)
+                for (int64_t kw = 0; kw < g->KW; kw++) {
+                    const float *src = dcol + ((c * g->KH + kh) * g->KW + kw) * ld + i * g->P;
+                    for (int64_t oh = 0; oh < g->Ho; oh++, src += g->Wo) {
+                        int64_t ih = oh * g->sh - g->ph + kh;
+                        if (ih < 0 || ih >= g->H) continue;
+                        float *drow = xp + ih * g->W;
+                        if (g->sw == 1) {
+                            int64_t lo = g->pw - kw, hi = g->W + g->pw - kw;
+                            if (lo < 0) lo = 0;
+                            if (hi > g->Wo) hi = g->Wo;
+                            float *d = drow - g->pw + kw;
+                            for (int64_t ow = lo; ow < hi; ow++) d[ow] += src[ow];
+                        } else {
+                            for (int64_t ow = 0; ow < g->Wo; ow++) {
+                                int64_t iw = ow * g->sw - g->pw + kw;
+                                if (iw >= 0 && iw < g->W) drow[iw] += src[ow];
+                            }
+                        }
+                    }
+                }
+        }
+}
+
+/* dst[O, nb*P] <- y-layout src[n0 .. n0+nb)[O, P] (gather), or the reverse (scatter, plus bias). */
+static void gather_images(const struct conv_geom *g, const float *src, int64_t n0, int64_t nb, float *dst)
+{
+    int64_t ld = nb * g->P;
+    IG_OMP(omp parallel for collapse(2) schedule(static) if (nb * g->O * g->P > IG_CPU_PAR_MIN))
+    for (int64_t o = 0; o < g->O; o++)
+        for (int64_t i = 0; i < nb; i++)
+            memcpy(dst + o * ld + i * g->P, src + ((n0 + i) * g->O + o) * g->P, (size_t)g->P * sizeof(float));
+}
+
+static void scatter_images(const struct conv_geom *g, const float *src, const float *bias, int64_t n0, int64_t nb,
+                           float *y)
+{
+    int64_t ld = nb * g->P;
+    IG_OMP(omp parallel for collapse(2) schedule(static) if (nb * g->O * g->P > IG_CPU_PAR_MIN))
+    for (int64_t i = 0; i < nb; i++)
+        for (int64_t o = 0; o < g->O; o++) {
+            const float *s = src + o * ld + i * g->P;
+            float *d = y + ((n0 + i) * g->O + o) * g->P;
+            float b = bias ? bias[o] : 0.0f;
+            for (int64_t j = 0; j < g->P; j++) d[j] = s[j] + b;
+        }
+}
+
+static void add_bias(const struct conv_geom *g, const float *bias, int64_t n0, int64_t nb, float *y)
+{
+    IG_OMP(omp parallel for collapse(2) schedule(static) if (nb * g->O * g->P > IG_CPU_PAR_MIN))
+    for (int64_t i = 0; i < nb; i++)
+        for (int64_t o = 0; o < g->O; o++) {
+            float *d = y + ((n0 + i) * g->O + o) * g->P;
+            for (int64_t j = 0; j < g->P; j++) d[j] += bias[o];
+        }
+}
+
+static void sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *B,
+                  int64_t ldb, float beta, float *C, int64_t ldc)
+{
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (blasint)M,
+                (blasint)N, (blasint)K, 1.0f, A, (blasint)(lda > 0 ? lda : 1), B, (blasint)(ldb > 0 ? ldb : 1), beta, C,
+                (blasint)(ldc > 0 ? ldc : 1));
+}
+
+static void zero(float *p, int64_t n)
+{
+    IG_OMP(omp parallel for schedule(static) if (n > IG_CPU_PAR_MIN))
+    for (int64_t i = 0; i < n; i++) p[i] = 0.0f;
+}
+
+enum ig_status ig_cpu_conv2d_fwd(struct ig_backend *be, const struct ig_op_call *call)
+{
+    struct conv_geom g = geom(call->t[1], call->t[2], call->t[0], &call->p.conv);
+    float *y = ig_cpu_f32(call->t[0]);
+    const float *x = ig_cpu_f32(call->t[1]), *w = ig_cpu_f32(call->t[2]);
+    const float *b = call->t[3] ? ig_cpu_f32(call->t[3]) : NULL;
+    if (g.N == 0 || g.O == 0 || g.P == 0) return IG_OK;
+    if (g.K == 0) {
+        zero(y, g.N * g.O * g.P);
+        if (b) add_bias(&g, b, 0, g.N, y);
+        return IG_OK;
+    }
+    int64_t nb = chunk_images(&g);
+    float *col = ig_backend_scratch(be, (size_t)(g.K + (nb > 1 ? g.O : 0)) * (size_t)(nb * g.P) * sizeof(float));
+    if (!col) return IG_ERR_OOM;
+    float *ybuf = col + g.K * nb * g.P;
+    for (int64_t n0 = 0; n0 < g.N; n0 += nb) {
+        int64_t cnt = g.N - n0 < nb ? g.N - n0 : nb;
+        im2col(&g, x, n0, cnt, col);
+        if (cnt == 1) {
+            /* y[n0][O, P] = w[O, K] col[K, P], written in place */
+            sgemm(false, false, g.O, g.P, g.K, w, g.K, col, g.P, 0.0f, y + n0 * g.O * g.P, g.P);
+            if (b) add_bias(&g, b, n0, 1, y);
+        } else {
+            sgemm(false, false, g.O, cnt * g.P, g.K, w, g.K, col, cnt * g.P, 0.0f, ybuf, cnt * g.P);
+            scatter_images(&g, ybuf, b, n0, cnt, y);
+        }
+    }
+    return IG_OK;
+}
+
+enum ig_status ig_cpu_conv2d_bwd_data(struct ig_backend *be, const struct ig_op_call *call)
+{
+    struct conv_geom g = geom(call->t[0], call->t[2], call->t[1], &call->p.conv);
+    float *dx = ig_cpu_f32(call->t[0]);
+    const float *dy = ig_cpu_f32(call->t[1]), *w = ig_cpu_f32(call->t[2]);
+    if (g.N == 0 || g.C == 0) return IG_OK;
+    if (g.K == 0 || g.O == 0 || g.P == 0) {
+        zero(dx, g.N * g.C * g.H * g.W);
+        return IG_OK;
+    }
+    int64_t nb = chunk_images(&g);
+    float *dcol = ig_backend_scratch(be, (size_t)(g.K + (nb > 1 ? g.O : 0)) * (size_t)(nb * g.P) * sizeof(float));
+    if (!dcol) return IG_ERR_OOM;
+    float *dyb = dcol + g.K * nb * g.P;
+    for (int64_t n0 = 0; n0 < g.N; n0 += nb) {
+        int64_t cnt = g.N - n0 < nb ? g.N - n0 : nb;
+        const float *dys = dy + n0 * g.O * g.P;
+        if (cnt > 1) {
+            gather_images(&g, dy, n0, cnt, dyb);
+            dys = dyb;
+        }
+        /* dcol[K, cnt*P] = w^T[K, O] dy[O, cnt*P] */
+        sgemm(true, false, g.K, cnt * g.P, g.O, w, g.K, dys, cnt * g.P, 0.0f, dcol, cnt * g.P);
+        col2im(&g, dcol, n0, cnt, dx);
+    }
+    return IG_OK;
+}
+
+enum ig_status ig_cpu_conv2d_bwd_weight(struct ig_backend *be, const struct ig_op_call *call)
+{
+    struct conv_geom g = geom(call->t[2], call->t[0], call->t[1], &call->p.conv);
+    float *dw = ig_cpu_f32(call->t[0]);
+    const float *dy = ig_cpu_f32(call->t[1]), *x = ig_cpu_f32(call->t[2]);
+    if (g.O == 0 || g.K == 0) return IG_OK;
+    if (g.N == 0 || g.P == 0) {
+        zero(dw, g.O * g.K);
+        return IG_OK;
+    }
+    int64_t nb = chunk_images(&g);
+    float *col = ig_backend_scratch(be, (size_t)(g.K + (nb > 1 ? g.O : 0)) * (size_t)(nb * g.P) * sizeof(float));
+    if (!col) return IG_ERR_OOM;
+    float *dyb = col + g.K * nb * g.P;
+    for (int64_t n0 = 0; n0 < g.N; n0 += nb) {
+        int64_t cnt = g.N - n0 < nb ? g.N - n0 : nb;
+        const float *dys = dy + n0 * g.O * g.P;
+        if (cnt > 1) {
+            gather_images(&g, dy, n0, cnt, dyb);
+            dys = dyb;
+        }
+        im2col(&g, x, n0, cnt, col);
+        /* dw[O, K] (+)= dy[O, cnt*P] col^T[cnt*P, K] */
+        sgemm(false, true, g.O, g.K, cnt * g.P, dys, cnt * g.P, col, cnt * g.P, n0 == 0 ? 0.0f : 1.0f, dw, g.K);
+    }
+    return IG_OK;
+}
+
+enum ig_status ig_cpu_conv2d_bwd_bias(struct ig_backend *be, const struct ig_op_call *call)
+{
+    (void)be;
+    float *db = ig_cpu_f32(call->t[0]);
+    const struct ig_tensor *DY = call->t[1];
+    const float *dy = ig_cpu_f32(DY);
+    int64_t N = DY->shape[0], O = DY->shape[1], P = DY->shape[2] * DY->shape[3];
+    IG_OMP(omp parallel for schedule(static) if (N * O * P > IG_CPU_PAR_MIN))
+    for (int64_t o = 0; o < O; o++) {
+        double s = 0.0;
+        for (int64_t n = 0; n < N; n++) {
+            const float *r = dy + (n * O + o) * P;
+            float t = 0.0f;
+            for (int64_t j = 0; j < P; j++) t += r[j];
+            s += t;
+        }
+        db[o] = (float)s;
+    }
+    return IG_OK;
+}

@@ -1,0 +1,70 @@
+/* CPU max-pooling kernels (OpenMP over planes), with a 2x2 stride-2 fast path. */
+#include "ig_cpu_util.h"
+#include <math.h>
+#include <string.h>
+
+enum ig_status ig_cpu_maxpool2d_fwd(struct ig_backend *be, const struct ig_op_call *call)
+{
+    (void)be;
+    const struct ig_pool2d_params *p = &call->p.pool;
+    const struct ig_tensor *Y = call->t[0], *X = call->t[2];
+    float *y = ig_cpu_f32(Y);
+    int32_t *idx = ig_cpu_i32(call->t[1]);
+    const float *x = ig_cpu_f32(X);
+    int64_t NC = X->shape[0] * X->shape[1], H = X->shape[2], W = X->shape[3], Ho = Y->shape[2], Wo = Y->shape[3];
+    int k = p->kernel, s = p->stride;
+    IG_OMP(omp parallel for schedule(static) if (NC * H * W > IG_CPU_PAR_MIN))
+    for (int64_t nc = 0; nc < NC; nc++) {
+        const float *xp = x + nc * H * W;
+        float *yp = y + nc * Ho * Wo;
+        int32_t *ip = idx + nc * Ho * Wo;
+        for (int64_t oh = 0; oh < Ho; oh++) {
+            if (k == 2 && s == 2) {
+                const float *r0 = xp + 2 * oh * W, *r1 = r0 + W;
+                for (int64_t ow = 0; ow < Wo; ow++) {
+                    int64_t iw = 2 * ow;
+                    /* same order as the reference: (0,0) (0,1) (1,0) (1,1), first maximum wins */
+                    float b = r0[iw];
+                    int64_t bi = 2 * oh * W + iw;
+                    if (r0[iw + 1] > b) { b = r0[iw + 1]; bi = 2 * oh * W + iw + 1; }
+                    if (r1[iw] > b) { b = r1[iw]; bi = (2 * oh + 1) * W + iw; }
+                    if (r1[iw + 1] > b) { b = r1[iw + 1]; bi = (2 * oh + 1) * W + iw + 1; }
+                    yp[oh * Wo + ow] = b;
+                    ip[oh * Wo + ow] = (int32_t)bi;
+                }
+                continue;
+            }
+            for (int64_t ow = 0; ow < Wo; ow++) {
+                int64_t ih0 = oh * s, iw0 = ow * s, bi = ih0 * W + iw0;
+                float b = xp[bi];
+                for (int kh = 0; kh < k; kh++)
+                    for (int kw = 0; kw < k; kw++) {
+                        int64_t j = (ih0 + kh) * W + iw0 + kw;
+                        if (xp[j] > b) { b = xp[j]; bi = j; }
+                    }
+                yp[oh * Wo + ow] = b;
+                ip[oh * Wo + ow] = (int32_t)bi;
+            }
+        }
+    }
+    return IG_OK;
+}
+
+enum ig_status ig_cpu_maxpool2d_bwd(struct ig_backend *be, const struct ig_op_call *call)
+{
+    (void)be;
+    const struct ig_tensor *DX = call->t[0], *DY = call->t[1];
+    float *dx = ig_cpu_f32(DX);
+    const float *dy = ig_cpu_f32(DY);
+    const int32_t *idx = ig_cpu_i32(call->t[2]);
+    int64_t NC = DX->shape[0] * DX->shape[1], HW = DX->shape[2] * DX->shape[3], HWo = DY->shape[2] * DY->shape[3];
+    IG_OMP(omp parallel for schedule(static) if (NC * HW > IG_CPU_PAR_MIN))
+    for (int64_t nc = 0; nc < NC; nc++) {
+        float *dp = dx + nc * HW;
+        const float *gp = dy + nc * HWo;
+        const int32_t *ip = idx + nc * HWo;
+        memset(dp, 0, (size_t)HW * sizeof(float));
+        for (int64_t j = 0; j < HWo; j++) dp[ip[j]] += gp[j];
+    }
+    return IG_OK;
+}

@@ -1,0 +1,83 @@
+/* CPU reductions: sum/mean over one axis, per-row squared norm and dot product (OpenMP over outputs). */
+#include "ig_cpu_util.h"
+#include <math.h>
+#include <string.h>
+
+static enum ig_status reduce_axis(const struct ig_op_call *call, bool mean)
+{
+    float *y = ig_cpu_f32(call->t[0]);
+    const struct ig_tensor *X = call->t[1];
+    const float *x = ig_cpu_f32(X);
+    int axis = call->p.axis;
+    int64_t outer = 1, len = X->shape[axis], inner = 1;
+    for (int d = 0; d < axis; d++) outer *= X->shape[d];
+    for (int d = axis + 1; d < X->ndim; d++) inner *= X->shape[d];
+    float scale = mean ? (len ? 1.0f / (float)len : NAN) : 1.0f;
+    if (inner == 1) {
+        IG_OMP(omp parallel for schedule(static) if (outer * len > IG_CPU_PAR_MIN))
+        for (int64_t o = 0; o < outer; o++) {
+            const float *r = x + o * len;
+            double s = 0.0;
+            for (int64_t l = 0; l < len; l++) s += r[l];
+            y[o] = (float)s * scale;
+        }
+        return IG_OK;
+    }
+    /* contiguous inner rows: accumulate row by row (vectorises over inner) */
+    IG_OMP(omp parallel for schedule(static) if (outer * len * inner > IG_CPU_PAR_MIN))
+    for (int64_t o = 0; o < outer; o++) {
+        float *yr = y + o * inner;
+        memset(yr, 0, (size_t)inner * sizeof(float));
+        for (int64_t l = 0; l < len; l++) {
+            const float *r = x + (o * len + l) * inner;
+            for (int64_t i = 0; i < inner; i++) yr[i] += r[i];
+        }
+        for (int64_t i = 0; i < inner; i++) yr[i] *= scale;
+    }
+    return IG_OK;
+}
+
+enum ig_status ig_cpu_sum_axis(struct ig_backend *be, const struct ig_op_call *call) { (void)be; return reduce_axis(call, false); }
+enum ig_status ig_cpu_mean_axis(struct ig_backend *be, const struct ig_op_call *call) { (void)be; return reduce_axis(call, true); }
+
+enum ig_status ig_cpu_row_sqnorm(struct ig_backend *be, const struct ig_op_call *call)
+{
+    (void)be;
+    float *out = ig_cpu_f32(call->t[0]);
+    const float *x = ig_cpu_f32(call->t[1]);
+    int64_t N = call->t[1]->shape[0], M = N ? ig_cpu_numel(call->t[1]) / N : 0;
+    IG_OMP(omp parallel for schedule(static) if (N * M > IG_CPU_PAR_MIN))
+    for (int64_t n = 0; n < N; n++) {
+        const float *r = x + n * M;
+        double s = 0.0;
+        for (int64_t j0 = 0; j0 < M; j0 += 4096) {   /* float partials, double across blocks */
+            float t = 0.0f;
+            int64_t j1 = j0 + 4096 < M ? j0 + 4096 : M;
+            for (int64_t j = j0; j < j1; j++) t += r[j] * r[j];
+            s += t;
+        }
+        out[n] = (float)s;
+    }
+    return IG_OK;
+}
+
+enum ig_status ig_cpu_row_dot(struct ig_backend *be, const struct ig_op_call *call)
+{
+    (void)be;
+    float *out = ig_cpu_f32(call->t[0]);
+    const float *x = ig_cpu_f32(call->t[1]), *v = ig_cpu_f32(call->t[2]);
+    int64_t N = call->t[1]->shape[0], M = N ? ig_cpu_numel(call->t[1]) / N : 0;
+    IG_OMP(omp parallel for schedule(static) if (N * M > IG_CPU_PAR_MIN))
+    for (int64_t n = 0; n < N; n++) {
+        const float *r = x + n * M;
+        double s = 0.0;
+        for (int64_t j0 = 0; j0 < M; j0 += 4096) {
+            float t = 0.0f;
+            int64_t j1 = j0 + 4096 < M ? j0 + 4096 : M;
+            for (int64_t j = j0; j < j1; j++) t += r[j] * v[j];
+            s += t;
+        }
+        out[n] = (float)s;
+    }
+    return IG_OK;
+}

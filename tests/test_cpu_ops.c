@@ -1,0 +1,720 @@
+/* Check suite cpu_ops: every fast CPU kernel (through the public op functions) against its reference kernel, known answers, bad arguments. */
+#include "ig_cpu_kernels.h"
+#include "ig_test_util.h"
+#include <check.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static struct ig_backend *be;
+
+static void setup(void) { ck_assert_int_eq(ig_backend_init_cpu(&be, 2), IG_OK); }
+static void teardown(void) { ig_backend_free(be); be = NULL; }
+
+/* ---------------------------------------------------------------- tensor helpers */
+
+static uint64_t seed_ctr = 1;
+
+/* f32 tensor of the given shape, uniform in [lo, hi) from a fresh seed. */
+static struct ig_tensor *rnd(int ndim, const int64_t *shape, float lo, float hi)
+{
+    int64_t n = 1;
+    for (int i = 0; i < ndim; i++) n *= shape[i];
+    float *h = malloc((size_t)(n ? n : 1) * sizeof(float));
+    ig_test_fill_uniform(h, (size_t)n, seed_ctr++ * 7919u, lo, hi);
+    struct ig_tensor *t = ig_tensor_from_host(be, IG_DTYPE_F32, ndim, shape, h);
+    free(h);
+    ck_assert_ptr_nonnull(t);
+    return t;
+}
+#define SHAPE(...) ((const int64_t[]){__VA_ARGS__})
+#define NDIM(...) ((int)(sizeof((int64_t[]){__VA_ARGS__}) / sizeof(int64_t)))
+#define RND(lo, hi, ...) rnd(NDIM(__VA_ARGS__), SHAPE(__VA_ARGS__), lo, hi)
+
+static struct ig_tensor *labels(int64_t n, int64_t m)
+{
+    int32_t *h = malloc((size_t)(n ? n : 1) * sizeof(int32_t));
+    for (int64_t i = 0; i < n; i++) h[i] = (int32_t)((i * 7 + 3) % m);
+    struct ig_tensor *t = ig_tensor_from_host(be, IG_DTYPE_I32, 1, (int64_t[]){n}, h);
+    free(h);
+    ck_assert_ptr_nonnull(t);
+    return t;
+}
+
+static float *host_f32(const struct ig_tensor *t)
+{
+    size_t bytes = ig_tensor_nbytes(t);
+    float *h = malloc(bytes ? bytes : 4);
+    ck_assert_int_eq(ig_tensor_to_host(t, h, bytes), IG_OK);
+    return h;
+}
+
+/* ---------------------------------------------------------------- fast vs reference harness */
+
+/* Call the public op function that corresponds to a kernel call. */
+static enum ig_status call_public(struct ig_op_call *c)
+{
+    struct ig_tensor **t = c->t;
+    switch (c->op) {
+    case IG_OP_GEMM: return ig_gemm(t[0], t[1], t[2], c->p.gemm);
+    case IG_OP_CONV2D_FWD: return ig_conv2d_forward(t[0], t[1], t[2], t[3], c->p.conv);
+    case IG_OP_CONV2D_BWD_DATA: return ig_conv2d_backward_data(t[0], t[1], t[2], c->p.conv);
+    case IG_OP_CONV2D_BWD_WEIGHT: return ig_conv2d_backward_weight(t[0], t[1], t[2], c->p.conv);
+    case IG_OP_CONV2D_BWD_BIAS: return ig_conv2d_backward_bias(t[0], t[1]);
+    case IG_OP_MAXPOOL2D_FWD: return ig_maxpool2d_forward(t[0], t[1], t[2], c->p.pool);
+    case IG_OP_MAXPOOL2D_BWD: return ig_maxpool2d_backward(t[0], t[1], t[2], c->p.pool);
+    case IG_OP_RELU_FWD: return ig_relu_forward(t[0], t[1]);
+    case IG_OP_RELU_BWD: return ig_relu_backward(t[0], t[1], t[2]);
+    case IG_OP_BN2D_FWD_TRAIN: return ig_batchnorm2d_forward_train(t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7], c->p.bn);
+    case IG_OP_BN2D_FWD_EVAL: return ig_batchnorm2d_forward_eval(t[0], t[1], t[2], t[3], t[4], t[5], c->p.bn);
+    case IG_OP_BN2D_BWD: return ig_batchnorm2d_backward(t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7], c->p.bn);
+    case IG_OP_DROPOUT_FWD: return ig_dropout_forward(t[0], t[1], t[2], c->p.dropout);
+    case IG_OP_BIAS_ADD: return ig_bias_add(t[0], t[1]);
+    case IG_OP_SOFTMAX: return ig_softmax(t[0], t[1]);
+    case IG_OP_LOG_SOFTMAX: return ig_log_softmax(t[0], t[1]);
+    case IG_OP_XENT_FWD: return ig_cross_entropy_forward(t[0], t[1], t[2], c->p.xent);
+    case IG_OP_XENT_BWD: return ig_cross_entropy_backward(t[0], t[1], t[2], t[3], c->p.xent);
+    case IG_OP_SUM_AXIS: return ig_sum_axis(t[0], t[1], c->p.axis);
+    case IG_OP_MEAN_AXIS: return ig_mean_axis(t[0], t[1], c->p.axis);
+    case IG_OP_ADD: return ig_add(t[0], t[1], t[2]);
+    case IG_OP_SUB: return ig_sub(t[0], t[1], t[2]);
+    case IG_OP_MUL: return ig_mul(t[0], t[1], t[2]);
+    case IG_OP_SCALE: return ig_scale(t[0], t[1], c->p.alpha);
+    case IG_OP_AXPY: return ig_axpy(t[0], c->p.alpha, t[1]);
+    case IG_OP_ARGMAX_ROWS: return ig_argmax_rows(t[0], t[1]);
+    case IG_OP_NORMALIZE_U8: return ig_normalize_u8(t[0], t[1], c->p.norm);
+    case IG_OP_ADAM_STEP: return ig_adam_step(t[0], t[1], t[2], t[3], c->p.adam);
+    case IG_OP_SGD_STEP: return ig_sgd_step(t[0], t[1], t[2], c->p.sgd);
+    case IG_OP_COPY: return ig_tensor_copy(t[0], t[1]);
+    case IG_OP_FILL: return ig_fill(t[0], c->p.alpha);
+    case IG_OP_ROW_SQNORM: return ig_row_sqnorm(t[0], t[1]);
+    case IG_OP_ROW_DOT: return ig_row_dot(t[0], t[1], t[2]);
+    default: return IG_ERR_INTERNAL;
+    }
+}
+
+/* Same logical values in a fresh contiguous tensor. */
+static struct ig_tensor *clone(const struct ig_tensor *t)
+{
+    struct ig_tensor *c = ig_tensor_contiguous(t);
+    ck_assert_ptr_nonnull(c);
+    return c;
+}
+
+static bool ops_tested[IG_OP_COUNT];
+
+/* Run c through the public function (fast kernel) and a deep copy of it through the reference
+ * kernel; every tensor slot (outputs, in/out state, inputs) must agree within rtol/atol.
+ * Frees the tensors of c. */
+static void check_vs_ref(struct ig_op_call *c, double rtol, double atol, const char *what)
+{
+    struct ig_op_call r = *c;
+    for (int i = 0; i < IG_OP_MAX_TENSORS; i++) r.t[i] = c->t[i] ? clone(c->t[i]) : NULL;
+    ops_tested[c->op] = true;
+    enum ig_status s = call_public(c);
+    ck_assert_msg(s == IG_OK, "%s (%s): %s", what, ig_op_name(c->op), ig_last_error());
+    s = ig_cpu_ref_kernels[c->op](be, &r);
+    ck_assert_msg(s == IG_OK, "%s (%s) reference: %s", what, ig_op_name(c->op), ig_last_error());
+    for (int i = 0; i < IG_OP_MAX_TENSORS; i++) {
+        if (!c->t[i]) continue;
+        size_t bytes = ig_tensor_nbytes(c->t[i]);
+        void *a = malloc(bytes ? bytes : 4), *b = malloc(bytes ? bytes : 4);
+        ck_assert_int_eq(ig_tensor_to_host(c->t[i], a, bytes), IG_OK);
+        ck_assert_int_eq(ig_tensor_to_host(r.t[i], b, bytes), IG_OK);
+        if (c->t[i]->dtype == IG_DTYPE_F32) {
+            double q = ig_test_close_ratio(a, b, bytes / 4, rtol, atol);
+            ck_assert_msg(q <= 1.0, "%s (%s): slot %d differs from the reference (ratio %g)", what, ig_op_name(c->op), i, q);
+        } else {
+            ck_assert_msg(memcmp(a, b, bytes) == 0, "%s (%s): slot %d differs from the reference", what, ig_op_name(c->op), i);
+        }
+        free(a);
+        free(b);
+        ig_tensor_free(c->t[i]);
+        ig_tensor_free(r.t[i]);
+    }
+}
+
+/* ---------------------------------------------------------------- GEMM */
+
+START_TEST(test_gemm_vs_ref)
+{
+    static const int64_t dims[][3] = {{1, 1, 1}, {7, 5, 3}, {33, 17, 65}, {64, 130, 96}, {1, 100, 37}};
+    for (size_t d = 0; d < sizeof dims / sizeof dims[0]; d++)
+        for (int ta = 0; ta < 2; ta++)
+            for (int tb = 0; tb < 2; tb++) {
+                int64_t M = dims[d][0], N = dims[d][1], K = dims[d][2];
+                struct ig_op_call c = {.op = IG_OP_GEMM};
+                c.t[0] = RND(-1, 1, M, N);
+                c.t[1] = ta ? RND(-1, 1, K, M) : RND(-1, 1, M, K);
+                c.t[2] = tb ? RND(-1, 1, N, K) : RND(-1, 1, K, N);
+                c.p.gemm = (struct ig_gemm_params){.trans_a = ta, .trans_b = tb, .alpha = 0.75f, .beta = d % 2 ? 0.5f : 0.0f};
+                check_vs_ref(&c, 1e-4, 1e-4, "gemm");
+            }
+    /* a transpose view as operand (column-major storage) */
+    struct ig_tensor *a = RND(-1, 1, 9, 6);   /* storage [K=9, M=6] */
+    struct ig_op_call c = {.op = IG_OP_GEMM};
+    c.t[1] = ig_tensor_transpose(a, 0, 1);    /* view [6, 9] */
+    ig_tensor_free(a);
+    c.t[0] = RND(-1, 1, 6, 4);
+    c.t[2] = RND(-1, 1, 9, 4);
+    c.p.gemm = ig_gemm_params_default();
+    check_vs_ref(&c, 1e-4, 1e-4, "gemm transpose view");
+}
+END_TEST
+
+/* ---------------------------------------------------------------- convolution */
+
+struct conv_case { int64_t N, C, H, W, O, KH, KW; int stride, pad; };
+static const struct conv_case conv_cases[] = {
+    {1, 3, 5, 5, 4, 3, 3, 1, 1},      /* batch 1 */
+    {2, 5, 7, 6, 3, 3, 3, 2, 1},      /* odd sizes, stride 2 */
+    {3, 4, 8, 8, 6, 1, 1, 1, 0},      /* 1x1 */
+    {4, 3, 9, 7, 5, 2, 3, 2, 0},      /* rectangular kernel, no padding */
+    {2, 2, 4, 4, 3, 3, 3, 1, 2},      /* padding larger than needed */
+    {17, 64, 16, 16, 8, 3, 3, 1, 1},  /* several multi-image chunks with a remainder */
+    {2, 64, 64, 64, 4, 3, 3, 1, 1},   /* one image per chunk (large planes) */
+};
+
+static void conv_case_run(const struct conv_case *k, bool bias)
+{
+    struct ig_conv2d_params p = {.stride_h = k->stride, .stride_w = k->stride, .pad_h = k->pad, .pad_w = k->pad};
+    int64_t Ho = ig_conv_out_size(k->H, k->KH, k->stride, k->pad), Wo = ig_conv_out_size(k->W, k->KW, k->stride, k->pad);
+    struct ig_op_call c = {.op = IG_OP_CONV2D_FWD, .p.conv = p};
+    c.t[0] = RND(-1, 1, k->N, k->O, Ho, Wo);
+    c.t[1] = RND(-1, 1, k->N, k->C, k->H, k->W);
+    c.t[2] = RND(-1, 1, k->O, k->C, k->KH, k->KW);
+    c.t[3] = bias ? RND(-1, 1, k->O) : NULL;
+    check_vs_ref(&c, 1e-4, 1e-4, "conv2d_fwd");
+
+    c = (struct ig_op_call){.op = IG_OP_CONV2D_BWD_DATA, .p.conv = p};
+    c.t[0] = RND(-1, 1, k->N, k->C, k->H, k->W);
+    c.t[1] = RND(-1, 1, k->N, k->O, Ho, Wo);
+    c.t[2] = RND(-1, 1, k->O, k->C, k->KH, k->KW);
+    check_vs_ref(&c, 1e-4, 1e-4, "conv2d_bwd_data");
+
+    c = (struct ig_op_call){.op = IG_OP_CONV2D_BWD_WEIGHT, .p.conv = p};
+    c.t[0] = RND(-1, 1, k->O, k->C, k->KH, k->KW);
+    c.t[1] = RND(-1, 1, k->N, k->O, Ho, Wo);
+    c.t[2] = RND(-1, 1, k->N, k->C, k->H, k->W);
+    check_vs_ref(&c, 1e-4, 1e-3, "conv2d_bwd_weight");
+
+    c = (struct ig_op_call){.op = IG_OP_CONV2D_BWD_BIAS};
+    c.t[0] = RND(-1, 1, k->O);
+    c.t[1] = RND(-1, 1, k->N, k->O, Ho, Wo);
+    check_vs_ref(&c, 1e-4, 1e-3, "conv2d_bwd_bias");
+}
+
+START_TEST(test_conv_vs_ref)
+{
+    conv_case_run(&conv_cases[_i], _i % 2 == 0);
+}
+END_TEST
+
+START_TEST(test_conv_known)
+{
+    /* x = 1..9 in a 3x3 plane, w = ones 2x2, no padding: y = window sums */
+    float xh[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9}, wh[4] = {1, 1, 1, 1}, bh[1] = {0.5f}, yh[4];
+    struct ig_tensor *x = ig_tensor_from_host(be, IG_DTYPE_F32, 4, SHAPE(1, 1, 3, 3), xh);
+    struct ig_tensor *w = ig_tensor_from_host(be, IG_DTYPE_F32, 4, SHAPE(1, 1, 2, 2), wh);
+    struct ig_tensor *b = ig_tensor_from_host(be, IG_DTYPE_F32, 1, SHAPE(1), bh);
+    struct ig_tensor *y = ig_tensor_new(be, IG_DTYPE_F32, 4, SHAPE(1, 1, 2, 2));
+    ck_assert_int_eq(ig_conv2d_forward(y, x, w, b, ig_conv2d_params_default()), IG_OK);
+    ck_assert_int_eq(ig_tensor_to_host(y, yh, sizeof yh), IG_OK);
+    ck_assert_float_eq_tol(yh[0], 12.5f, 1e-5f);
+    ck_assert_float_eq_tol(yh[1], 16.5f, 1e-5f);
+    ck_assert_float_eq_tol(yh[2], 24.5f, 1e-5f);
+    ck_assert_float_eq_tol(yh[3], 28.5f, 1e-5f);
+    /* backward data of an all-ones dy: each input counts the windows covering it */
+    struct ig_tensor *dy = ig_tensor_new(be, IG_DTYPE_F32, 4, SHAPE(1, 1, 2, 2));
+    struct ig_tensor *dx = ig_tensor_new(be, IG_DTYPE_F32, 4, SHAPE(1, 1, 3, 3));
+    ig_fill(dy, 1.0f);
+    ck_assert_int_eq(ig_conv2d_backward_data(dx, dy, w, ig_conv2d_params_default()), IG_OK);
+    float dxh[9], want[9] = {1, 2, 1, 2, 4, 2, 1, 2, 1};
+    ck_assert_int_eq(ig_tensor_to_host(dx, dxh, sizeof dxh), IG_OK);
+    for (int i = 0; i < 9; i++) ck_assert_float_eq_tol(dxh[i], want[i], 1e-6f);
+    /* backward weight of an all-ones dy: dw = window sums of x = {12, 16, 24, 28} */
+    struct ig_tensor *dw = ig_tensor_new(be, IG_DTYPE_F32, 4, SHAPE(1, 1, 2, 2));
+    ck_assert_int_eq(ig_conv2d_backward_weight(dw, dy, x, ig_conv2d_params_default()), IG_OK);
+    float dwh[4];
+    ck_assert_int_eq(ig_tensor_to_host(dw, dwh, sizeof dwh), IG_OK);
+    ck_assert_float_eq_tol(dwh[0], 12.0f, 1e-5f);
+    ck_assert_float_eq_tol(dwh[3], 28.0f, 1e-5f);
+    ig_tensor_free(x); ig_tensor_free(w); ig_tensor_free(b); ig_tensor_free(y);
+    ig_tensor_free(dy); ig_tensor_free(dx); ig_tensor_free(dw);
+}
+END_TEST
+
+/* ---------------------------------------------------------------- pooling, relu, bn, dropout, bias */
+
+START_TEST(test_pool_vs_ref)
+{
+    static const int64_t s[][4] = {{1, 1, 4, 4}, {2, 3, 7, 9}, {3, 5, 32, 32}, {2, 2, 9, 8}};
+    static const int ks[][2] = {{2, 2}, {2, 2}, {2, 2}, {3, 2}};
+    for (int i = 0; i < 4; i++) {
+        struct ig_pool2d_params p = {.kernel = ks[i][0], .stride = ks[i][1]};
+        int64_t Ho = ig_conv_out_size(s[i][2], p.kernel, p.stride, 0), Wo = ig_conv_out_size(s[i][3], p.kernel, p.stride, 0);
+        struct ig_op_call c = {.op = IG_OP_MAXPOOL2D_FWD, .p.pool = p};
+        c.t[0] = RND(0, 1, s[i][0], s[i][1], Ho, Wo);
+        c.t[1] = ig_tensor_zeros(be, IG_DTYPE_I32, 4, SHAPE(s[i][0], s[i][1], Ho, Wo));
+        c.t[2] = RND(-1, 1, s[i][0], s[i][1], s[i][2], s[i][3]);
+        struct ig_tensor *idx = ig_tensor_view(c.t[1]);
+        check_vs_ref(&c, 0, 0, "maxpool2d_fwd");
+        /* idx now holds the fast kernel's argmax positions: use them for the backward */
+        c = (struct ig_op_call){.op = IG_OP_MAXPOOL2D_BWD, .p.pool = p};
+        c.t[0] = RND(0, 1, s[i][0], s[i][1], s[i][2], s[i][3]);
+        c.t[1] = RND(-1, 1, s[i][0], s[i][1], Ho, Wo);
+        c.t[2] = idx;
+        check_vs_ref(&c, 1e-6, 1e-6, "maxpool2d_bwd");
+    }
+}
+END_TEST
+
+START_TEST(test_relu_vs_ref)
+{
+    static const int64_t n[] = {1, 17, 100003};
+    for (int i = 0; i < 3; i++) {
+        struct ig_op_call c = {.op = IG_OP_RELU_FWD};
+        c.t[0] = RND(0, 1, n[i]);
+        c.t[1] = RND(-1, 1, n[i]);
+        check_vs_ref(&c, 0, 0, "relu_fwd");
+        c = (struct ig_op_call){.op = IG_OP_RELU_BWD};
+        c.t[0] = RND(0, 1, n[i]);
+        c.t[1] = RND(-1, 1, n[i]);
+        c.t[2] = RND(-1, 1, n[i]);
+        check_vs_ref(&c, 0, 0, "relu_bwd");
+    }
+}
+END_TEST
+
+START_TEST(test_bn_vs_ref)
+{
+    static const int64_t s[][4] = {{2, 1, 1, 1}, {1, 3, 5, 7}, {4, 6, 3, 3}, {64, 32, 8, 8}};
+    struct ig_bn_params p = ig_bn_params_default();
+    for (int i = 0; i < 4; i++) {
+        int64_t N = s[i][0], C = s[i][1], H = s[i][2], W = s[i][3];
+        struct ig_op_call c = {.op = IG_OP_BN2D_FWD_TRAIN, .p.bn = p};
+        c.t[0] = RND(0, 1, N, C, H, W);
+        c.t[1] = RND(2, 4, N, C, H, W);   /* offset mean: tests the variance's accuracy */
+        c.t[2] = RND(0.5f, 1.5f, C);
+        c.t[3] = RND(-1, 1, C);
+        c.t[4] = RND(-1, 1, C);
+        c.t[5] = RND(0.5f, 2, C);
+        c.t[6] = RND(0, 1, C);
+        c.t[7] = RND(0, 1, C);
+        check_vs_ref(&c, 1e-4, 1e-4, "bn2d_fwd_train");
+
+        c = (struct ig_op_call){.op = IG_OP_BN2D_FWD_EVAL, .p.bn = p};
+        c.t[0] = RND(0, 1, N, C, H, W);
+        c.t[1] = RND(-2, 2, N, C, H, W);
+        c.t[2] = RND(0.5f, 1.5f, C);
+        c.t[3] = RND(-1, 1, C);
+        c.t[4] = RND(-1, 1, C);
+        c.t[5] = RND(0.5f, 2, C);
+        check_vs_ref(&c, 1e-5, 1e-5, "bn2d_fwd_eval");
+
+        c = (struct ig_op_call){.op = IG_OP_BN2D_BWD, .p.bn = p};
+        c.t[0] = RND(0, 1, N, C, H, W);
+        c.t[1] = RND(0, 1, C);
+        c.t[2] = RND(0, 1, C);
+        c.t[3] = RND(-1, 1, N, C, H, W);
+        c.t[4] = RND(-2, 2, N, C, H, W);
+        c.t[5] = RND(0.5f, 1.5f, C);
+        c.t[6] = RND(-0.1f, 0.1f, C);
+        c.t[7] = RND(0.5f, 1.5f, C);
+        check_vs_ref(&c, 1e-4, 1e-4, "bn2d_bwd");
+    }
+}
+END_TEST
+
+START_TEST(test_dropout_vs_ref)
+{
+    static const int64_t s[][4] = {{1, 1, 1, 3}, {2, 3, 5, 7}, {64, 128, 8, 8}};
+    for (int i = 0; i < 3; i++)
+        for (int pc = 0; pc < 2; pc++) {
+            struct ig_op_call c = {.op = IG_OP_DROPOUT_FWD};
+            c.p.dropout = (struct ig_dropout_params){.p = 0.3f, .seed = 1234u + (uint64_t)i, .counter = 99, .per_channel = pc};
+            c.t[0] = RND(0, 1, s[i][0], s[i][1], s[i][2], s[i][3]);
+            c.t[1] = RND(0, 1, s[i][0], s[i][1], s[i][2], s[i][3]);
+            c.t[2] = RND(-1, 1, s[i][0], s[i][1], s[i][2], s[i][3]);
+            check_vs_ref(&c, 0, 0, "dropout_fwd");
+        }
+}
+END_TEST
+
+START_TEST(test_dropout_known)
+{
+    /* p = 0.25 on 100000 elements: about 75% kept, kept values scaled by 4/3, mask reproducible */
+    int64_t n = 100000;
+    struct ig_tensor *x = ig_tensor_new(be, IG_DTYPE_F32, 1, &n), *y = ig_tensor_new(be, IG_DTYPE_F32, 1, &n);
+    struct ig_tensor *m = ig_tensor_new(be, IG_DTYPE_F32, 1, &n), *m2 = ig_tensor_new(be, IG_DTYPE_F32, 1, &n);
+    ig_fill(x, 2.0f);
+    struct ig_dropout_params p = {.p = 0.25f, .seed = 7, .counter = 0, .per_channel = false};
+    ck_assert_int_eq(ig_dropout_forward(y, m, x, p), IG_OK);
+    ck_assert_int_eq(ig_dropout_forward(y, m2, x, p), IG_OK);
+    float *yh = host_f32(y), *mh = host_f32(m), *m2h = host_f32(m2);
+    int64_t kept = 0;
+    for (int64_t i = 0; i < n; i++) {
+        ck_assert(mh[i] == 0.0f || fabsf(mh[i] - 4.0f / 3.0f) < 1e-6f);
+        ck_assert(mh[i] == m2h[i]);
+        ck_assert_float_eq_tol(yh[i], 2.0f * mh[i], 1e-6f);
+        kept += mh[i] != 0.0f;
+        if (i < 50) ck_assert((mh[i] != 0.0f) == (ig_hash_uniform(7, (uint64_t)i) >= 0.25f));
+    }
+    ck_assert_int_gt(kept, 74000);
+    ck_assert_int_lt(kept, 76000);
+    free(yh); free(mh); free(m2h);
+    ig_tensor_free(x); ig_tensor_free(y); ig_tensor_free(m); ig_tensor_free(m2);
+}
+END_TEST
+
+START_TEST(test_bias_add_vs_ref)
+{
+    struct ig_op_call c = {.op = IG_OP_BIAS_ADD};
+    c.t[0] = RND(-1, 1, 3, 5, 4, 7);
+    c.t[1] = RND(-1, 1, 5);
+    check_vs_ref(&c, 1e-6, 1e-6, "bias_add 4d");
+    c.t[0] = RND(-1, 1, 1, 10);
+    c.t[1] = RND(-1, 1, 10);
+    check_vs_ref(&c, 1e-6, 1e-6, "bias_add 2d batch 1");
+    c.t[0] = RND(-1, 1, 64, 1024);
+    c.t[1] = RND(-1, 1, 1024);
+    check_vs_ref(&c, 1e-6, 1e-6, "bias_add 2d");
+}
+END_TEST
+
+/* ---------------------------------------------------------------- softmax, cross-entropy, argmax */
+
+START_TEST(test_softmax_xent_vs_ref)
+{
+    static const int64_t s[][2] = {{1, 1}, {1, 10}, {7, 3}, {64, 10}, {33, 1000}};
+    for (int i = 0; i < 5; i++) {
+        int64_t N = s[i][0], M = s[i][1];
+        struct ig_op_call c = {.op = IG_OP_SOFTMAX};
+        c.t[0] = RND(0, 1, N, M);
+        c.t[1] = RND(-20, 20, N, M);
+        check_vs_ref(&c, 1e-5, 1e-7, "softmax");
+        c = (struct ig_op_call){.op = IG_OP_LOG_SOFTMAX};
+        c.t[0] = RND(0, 1, N, M);
+        c.t[1] = RND(-20, 20, N, M);
+        check_vs_ref(&c, 1e-5, 1e-5, "log_softmax");
+        for (int red = 0; red < 3; red++) {
+            int64_t ln = red == IG_REDUCTION_NONE ? N : 1;
+            c = (struct ig_op_call){.op = IG_OP_XENT_FWD, .p.xent.reduction = (enum ig_reduction)red};
+            c.t[0] = RND(0, 1, ln);
+            c.t[1] = RND(-5, 5, N, M);
+            c.t[2] = labels(N, M);
+            check_vs_ref(&c, 1e-5, 1e-5, "xent_fwd");
+            c = (struct ig_op_call){.op = IG_OP_XENT_BWD, .p.xent.reduction = (enum ig_reduction)red};
+            c.t[0] = RND(0, 1, N, M);
+            c.t[1] = RND(-5, 5, N, M);
+            c.t[2] = labels(N, M);
+            c.t[3] = RND(0.5f, 2, ln);
+            check_vs_ref(&c, 1e-5, 1e-6, "xent_bwd");
+        }
+        c = (struct ig_op_call){.op = IG_OP_ARGMAX_ROWS};
+        c.t[0] = labels(N, 1);
+        c.t[1] = RND(-1, 1, N, M);
+        check_vs_ref(&c, 0, 0, "argmax_rows");
+    }
+}
+END_TEST
+
+START_TEST(test_softmax_xent_known)
+{
+    /* equal logits: softmax = 1/M, loss = log M, dlogits (mean) = (1/M - onehot)/N */
+    int64_t N = 4, M = 10;
+    struct ig_tensor *x = ig_tensor_new(be, IG_DTYPE_F32, 2, SHAPE(N, M)), *y = ig_tensor_new(be, IG_DTYPE_F32, 2, SHAPE(N, M));
+    struct ig_tensor *lab = labels(N, M), *loss = ig_tensor_new(be, IG_DTYPE_F32, 1, SHAPE(1));
+    struct ig_tensor *dl = ig_tensor_new(be, IG_DTYPE_F32, 1, SHAPE(1)), *am = labels(N, 1);
+    ig_fill(x, 3.0f);
+    ig_fill(dl, 1.0f);
+    ck_assert_int_eq(ig_softmax(y, x), IG_OK);
+    float *yh = host_f32(y);
+    for (int i = 0; i < N * M; i++) ck_assert_float_eq_tol(yh[i], 0.1f, 1e-6f);
+    free(yh);
+    ck_assert_int_eq(ig_cross_entropy_forward(loss, x, lab, (struct ig_xent_params){IG_REDUCTION_MEAN}), IG_OK);
+    float l;
+    ck_assert_int_eq(ig_tensor_item(loss, &l), IG_OK);
+    ck_assert_float_eq_tol(l, logf(10.0f), 1e-5f);
+    ck_assert_int_eq(ig_cross_entropy_forward(loss, x, lab, (struct ig_xent_params){IG_REDUCTION_SUM}), IG_OK);
+    ck_assert_int_eq(ig_tensor_item(loss, &l), IG_OK);
+    ck_assert_float_eq_tol(l, 4.0f * logf(10.0f), 1e-4f);
+    ck_assert_int_eq(ig_cross_entropy_backward(y, x, lab, dl, (struct ig_xent_params){IG_REDUCTION_MEAN}), IG_OK);
+    yh = host_f32(y);
+    for (int n = 0; n < N; n++)
+        for (int j = 0; j < M; j++)
+            ck_assert_float_eq_tol(yh[n * M + j], (0.1f - (j == (n * 7 + 3) % M ? 1.0f : 0.0f)) / 4.0f, 1e-6f);
+    free(yh);
+    /* argmax: first maximum wins on ties */
+    ck_assert_int_eq(ig_argmax_rows(am, x), IG_OK);
+    int32_t ah[4];
+    ck_assert_int_eq(ig_tensor_to_host(am, ah, sizeof ah), IG_OK);
+    for (int n = 0; n < N; n++) ck_assert_int_eq(ah[n], 0);
+    /* a label out of range is an error, not a crash */
+    int32_t bad[4] = {0, 1, 10, 2};
+    ck_assert_int_eq(ig_tensor_from_host_into(lab, bad, sizeof bad), IG_OK);
+    ck_assert_int_ne(ig_cross_entropy_forward(loss, x, lab, (struct ig_xent_params){IG_REDUCTION_MEAN}), IG_OK);
+    ig_tensor_free(x); ig_tensor_free(y); ig_tensor_free(lab); ig_tensor_free(loss); ig_tensor_free(dl); ig_tensor_free(am);
+}
+END_TEST
+
+/* ---------------------------------------------------------------- reductions, elementwise */
+
+START_TEST(test_reduce_vs_ref)
+{
+    for (int axis = 0; axis < 4; axis++) {
+        int64_t s[4] = {3, 5, 4, 7}, o[4] = {3, 5, 4, 7};
+        o[axis] = 1;
+        for (int mean = 0; mean < 2; mean++) {
+            struct ig_op_call c = {.op = mean ? IG_OP_MEAN_AXIS : IG_OP_SUM_AXIS, .p.axis = axis};
+            c.t[0] = rnd(4, o, 0, 1);
+            c.t[1] = rnd(4, s, -1, 1);
+            check_vs_ref(&c, 1e-5, 1e-5, "sum/mean_axis 4d");
+        }
+    }
+    struct ig_op_call c = {.op = IG_OP_SUM_AXIS, .p.axis = 0};
+    c.t[0] = RND(0, 1, 1, 1000);
+    c.t[1] = RND(-1, 1, 64, 1000);
+    check_vs_ref(&c, 1e-5, 1e-5, "sum_axis rows");
+    c = (struct ig_op_call){.op = IG_OP_MEAN_AXIS, .p.axis = 1};
+    c.t[0] = RND(0, 1, 1, 1);
+    c.t[1] = RND(-1, 1, 1, 9);
+    check_vs_ref(&c, 1e-5, 1e-5, "mean_axis batch 1");
+    static const int64_t r[][2] = {{1, 1}, {5, 13}, {64, 5000}};
+    for (int i = 0; i < 3; i++) {
+        c = (struct ig_op_call){.op = IG_OP_ROW_SQNORM};
+        c.t[0] = RND(0, 1, r[i][0]);
+        c.t[1] = RND(-1, 1, r[i][0], r[i][1]);
+        check_vs_ref(&c, 1e-4, 1e-4, "row_sqnorm");
+        c = (struct ig_op_call){.op = IG_OP_ROW_DOT};
+        c.t[0] = RND(0, 1, r[i][0]);
+        c.t[1] = RND(-1, 1, r[i][0], r[i][1]);
+        c.t[2] = RND(-1, 1, r[i][1]);
+        check_vs_ref(&c, 1e-4, 1e-4, "row_dot");
+    }
+}
+END_TEST
+
+START_TEST(test_elementwise_vs_ref)
+{
+    static const int64_t n[] = {1, 31, 200001};
+    static const enum ig_op bin[] = {IG_OP_ADD, IG_OP_SUB, IG_OP_MUL};
+    for (int i = 0; i < 3; i++) {
+        for (int b = 0; b < 3; b++) {
+            struct ig_op_call c = {.op = bin[b]};
+            c.t[0] = RND(0, 1, n[i]);
+            c.t[1] = RND(-1, 1, n[i]);
+            c.t[2] = RND(-1, 1, n[i]);
+            check_vs_ref(&c, 1e-6, 1e-7, "binary");
+        }
+        struct ig_op_call c = {.op = IG_OP_SCALE, .p.alpha = -1.5f};
+        c.t[0] = RND(0, 1, n[i]);
+        c.t[1] = RND(-1, 1, n[i]);
+        check_vs_ref(&c, 1e-6, 1e-7, "scale");
+        c = (struct ig_op_call){.op = IG_OP_AXPY, .p.alpha = 0.25f};
+        c.t[0] = RND(0, 1, n[i]);
+        c.t[1] = RND(-1, 1, n[i]);
+        check_vs_ref(&c, 1e-6, 1e-7, "axpy");
+        c = (struct ig_op_call){.op = IG_OP_FILL, .p.alpha = 3.0f};
+        c.t[0] = RND(0, 1, n[i]);
+        check_vs_ref(&c, 0, 0, "fill f32");
+    }
+    struct ig_op_call c = {.op = IG_OP_FILL, .p.alpha = 7.0f};
+    c.t[0] = labels(11, 3);
+    check_vs_ref(&c, 0, 0, "fill i32");
+    /* aliasing: z = x + z */
+    struct ig_tensor *x = RND(-1, 1, 1000), *z = RND(-1, 1, 1000);
+    float *xh = host_f32(x), *zh = host_f32(z);
+    ck_assert_int_eq(ig_add(z, x, z), IG_OK);
+    float *rh = host_f32(z);
+    for (int i = 0; i < 1000; i++) ck_assert_float_eq_tol(rh[i], xh[i] + zh[i], 1e-6f);
+    free(xh); free(zh); free(rh);
+    ig_tensor_free(x); ig_tensor_free(z);
+}
+END_TEST
+
+START_TEST(test_copy_vs_ref)
+{
+    /* strided sources: transposes of 2-D, 3-D and 4-D tensors, and a slice */
+    struct ig_tensor *a = RND(-1, 1, 7, 5), *b = RND(-1, 1, 3, 4, 6), *d = RND(-1, 1, 2, 3, 4, 5);
+    struct ig_op_call c = {.op = IG_OP_COPY};
+    c.t[1] = ig_tensor_transpose(a, 0, 1);
+    c.t[0] = RND(0, 1, 5, 7);
+    check_vs_ref(&c, 0, 0, "copy 2d transpose");
+    c.t[1] = ig_tensor_transpose(b, 0, 2);
+    c.t[0] = RND(0, 1, 6, 4, 3);
+    check_vs_ref(&c, 0, 0, "copy 3d transpose");
+    c.t[1] = ig_tensor_transpose(d, 1, 3);
+    c.t[0] = RND(0, 1, 2, 5, 4, 3);
+    check_vs_ref(&c, 0, 0, "copy 4d transpose");
+    c.t[1] = ig_tensor_slice(d, 1, 1);
+    c.t[0] = RND(0, 1, 1, 3, 4, 5);
+    check_vs_ref(&c, 0, 0, "copy slice");
+    ig_tensor_free(a); ig_tensor_free(b); ig_tensor_free(d);
+}
+END_TEST
+
+START_TEST(test_normalize_vs_ref)
+{
+    static const int64_t s[][4] = {{1, 1, 1, 1}, {2, 3, 5, 7}, {64, 3, 32, 32}};
+    struct ig_norm_params p = {.mean = {0.5f, 0.4f, 0.3f, 0.2f}, .std = {0.5f, 0.25f, 0.2f, 1.0f}};
+    for (int i = 0; i < 3; i++) {
+        int64_t n = s[i][0] * s[i][1] * s[i][2] * s[i][3];
+        uint8_t *h = malloc((size_t)n);
+        for (int64_t k = 0; k < n; k++) h[k] = (uint8_t)((k * 37 + 11) % 256);
+        struct ig_op_call c = {.op = IG_OP_NORMALIZE_U8, .p.norm = p};
+        c.t[0] = rnd(4, s[i], 0, 1);
+        c.t[1] = ig_tensor_from_host(be, IG_DTYPE_U8, 4, s[i], h);
+        free(h);
+        check_vs_ref(&c, 1e-6, 1e-6, "normalize_u8");
+    }
+}
+END_TEST
+
+/* ---------------------------------------------------------------- optimizers */
+
+START_TEST(test_optim_vs_ref)
+{
+    static const int64_t n[] = {1, 37, 100000};
+    for (int i = 0; i < 3; i++)
+        for (int step = 1; step <= 3; step += 2) {
+            struct ig_adam_params p = ig_adam_params_default();
+            p.weight_decay = 5e-4f;
+            p.step = step;
+            struct ig_op_call c = {.op = IG_OP_ADAM_STEP, .p.adam = p};
+            c.t[0] = RND(-1, 1, n[i]);
+            c.t[1] = RND(-1, 1, n[i]);
+            c.t[2] = RND(-0.1f, 0.1f, n[i]);
+            c.t[3] = RND(0, 0.01f, n[i]);
+            check_vs_ref(&c, 1e-5, 1e-6, "adam_step");
+        }
+    for (int i = 0; i < 3; i++)
+        for (int v = 0; v < 4; v++) {
+            struct ig_sgd_params p = {.lr = 0.1f, .momentum = v ? 0.9f : 0.0f, .dampening = v == 2 ? 0.1f : 0.0f,
+                                      .weight_decay = 1e-3f, .nesterov = v == 3, .first_step = v == 1};
+            struct ig_op_call c = {.op = IG_OP_SGD_STEP, .p.sgd = p};
+            c.t[0] = RND(-1, 1, n[i]);
+            c.t[1] = RND(-1, 1, n[i]);
+            c.t[2] = v ? RND(-1, 1, n[i]) : NULL;
+            check_vs_ref(&c, 1e-5, 1e-6, "sgd_step");
+        }
+}
+END_TEST
+
+START_TEST(test_optim_known)
+{
+    /* Adam's first step moves every parameter by lr * sign(g) (m/sqrt(v) = g/|g| after bias correction) */
+    float wh[4] = {1, -2, 3, 0}, gh[4] = {0.5f, -0.01f, 2e-3f, -4}, out[4];
+    struct ig_tensor *w = ig_tensor_from_host(be, IG_DTYPE_F32, 1, SHAPE(4), wh);
+    struct ig_tensor *g = ig_tensor_from_host(be, IG_DTYPE_F32, 1, SHAPE(4), gh);
+    struct ig_tensor *m = ig_tensor_zeros(be, IG_DTYPE_F32, 1, SHAPE(4)), *v = ig_tensor_zeros(be, IG_DTYPE_F32, 1, SHAPE(4));
+    struct ig_adam_params p = ig_adam_params_default();
+    p.lr = 0.01f;
+    p.step = 1;
+    ck_assert_int_eq(ig_adam_step(w, g, m, v, p), IG_OK);
+    ck_assert_int_eq(ig_tensor_to_host(w, out, sizeof out), IG_OK);
+    for (int i = 0; i < 4; i++) ck_assert_float_eq_tol(out[i], wh[i] - 0.01f * (gh[i] > 0 ? 1.0f : -1.0f), 1e-6f);
+    /* SGD momentum 0.9, two steps with the same gradient g: w -= lr*g, then w -= lr*(0.9 g + g) */
+    float sw[1] = {1.0f}, sg[1] = {2.0f}, r;
+    struct ig_tensor *w1 = ig_tensor_from_host(be, IG_DTYPE_F32, 1, SHAPE(1), sw);
+    struct ig_tensor *g1 = ig_tensor_from_host(be, IG_DTYPE_F32, 1, SHAPE(1), sg);
+    struct ig_tensor *buf = ig_tensor_zeros(be, IG_DTYPE_F32, 1, SHAPE(1));
+    struct ig_sgd_params sp = {.lr = 0.1f, .momentum = 0.9f, .first_step = true};
+    ck_assert_int_eq(ig_sgd_step(w1, g1, buf, sp), IG_OK);
+    sp.first_step = false;
+    ck_assert_int_eq(ig_sgd_step(w1, g1, buf, sp), IG_OK);
+    ck_assert_int_eq(ig_tensor_item(w1, &r), IG_OK);
+    ck_assert_float_eq_tol(r, 1.0f - 0.2f - 0.38f, 1e-6f);
+    ig_tensor_free(w); ig_tensor_free(g); ig_tensor_free(m); ig_tensor_free(v);
+    ig_tensor_free(w1); ig_tensor_free(g1); ig_tensor_free(buf);
+}
+END_TEST
+
+/* ---------------------------------------------------------------- bad arguments */
+
+START_TEST(test_bad_args)
+{
+    struct ig_tensor *x = RND(-1, 1, 2, 3, 8, 8), *w = RND(-1, 1, 4, 3, 3, 3), *y = RND(0, 1, 2, 4, 6, 6);
+    struct ig_tensor *wbad = RND(-1, 1, 4, 5, 3, 3), *ybad = RND(0, 1, 2, 4, 5, 6);
+    struct ig_tensor *a = RND(-1, 1, 4, 6), *b = RND(-1, 1, 6, 4), *cc = RND(0, 1, 4, 4), *c2 = RND(0, 1, 4, 5);
+    struct ig_tensor *xi = labels(4, 3);
+    struct ig_conv2d_params p = ig_conv2d_params_default();
+    /* NULL */
+    ck_assert_int_eq(ig_conv2d_forward(NULL, x, w, NULL, p), IG_ERR_INVALID_ARG);
+    ck_assert_int_eq(ig_conv2d_forward(y, NULL, w, NULL, p), IG_ERR_INVALID_ARG);
+    ck_assert_int_eq(ig_gemm(cc, NULL, b, ig_gemm_params_default()), IG_ERR_INVALID_ARG);
+    ck_assert_int_eq(ig_relu_forward(NULL, x), IG_ERR_INVALID_ARG);
+    ck_assert_int_eq(ig_add(cc, NULL, cc), IG_ERR_INVALID_ARG);
+    ck_assert_int_eq(ig_fill(NULL, 1.0f), IG_ERR_INVALID_ARG);
+    /* shape mismatch */
+    ck_assert_int_eq(ig_conv2d_forward(y, x, wbad, NULL, p), IG_ERR_SHAPE);
+    ck_assert_int_eq(ig_conv2d_forward(ybad, x, w, NULL, p), IG_ERR_SHAPE);
+    ck_assert_int_eq(ig_conv2d_backward_data(x, ybad, w, p), IG_ERR_SHAPE);
+    ck_assert_int_eq(ig_gemm(c2, a, b, ig_gemm_params_default()), IG_ERR_SHAPE);
+    ck_assert_int_eq(ig_add(cc, a, a), IG_ERR_SHAPE);
+    ck_assert_int_eq(ig_relu_forward(cc, a), IG_ERR_SHAPE);
+    /* bad parameters */
+    p.stride_h = 0;
+    ck_assert_int_eq(ig_conv2d_forward(y, x, w, NULL, p), IG_ERR_INVALID_ARG);
+    p = ig_conv2d_params_default();
+    p.pad_w = -1;
+    ck_assert_int_eq(ig_conv2d_forward(y, x, w, NULL, p), IG_ERR_INVALID_ARG);
+    /* wrong dtype */
+    ck_assert_int_eq(ig_relu_forward(xi, xi), IG_ERR_DTYPE);
+    ck_assert_int_eq(ig_cross_entropy_forward(RND(0, 1, 1), a, a, (struct ig_xent_params){IG_REDUCTION_MEAN}), IG_ERR_DTYPE);
+    /* non-contiguous */
+    struct ig_tensor *at = ig_tensor_transpose(a, 0, 1), *bt = ig_tensor_contiguous(at);
+    ck_assert_int_eq(ig_add(bt, at, bt), IG_ERR_LAYOUT);
+    ck_assert_int_eq(ig_relu_forward(bt, at), IG_ERR_LAYOUT);
+    ig_tensor_free(at); ig_tensor_free(bt);
+    ig_tensor_free(x); ig_tensor_free(w); ig_tensor_free(y); ig_tensor_free(wbad); ig_tensor_free(ybad);
+    ig_tensor_free(a); ig_tensor_free(b); ig_tensor_free(cc); ig_tensor_free(c2); ig_tensor_free(xi);
+}
+END_TEST
+
+/* Last test of the suite: every op of ig_ops.def went through check_vs_ref. */
+START_TEST(test_all_ops_covered)
+{
+    for (int op = 0; op < IG_OP_COUNT; op++) ck_assert_msg(ops_tested[op], "op %s has no fast-vs-reference test", ig_op_name(op));
+}
+END_TEST
+
+static Suite *cpu_ops_suite(void)
+{
+    Suite *s = suite_create("cpu_ops");
+    TCase *tc = tcase_create("ops");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, test_gemm_vs_ref);
+    tcase_add_loop_test(tc, test_conv_vs_ref, 0, (int)(sizeof conv_cases / sizeof conv_cases[0]));
+    tcase_add_test(tc, test_conv_known);
+    tcase_add_test(tc, test_pool_vs_ref);
+    tcase_add_test(tc, test_relu_vs_ref);
+    tcase_add_test(tc, test_bn_vs_ref);
+    tcase_add_test(tc, test_dropout_vs_ref);
+    tcase_add_test(tc, test_dropout_known);
+    tcase_add_test(tc, test_bias_add_vs_ref);
+    tcase_add_test(tc, test_softmax_xent_vs_ref);
+    tcase_add_test(tc, test_softmax_xent_known);
+    tcase_add_test(tc, test_reduce_vs_ref);
+    tcase_add_test(tc, test_elementwise_vs_ref);
+    tcase_add_test(tc, test_copy_vs_ref);
+    tcase_add_test(tc, test_normalize_vs_ref);
+    tcase_add_test(tc, test_optim_vs_ref);
+    tcase_add_test(tc, test_optim_known);
+    tcase_add_test(tc, test_bad_args);
+    tcase_add_test(tc, test_all_ops_covered);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(cpu_ops_suite());
+    /* one process: ops_tested[] accumulates across tests for the coverage check */
+    srunner_set_fork_status(sr, CK_NOFORK);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
