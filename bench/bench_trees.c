@@ -1,0 +1,221 @@
+/* bench_trees: GBR (LAD, 200 trees) and RF classifier (depth 5) fit/predict on 500 x 3072 u8 rows, vs scikit-learn / XGBoost. */
+#include "ig_config.h"
+#include "ig_regress.h"
+#include <jansson.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#if IG_HAVE_OPENMP
+#include <omp.h>
+#endif
+
+/*
+ * Data: the "cifar-like" set of tests/test_regress.c and tests/fixtures/gen_regress_fixtures.py:
+ * rows of 3072 splitmix64 pixel bytes, target y = 2 u[100] + sin(6 u[1000]) + [u[2000] > 0.5]
+ * + u[3000] u[1500] + 0.3 (2v - 1)^3 (u = pixel / 255, v uniform), classes by y < 1.3 / 2.2.
+ * k = 500 training rows (the newly labeled images), 45000 pool rows to score.
+ * Each case prints the median of IG_BENCH_RUNS (default 5) runs. When python3 can import
+ * scikit-learn / XGBoost, bench/peers/trees_peer.py times the same rows (written to a temp
+ * file) in this run, and "ratio" lines give peer seconds / our seconds.
+ */
+#define D 3072
+#define N_TRAIN 500
+#define N_POOL 45000
+
+static uint64_t splitmix64(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+static void gen_cifar_like(uint8_t *x, float *y, int32_t *lab, size_t n, uint64_t seed)
+{
+    uint64_t s = seed;
+    for (size_t i = 0; i < n; i++) {
+        uint8_t *r = x + i * D;
+        for (size_t j = 0; j < D; j++) r[j] = (uint8_t)(splitmix64(&s) >> 56);
+        double v = (double)(splitmix64(&s) >> 11) * (1.0 / 9007199254740992.0);
+        double u100 = r[100] / 255.0, u1000 = r[1000] / 255.0, u2000 = r[2000] / 255.0;
+        double u3000 = r[3000] / 255.0, u1500 = r[1500] / 255.0, e = 2.0 * v - 1.0;
+        double t = 2.0 * u100 + sin(6.0 * u1000) + (u2000 > 0.5 ? 1.0 : 0.0) + u3000 * u1500 +
+                   0.3 * e * e * e;
+        y[i] = (float)t;
+        lab[i] = y[i] < 1.3f ? 0 : y[i] < 2.2f ? 1 : 2;
+    }
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof(double), cmp_d);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+static int n_threads(void)
+{
+#if IG_HAVE_OPENMP
+    return omp_get_max_threads();
+#else
+    return 1;
+#endif
+}
+
+static void line(const char *impl, const char *cs, const char *metric, double v, const char *unit,
+                 int runs)
+{
+    printf("{\"bench\":\"trees\",\"case\":\"%s\",\"impl\":\"%s\",\"metric\":\"%s\",\"value\":%.6g,"
+           "\"unit\":\"%s\",\"device\":\"cpu\",\"threads\":%d,\"runs\":%d}\n",
+           cs, impl, metric, v, unit, n_threads(), runs);
+    fflush(stdout);
+}
+
+#define N_CASES 4
+static const char *cases[N_CASES] = {"gbr_lad200.fit.500x3072", "gbr_lad200.predict.45000",
+                                     "rf_d5_c3.fit.500x3072", "rf_d5_c3.predict_proba.45000"};
+
+static int write_all(FILE *f, const void *p, size_t sz)
+{
+    return fwrite(p, 1, sz, f) == sz ? 0 : -1;
+}
+
+int main(void)
+{
+    int runs = 5;
+    const char *re = getenv("IG_BENCH_RUNS");
+    if (re && atoi(re) > 0) runs = atoi(re);
+    uint8_t *xt = malloc((size_t)N_TRAIN * D), *xp = malloc((size_t)N_POOL * D);
+    float *yt = malloc(N_TRAIN * sizeof(float)), *yp = malloc(N_POOL * sizeof(float));
+    int32_t *lt = malloc(N_TRAIN * sizeof(int32_t)), *lp = malloc(N_POOL * sizeof(int32_t));
+    float *out = malloc((size_t)N_POOL * 3 * sizeof(float));
+    if (!xt || !xp || !yt || !yp || !lt || !lp || !out) {
+        fprintf(stderr, "bench_trees: out of memory\n");
+        return 1;
+    }
+    gen_cifar_like(xt, yt, lt, N_TRAIN, 1);
+    gen_cifar_like(xp, yp, lp, N_POOL, 2);
+
+    double ours[N_CASES], t[64];
+    if (runs > 64) runs = 64;
+    struct ig_gbr_params gp = ig_gbr_params_default();
+    gp.n_estimators = 200;
+    struct ig_gbr *gbr = NULL;
+    for (int r = 0; r < runs; r++) {
+        ig_gbr_free(gbr);
+        gbr = NULL;
+        double t0 = now();
+        if (ig_gbr_fit_u8(&gbr, xt, N_TRAIN, D, yt, &gp)) {
+            fprintf(stderr, "bench_trees: gbr fit: %s\n", ig_regress_last_error());
+            return 1;
+        }
+        t[r] = now() - t0;
+    }
+    ours[0] = median(t, runs);
+    for (int r = 0; r < runs; r++) {
+        double t0 = now();
+        ig_gbr_predict_u8(gbr, xp, N_POOL, D, out);
+        t[r] = now() - t0;
+    }
+    ours[1] = median(t, runs);
+    double mae = 0.0;
+    for (int i = 0; i < N_POOL; i++) mae += fabs((double)out[i] - yp[i]);
+    fprintf(stderr, "bench_trees: igradv gbr pool MAE %.4f\n", mae / N_POOL);
+    ig_gbr_free(gbr);
+
+    struct ig_rf_params rp = ig_rf_params_default();
+    rp.max_depth = 5;
+    struct ig_rf *rf = NULL;
+    for (int r = 0; r < runs; r++) {
+        ig_rf_free(rf);
+        rf = NULL;
+        double t0 = now();
+        if (ig_rf_classifier_fit_u8(&rf, xt, N_TRAIN, D, lt, 3, &rp)) {
+            fprintf(stderr, "bench_trees: rf fit: %s\n", ig_regress_last_error());
+            return 1;
+        }
+        t[r] = now() - t0;
+    }
+    ours[2] = median(t, runs);
+    for (int r = 0; r < runs; r++) {
+        double t0 = now();
+        ig_rf_predict_proba_u8(rf, xp, N_POOL, D, out);
+        t[r] = now() - t0;
+    }
+    ours[3] = median(t, runs);
+    int acc = 0;
+    for (int i = 0; i < N_POOL; i++) {
+        int b = 0;
+        for (int k = 1; k < 3; k++)
+            if (out[i * 3 + k] > out[i * 3 + b]) b = k;
+        acc += b == lp[i];
+    }
+    fprintf(stderr, "bench_trees: igradv rf pool accuracy %.4f\n", (double)acc / N_POOL);
+    ig_rf_free(rf);
+    for (int c = 0; c < N_CASES; c++) line("igradv", cases[c], "seconds", ours[c], "s", runs);
+
+    /* peers: same rows through a temp file */
+    if (getenv("IG_BENCH_NO_PEERS")) return 0;
+    char path[] = "/tmp/ig_bench_trees_XXXXXX";
+    int fd = mkstemp(path);
+    FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
+    if (!f || write_all(f, xt, (size_t)N_TRAIN * D) || write_all(f, yt, N_TRAIN * sizeof(float)) ||
+        write_all(f, lt, N_TRAIN * sizeof(int32_t)) || write_all(f, xp, (size_t)N_POOL * D)) {
+        fprintf(stderr, "bench_trees: cannot write %s; peers skipped\n", path);
+        if (f) fclose(f);
+        unlink(path);
+        return 0;
+    }
+    fclose(f);
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "python3 %s/trees_peer.py %s %d %d %d", IG_BENCH_PEER_DIR, path,
+             N_TRAIN, N_POOL, D);
+    FILE *pp = popen(cmd, "r");
+    if (!pp) {
+        fprintf(stderr, "bench_trees: cannot run the python peer; skipped\n");
+        unlink(path);
+        return 0;
+    }
+    char buf[4096];
+    while (fgets(buf, sizeof buf, pp)) {
+        json_error_t err;
+        json_t *o = json_loads(buf, 0, &err);
+        const char *impl = o ? json_string_value(json_object_get(o, "impl")) : NULL;
+        const char *cs = o ? json_string_value(json_object_get(o, "case")) : NULL;
+        json_t *v = o ? json_object_get(o, "value") : NULL;
+        if (!impl || !cs || !json_is_number(v)) {
+            fprintf(stderr, "bench_trees: peer said: %s", buf);
+            json_decref(o);
+            continue;
+        }
+        fputs(buf, stdout);
+        for (int c = 0; c < N_CASES; c++)
+            if (!strcmp(cs, cases[c]) && ours[c] > 0) {
+                char rc[256];
+                snprintf(rc, sizeof rc, "%s.speedup_vs_%s", cases[c], impl);
+                json_t *pr = json_object_get(o, "runs");
+                line("igradv", rc, "ratio", json_number_value(v) / ours[c], "x",
+                     json_is_integer(pr) ? (int)json_integer_value(pr) : 1);
+            }
+        json_decref(o);
+    }
+    pclose(pp);
+    unlink(path);
+    return 0;
+}

@@ -1,0 +1,696 @@
+/* Check suite for regress/: known answers, bad input, save/load, and quality against scikit-learn fixtures. */
+#include "ig_regress.h"
+#include "ig_test_util.h"
+#include <check.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ------------------------------------------------------------ datasets
+ * Same definitions as tests/fixtures/gen_regress_fixtures.py (see its docstring). */
+
+static uint64_t sm64(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+static double unif(uint64_t *s) { return (double)(sm64(s) >> 11) * (1.0 / 9007199254740992.0); }
+
+#define FD 10
+/* x: [n, 10] u8, xf: [n, 10] f32 (jittered), y: [n] */
+static void gen_friedman(uint8_t *x, float *xf, float *y, size_t n, uint64_t seed)
+{
+    uint64_t s = seed;
+    for (size_t i = 0; i < n; i++) {
+        uint8_t *r = x + i * FD;
+        for (int j = 0; j < FD; j++) r[j] = (uint8_t)(sm64(&s) >> 56);
+        double v = unif(&s);
+        for (int j = 0; j < FD; j++) xf[i * FD + j] = (float)(((double)r[j] + unif(&s)) / 256.0);
+        double u[5], e = 2.0 * v - 1.0;
+        for (int j = 0; j < 5; j++) u[j] = r[j] / 255.0;
+        y[i] = (float)(10.0 * sin(M_PI * u[0] * u[1]) + 20.0 * (u[2] - 0.5) * (u[2] - 0.5) +
+                       10.0 * u[3] + 5.0 * u[4] + 2.0 * e * e * e);
+    }
+}
+
+#define CD 3072
+static void gen_cifar_like(uint8_t *x, float *y, int32_t *lab, size_t n, uint64_t seed)
+{
+    uint64_t s = seed;
+    for (size_t i = 0; i < n; i++) {
+        uint8_t *r = x + i * CD;
+        for (size_t j = 0; j < CD; j++) r[j] = (uint8_t)(sm64(&s) >> 56);
+        double v = unif(&s);
+        double u100 = r[100] / 255.0, u1000 = r[1000] / 255.0, u2000 = r[2000] / 255.0;
+        double u3000 = r[3000] / 255.0, u1500 = r[1500] / 255.0, e = 2.0 * v - 1.0;
+        y[i] = (float)(2.0 * u100 + sin(6.0 * u1000) + (u2000 > 0.5 ? 1.0 : 0.0) + u3000 * u1500 +
+                       0.3 * e * e * e);
+        lab[i] = y[i] < 1.3f ? 0 : y[i] < 2.2f ? 1 : 2;
+    }
+}
+
+static double mae(const float *p, const float *y, size_t n)
+{
+    double s = 0.0;
+    for (size_t i = 0; i < n; i++) s += fabs((double)p[i] - (double)y[i]);
+    return s / (double)n;
+}
+
+static json_t *fixture_json(void)
+{
+    json_error_t err;
+    json_t *j = json_load_file(ig_test_fixture("regress_sklearn.json"), 0, &err);
+    ck_assert_msg(j != NULL, "fixture regress_sklearn.json: %s", err.text);
+    return j;
+}
+
+static double fixture_num(json_t *j, const char *key)
+{
+    json_t *v = json_object_get(j, key);
+    ck_assert_msg(json_is_number(v), "fixture lacks %s", key);
+    return json_number_value(v);
+}
+
+static char tmp_path[256];
+static const char *tmpfile_path(const char *tag)
+{
+    snprintf(tmp_path, sizeof tmp_path, "/tmp/ig_test_regress_%d_%s.json", (int)getpid(), tag);
+    return tmp_path;
+}
+
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* ------------------------------------------------------------ known answers */
+
+START_TEST(test_gbr_one_split)
+{
+    /* y = [0,0,1,1] on x = 0..3: init 0.5, one split at 1.5, leaves -0.5 / +0.5 */
+    const uint8_t x[4] = {0, 1, 2, 3};
+    const float y[4] = {0, 0, 1, 1};
+    struct ig_gbr_params p = ig_gbr_params_default();
+    p.loss = IG_GBR_LOSS_SQUARED_ERROR;
+    p.n_estimators = 1;
+    p.learning_rate = 1.0;
+    p.max_depth = 1;
+    struct ig_gbr *m = NULL;
+    ck_assert_int_eq(ig_gbr_fit_u8(&m, x, 4, 1, y, &p), IG_REGRESS_OK);
+    ck_assert_double_eq_tol(ig_gbr_init_value(m), 0.5, 1e-12);
+    const float q[4] = {1.4f, 1.5f, 1.6f, -3.0f};
+    float out[4];
+    ck_assert_int_eq(ig_gbr_predict_f32(m, q, 4, 1, out), IG_REGRESS_OK);
+    ck_assert_float_eq_tol(out[0], 0.0f, 1e-6f);
+    ck_assert_float_eq_tol(out[1], 0.0f, 1e-6f); /* x <= threshold goes left */
+    ck_assert_float_eq_tol(out[2], 1.0f, 1e-6f);
+    ck_assert_float_eq_tol(out[3], 0.0f, 1e-6f);
+    /* the saved tree: root on feature 0 at 1.5, two leaves */
+    const char *path = tmpfile_path("split");
+    ck_assert_int_eq(ig_gbr_save(m, path), IG_REGRESS_OK);
+    json_error_t err;
+    json_t *j = json_load_file(path, 0, &err);
+    ck_assert_ptr_nonnull(j);
+    json_t *t0 = json_array_get(json_object_get(j, "trees"), 0);
+    ck_assert_int_eq((int)json_array_size(json_object_get(t0, "feature")), 3);
+    ck_assert_double_eq_tol(json_number_value(json_array_get(json_object_get(t0, "threshold"), 0)),
+                            1.5, 1e-12);
+    ck_assert_str_eq(json_string_value(json_object_get(j, "format")), "igradv-regress");
+    ck_assert_int_eq((int)json_integer_value(json_object_get(j, "version")), 1);
+    json_decref(j);
+    unlink(path);
+    ig_gbr_free(m);
+}
+END_TEST
+
+START_TEST(test_gbr_lad_median_leaf)
+{
+    /* scikit-learn: init median 6; leaves = lower median of residuals: left {-5,-4,4} -> -4,
+     * right {-1,0,1,94} -> 0; predictions 2 and 6 */
+    const uint8_t x[7] = {0, 0, 0, 1, 1, 1, 1};
+    const float y[7] = {1, 2, 10, 5, 6, 7, 100};
+    struct ig_gbr_params p = ig_gbr_params_default();
+    p.n_estimators = 1;
+    p.learning_rate = 1.0;
+    p.max_depth = 1;
+    struct ig_gbr *m = NULL;
+    ck_assert_int_eq(ig_gbr_fit_u8(&m, x, 7, 1, y, &p), IG_REGRESS_OK);
+    ck_assert_double_eq_tol(ig_gbr_init_value(m), 6.0, 1e-12);
+    const uint8_t q[2] = {0, 1};
+    float out[2];
+    ck_assert_int_eq(ig_gbr_predict_u8(m, q, 2, 1, out), IG_REGRESS_OK);
+    ck_assert_float_eq_tol(out[0], 2.0f, 1e-6f);
+    ck_assert_float_eq_tol(out[1], 6.0f, 1e-6f);
+    ig_gbr_free(m);
+    /* even n: init = mean of the two middle values (np.percentile) */
+    const float y4[4] = {1, 2, 3, 40};
+    p.n_estimators = 1;
+    ck_assert_int_eq(ig_gbr_fit_u8(&m, x + 2, 4, 1, y4, &p), IG_REGRESS_OK);
+    ck_assert_double_eq_tol(ig_gbr_init_value(m), 2.5, 1e-12);
+    ig_gbr_free(m);
+}
+END_TEST
+
+static int count_nodes_depth(json_t *tree, int *depth)
+{
+    json_t *f = json_object_get(tree, "feature"), *l = json_object_get(tree, "left"),
+           *r = json_object_get(tree, "right");
+    int n = (int)json_array_size(f);
+    int dep[64] = {0};
+    *depth = 0;
+    for (int i = 0; i < n && i < 64; i++) {
+        if (dep[i] > *depth) *depth = dep[i];
+        if (json_integer_value(json_array_get(f, i)) >= 0) {
+            dep[json_integer_value(json_array_get(l, i))] = dep[i] + 1;
+            dep[json_integer_value(json_array_get(r, i))] = dep[i] + 1;
+        }
+    }
+    return n;
+}
+
+START_TEST(test_gbr_depth_limit_and_min_leaf)
+{
+    /* scikit-learn (depth 2): root 8.5, left 2.5, right pure -> 5 nodes, predictions
+     * 0,0,0,3x6,9,9,9. With min_samples_leaf 4: 1.25 x4, 3 x4, 7 x4. */
+    uint8_t x[12];
+    for (int i = 0; i < 12; i++) x[i] = (uint8_t)i;
+    const float y[12] = {0, 0, 0, 5, 5, 5, 1, 1, 1, 9, 9, 9};
+    struct ig_gbr_params p = ig_gbr_params_default();
+    p.loss = IG_GBR_LOSS_SQUARED_ERROR;
+    p.n_estimators = 1;
+    p.learning_rate = 1.0;
+    p.max_depth = 2;
+    struct ig_gbr *m = NULL;
+    float out[12];
+    const float want[12] = {0, 0, 0, 3, 3, 3, 3, 3, 3, 9, 9, 9};
+    ck_assert_int_eq(ig_gbr_fit_u8(&m, x, 12, 1, y, &p), IG_REGRESS_OK);
+    ck_assert_int_eq(ig_gbr_predict_u8(m, x, 12, 1, out), IG_REGRESS_OK);
+    ck_assert(ig_test_close_ratio(out, want, 12, 0, 1e-5) <= 1.0);
+    const char *path = tmpfile_path("depth");
+    ck_assert_int_eq(ig_gbr_save(m, path), IG_REGRESS_OK);
+    json_t *j = json_load_file(path, 0, NULL);
+    int depth = 0;
+    ck_assert_int_eq(count_nodes_depth(json_array_get(json_object_get(j, "trees"), 0), &depth), 5);
+    ck_assert_int_eq(depth, 2);
+    json_decref(j);
+    ig_gbr_free(m);
+    p.min_samples_leaf = 4;
+    const float want4[12] = {1.25f, 1.25f, 1.25f, 1.25f, 3, 3, 3, 3, 7, 7, 7, 7};
+    ck_assert_int_eq(ig_gbr_fit_u8(&m, x, 12, 1, y, &p), IG_REGRESS_OK);
+    ck_assert_int_eq(ig_gbr_predict_u8(m, x, 12, 1, out), IG_REGRESS_OK);
+    ck_assert(ig_test_close_ratio(out, want4, 12, 0, 1e-5) <= 1.0);
+    ig_gbr_free(m);
+    /* depth-3 LAD trees on random data never exceed depth 3 */
+    enum { N = 300, DD = 20 };
+    uint8_t *xr = malloc(N * DD);
+    float *yr = malloc(N * sizeof(float));
+    uint64_t s = 5;
+    for (int i = 0; i < N * DD; i++) xr[i] = (uint8_t)(sm64(&s) >> 56);
+    for (int i = 0; i < N; i++) yr[i] = (float)unif(&s);
+    p = ig_gbr_params_default();
+    p.n_estimators = 20;
+    ck_assert_int_eq(ig_gbr_fit_u8(&m, xr, N, DD, yr, &p), IG_REGRESS_OK);
+    ck_assert_int_eq(ig_gbr_save(m, path), IG_REGRESS_OK);
+    j = json_load_file(path, 0, NULL);
+    json_t *trees = json_object_get(j, "trees");
+    ck_assert_int_eq((int)json_array_size(trees), 20);
+    for (size_t t = 0; t < json_array_size(trees); t++) {
+        int n = count_nodes_depth(json_array_get(trees, t), &depth);
+        ck_assert_int_le(depth, 3);
+        ck_assert_int_le(n, 15);
+    }
+    json_decref(j);
+    unlink(path);
+    ig_gbr_free(m);
+    free(xr);
+    free(yr);
+}
+END_TEST
+
+START_TEST(test_rf_known)
+{
+    /* one informative feature: every depth-1 tree splits between the classes */
+    enum { N = 40 };
+    uint8_t x[N];
+    int32_t lab[N];
+    for (int i = 0; i < N; i++) {
+        x[i] = (uint8_t)(i < 20 ? i : 200 + i);
+        lab[i] = i < 20 ? 0 : 1;
+    }
+    struct ig_rf_params p = ig_rf_params_default();
+    p.max_depth = 1;
+    p.n_estimators = 25;
+    p.seed = 3;
+    struct ig_rf *m = NULL;
+    ck_assert_int_eq(ig_rf_classifier_fit_u8(&m, x, N, 1, lab, 2, &p), IG_REGRESS_OK);
+    ck_assert_int_eq(ig_rf_n_classes(m), 2);
+    ck_assert(ig_rf_is_classifier(m));
+    const uint8_t q[3] = {0, 19, 255};
+    float pr[6], cls[3];
+    ck_assert_int_eq(ig_rf_predict_proba_u8(m, q, 3, 1, pr), IG_REGRESS_OK);
+    ck_assert_float_eq_tol(pr[0], 1.0f, 1e-5f);
+    ck_assert_float_eq_tol(pr[1], 0.0f, 1e-5f);
+    ck_assert_float_eq_tol(pr[2], 1.0f, 1e-5f);
+    ck_assert_float_eq_tol(pr[5], 1.0f, 1e-5f);
+    ck_assert_int_eq(ig_rf_predict_u8(m, q, 3, 1, cls), IG_REGRESS_OK);
+    ck_assert_float_eq(cls[0], 0.0f);
+    ck_assert_float_eq(cls[2], 1.0f);
+    ig_rf_free(m);
+    /* regressor without bootstrap, all features: a single tree reproduces the targets */
+    float y[N];
+    for (int i = 0; i < N; i++) y[i] = (float)(i % 7);
+    uint8_t xi[N];
+    for (int i = 0; i < N; i++) xi[i] = (uint8_t)i;
+    p = ig_rf_params_default();
+    p.bootstrap = 0;
+    p.n_estimators = 3;
+    ck_assert_int_eq(ig_rf_regressor_fit_u8(&m, xi, N, 1, y, &p), IG_REGRESS_OK);
+    float out[N];
+    ck_assert_int_eq(ig_rf_predict_u8(m, xi, N, 1, out), IG_REGRESS_OK);
+    ck_assert(ig_test_close_ratio(out, y, N, 0, 1e-5) <= 1.0);
+    ck_assert_int_eq(ig_rf_predict_proba_u8(m, xi, N, 1, out), IG_REGRESS_EINVAL);
+    ig_rf_free(m);
+}
+END_TEST
+
+START_TEST(test_u8_equals_integer_f32)
+{
+    /* features given as integer-valued floats bin exactly like u8: same model */
+    enum { N = 400, DD = 12 };
+    uint8_t *x = malloc(N * DD);
+    float *xf = malloc(N * DD * sizeof(float)), *y = malloc(N * sizeof(float));
+    float *a = malloc(N * sizeof(float)), *b = malloc(N * sizeof(float));
+    float *c = malloc(N * sizeof(float));
+    uint64_t s = 77;
+    for (int i = 0; i < N * DD; i++) xf[i] = x[i] = (uint8_t)(sm64(&s) >> 58); /* 64 levels */
+    for (int i = 0; i < N; i++) y[i] = (float)(x[i * DD] * 0.1 + sin(x[i * DD + 3]) + unif(&s));
+    struct ig_gbr_params p = ig_gbr_params_default();
+    p.n_estimators = 30;
+    struct ig_gbr *m1 = NULL, *m2 = NULL;
+    ck_assert_int_eq(ig_gbr_fit_u8(&m1, x, N, DD, y, &p), IG_REGRESS_OK);
+    ck_assert_int_eq(ig_gbr_fit_f32(&m2, xf, N, DD, y, &p), IG_REGRESS_OK);
+    ck_assert_int_eq(ig_gbr_predict_u8(m1, x, N, DD, a), IG_REGRESS_OK);
+    ck_assert_int_eq(ig_gbr_predict_f32(m2, xf, N, DD, b), IG_REGRESS_OK);
+    ck_assert_int_eq(ig_gbr_predict_f32(m1, xf, N, DD, c), IG_REGRESS_OK);
+    ck_assert(ig_test_close_ratio(a, b, N, 0, 1e-6) <= 1.0);
+    ck_assert(ig_test_close_ratio(a, c, N, 0, 1e-6) <= 1.0);
+    ig_gbr_free(m1);
+    ig_gbr_free(m2);
+    /* thread count does not change the model */
+    p.n_threads = 1;
+    ck_assert_int_eq(ig_gbr_fit_u8(&m1, x, N, DD, y, &p), IG_REGRESS_OK);
+    p.n_threads = 2;
+    ck_assert_int_eq(ig_gbr_fit_u8(&m2, x, N, DD, y, &p), IG_REGRESS_OK);
+    ck_assert_int_eq(ig_gbr_predict_u8(m1, x, N, DD, a), IG_REGRESS_OK);
+    ck_assert_int_eq(ig_gbr_predict_u8(m2, x, N, DD, b), IG_REGRESS_OK);
+    ck_assert(ig_test_close_ratio(a, b, N, 0, 0) <= 1.0 || memcmp(a, b, N * sizeof(float)) == 0);
+    ig_gbr_free(m1);
+    ig_gbr_free(m2);
+    int32_t *lab = malloc(N * sizeof(int32_t));
+    for (int i = 0; i < N; i++) lab[i] = y[i] > 3.0f;
+    struct ig_rf_params rp = ig_rf_params_default();
+    rp.max_depth = 4;
+    rp.n_threads = 1;
+    struct ig_rf *r1 = NULL, *r2 = NULL;
+    ck_assert_int_eq(ig_rf_classifier_fit_u8(&r1, x, N, DD, lab, 2, &rp), IG_REGRESS_OK);
+    rp.n_threads = 2;
+    ck_assert_int_eq(ig_rf_classifier_fit_f32(&r2, xf, N, DD, lab, 2, &rp), IG_REGRESS_OK);
+    float *pa = malloc(2 * N * sizeof(float)), *pb = malloc(2 * N * sizeof(float));
+    ck_assert_int_eq(ig_rf_predict_proba_u8(r1, x, N, DD, pa), IG_REGRESS_OK);
+    ck_assert_int_eq(ig_rf_predict_proba_f32(r2, xf, N, DD, pb), IG_REGRESS_OK);
+    ck_assert(ig_test_close_ratio(pa, pb, 2 * N, 0, 1e-6) <= 1.0);
+    for (int i = 0; i < N; i++) ck_assert_float_eq_tol(pa[2 * i] + pa[2 * i + 1], 1.0f, 1e-5f);
+    ig_rf_free(r1);
+    ig_rf_free(r2);
+    free(pa);
+    free(pb);
+    free(lab);
+    free(x);
+    free(xf);
+    free(y);
+    free(a);
+    free(b);
+    free(c);
+}
+END_TEST
+
+/* ------------------------------------------------------------ save / load */
+
+START_TEST(test_save_load_roundtrip)
+{
+    enum { N = 300 };
+    uint8_t *x = malloc(N * FD);
+    float *xf = malloc(N * FD * sizeof(float)), *y = malloc(N * sizeof(float));
+    gen_friedman(x, xf, y, N, 31);
+    float a[N], b[N], pa[3 * N], pb[3 * N];
+    struct ig_gbr_params p = ig_gbr_params_default();
+    p.n_estimators = 50;
+    p.subsample = 0.7;
+    p.seed = 9;
+    struct ig_gbr *m = NULL, *m2 = NULL;
+    ck_assert_int_eq(ig_gbr_fit_f32(&m, xf, N, FD, y, &p), IG_REGRESS_OK);
+    const char *path = tmpfile_path("rt");
+    ck_assert_int_eq(ig_gbr_save(m, path), IG_REGRESS_OK);
+    ck_assert_int_eq(ig_gbr_load(&m2, path), IG_REGRESS_OK);
+    ck_assert_int_eq(ig_gbr_n_trees(m2), 50);
+    ck_assert_uint_eq(ig_gbr_n_features(m2), FD);
+    ck_assert_int_eq(ig_gbr_predict_f32(m, xf, N, FD, a), IG_REGRESS_OK);
+    ck_assert_int_eq(ig_gbr_predict_f32(m2, xf, N, FD, b), IG_REGRESS_OK);
+    ck_assert_mem_eq(a, b, sizeof a);
+    struct ig_rf *r = NULL;
+    ck_assert_int_eq(ig_rf_load(&r, path), IG_REGRESS_EFORMAT); /* a gbr file is not a forest */
+    ig_gbr_free(m);
+    ig_gbr_free(m2);
+
+    int32_t lab[N];
+    for (int i = 0; i < N; i++) lab[i] = y[i] < 12.0f ? 0 : y[i] < 16.0f ? 1 : 2;
+    struct ig_rf_params rp = ig_rf_params_default();
+    rp.n_estimators = 30;
+    rp.max_depth = 5;
+    struct ig_rf *r2 = NULL;
+    ck_assert_int_eq(ig_rf_classifier_fit_u8(&r, x, N, FD, lab, 3, &rp), IG_REGRESS_OK);
+    ck_assert_int_eq(ig_rf_save(r, path), IG_REGRESS_OK);
+    ck_assert_int_eq(ig_rf_load(&r2, path), IG_REGRESS_OK);
+    ck_assert_int_eq(ig_rf_predict_proba_u8(r, x, N, FD, pa), IG_REGRESS_OK);
+    ck_assert_int_eq(ig_rf_predict_proba_u8(r2, x, N, FD, pb), IG_REGRESS_OK);
+    ck_assert_mem_eq(pa, pb, sizeof pa);
+    ig_rf_free(r);
+    ig_rf_free(r2);
+    rp.max_depth = -1; /* deep trees: generic traversal */
+    ck_assert_int_eq(ig_rf_regressor_fit_u8(&r, x, N, FD, y, &rp), IG_REGRESS_OK);
+    ck_assert_int_eq(ig_rf_save(r, path), IG_REGRESS_OK);
+    ck_assert_int_eq(ig_rf_load(&r2, path), IG_REGRESS_OK);
+    ck_assert(!ig_rf_is_classifier(r2));
+    ck_assert_int_eq(ig_rf_predict_u8(r, x, N, FD, a), IG_REGRESS_OK);
+    ck_assert_int_eq(ig_rf_predict_u8(r2, x, N, FD, b), IG_REGRESS_OK);
+    ck_assert_mem_eq(a, b, sizeof a);
+    ck_assert_double_lt(mae(a, y, N), 1.0); /* in-sample fit of a forest */
+    ig_rf_free(r);
+    ig_rf_free(r2);
+    unlink(path);
+    free(x);
+    free(xf);
+    free(y);
+}
+END_TEST
+
+START_TEST(test_corrupt_files)
+{
+    struct ig_gbr *m = NULL;
+    struct ig_rf *r = NULL;
+    const char *path = tmpfile_path("bad");
+    ck_assert_int_eq(ig_gbr_load(&m, "/nonexistent/dir/model.json"), IG_REGRESS_EIO);
+    ck_assert_ptr_null(m);
+    ck_assert(strlen(ig_regress_last_error()) > 0);
+    const char *bad[] = {
+        "",
+        "{\"format\":\"igradv-regress\",\"version\":1,\"kind\":\"gbr\"",  /* truncated */
+        "[1,2,3]",
+        "{\"format\":\"other\",\"version\":1,\"kind\":\"gbr\"}",
+        "{\"format\":\"igradv-regress\",\"version\":99,\"kind\":\"gbr\"}",
+        /* fields missing */
+        "{\"format\":\"igradv-regress\",\"version\":1,\"kind\":\"gbr\",\"loss\":\"absolute_error\"}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        write_text(path, bad[i]);
+        ck_assert_int_eq(ig_gbr_load(&m, path), IG_REGRESS_EFORMAT);
+        ck_assert_ptr_null(m);
+        ck_assert_int_eq(ig_rf_load(&r, path), IG_REGRESS_EFORMAT);
+    }
+    /* structurally broken trees */
+    const char *head = "{\"format\":\"igradv-regress\",\"version\":1,\"kind\":\"gbr\","
+                       "\"loss\":\"absolute_error\",\"learning_rate\":0.1,\"n_estimators\":1,"
+                       "\"max_depth\":3,\"min_samples_split\":2,\"min_samples_leaf\":1,"
+                       "\"subsample\":1.0,\"seed\":0,\"init\":0.5,\"n_features\":2,\"n_outputs\":1,"
+                       "\"trees\":[";
+    const char *trees[] = {
+        /* cycle: child points back to the root */
+        "{\"feature\":[0,-1,0],\"threshold\":[1,0,1],\"left\":[1,-1,0],\"right\":[2,-1,0],\"value\":[0,0,0]}",
+        /* feature out of range */
+        "{\"feature\":[5,-1,-1],\"threshold\":[1,0,0],\"left\":[1,-1,-1],\"right\":[2,-1,-1],\"value\":[0,0,0]}",
+        /* child index out of range */
+        "{\"feature\":[0,-1,-1],\"threshold\":[1,0,0],\"left\":[1,-1,-1],\"right\":[7,-1,-1],\"value\":[0,0,0]}",
+        /* lengths disagree */
+        "{\"feature\":[0,-1,-1],\"threshold\":[1,0],\"left\":[1,-1,-1],\"right\":[2,-1,-1],\"value\":[0,0,0]}",
+        /* shared child */
+        "{\"feature\":[0,0,-1],\"threshold\":[1,1,0],\"left\":[1,2,-1],\"right\":[2,2,-1],\"value\":[0,0,0]}",
+        /* string where a number belongs */
+        "{\"feature\":[-1],\"threshold\":[\"x\"],\"left\":[-1],\"right\":[-1],\"value\":[0]}",
+        /* unreachable node */
+        "{\"feature\":[-1,-1],\"threshold\":[0,0],\"left\":[-1,-1],\"right\":[-1,-1],\"value\":[0,0]}",
+        /* empty tree */
+        "{\"feature\":[],\"threshold\":[],\"left\":[],\"right\":[],\"value\":[]}",
+    };
+    char buf[2048];
+    for (size_t i = 0; i < sizeof trees / sizeof trees[0]; i++) {
+        snprintf(buf, sizeof buf, "%s%s]}", head, trees[i]);
+        write_text(path, buf);
+        ck_assert_msg(ig_gbr_load(&m, path) == IG_REGRESS_EFORMAT, "case %zu loaded", i);
+        ck_assert_ptr_null(m);
+    }
+    /* and a valid one loads */
+    snprintf(buf, sizeof buf, "%s%s]}", head,
+             "{\"feature\":[1,-1,-1],\"threshold\":[1.5,0,0],\"left\":[1,-1,-1],"
+             "\"right\":[2,-1,-1],\"value\":[0,-1,2]}");
+    write_text(path, buf);
+    ck_assert_int_eq(ig_gbr_load(&m, path), IG_REGRESS_OK);
+    const uint8_t q[4] = {9, 1, 9, 2};
+    float out[2];
+    ck_assert_int_eq(ig_gbr_predict_u8(m, q, 2, 2, out), IG_REGRESS_OK);
+    ck_assert_float_eq_tol(out[0], 0.5f - 0.1f, 1e-6f);
+    ck_assert_float_eq_tol(out[1], 0.5f + 0.2f, 1e-6f);
+    ig_gbr_free(m);
+    unlink(path);
+}
+END_TEST
+
+/* ------------------------------------------------------------ bad input */
+
+START_TEST(test_bad_input)
+{
+    uint8_t x[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    float xf[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    float y[4] = {1, 2, 3, 4};
+    int32_t lab[4] = {0, 1, 0, 1};
+    struct ig_gbr_params p = ig_gbr_params_default();
+    struct ig_rf_params rp = ig_rf_params_default();
+    struct ig_gbr *m = NULL;
+    struct ig_rf *r = NULL;
+    ck_assert_int_eq(ig_gbr_fit_u8(&m, x, 1, 2, y, &p), IG_REGRESS_EINVAL); /* n < 2 */
+    ck_assert_ptr_null(m);
+    ck_assert(strstr(ig_regress_last_error(), "rows") != NULL);
+    ck_assert_int_eq(ig_gbr_fit_u8(&m, x, 4, 0, y, &p), IG_REGRESS_EINVAL); /* d = 0 */
+    ck_assert_int_eq(ig_gbr_fit_u8(&m, NULL, 4, 2, y, &p), IG_REGRESS_EINVAL);
+    ck_assert_int_eq(ig_gbr_fit_u8(&m, x, 4, 2, NULL, &p), IG_REGRESS_EINVAL);
+    ck_assert_int_eq(ig_gbr_fit_u8(&m, x, 4, 2, y, NULL), IG_REGRESS_EINVAL);
+    ck_assert_int_eq(ig_gbr_fit_u8(NULL, x, 4, 2, y, &p), IG_REGRESS_EINVAL);
+    float ybad[4] = {1, NAN, 3, 4};
+    ck_assert_int_eq(ig_gbr_fit_u8(&m, x, 4, 2, ybad, &p), IG_REGRESS_EINVAL);
+    ck_assert(strstr(ig_regress_last_error(), "NaN") != NULL);
+    ybad[1] = INFINITY;
+    ck_assert_int_eq(ig_rf_regressor_fit_u8(&r, x, 4, 2, ybad, &rp), IG_REGRESS_EINVAL);
+    float xbad[8] = {1, 2, 3, 4, 5, -INFINITY, 7, 8};
+    ck_assert_int_eq(ig_gbr_fit_f32(&m, xbad, 4, 2, y, &p), IG_REGRESS_EINVAL);
+    xbad[5] = NAN;
+    ck_assert_int_eq(ig_rf_classifier_fit_f32(&r, xbad, 4, 2, lab, 2, &rp), IG_REGRESS_EINVAL);
+    struct ig_gbr_params q = p;
+    q.learning_rate = 0.0;
+    ck_assert_int_eq(ig_gbr_fit_u8(&m, x, 4, 2, y, &q), IG_REGRESS_EINVAL);
+    q = p;
+    q.subsample = 1.5;
+    ck_assert_int_eq(ig_gbr_fit_u8(&m, x, 4, 2, y, &q), IG_REGRESS_EINVAL);
+    q = p;
+    q.max_depth = 0;
+    ck_assert_int_eq(ig_gbr_fit_u8(&m, x, 4, 2, y, &q), IG_REGRESS_EINVAL);
+    q = p;
+    q.n_estimators = 0;
+    ck_assert_int_eq(ig_gbr_fit_u8(&m, x, 4, 2, y, &q), IG_REGRESS_EINVAL);
+    /* labels */
+    int32_t lbad[4] = {0, 1, 2, 0};
+    ck_assert_int_eq(ig_rf_classifier_fit_u8(&r, x, 4, 2, lbad, 2, &rp), IG_REGRESS_EINVAL);
+    ck_assert(strstr(ig_regress_last_error(), "label") != NULL);
+    lbad[2] = -1;
+    ck_assert_int_eq(ig_rf_classifier_fit_u8(&r, x, 4, 2, lbad, 3, &rp), IG_REGRESS_EINVAL);
+    ck_assert_int_eq(ig_rf_classifier_fit_u8(&r, x, 4, 2, lab, 1, &rp), IG_REGRESS_EINVAL);
+    ck_assert_int_eq(ig_rf_classifier_fit_u8(&r, x, 4, 2, NULL, 2, &rp), IG_REGRESS_EINVAL);
+    ck_assert_int_eq(ig_rf_classifier_fit_u8(&r, x, 1, 2, lab, 2, &rp), IG_REGRESS_EINVAL);
+    struct ig_rf_params rq = rp;
+    rq.max_depth = 0;
+    ck_assert_int_eq(ig_rf_classifier_fit_u8(&r, x, 4, 2, lab, 2, &rq), IG_REGRESS_EINVAL);
+    ck_assert_ptr_null(r);
+    /* size mismatch at predict, and constant data fits fine */
+    const float yc[4] = {2, 2, 2, 2};
+    ck_assert_int_eq(ig_gbr_fit_u8(&m, x, 4, 2, yc, &p), IG_REGRESS_OK);
+    float out[8];
+    ck_assert_int_eq(ig_gbr_predict_u8(m, x, 2, 4, out), IG_REGRESS_EINVAL);
+    ck_assert(strstr(ig_regress_last_error(), "features") != NULL);
+    ck_assert_int_eq(ig_gbr_predict_u8(m, x, 4, 2, NULL), IG_REGRESS_EINVAL);
+    ck_assert_int_eq(ig_gbr_predict_f32(m, xbad, 4, 2, out), IG_REGRESS_EINVAL);
+    ck_assert_int_eq(ig_gbr_predict_f32(m, xf, 4, 2, out), IG_REGRESS_OK);
+    for (int i = 0; i < 4; i++) ck_assert_float_eq_tol(out[i], 2.0f, 1e-6f);
+    ck_assert_int_eq(ig_gbr_predict_u8(NULL, x, 4, 2, out), IG_REGRESS_EINVAL);
+    ig_gbr_free(m);
+    ig_gbr_free(NULL);
+    ig_rf_free(NULL);
+    ck_assert_int_eq(ig_rf_classifier_fit_u8(&r, x, 4, 2, lab, 2, &rp), IG_REGRESS_OK);
+    ck_assert_int_eq(ig_rf_predict_proba_u8(r, x, 4, 3, out), IG_REGRESS_EINVAL);
+    ig_rf_free(r);
+    ck_assert_str_eq(ig_regress_status_str(IG_REGRESS_EFORMAT), "bad model file");
+}
+END_TEST
+
+/* ------------------------------------------------------------ quality vs scikit-learn */
+
+static void check_close(const char *what, double ours, double ref, double rel, int two_sided)
+{
+    fprintf(stderr, "test_regress: %-28s ours %.5f  sklearn %.5f  (%+.2f%%)\n", what, ours, ref,
+            100.0 * (ours - ref) / ref);
+    ck_assert_msg(ours <= ref * (1.0 + rel), "%s: ours %.5f vs sklearn %.5f", what, ours, ref);
+    if (two_sided) ck_assert_msg(ours >= ref * (1.0 - rel), "%s: ours %.5f vs sklearn %.5f", what, ours, ref);
+}
+
+START_TEST(test_quality_friedman)
+{
+    enum { NA = 1000, NB = 2000 };
+    uint8_t *xa = malloc(NA * FD), *xb = malloc(NB * FD);
+    float *xaf = malloc(NA * FD * sizeof(float)), *xbf = malloc(NB * FD * sizeof(float));
+    float *ya = malloc(NA * sizeof(float)), *yb = malloc(NB * sizeof(float));
+    float *pr = malloc(NB * sizeof(float));
+    gen_friedman(xa, xaf, ya, NA, 11);
+    gen_friedman(xb, xbf, yb, NB, 12);
+    json_t *fx = fixture_json();
+    struct ig_gbr_params p = ig_gbr_params_default();
+    struct ig_gbr *m = NULL;
+    ck_assert_int_eq(ig_gbr_fit_u8(&m, xa, NA, FD, ya, &p), IG_REGRESS_OK);
+    ck_assert_int_eq(ig_gbr_predict_u8(m, xb, NB, FD, pr), IG_REGRESS_OK);
+    check_close("friedman gbr lad mae", mae(pr, yb, NB), fixture_num(fx, "friedman_gbr_lad_mae"), 0.02, 1);
+    ig_gbr_free(m);
+    p.loss = IG_GBR_LOSS_SQUARED_ERROR;
+    ck_assert_int_eq(ig_gbr_fit_u8(&m, xa, NA, FD, ya, &p), IG_REGRESS_OK);
+    ck_assert_int_eq(ig_gbr_predict_u8(m, xb, NB, FD, pr), IG_REGRESS_OK);
+    check_close("friedman gbr ls mae", mae(pr, yb, NB), fixture_num(fx, "friedman_gbr_ls_mae"), 0.02, 1);
+    ig_gbr_free(m);
+    p = ig_gbr_params_default();
+    ck_assert_int_eq(ig_gbr_fit_f32(&m, xaf, NA, FD, ya, &p), IG_REGRESS_OK);
+    ck_assert_int_eq(ig_gbr_predict_f32(m, xbf, NB, FD, pr), IG_REGRESS_OK);
+    check_close("friedman_f32 gbr lad mae", mae(pr, yb, NB), fixture_num(fx, "friedman_f32_gbr_lad_mae"),
+                0.02, 0);
+    ig_gbr_free(m);
+    double s = 0.0;
+    for (int seed = 0; seed < 5; seed++) {
+        struct ig_rf_params rp = ig_rf_params_default();
+        rp.seed = (uint64_t)seed;
+        struct ig_rf *r = NULL;
+        ck_assert_int_eq(ig_rf_regressor_fit_u8(&r, xa, NA, FD, ya, &rp), IG_REGRESS_OK);
+        ck_assert_int_eq(ig_rf_predict_u8(r, xb, NB, FD, pr), IG_REGRESS_OK);
+        s += mae(pr, yb, NB) / 5.0;
+        ig_rf_free(r);
+    }
+    check_close("friedman rf regressor mae", s, fixture_num(fx, "friedman_rf_reg_mae"), 0.02, 0);
+    json_decref(fx);
+    free(xa);
+    free(xb);
+    free(xaf);
+    free(xbf);
+    free(ya);
+    free(yb);
+    free(pr);
+}
+END_TEST
+
+START_TEST(test_quality_cifar_like)
+{
+    enum { NA = 500, NB = 2000 };
+    uint8_t *xa = malloc((size_t)NA * CD), *xb = malloc((size_t)NB * CD);
+    float *ya = malloc(NA * sizeof(float)), *yb = malloc(NB * sizeof(float));
+    int32_t *la = malloc(NA * sizeof(int32_t)), *lb = malloc(NB * sizeof(int32_t));
+    float *pr = malloc(3 * NB * sizeof(float));
+    gen_cifar_like(xa, ya, la, NA, 1);
+    gen_cifar_like(xb, yb, lb, NB, 2);
+    json_t *fx = fixture_json();
+    json_t *head = json_object_get(fx, "cifar_like_y_test_head");
+    for (int i = 0; i < 4; i++) /* the generator matches the script's */
+        ck_assert_float_eq_tol(yb[i], (float)json_number_value(json_array_get(head, (size_t)i)), 1e-6f);
+    struct ig_gbr_params p = ig_gbr_params_default();
+    p.n_estimators = 200;
+    struct ig_gbr *m = NULL;
+    ck_assert_int_eq(ig_gbr_fit_u8(&m, xa, NA, CD, ya, &p), IG_REGRESS_OK);
+    ck_assert_int_eq(ig_gbr_predict_u8(m, xb, NB, CD, pr), IG_REGRESS_OK);
+    check_close("cifar_like gbr lad200 mae", mae(pr, yb, NB), fixture_num(fx, "cifar_like_gbr_lad_mae"),
+                0.02, 1);
+    ig_gbr_free(m);
+    double acc = 0.0, ll = 0.0;
+    for (int seed = 0; seed < 5; seed++) {
+        struct ig_rf_params rp = ig_rf_params_default();
+        rp.max_depth = 5;
+        rp.seed = (uint64_t)seed;
+        struct ig_rf *r = NULL;
+        ck_assert_int_eq(ig_rf_classifier_fit_u8(&r, xa, NA, CD, la, 3, &rp), IG_REGRESS_OK);
+        ck_assert_int_eq(ig_rf_predict_proba_u8(r, xb, NB, CD, pr), IG_REGRESS_OK);
+        for (int i = 0; i < NB; i++) {
+            int b = 0;
+            for (int k = 1; k < 3; k++)
+                if (pr[3 * i + k] > pr[3 * i + b]) b = k;
+            acc += (b == lb[i]) / (5.0 * NB);
+            double q = pr[3 * i + lb[i]]; /* sklearn log_loss clips at eps */
+            if (q < 2.220446049250313e-16) q = 2.220446049250313e-16;
+            ll -= log(q) / (5.0 * NB);
+        }
+        ig_rf_free(r);
+    }
+    /* accuracy: higher is better, so compare the error rate */
+    check_close("cifar_like rf error rate", 1.0 - acc, 1.0 - fixture_num(fx, "cifar_like_rf_acc"), 0.02, 0);
+    check_close("cifar_like rf log-loss", ll, fixture_num(fx, "cifar_like_rf_logloss"), 0.02, 0);
+    ck_assert_double_ge(acc, fixture_num(fx, "cifar_like_rf_acc") * 0.98);
+    json_decref(fx);
+    free(xa);
+    free(xb);
+    free(ya);
+    free(yb);
+    free(la);
+    free(lb);
+    free(pr);
+}
+END_TEST
+
+static Suite *regress_suite(void)
+{
+    Suite *s = suite_create("regress");
+    TCase *k = tcase_create("known");
+    tcase_add_test(k, test_gbr_one_split);
+    tcase_add_test(k, test_gbr_lad_median_leaf);
+    tcase_add_test(k, test_gbr_depth_limit_and_min_leaf);
+    tcase_add_test(k, test_rf_known);
+    tcase_add_test(k, test_u8_equals_integer_f32);
+    suite_add_tcase(s, k);
+    TCase *io = tcase_create("io");
+    tcase_add_test(io, test_save_load_roundtrip);
+    tcase_add_test(io, test_corrupt_files);
+    tcase_add_test(io, test_bad_input);
+    suite_add_tcase(s, io);
+    TCase *q = tcase_create("quality");
+    tcase_set_timeout(q, 300);
+    tcase_add_test(q, test_quality_friedman);
+    tcase_add_test(q, test_quality_cifar_like);
+    suite_add_tcase(s, q);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(regress_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
