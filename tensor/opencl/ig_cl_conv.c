@@ -1,0 +1,246 @@
+/* OpenCL GEMM (clBLAST with offsets and transposed views) and conv2d forward/backward via im2col + one big GEMM per chunk. */
+#include "ig_cl.h"
+
+/* Storage of a 2-D view for row-major clBLAST: op flag toggled for transpose views, leading dim. */
+static enum ig_status gemm_operand(const struct ig_tensor *t, bool trans, const char *name, bool *flag, size_t *ld)
+{
+    int64_t r = t->shape[0], cdim = t->shape[1], s0 = t->stride[0], s1 = t->stride[1];
+    if (s1 == 1 || cdim == 1) {            /* row-major rows of length cdim */
+        *flag = trans;
+        *ld = (size_t)(s0 > cdim ? s0 : (cdim > 0 ? cdim : 1));
+        if (r == 1) *ld = (size_t)(cdim > 0 ? cdim : 1);
+        return IG_OK;
+    }
+    if (s0 == 1 || r == 1) {               /* a transposed row-major [cdim, r] matrix */
+        *flag = !trans;
+        *ld = (size_t)(s1 > r ? s1 : (r > 0 ? r : 1));
+        return IG_OK;
+    }
+    return ig_error(IG_ERR_LAYOUT, "gemm (opencl): %s has strides (%lld, %lld); one of them must be 1", name, (long long)s0, (long long)s1);
+}
+
+/* t0 C[M,N] (in/out), t1 A, t2 B */
+enum ig_status ig_cl_op_gemm(struct ig_backend *be, const struct ig_op_call *c)
+{
+    const struct ig_tensor *C = c->t[0], *A = c->t[1], *B = c->t[2];
+    const struct ig_gemm_params *p = &c->p.gemm;
+    if (C->ndim != 2 || A->ndim != 2 || B->ndim != 2) return ig_error(IG_ERR_SHAPE, "gemm (opencl): operands must be 2-D");
+    if (C->stride[1] != 1 && C->shape[1] > 1) return ig_error(IG_ERR_LAYOUT, "gemm (opencl): C must have unit column stride");
+    size_t m = (size_t)C->shape[0], n = (size_t)C->shape[1];
+    size_t k = (size_t)(p->trans_a ? A->shape[0] : A->shape[1]);
+    bool ta = false, tb = false;
+    size_t lda = 1, ldb = 1;
+    IG_TRY(gemm_operand(A, p->trans_a, "A", &ta, &lda));
+    IG_TRY(gemm_operand(B, p->trans_b, "B", &tb, &ldb));
+    size_t ldc = n ? n : 1;
+    if (C->shape[0] > 1 && C->stride[0] > (int64_t)ldc) ldc = (size_t)C->stride[0];
+    return ig_cl_sgemm(be, ta, tb, m, n, k, p->alpha, ig_cl_mem(A), (size_t)A->offset, lda, ig_cl_mem(B),
+                       (size_t)B->offset, ldb, p->beta, ig_cl_mem(C), (size_t)C->offset, ldc);
+}
+
+/* Conv geometry from x[N,C,H,W], w[O,C,KH,KW], y[N,O,Ho,Wo]. */
+struct conv_geo {
+    int64_t N, C, H, W, O, KH, KW, Ho, Wo, ckk, hw;
+    int nb;            /* images per chunk */
+};
+
+static enum ig_status conv_geo_init(struct ig_backend *be, const struct ig_tensor *x, const struct ig_tensor *w,
+                                    const struct ig_tensor *y, struct conv_geo *g)
+{
+    g->N = x->shape[0]; g->C = x->shape[1]; g->H = x->shape[2]; g->W = x->shape[3];
+    g->O = w->shape[0]; g->KH = w->shape[2]; g->KW = w->shape[3];
+    g->Ho = y->shape[2]; g->Wo = y->shape[3];
+    g->ckk = g->C * g->KH * g->KW;
+    g->hw = g->Ho * g->Wo;
+    /* chunk so the column matrix stays under ~256 MiB and the device's largest allocation */
+    size_t budget = ig_cl_of(be)->max_alloc;
+    if (budget > ((size_t)256 << 20)) budget = (size_t)256 << 20;
+    size_t per_image = (size_t)(g->ckk > g->O ? g->ckk : g->O) * (size_t)g->hw * sizeof(float);
+    int64_t nb = per_image ? (int64_t)(budget / per_image) : g->N;
+    if (nb < 1) nb = 1;
+    if (nb > g->N) nb = g->N;
+    if (per_image * (size_t)nb > ig_cl_of(be)->max_alloc)
+        return ig_error(IG_ERR_OOM, "conv2d (opencl): one image needs %zu bytes of columns, device allows %zu", per_image, ig_cl_of(be)->max_alloc);
+    g->nb = (int)nb;
+    return IG_OK;
+}
+
+/* col[ckk, nb*hw] = im2col of images n0..n0+nb-1 */
+static enum ig_status im2col(struct ig_backend *be, cl_mem col, const struct ig_tensor *x, const struct conv_geo *g,
+                             const struct ig_conv2d_params *p, int64_t n0, int64_t nb)
+{
+    int64_t total = g->ckk * nb * g->hw;
+    struct ig_cl_launch L = ig_cl_begin(be, IG_CLK_im2col);
+    ig_cl_arg_buf(&L, col);
+    ig_cl_arg_t(&L, x);
+    ig_cl_arg_i(&L, n0);
+    ig_cl_arg_i(&L, nb);
+    ig_cl_arg_i(&L, g->C);
+    ig_cl_arg_i(&L, g->H);
+    ig_cl_arg_i(&L, g->W);
+    ig_cl_arg_i(&L, g->KH);
+    ig_cl_arg_i(&L, g->KW);
+    ig_cl_arg_i(&L, p->stride_h);
+    ig_cl_arg_i(&L, p->stride_w);
+    ig_cl_arg_i(&L, p->pad_h);
+    ig_cl_arg_i(&L, p->pad_w);
+    ig_cl_arg_i(&L, g->Ho);
+    ig_cl_arg_i(&L, g->Wo);
+    ig_cl_arg_i(&L, total);
+    return ig_cl_run(&L, total, 0);
+}
+
+/* t[O, nb*hw] = dy[n0.., O, hw] */
+static enum ig_status to_ocols(struct ig_backend *be, cl_mem t, const struct ig_tensor *dy, const struct conv_geo *g,
+                               int64_t n0, int64_t nb)
+{
+    int64_t total = nb * g->O * g->hw;
+    struct ig_cl_launch L = ig_cl_begin(be, IG_CLK_nchw_to_ocols);
+    ig_cl_arg_buf(&L, t);
+    ig_cl_arg_t(&L, dy);
+    ig_cl_arg_i(&L, n0);
+    ig_cl_arg_i(&L, nb);
+    ig_cl_arg_i(&L, g->O);
+    ig_cl_arg_i(&L, g->hw);
+    ig_cl_arg_i(&L, total);
+    return ig_cl_run(&L, total, 0);
+}
+
+static enum ig_status need4(const struct ig_op_call *c, int nslots)
+{
+    for (int i = 0; i < nslots; i++)
+        if (c->t[i] && !ig_tensor_is_contiguous(c->t[i]))
+            return ig_error(IG_ERR_LAYOUT, "%s (opencl): tensor slot %d must be contiguous", ig_op_name(c->op), i);
+    return IG_OK;
+}
+
+/* t0 y[N,O,Ho,Wo], t1 x[N,C,H,W], t2 w[O,C,KH,KW], t3 b[O] or NULL */
+enum ig_status ig_cl_op_conv2d_fwd(struct ig_backend *be, const struct ig_op_call *c)
+{
+    IG_TRY(need4(c, 4));
+    const struct ig_tensor *y = c->t[0], *x = c->t[1], *w = c->t[2], *b = c->t[3];
+    struct conv_geo g = {0};
+    IG_TRY(conv_geo_init(be, x, w, y, &g));
+    if (g.N == 0 || g.hw == 0 || g.O == 0) return IG_OK;
+    if (g.ckk == 0) {
+        float z = 0.0f;
+        IG_TRY(ig_cl_fill(be, ig_cl_mem(y), 4, (size_t)y->offset, (size_t)ig_tensor_numel(y), &z));
+        if (!b) return IG_OK;
+        struct ig_op_call bc = {.op = IG_OP_BIAS_ADD, .t = {c->t[0], c->t[3]}};
+        return ig_cl_op_bias_add(be, &bc);
+    }
+    cl_mem col = ig_cl_scratch(be, IG_CL_SCRATCH_COL, (size_t)(g.ckk * g.nb * g.hw) * sizeof(float));
+    if (!col) return IG_ERR_OOM;
+    cl_mem tmp = ig_cl_scratch(be, IG_CL_SCRATCH_TMP, (size_t)(g.O * g.nb * g.hw) * sizeof(float));
+    if (!tmp) return IG_ERR_OOM;
+    for (int64_t n0 = 0; n0 < g.N; n0 += g.nb) {
+        int64_t nb = g.N - n0 < g.nb ? g.N - n0 : g.nb;
+        size_t cols = (size_t)(nb * g.hw);
+        IG_TRY(im2col(be, col, x, &g, &c->p.conv, n0, nb));
+        /* tmp[O, cols] = w[O, ckk] col[ckk, cols] */
+        IG_TRY(ig_cl_sgemm(be, false, false, (size_t)g.O, cols, (size_t)g.ckk, 1.0f, ig_cl_mem(w), (size_t)w->offset,
+                           (size_t)g.ckk, col, 0, cols, 0.0f, tmp, 0, cols));
+        int64_t total = nb * g.O * g.hw;
+        struct ig_cl_launch L = ig_cl_begin(be, IG_CLK_ocols_to_nchw);
+        ig_cl_arg_t(&L, y);
+        ig_cl_arg_buf(&L, tmp);
+        ig_cl_arg_t(&L, b);
+        ig_cl_arg_i(&L, b != NULL);
+        ig_cl_arg_i(&L, n0);
+        ig_cl_arg_i(&L, nb);
+        ig_cl_arg_i(&L, g.O);
+        ig_cl_arg_i(&L, g.hw);
+        ig_cl_arg_i(&L, total);
+        IG_TRY(ig_cl_run(&L, total, 0));
+    }
+    return IG_OK;
+}
+
+/* t0 dx[N,C,H,W], t1 dy[N,O,Ho,Wo], t2 w[O,C,KH,KW] */
+enum ig_status ig_cl_op_conv2d_bwd_data(struct ig_backend *be, const struct ig_op_call *c)
+{
+    IG_TRY(need4(c, 3));
+    const struct ig_tensor *dx = c->t[0], *dy = c->t[1], *w = c->t[2];
+    struct conv_geo g = {0};
+    IG_TRY(conv_geo_init(be, dx, w, dy, &g));
+    if (g.N == 0) return IG_OK;
+    if (g.hw == 0 || g.O == 0 || g.ckk == 0) {
+        float z = 0.0f;
+        return ig_cl_fill(be, ig_cl_mem(dx), 4, (size_t)dx->offset, (size_t)ig_tensor_numel(dx), &z);
+    }
+    cl_mem col = ig_cl_scratch(be, IG_CL_SCRATCH_COL, (size_t)(g.ckk * g.nb * g.hw) * sizeof(float));
+    if (!col) return IG_ERR_OOM;
+    cl_mem tmp = ig_cl_scratch(be, IG_CL_SCRATCH_TMP, (size_t)(g.O * g.nb * g.hw) * sizeof(float));
+    if (!tmp) return IG_ERR_OOM;
+    for (int64_t n0 = 0; n0 < g.N; n0 += g.nb) {
+        int64_t nb = g.N - n0 < g.nb ? g.N - n0 : g.nb;
+        size_t cols = (size_t)(nb * g.hw);
+        IG_TRY(to_ocols(be, tmp, dy, &g, n0, nb));
+        /* col[ckk, cols] = w[O, ckk]^T tmp[O, cols] */
+        IG_TRY(ig_cl_sgemm(be, true, false, (size_t)g.ckk, cols, (size_t)g.O, 1.0f, ig_cl_mem(w), (size_t)w->offset,
+                           (size_t)g.ckk, tmp, 0, cols, 0.0f, col, 0, cols));
+        int64_t total = nb * g.C * g.H * g.W;
+        struct ig_cl_launch L = ig_cl_begin(be, IG_CLK_col2im);
+        ig_cl_arg_t(&L, dx);
+        ig_cl_arg_buf(&L, col);
+        ig_cl_arg_i(&L, n0);
+        ig_cl_arg_i(&L, nb);
+        ig_cl_arg_i(&L, g.C);
+        ig_cl_arg_i(&L, g.H);
+        ig_cl_arg_i(&L, g.W);
+        ig_cl_arg_i(&L, g.KH);
+        ig_cl_arg_i(&L, g.KW);
+        ig_cl_arg_i(&L, c->p.conv.stride_h);
+        ig_cl_arg_i(&L, c->p.conv.stride_w);
+        ig_cl_arg_i(&L, c->p.conv.pad_h);
+        ig_cl_arg_i(&L, c->p.conv.pad_w);
+        ig_cl_arg_i(&L, g.Ho);
+        ig_cl_arg_i(&L, g.Wo);
+        ig_cl_arg_i(&L, total);
+        IG_TRY(ig_cl_run(&L, total, 0));
+    }
+    return IG_OK;
+}
+
+/* t0 dw[O,C,KH,KW], t1 dy[N,O,Ho,Wo], t2 x[N,C,H,W] */
+enum ig_status ig_cl_op_conv2d_bwd_weight(struct ig_backend *be, const struct ig_op_call *c)
+{
+    IG_TRY(need4(c, 3));
+    const struct ig_tensor *dw = c->t[0], *dy = c->t[1], *x = c->t[2];
+    struct conv_geo g = {0};
+    IG_TRY(conv_geo_init(be, x, dw, dy, &g));
+    if (g.O == 0 || g.ckk == 0) return IG_OK;
+    if (g.N == 0 || g.hw == 0) {
+        float z = 0.0f;
+        return ig_cl_fill(be, ig_cl_mem(dw), 4, (size_t)dw->offset, (size_t)ig_tensor_numel(dw), &z);
+    }
+    cl_mem col = ig_cl_scratch(be, IG_CL_SCRATCH_COL, (size_t)(g.ckk * g.nb * g.hw) * sizeof(float));
+    if (!col) return IG_ERR_OOM;
+    cl_mem tmp = ig_cl_scratch(be, IG_CL_SCRATCH_TMP, (size_t)(g.O * g.nb * g.hw) * sizeof(float));
+    if (!tmp) return IG_ERR_OOM;
+    for (int64_t n0 = 0; n0 < g.N; n0 += g.nb) {
+        int64_t nb = g.N - n0 < g.nb ? g.N - n0 : g.nb;
+        size_t cols = (size_t)(nb * g.hw);
+        IG_TRY(im2col(be, col, x, &g, &c->p.conv, n0, nb));
+        IG_TRY(to_ocols(be, tmp, dy, &g, n0, nb));
+        /* dw[O, ckk] (+)= tmp[O, cols] col[ckk, cols]^T */
+        IG_TRY(ig_cl_sgemm(be, false, true, (size_t)g.O, (size_t)g.ckk, cols, 1.0f, tmp, 0, cols, col, 0, cols,
+                           n0 == 0 ? 0.0f : 1.0f, ig_cl_mem(dw), (size_t)dw->offset, (size_t)g.ckk));
+    }
+    return IG_OK;
+}
+
+/* t0 db[O], t1 dy[N,O,Ho,Wo] */
+enum ig_status ig_cl_op_conv2d_bwd_bias(struct ig_backend *be, const struct ig_op_call *c)
+{
+    IG_TRY(need4(c, 2));
+    const struct ig_tensor *db = c->t[0], *dy = c->t[1];
+    int64_t N = dy->shape[0], O = dy->shape[1], hw = dy->shape[2] * dy->shape[3];
+    struct ig_cl_launch L = ig_cl_begin(be, IG_CLK_channel_sum);
+    ig_cl_arg_t(&L, db);
+    ig_cl_arg_t(&L, dy);
+    ig_cl_arg_i(&L, N);
+    ig_cl_arg_i(&L, O);
+    ig_cl_arg_i(&L, hw);
+    return ig_cl_run_groups(&L, O);
+}

@@ -1,0 +1,24 @@
+/* Introspection of the OpenCL backend for tests and tools (no OpenCL types; include only when IG_HAVE_OPENCL). */
+#ifndef IG_OPENCL_H
+#define IG_OPENCL_H
+#include "ig_tensor.h"
+
+/* Facts about how the backend's program was obtained. */
+struct ig_opencl_info {
+    bool program_from_cache;        /* binary loaded from the disk cache */
+    bool cache_written;             /* this backend wrote the cache file */
+    double build_seconds;           /* time to obtain the program (build or load) */
+    char cache_path[1024];          /* "" when caching is off (IGRADV_CL_CACHE=0 or no cache dir) */
+    char build_options[256];
+    int platform_index, device_index;
+    bool is_gpu;
+};
+
+/* Copy the info of an OpenCL backend; IG_ERR_BACKEND for another backend kind. */
+enum ig_status ig_opencl_info_get(struct ig_backend *be, struct ig_opencl_info *out);
+/* Build source for be's device without caching: IG_OK, or IG_ERR_BUILD with the build log
+ * logged at IG_LOG_ERROR and its first lines in the error text. For tests. */
+enum ig_status ig_opencl_build_check(struct ig_backend *be, const char *source);
+/* Number of live cl_mem objects the backend created (pooled buffers, scratch, dummy). */
+long ig_opencl_live_mems(struct ig_backend *be);
+#endif /* IG_OPENCL_H */
