@@ -1,5 +1,6 @@
 /* OpenCL GEMM (clBLAST with offsets and transposed views) and conv2d forward/backward via im2col + one big GEMM per chunk. */
 #include "ig_cl.h"
+#include <stdlib.h>
 
 /* Storage of a 2-D view for row-major clBLAST: op flag toggled for transpose views, leading dim. */
 static enum ig_status gemm_operand(const struct ig_tensor *t, bool trans, const char *name, bool *flag, size_t *ld)
@@ -58,6 +59,8 @@ static enum ig_status conv_geo_init(struct ig_backend *be, const struct ig_tenso
     size_t per_image = (size_t)(g->ckk > g->O ? g->ckk : g->O) * (size_t)g->hw * sizeof(float);
     int64_t nb = per_image ? (int64_t)(budget / per_image) : g->N;
     if (nb < 1) nb = 1;
+    const char *cap = getenv("IGRADV_CL_CONV_IMAGES");    /* test knob: force small chunks */
+    if (cap && atoi(cap) > 0 && nb > atoi(cap)) nb = atoi(cap);
     if (nb > g->N) nb = g->N;
     if (per_image * (size_t)nb > ig_cl_of(be)->max_alloc)
         return ig_error(IG_ERR_OOM, "conv2d (opencl): one image needs %zu bytes of columns, device allows %zu", per_image, ig_cl_of(be)->max_alloc);

@@ -19,7 +19,8 @@ __kernel void softmax_rows(__global float *y, int yo, __global const float *x, i
     }
 }
 
-/* loss[r] = logsumexp(logits[r]) - logits[r, label[r]] (labels outside [0,M) contribute 0). */
+/* loss[r] = logsumexp(logits[r]) - logits[r, label[r]]; a label outside [0,M) gives NaN (the CPU backend
+ * returns IG_ERR_INVALID_ARG; checking on the host would need a device round trip). */
 __kernel void xent_rows(__global float *loss, int lo, __global const float *x, int xo, __global const int *lab, int labo,
                         int M, int N)
 {
@@ -31,7 +32,7 @@ __kernel void xent_rows(__global float *loss, int lo, __global const float *x, i
     for (int m = 1; m < M; m++) mx = fmax(mx, xr[m]);
     float s = 0.0f;
     for (int m = 0; m < M; m++) s += exp(xr[m] - mx);
-    loss[lo + r] = (t >= 0 && t < M) ? mx + log(s) - xr[t] : 0.0f;
+    loss[lo + r] = (t >= 0 && t < M) ? mx + log(s) - xr[t] : NAN;
 }
 
 /* dlogits[r,m] = g_r (softmax(x_r)[m] - [m == label_r]); g_r = dloss[0] * scale (mean/sum) or dloss[r] (none). */
@@ -44,6 +45,7 @@ __kernel void xent_bwd(__global float *dx, int dxo, __global const float *x, int
     __global float *dr = dx + dxo + (size_t)r * M;
     int t = lab[labo + r];
     float g = per_row ? dloss[dlo + r] : dloss[dlo] * scale;
+    if (t < 0 || t >= M) g = NAN;
     float mx = xr[0];
     for (int m = 1; m < M; m++) mx = fmax(mx, xr[m]);
     float s = 0.0f;
