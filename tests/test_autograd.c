@@ -1,0 +1,325 @@
+/* Check suite for the autograd tape: known-answer gradients, accumulation, no-grad, tape release, storage reuse, layer hooks. */
+#include <check.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ig_autograd.h"
+#include "ig_test_util.h"
+
+/* internal tables (autograd/ig_ag_internal.h) */
+extern const int ig_ag_kernel_coverage[IG_OP_COUNT];
+enum ig_status ig_ag_check_tables(void);
+
+static struct ig_backend *be;
+
+static void setup(void) { ck_assert_int_eq(ig_backend_init_cpu(&be, 2), IG_OK); }
+static void teardown(void)
+{
+    ig_backend_free(be);
+    be = NULL;
+}
+
+static struct ig_var *param_from(int ndim, const int64_t *shape, const float *data)
+{
+    struct ig_var *p = ig_param_new(be, ndim, shape);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_int_eq(ig_tensor_from_host_into(ig_var_value(p), data, ig_tensor_nbytes(ig_var_value(p))), IG_OK);
+    return p;
+}
+
+static void readt(const struct ig_tensor *t, float *out)
+{
+    ck_assert_ptr_nonnull(t);
+    ck_assert_int_eq(ig_tensor_to_host(t, out, ig_tensor_nbytes(t)), IG_OK);
+}
+
+START_TEST(test_tables)
+{
+    ck_assert_int_eq(ig_ag_check_tables(), IG_OK);
+    ck_assert_str_eq(ig_ag_op_name(IG_AG_OP_CONV2D), "conv2d");
+    /* every forward kernel that has a gradient is recorded by some autograd op */
+    int differentiable = 0;
+    for (int i = 0; i < IG_OP_COUNT; i++) {
+        int c = ig_ag_kernel_coverage[i];
+        ck_assert(c >= -2 && c < IG_AG_OP_COUNT);
+        differentiable += c >= 0;
+    }
+    ck_assert_int_eq(ig_ag_kernel_coverage[IG_OP_CONV2D_FWD], IG_AG_OP_CONV2D);
+    ck_assert_int_eq(ig_ag_kernel_coverage[IG_OP_BN2D_FWD_TRAIN], IG_AG_OP_BATCHNORM2D_TRAIN);
+    ck_assert_int_eq(differentiable, 19);
+}
+END_TEST
+
+/* y = x W^T + b, loss = sum(y): dW[o,i] = sum_n x[n,i], db[o] = N, dx[n,i] = sum_o W[o,i] */
+START_TEST(test_linear_known_answer)
+{
+    int64_t xs[2] = {2, 3}, ws[2] = {2, 3}, bs[1] = {2};
+    float x[6] = {1, 2, 3, 4, 5, 6}, w[6] = {0.5f, -1, 2, 1, 0, -0.5f}, b[2] = {0.25f, -0.75f};
+    struct ig_var *X = param_from(2, xs, x), *W = param_from(2, ws, w), *B = param_from(1, bs, b);
+    struct ig_graph *g;
+    ck_assert_int_eq(ig_graph_new(be, &g), IG_OK);
+    struct ig_var *y = ig_ag_linear(g, X, W, B);
+    struct ig_var *loss = ig_ag_sum(g, y);
+    ck_assert_ptr_nonnull(loss);
+    float yv[4], lv;
+    readt(ig_var_value(y), yv);
+    /* row 0: 0.5-2+6+0.25 = 4.75 ; 1+0-1.5-0.75 = -1.25 ; row 1: 2-5+12+0.25 = 9.25 ; 4+0-3-0.75 = 0.25 */
+    float ye[4] = {4.75f, -1.25f, 9.25f, 0.25f};
+    ck_assert(ig_test_close_ratio(yv, ye, 4, 1e-6, 1e-6) <= 1.0);
+    ck_assert_int_eq(ig_tensor_item(ig_var_value(loss), &lv), IG_OK);
+    ck_assert_float_eq_tol(lv, 13.0f, 1e-5f);
+    ck_assert_int_eq(ig_graph_backward(g, loss), IG_OK);
+    float dw[6], db[2], dx[6];
+    readt(ig_var_grad(W), dw);
+    readt(ig_var_grad(B), db);
+    readt(ig_var_grad(X), dx);
+    float dwe[6] = {5, 7, 9, 5, 7, 9}, dbe[2] = {2, 2}, dxe[6] = {1.5f, -1, 1.5f, 1.5f, -1, 1.5f};
+    ck_assert(ig_test_close_ratio(dw, dwe, 6, 1e-6, 1e-6) <= 1.0);
+    ck_assert(ig_test_close_ratio(db, dbe, 2, 1e-6, 1e-6) <= 1.0);
+    ck_assert(ig_test_close_ratio(dx, dxe, 6, 1e-6, 1e-6) <= 1.0);
+    ig_graph_free(g);
+    ig_param_free(X);
+    ig_param_free(W);
+    ig_param_free(B);
+}
+END_TEST
+
+/* x used twice: d/dx sum(x*x + x) = 2x + 1; parameter gradients accumulate across backwards */
+START_TEST(test_accumulation)
+{
+    int64_t s[1] = {4};
+    float x[4] = {1, -2, 0.5f, 3};
+    struct ig_var *X = param_from(1, s, x);
+    struct ig_graph *g;
+    ck_assert_int_eq(ig_graph_new(be, &g), IG_OK);
+    for (int step = 0; step < 2; step++) {
+        ig_graph_reset(g);
+        struct ig_var *loss = ig_ag_sum(g, ig_ag_add(g, ig_ag_mul(g, X, X), X));
+        ck_assert_int_eq(ig_graph_backward(g, loss), IG_OK);
+    }
+    float gx[4];
+    readt(ig_var_grad(X), gx);
+    for (int i = 0; i < 4; i++) ck_assert_float_eq_tol(gx[i], 2.0f * (2 * x[i] + 1), 1e-5f);
+    ig_param_zero_grad(X);
+    ck_assert(!ig_param_has_grad(X));
+    readt(ig_var_grad(X), gx);      /* zeroed gradient reads as zeros */
+    for (int i = 0; i < 4; i++) ck_assert_float_eq(gx[i], 0.0f);
+    ig_graph_free(g);
+    ig_param_free(X);
+}
+END_TEST
+
+START_TEST(test_no_grad_and_release)
+{
+    int64_t s[2] = {2, 2};
+    float x[4] = {1, 2, 3, 4};
+    struct ig_var *X = param_from(2, s, x);
+    struct ig_graph *g;
+    ck_assert_int_eq(ig_graph_new(be, &g), IG_OK);
+    ig_graph_set_grad_enabled(g, false);
+    struct ig_var *loss = ig_ag_sum(g, ig_ag_scale(g, X, 2.0f));
+    ck_assert_ptr_nonnull(loss);
+    float v;
+    ck_assert_int_eq(ig_tensor_item(ig_var_value(loss), &v), IG_OK);
+    ck_assert_float_eq_tol(v, 20.0f, 1e-5f);
+    ck_assert(!ig_var_requires_grad(loss));
+    ck_assert_int_eq(ig_graph_backward(g, loss), IG_ERR_STATE);
+    ig_graph_set_grad_enabled(g, true);
+    ig_graph_reset(g);
+    loss = ig_ag_sum(g, ig_ag_scale(g, X, 2.0f));
+    ck_assert_int_eq(ig_graph_backward(g, loss), IG_OK);
+    /* the tape is released: a second backward is refused, values stay readable */
+    ck_assert_int_eq(ig_graph_backward(g, loss), IG_ERR_STATE);
+    ck_assert_int_eq(ig_tensor_item(ig_var_value(loss), &v), IG_OK);
+    ck_assert_float_eq_tol(v, 20.0f, 1e-5f);
+    /* using a var of the released tape in a new op is an error */
+    ck_assert_ptr_null(ig_ag_relu(g, loss));
+    ck_assert_int_eq(ig_graph_status(g), IG_ERR_STATE);
+    ig_graph_free(g);
+    ig_param_free(X);
+}
+END_TEST
+
+START_TEST(test_errors_propagate)
+{
+    struct ig_graph *g;
+    ck_assert_int_eq(ig_graph_new(be, &g), IG_OK);
+    int64_t a[2] = {2, 3}, b[2] = {4, 5};
+    float z[20] = {0};
+    struct ig_var *A = param_from(2, a, z), *B = param_from(2, b, z);
+    struct ig_var *c = ig_ag_matmul(g, A, B, false, false);   /* 3 != 4 */
+    ck_assert_ptr_null(c);
+    ck_assert_int_ne(ig_graph_status(g), IG_OK);
+    /* NULL flows through the rest of the forward without crashing */
+    ck_assert_ptr_null(ig_ag_relu(g, ig_ag_sum(g, c)));
+    ck_assert_int_ne(ig_graph_backward(g, c), IG_OK);
+    ig_graph_reset(g);
+    ck_assert_int_eq(ig_graph_status(g), IG_OK);
+    ck_assert_ptr_null(ig_ag_add(g, A, B));                    /* shapes differ */
+    ck_assert_int_eq(ig_graph_status(g), IG_ERR_SHAPE);
+    ck_assert_ptr_nonnull(strstr(ig_last_error(), "add"));
+    ig_graph_free(g);
+    ig_param_free(A);
+    ig_param_free(B);
+}
+END_TEST
+
+/* Steady state: the same step recorded again allocates no new buffers. */
+START_TEST(test_storage_reuse)
+{
+    int64_t xs[4] = {4, 3, 8, 8}, ws[4] = {5, 3, 3, 3}, ls[2] = {10, 5 * 4 * 4}, ns[1] = {4};
+    float *h = malloc(1024 * sizeof *h);
+    ig_test_fill_uniform(h, 1024, 3, -1, 1);
+    struct ig_tensor *x = ig_tensor_from_host(be, IG_DTYPE_F32, 4, xs, h);
+    struct ig_var *W = param_from(4, ws, h), *L = param_from(2, ls, h);
+    int32_t lab[4] = {1, 2, 3, 4};
+    struct ig_tensor *labels = ig_tensor_from_host(be, IG_DTYPE_I32, 1, ns, lab);
+    struct ig_graph *g;
+    ck_assert_int_eq(ig_graph_new(be, &g), IG_OK);
+    size_t used0 = 0, pooled0 = 0;
+    for (int step = 0; step < 4; step++) {
+        ig_graph_reset(g);
+        struct ig_conv2d_params cp = {1, 1, 1, 1};
+        struct ig_pool2d_params pp = {2, 2};
+        struct ig_var *y = ig_ag_maxpool2d(g, ig_ag_relu(g, ig_ag_conv2d(g, ig_graph_input(g, x, false), W, NULL, cp)), pp);
+        struct ig_var *loss = ig_ag_cross_entropy(g, ig_ag_linear(g, ig_ag_flatten(g, y), L, NULL), labels, IG_REDUCTION_MEAN);
+        ig_param_zero_grad(W);
+        ig_param_zero_grad(L);
+        ck_assert_int_eq(ig_graph_backward(g, loss), IG_OK);
+        size_t used, pooled;
+        ig_backend_memory(be, &used, &pooled);
+        if (step == 1) used0 = used, pooled0 = pooled;
+        if (step > 1) {
+            ck_assert_uint_eq(used, used0);
+            ck_assert_uint_eq(pooled, pooled0);
+        }
+        ck_assert_int_eq(ig_graph_size(g), 7);
+    }
+    ig_graph_free(g);
+    ig_param_free(W);
+    ig_param_free(L);
+    ig_tensor_free(x);
+    ig_tensor_free(labels);
+    free(h);
+}
+END_TEST
+
+/* Layer hook: sum over samples of dy_n^T x_n equals the weight gradient; dy_n is the
+ * per-sample gradient with reduction SUM. */
+struct hook_data { float *x, *dy; int64_t n, in, out; int calls; };
+
+static enum ig_status hook(const struct ig_layer_grad *lg, void *user)
+{
+    struct hook_data *d = user;
+    ck_assert_int_eq(lg->op, IG_AG_OP_LINEAR);
+    d->n = lg->input->shape[0];
+    d->in = lg->input->shape[1];
+    d->out = lg->grad_output->shape[1];
+    d->x = malloc(ig_tensor_nbytes(lg->input));
+    d->dy = malloc(ig_tensor_nbytes(lg->grad_output));
+    ck_assert_int_eq(ig_tensor_to_host(lg->input, d->x, ig_tensor_nbytes(lg->input)), IG_OK);
+    ck_assert_int_eq(ig_tensor_to_host(lg->grad_output, d->dy, ig_tensor_nbytes(lg->grad_output)), IG_OK);
+    d->calls++;
+    return IG_OK;
+}
+
+START_TEST(test_layer_hook)
+{
+    int64_t xs[2] = {6, 5}, w1s[2] = {4, 5}, w2s[2] = {3, 4}, ns[1] = {6};
+    float h[40];
+    ig_test_fill_uniform(h, 40, 8, -1, 1);
+    struct ig_tensor *x = ig_tensor_from_host(be, IG_DTYPE_F32, 2, xs, h);
+    struct ig_var *W1 = param_from(2, w1s, h + 10), *W2 = param_from(2, w2s, h + 20);
+    int32_t lab[6] = {0, 1, 2, 0, 1, 2};
+    struct ig_tensor *labels = ig_tensor_from_host(be, IG_DTYPE_I32, 1, ns, lab);
+    struct hook_data d = {0};
+    ig_param_set_watch(W2, true);
+    struct ig_graph *g;
+    ck_assert_int_eq(ig_graph_new(be, &g), IG_OK);
+    ig_graph_set_layer_hook(g, hook, &d);
+    struct ig_var *hid = ig_ag_relu(g, ig_ag_linear(g, ig_graph_input(g, x, false), W1, NULL));
+    struct ig_var *loss = ig_ag_cross_entropy(g, ig_ag_linear(g, hid, W2, NULL), labels, IG_REDUCTION_SUM);
+    ck_assert_int_eq(ig_graph_backward(g, loss), IG_OK);
+    ck_assert_int_eq(d.calls, 1);
+    ck_assert_int_eq(d.n, 6);
+    float gw[12], sum[12] = {0};
+    readt(ig_var_grad(W2), gw);
+    for (int64_t n = 0; n < d.n; n++)
+        for (int64_t o = 0; o < d.out; o++)
+            for (int64_t i = 0; i < d.in; i++) sum[o * d.in + i] += d.dy[n * d.out + o] * d.x[n * d.in + i];
+    ck_assert(ig_test_close_ratio(sum, gw, 12, 1e-5, 1e-6) <= 1.0);
+    /* each row of dy is a per-sample softmax - onehot: it sums to zero */
+    for (int64_t n = 0; n < d.n; n++) {
+        double s = 0;
+        for (int64_t o = 0; o < d.out; o++) s += d.dy[n * d.out + o];
+        ck_assert(fabs(s) < 1e-5);
+    }
+    /* without parameter gradients the hook still runs and the grads stay untouched */
+    free(d.x);
+    free(d.dy);
+    d.calls = 0;
+    ig_param_zero_grad(W1);
+    ig_param_zero_grad(W2);
+    ig_graph_set_param_grads(g, false);
+    ig_graph_reset(g);
+    hid = ig_ag_relu(g, ig_ag_linear(g, ig_graph_input(g, x, false), W1, NULL));
+    loss = ig_ag_cross_entropy(g, ig_ag_linear(g, hid, W2, NULL), labels, IG_REDUCTION_SUM);
+    ck_assert_int_eq(ig_graph_backward(g, loss), IG_OK);
+    ck_assert_int_eq(d.calls, 1);
+    ck_assert(!ig_param_has_grad(W2));
+    ck_assert(!ig_param_has_grad(W1));
+    free(d.x);
+    free(d.dy);
+    ig_graph_free(g);
+    ig_param_free(W1);
+    ig_param_free(W2);
+    ig_tensor_free(x);
+    ig_tensor_free(labels);
+}
+END_TEST
+
+/* The checker itself fails on a wrong gradient: a function whose dropout mask changes on
+ * every call has no consistent derivative. */
+static struct ig_var *f_inconsistent(struct ig_graph *g, struct ig_var *const *in, void *u)
+{
+    uint64_t *counter = u;
+    struct ig_dropout_params p = {0.5f, 1, (*counter)++ * 1000, false};
+    return ig_ag_dropout(g, in[0], p);
+}
+
+START_TEST(test_gradcheck_detects_errors)
+{
+    int64_t s[1] = {32};
+    float h[32];
+    ig_test_fill_uniform(h, 32, 4, 0.5f, 1.0f);
+    struct ig_var *X = param_from(1, s, h);
+    uint64_t counter = 0;
+    double worst = 0;
+    struct ig_gradcheck_params p = ig_gradcheck_params_default();
+    ck_assert_int_eq(ig_gradcheck(be, f_inconsistent, &counter, 1, &X, p, &worst), IG_ERR_INTERNAL);
+    ck_assert(worst > 1.0);
+    ig_param_free(X);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("autograd");
+    TCase *tc = tcase_create("tape");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_tables);
+    tcase_add_test(tc, test_linear_known_answer);
+    tcase_add_test(tc, test_accumulation);
+    tcase_add_test(tc, test_no_grad_and_release);
+    tcase_add_test(tc, test_errors_propagate);
+    tcase_add_test(tc, test_storage_reuse);
+    tcase_add_test(tc, test_layer_hook);
+    tcase_add_test(tc, test_gradcheck_detects_errors);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
