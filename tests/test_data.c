@@ -674,6 +674,48 @@ START_TEST(test_subset_and_fill_batch)
 }
 END_TEST
 
+/* The same batches on an OpenCL backend (pocl or a GPU) as on the CPU, partial batch included;
+ * skipped when this build or machine has no OpenCL device. */
+START_TEST(test_loader_opencl_optional)
+{
+    struct ig_backend *cl;
+    if (ig_backend_init("opencl", &cl) != IG_OK) {
+        fprintf(stderr, "test_loader_opencl_optional: no OpenCL backend (%s), skipped\n", ig_last_error());
+        return;
+    }
+    struct ig_dataset ds;
+    synth(&ds, 11);
+    struct ig_loader_params p = ig_loader_params_default();
+    p.batch_size = 4;
+    p.seed = 3;
+    struct ig_loader *lc, *lg;
+    ck_assert_int_eq(ig_loader_new(&lc, be, &ds, NULL, 0, p), IG_OK);
+    ck_assert_msg(ig_loader_new(&lg, cl, &ds, NULL, 0, p) == IG_OK, "%s", ig_last_error());
+    struct ig_batch bc, bg;
+    bool gc, gg;
+    int nb = 0;
+    while (ig_loader_next(lc, &bc, &gc) == IG_OK && gc) {
+        ck_assert_msg(ig_loader_next(lg, &bg, &gg) == IG_OK && gg, "%s", ig_last_error());
+        ck_assert_int_eq(bg.size, bc.size);
+        float xc[4 * 12], xg[4 * 12];
+        int32_t yc[4], yg[4];
+        ck_assert_int_eq(ig_tensor_to_host(bc.x, xc, (size_t)bc.size * 12 * 4), IG_OK);
+        ck_assert_msg(ig_tensor_to_host(bg.x, xg, (size_t)bg.size * 12 * 4) == IG_OK, "%s", ig_last_error());
+        ck_assert_int_eq(ig_tensor_to_host(bc.y, yc, (size_t)bc.size * 4), IG_OK);
+        ck_assert_int_eq(ig_tensor_to_host(bg.y, yg, (size_t)bg.size * 4), IG_OK);
+        ck_assert_int_eq(memcmp(yc, yg, (size_t)bc.size * 4), 0);
+        for (int64_t i = 0; i < bc.size * 12; i++) ck_assert_float_eq_tol(xg[i], xc[i], 1e-6f);
+        check_batch(&ds, &bg, p.norm);
+        nb++;
+    }
+    ck_assert_int_eq(nb, 3);
+    ig_loader_free(lc);
+    ig_loader_free(lg);
+    ig_dataset_free(&ds);
+    ig_backend_free(cl);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("data");
@@ -691,6 +733,7 @@ int main(void)
     tcase_add_test(tc, test_loader_epochs);
     tcase_add_test(tc, test_loader_drop_last_subset_noshuffle);
     tcase_add_test(tc, test_subset_and_fill_batch);
+    tcase_add_test(tc, test_loader_opencl_optional);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -184,7 +184,8 @@ START_TEST(test_normalisation)
 }
 END_TEST
 
-START_TEST(test_forward_backward)
+/* Forward (eval and train) and backward on the backend `be` points to. */
+static void forward_backward(void)
 {
     struct ig_model *m = build_model();
     ck_assert_int_eq(m->n_params, 24); /* 6 convs, 3 BN, 3 linears: weight + bias each */
@@ -234,12 +235,33 @@ START_TEST(test_forward_backward)
             expect_close(m->buffers[i].t, name);
         }
     }
-    fprintf(stderr, "torch_parity: largest |ours - PyTorch| / max|PyTorch| = %.2e (%s; tolerance %.0e)\n",
-            worst_seen, worst_name, RTOL);
+    fprintf(stderr, "torch_parity (%s): largest |ours - PyTorch| / max|PyTorch| = %.2e (%s; tolerance %.0e)\n",
+            ig_backend_name(be), worst_seen, worst_name, RTOL);
     ig_graph_free(g);
     ig_tensor_free(x);
     ig_tensor_free(y);
     ig_model_free(m);
+}
+
+START_TEST(test_forward_backward)
+{
+    forward_backward();
+}
+END_TEST
+
+/* The same on an OpenCL device when this build and machine have one (skipped otherwise). */
+START_TEST(test_forward_backward_opencl_optional)
+{
+    struct ig_backend *cpu = be, *cl;
+    if (ig_backend_init("opencl", &cl) != IG_OK) {
+        fprintf(stderr, "test_forward_backward_opencl_optional: no OpenCL backend (%s), skipped\n", ig_last_error());
+        return;
+    }
+    be = cl;
+    worst_seen = 0;
+    forward_backward();
+    be = cpu;
+    ig_backend_free(cl);
 }
 END_TEST
 
@@ -252,6 +274,7 @@ int main(void)
     tcase_add_test(tc, test_paper_cnn_state_dict_names);
     tcase_add_test(tc, test_normalisation);
     tcase_add_test(tc, test_forward_backward);
+    tcase_add_test(tc, test_forward_backward_opencl_optional);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
