@@ -1,5 +1,6 @@
 /* Check suite for the tensor core: creation, views, transfers, buffer pool, backend selection, errors. */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
