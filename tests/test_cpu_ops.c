@@ -138,7 +138,7 @@ static void check_vs_ref(struct ig_op_call *c, double rtol, double atol, const c
 
 START_TEST(test_gemm_vs_ref)
 {
-    static const int64_t dims[][3] = {{1, 1, 1}, {7, 5, 3}, {33, 17, 65}, {64, 130, 96}, {1, 100, 37}};
+    static const int64_t dims[][3] = {{1, 1, 1}, {7, 5, 3}, {33, 17, 65}, {64, 130, 96}, {1, 100, 37}, {70, 129, 300}, {300, 40, 200}};
     for (size_t d = 0; d < sizeof dims / sizeof dims[0]; d++)
         for (int ta = 0; ta < 2; ta++)
             for (int tb = 0; tb < 2; tb++) {

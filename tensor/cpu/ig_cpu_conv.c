@@ -1,4 +1,4 @@
-/* CPU conv2d kernels: im2col/col2im (OpenMP) around OpenBLAS sgemm over chunks of several images. */
+/* CPU conv2d kernels: per-thread pipelines of im2col/col2im around single-threaded OpenBLAS sgemm over chunks of images. */
 #include "ig_cpu_util.h"
 #include <cblas.h>
 #include <string.h>
@@ -22,16 +22,43 @@ static struct conv_geom geom(const struct ig_tensor *x, const struct ig_tensor *
     return g;
 }
 
-/* Images per GEMM: enough columns (nb*P) for an efficient sgemm, col buffer about CHUNK_BYTES. */
-#define CHUNK_BYTES ((int64_t)8 << 20)
-static int64_t chunk_images(const struct conv_geom *g)
+/* How the N images are shared: nth threads each run their own pipeline (im2col, sgemm,
+ * scatter) over a contiguous range of images, nb images per sgemm, with a private scratch of
+ * per_thread floats. With fewer images than threads, one pipeline uses threaded OpenBLAS. */
+struct conv_plan {
+    int nth;
+    bool blas_threads;
+    int64_t nb, per_thread, extra_off;
+};
+
+/* Target size of one thread's im2col block: big enough for an efficient sgemm (nb*P columns),
+ * small enough to stay in the outer caches between im2col and the sgemm that reads it. */
+#define CHUNK_BYTES ((int64_t)4 << 20)
+
+static struct conv_plan plan(const struct conv_geom *g, int64_t extra_rows, int64_t extra_floats)
 {
+    struct conv_plan pl;
+    int maxt = ig_cpu_max_threads();
+    pl.blas_threads = g->N < maxt;
+    pl.nth = pl.blas_threads ? 1 : maxt;
+    int64_t ipt = (g->N + pl.nth - 1) / pl.nth;          /* images per thread */
     int64_t per = g->K * g->P * (int64_t)sizeof(float);
-    int64_t nb = per > 0 ? CHUNK_BYTES / per : g->N;
+    int64_t nb = per > 0 ? CHUNK_BYTES / per : ipt;
     if (nb < 1) nb = 1;
-    if (nb > g->N) nb = g->N;
-    int64_t chunks = (g->N + nb - 1) / nb;
-    return (g->N + chunks - 1) / chunks;   /* even chunks */
+    if (nb > ipt) nb = ipt;
+    int64_t chunks = (ipt + nb - 1) / nb;
+    pl.nb = (ipt + chunks - 1) / chunks;                    /* even chunks */
+    /* 64-byte aligned slices: [im2col block + extra rows][extra floats] */
+    pl.extra_off = ((g->K + extra_rows) * pl.nb * g->P + 15) & ~(int64_t)15;
+    pl.per_thread = pl.extra_off + ((extra_floats + 15) & ~(int64_t)15);
+    return pl;
+}
+
+/* Images [lo, hi) of thread tid. */
+static void thread_range(int64_t N, int nth, int tid, int64_t *lo, int64_t *hi)
+{
+    *lo = N * tid / nth;
+    *hi = N * (tid + 1) / nth;
 }
 
 /* One im2col row segment: dst[oh*Wo+ow] = x plane value under kernel tap (kh,kw), 0 in the padding. */
@@ -66,7 +93,6 @@ static void im2col_row(const struct conv_geom *g, const float *xp, int64_t kh, i
 static void im2col(const struct conv_geom *g, const float *x, int64_t n0, int64_t nb, float *col)
 {
     int64_t rows = g->K, ld = nb * g->P;
-    IG_OMP(omp parallel for collapse(2) schedule(static) if (rows * ld > IG_CPU_PAR_MIN))
     for (int64_t r = 0; r < rows; r++)
         for (int64_t i = 0; i < nb; i++) {
             int64_t c = r / (g->KH * g->KW), kh = (r / g->KW) % g->KH, kw = r % g->KW;
@@ -78,7 +104,6 @@ static void im2col(const struct conv_geom *g, const float *x, int64_t n0, int64_
 static void col2im(const struct conv_geom *g, const float *dcol, int64_t n0, int64_t nb, float *dx)
 {
     int64_t ld = nb * g->P, HW = g->H * g->W;
-    IG_OMP(omp parallel for collapse(2) schedule(static) if (nb * g->C * HW * g->KH * g->KW > IG_CPU_PAR_MIN))
     for (int64_t i = 0; i < nb; i++)
         for (int64_t c = 0; c < g->C; c++) {
             float *xp = dx + ((n0 + i) * g->C + c) * HW;
@@ -111,7 +136,6 @@ static void col2im(const struct conv_geom *g, const float *dcol, int64_t n0, int
 static void gather_images(const struct conv_geom *g, const float *src, int64_t n0, int64_t nb, float *dst)
 {
     int64_t ld = nb * g->P;
-    IG_OMP(omp parallel for collapse(2) schedule(static) if (nb * g->O * g->P > IG_CPU_PAR_MIN))
     for (int64_t o = 0; o < g->O; o++)
         for (int64_t i = 0; i < nb; i++)
             memcpy(dst + o * ld + i * g->P, src + ((n0 + i) * g->O + o) * g->P, (size_t)g->P * sizeof(float));
@@ -121,7 +145,6 @@ static void scatter_images(const struct conv_geom *g, const float *src, const fl
                            float *y)
 {
     int64_t ld = nb * g->P;
-    IG_OMP(omp parallel for collapse(2) schedule(static) if (nb * g->O * g->P > IG_CPU_PAR_MIN))
     for (int64_t i = 0; i < nb; i++)
         for (int64_t o = 0; o < g->O; o++) {
             const float *s = src + o * ld + i * g->P;
@@ -133,13 +156,13 @@ static void scatter_images(const struct conv_geom *g, const float *src, const fl
 
 static void add_bias(const struct conv_geom *g, const float *bias, int64_t n0, int64_t nb, float *y)
 {
-    IG_OMP(omp parallel for collapse(2) schedule(static) if (nb * g->O * g->P > IG_CPU_PAR_MIN))
     for (int64_t i = 0; i < nb; i++)
         for (int64_t o = 0; o < g->O; o++) {
             float *d = y + ((n0 + i) * g->O + o) * g->P;
             for (int64_t j = 0; j < g->P; j++) d[j] += bias[o];
         }
 }
+
 
 static void sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *B,
                   int64_t ldb, float beta, float *C, int64_t ldc)
@@ -155,6 +178,27 @@ static void zero(float *p, int64_t n)
     for (int64_t i = 0; i < n; i++) p[i] = 0.0f;
 }
 
+/* ---------------------------------------------------------------- forward */
+
+static void fwd_range(const struct conv_geom *g, const struct conv_plan *pl, const float *x, const float *w,
+                      const float *b, float *y, float *col, int64_t lo, int64_t hi)
+{
+    float *ybuf = col + g->K * pl->nb * g->P;
+    for (int64_t n0 = lo; n0 < hi; n0 += pl->nb) {
+        int64_t cnt = hi - n0 < pl->nb ? hi - n0 : pl->nb;
+        im2col(g, x, n0, cnt, col);
+        if (cnt == 1) {
+            /* y[n0][O, P] = w[O, K] col[K, P], in place */
+            sgemm(false, false, g->O, g->P, g->K, w, g->K, col, g->P, 0.0f, y + n0 * g->O * g->P, g->P);
+            if (b) add_bias(g, b, n0, 1, y);
+        } else {
+            /* ybuf[O, cnt*P] = w[O, K] col[K, cnt*P], then scattered to y[n][O, P] (+ bias) */
+            sgemm(false, false, g->O, cnt * g->P, g->K, w, g->K, col, cnt * g->P, 0.0f, ybuf, cnt * g->P);
+            scatter_images(g, ybuf, b, n0, cnt, y);
+        }
+    }
+}
+
 enum ig_status ig_cpu_conv2d_fwd(struct ig_backend *be, const struct ig_op_call *call)
 {
     struct conv_geom g = geom(call->t[1], call->t[2], call->t[0], &call->p.conv);
@@ -167,23 +211,41 @@ enum ig_status ig_cpu_conv2d_fwd(struct ig_backend *be, const struct ig_op_call 
         if (b) add_bias(&g, b, 0, g.N, y);
         return IG_OK;
     }
-    int64_t nb = chunk_images(&g);
-    float *col = ig_backend_scratch(be, (size_t)(g.K + (nb > 1 ? g.O : 0)) * (size_t)(nb * g.P) * sizeof(float));
-    if (!col) return IG_ERR_OOM;
-    float *ybuf = col + g.K * nb * g.P;
-    for (int64_t n0 = 0; n0 < g.N; n0 += nb) {
-        int64_t cnt = g.N - n0 < nb ? g.N - n0 : nb;
-        im2col(&g, x, n0, cnt, col);
-        if (cnt == 1) {
-            /* y[n0][O, P] = w[O, K] col[K, P], written in place */
-            sgemm(false, false, g.O, g.P, g.K, w, g.K, col, g.P, 0.0f, y + n0 * g.O * g.P, g.P);
-            if (b) add_bias(&g, b, n0, 1, y);
-        } else {
-            sgemm(false, false, g.O, cnt * g.P, g.K, w, g.K, col, cnt * g.P, 0.0f, ybuf, cnt * g.P);
-            scatter_images(&g, ybuf, b, n0, cnt, y);
-        }
+    struct conv_plan pl = plan(&g, g.O, 0);
+    float *scr = ig_backend_scratch(be, (size_t)(pl.per_thread * pl.nth) * sizeof(float));
+    if (!scr) return IG_ERR_OOM;
+    if (pl.blas_threads) {
+        fwd_range(&g, &pl, x, w, b, y, scr, 0, g.N);
+        return IG_OK;
     }
+    int saved = ig_cpu_blas_single_begin();
+    IG_OMP(omp parallel num_threads(pl.nth))
+    {
+        int64_t lo, hi;
+        thread_range(g.N, pl.nth, ig_cpu_thread_id(), &lo, &hi);
+        fwd_range(&g, &pl, x, w, b, y, scr + ig_cpu_thread_id() * pl.per_thread, lo, hi);
+    }
+    ig_cpu_blas_single_end(saved);
     return IG_OK;
+}
+
+/* ---------------------------------------------------------------- backward data */
+
+static void bwd_data_range(const struct conv_geom *g, const struct conv_plan *pl, const float *dy, const float *w,
+                           float *dx, float *dcol, int64_t lo, int64_t hi)
+{
+    float *dyb = dcol + g->K * pl->nb * g->P;
+    for (int64_t n0 = lo; n0 < hi; n0 += pl->nb) {
+        int64_t cnt = hi - n0 < pl->nb ? hi - n0 : pl->nb;
+        const float *dys = dy + n0 * g->O * g->P;
+        if (cnt > 1) {
+            gather_images(g, dy, n0, cnt, dyb);
+            dys = dyb;
+        }
+        /* dcol[K, cnt*P] = w^T[K, O] dy[O, cnt*P] */
+        sgemm(true, false, g->K, cnt * g->P, g->O, w, g->K, dys, cnt * g->P, 0.0f, dcol, cnt * g->P);
+        col2im(g, dcol, n0, cnt, dx);
+    }
 }
 
 enum ig_status ig_cpu_conv2d_bwd_data(struct ig_backend *be, const struct ig_op_call *call)
@@ -196,22 +258,45 @@ enum ig_status ig_cpu_conv2d_bwd_data(struct ig_backend *be, const struct ig_op_
         zero(dx, g.N * g.C * g.H * g.W);
         return IG_OK;
     }
-    int64_t nb = chunk_images(&g);
-    float *dcol = ig_backend_scratch(be, (size_t)(g.K + (nb > 1 ? g.O : 0)) * (size_t)(nb * g.P) * sizeof(float));
-    if (!dcol) return IG_ERR_OOM;
-    float *dyb = dcol + g.K * nb * g.P;
-    for (int64_t n0 = 0; n0 < g.N; n0 += nb) {
-        int64_t cnt = g.N - n0 < nb ? g.N - n0 : nb;
-        const float *dys = dy + n0 * g.O * g.P;
+    struct conv_plan pl = plan(&g, g.O, 0);
+    float *scr = ig_backend_scratch(be, (size_t)(pl.per_thread * pl.nth) * sizeof(float));
+    if (!scr) return IG_ERR_OOM;
+    if (pl.blas_threads) {
+        bwd_data_range(&g, &pl, dy, w, dx, scr, 0, g.N);
+        return IG_OK;
+    }
+    int saved = ig_cpu_blas_single_begin();
+    IG_OMP(omp parallel num_threads(pl.nth))
+    {
+        int64_t lo, hi;
+        thread_range(g.N, pl.nth, ig_cpu_thread_id(), &lo, &hi);
+        bwd_data_range(&g, &pl, dy, w, dx, scr + ig_cpu_thread_id() * pl.per_thread, lo, hi);
+    }
+    ig_cpu_blas_single_end(saved);
+    return IG_OK;
+}
+
+/* ---------------------------------------------------------------- backward weight */
+
+/* dw[O, K] (overwritten) = sum over images [lo, hi) of dy_n[O, P] col_n^T[P, K] */
+static void bwd_weight_range(const struct conv_geom *g, const struct conv_plan *pl, const float *dy, const float *x,
+                             float *dw, float *col, int64_t lo, int64_t hi)
+{
+    float *dyb = col + g->K * pl->nb * g->P;
+    if (hi <= lo) {
+        for (int64_t i = 0; i < g->O * g->K; i++) dw[i] = 0.0f;
+        return;
+    }
+    for (int64_t n0 = lo; n0 < hi; n0 += pl->nb) {
+        int64_t cnt = hi - n0 < pl->nb ? hi - n0 : pl->nb;
+        const float *dys = dy + n0 * g->O * g->P;
         if (cnt > 1) {
-            gather_images(&g, dy, n0, cnt, dyb);
+            gather_images(g, dy, n0, cnt, dyb);
             dys = dyb;
         }
-        /* dcol[K, cnt*P] = w^T[K, O] dy[O, cnt*P] */
-        sgemm(true, false, g.K, cnt * g.P, g.O, w, g.K, dys, cnt * g.P, 0.0f, dcol, cnt * g.P);
-        col2im(&g, dcol, n0, cnt, dx);
+        im2col(g, x, n0, cnt, col);
+        sgemm(false, true, g->O, g->K, cnt * g->P, dys, cnt * g->P, col, cnt * g->P, n0 == lo ? 0.0f : 1.0f, dw, g->K);
     }
-    return IG_OK;
 }
 
 enum ig_status ig_cpu_conv2d_bwd_weight(struct ig_backend *be, const struct ig_op_call *call)
@@ -224,21 +309,33 @@ enum ig_status ig_cpu_conv2d_bwd_weight(struct ig_backend *be, const struct ig_o
         zero(dw, g.O * g.K);
         return IG_OK;
     }
-    int64_t nb = chunk_images(&g);
-    float *col = ig_backend_scratch(be, (size_t)(g.K + (nb > 1 ? g.O : 0)) * (size_t)(nb * g.P) * sizeof(float));
-    if (!col) return IG_ERR_OOM;
-    float *dyb = col + g.K * nb * g.P;
-    for (int64_t n0 = 0; n0 < g.N; n0 += nb) {
-        int64_t cnt = g.N - n0 < nb ? g.N - n0 : nb;
-        const float *dys = dy + n0 * g.O * g.P;
-        if (cnt > 1) {
-            gather_images(&g, dy, n0, cnt, dyb);
-            dys = dyb;
-        }
-        im2col(&g, x, n0, cnt, col);
-        /* dw[O, K] (+)= dy[O, cnt*P] col^T[cnt*P, K] */
-        sgemm(false, true, g.O, g.K, cnt * g.P, dys, cnt * g.P, col, cnt * g.P, n0 == 0 ? 0.0f : 1.0f, dw, g.K);
+    /* each thread accumulates a private dw (thread 0 writes the output directly), summed at the end */
+    struct conv_plan pl = plan(&g, g.O, g.O * g.K);
+    float *scr = ig_backend_scratch(be, (size_t)(pl.per_thread * pl.nth) * sizeof(float));
+    if (!scr) return IG_ERR_OOM;
+    if (pl.blas_threads) {
+        bwd_weight_range(&g, &pl, dy, x, dw, scr, 0, g.N);
+        return IG_OK;
     }
+    int saved = ig_cpu_blas_single_begin();
+    int64_t OK = g.O * g.K, slice = pl.per_thread;
+    IG_OMP(omp parallel num_threads(pl.nth))
+    {
+        int tid = ig_cpu_thread_id();
+        int64_t lo, hi;
+        thread_range(g.N, pl.nth, tid, &lo, &hi);
+        float *mine = scr + tid * slice;
+        float *part = tid == 0 ? dw : mine + pl.extra_off;
+        bwd_weight_range(&g, &pl, dy, x, part, mine, lo, hi);
+        IG_OMP(omp barrier)
+        /* reduce the partials into dw, split by element range */
+        int64_t e0 = OK * tid / pl.nth, e1 = OK * (tid + 1) / pl.nth;
+        for (int t = 1; t < pl.nth; t++) {
+            const float *pt = scr + t * slice + pl.extra_off;
+            for (int64_t i = e0; i < e1; i++) dw[i] += pt[i];
+        }
+    }
+    ig_cpu_blas_single_end(saved);
     return IG_OK;
 }
 

@@ -1,4 +1,4 @@
-/* CPU GEMM op through OpenBLAS sgemm; 2-D views with unit stride on either dimension map to (trans, ld). */
+/* CPU GEMM op: single-threaded OpenBLAS sgemm per OpenMP thread on blocks of C; transpose views map to (trans, ld). */
 #include "ig_cpu_util.h"
 #include <cblas.h>
 
@@ -37,8 +37,40 @@ enum ig_status ig_cpu_gemm(struct ig_backend *be, const struct ig_op_call *call)
             for (int64_t j = 0; j < N; j++) c[i * ldc + j] = p->beta == 0.0f ? 0.0f : p->beta * c[i * ldc + j];
         return IG_OK;
     }
-    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (blasint)M, (blasint)N,
-                (blasint)K, p->alpha, ig_cpu_f32(A), (blasint)lda, ig_cpu_f32(B), (blasint)ldb, p->beta, ig_cpu_f32(C),
-                (blasint)ldc);
+    const float *A0 = ig_cpu_f32(A), *B0 = ig_cpu_f32(B);
+    float *C0 = ig_cpu_f32(C);
+    int maxt = ig_cpu_max_threads();
+    double work = (double)M * (double)N * (double)K;
+    /* split C into column blocks (or row blocks when M is the larger side), one single-threaded
+     * sgemm per OpenMP thread; blocks are multiples of 16 for the sgemm micro-kernels */
+    bool by_rows = M > N;
+    int64_t len = by_rows ? M : N;
+    int nth = work < 2e6 ? 1 : maxt;
+    if ((int64_t)nth * 16 > len) nth = (int)(len / 16 > 0 ? len / 16 : 1);
+    int saved = ig_cpu_blas_single_begin();
+    IG_OMP(omp parallel num_threads(nth) if (nth > 1))
+    {
+        int tid = ig_cpu_thread_id();
+        int64_t blocks = (len + 15) / 16;
+        int64_t lo = blocks * tid / nth * 16, hi = blocks * (tid + 1) / nth * 16;
+        if (hi > len) hi = len;
+        if (hi > lo) {
+            const float *a = A0, *b = B0;
+            float *c = C0;
+            int64_t m = M, n = N;
+            if (by_rows) {
+                a += ta ? lo : lo * lda;      /* rows lo.. of op(A) */
+                c += lo * ldc;
+                m = hi - lo;
+            } else {
+                b += tb ? lo * ldb : lo;      /* columns lo.. of op(B) */
+                c += lo;
+                n = hi - lo;
+            }
+            cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (blasint)m,
+                        (blasint)n, (blasint)K, p->alpha, a, (blasint)lda, b, (blasint)ldb, p->beta, c, (blasint)ldc);
+        }
+    }
+    ig_cpu_blas_single_end(saved);
     return IG_OK;
 }

@@ -1,0 +1,65 @@
+#!/usr/bin/env python3
+"""PyTorch peer of bench_ops: forward+backward of the paper CNN (METHOD.md) at batch N on the CPU, JSON lines."""
+import argparse
+import json
+import statistics
+import time
+
+import torch
+import torch.nn as nn
+
+
+def paper_cnn():
+    features = nn.Sequential(
+        nn.Conv2d(3, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(),
+        nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(64, 128, 3, padding=1), nn.BatchNorm2d(128), nn.ReLU(),
+        nn.Conv2d(128, 128, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Dropout2d(0.05),
+        nn.Conv2d(128, 256, 3, padding=1), nn.BatchNorm2d(256), nn.ReLU(),
+        nn.Conv2d(256, 256, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2))
+    classifier = nn.Sequential(
+        nn.Dropout(0.1), nn.Linear(4096, 1024), nn.ReLU(), nn.Linear(1024, 512), nn.ReLU(),
+        nn.Dropout(0.1), nn.Linear(512, 10))
+    return nn.Sequential(features, nn.Flatten(), classifier)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--threads", type=int, default=2)
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(0)
+    model = paper_cnn().train()
+    x = torch.randn(a.batch, 3, 32, 32)
+    y = torch.arange(a.batch) % 10
+    loss_fn = nn.CrossEntropyLoss()
+    flops = 0
+    # forward FLOPs per image, counted like bench_ops: 2*MACs of convs and linears
+    hw = {0: 32, 3: 32, 6: 16, 9: 16, 13: 8, 16: 8}
+    for i, m in enumerate(model[0]):
+        if isinstance(m, nn.Conv2d):
+            flops += 2 * m.out_channels * m.in_channels * 9 * hw[i] * hw[i]
+    for m in model[2]:
+        if isinstance(m, nn.Linear):
+            flops += 2 * m.in_features * m.out_features
+    times = []
+    for r in range(a.runs + 1):
+        t0 = time.perf_counter()
+        model.zero_grad(set_to_none=True)
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        if r:
+            times.append(time.perf_counter() - t0)
+    sec = statistics.median(times)
+    name = f"paper_cnn.fwd_bwd.b{a.batch}"
+    for metric, value, unit in (("gflops", 3 * flops * a.batch / sec * 1e-9, "GFLOP/s"),
+                                ("images_per_s", a.batch / sec, "images/s")):
+        print(json.dumps({"bench": "torch_peer", "case": name, "metric": metric, "value": round(value, 3),
+                          "unit": unit, "device": "cpu", "threads": a.threads, "runs": a.runs,
+                          "peer": f"torch {torch.__version__}"}))
+
+
+if __name__ == "__main__":
+    main()
