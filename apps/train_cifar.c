@@ -1,0 +1,307 @@
+/* train_cifar: supervised training of the paper CNN (or the small CNN) on CIFAR-10 with Adam, per-epoch loss/accuracy/throughput. */
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ig_data.h"
+#include "ig_nn.h"
+
+#define EXIT_USAGE 2
+
+static const char *prog = "train_cifar";
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: %s [options]\n"
+            "Train the LAL-IGradV paper CNN (or a small CNN) on CIFAR-10 (binary version) with Adam\n"
+            "and print per-epoch loss, train/test accuracy and images/s.\n\n"
+            "  --data DIR         cifar-10-batches-bin directory or its parent (default: data)\n"
+            "  --train-size N     first N training images (default: all 50000)\n"
+            "  --test-size N      first N test images (default: all 10000)\n"
+            "  --epochs E         training epochs (default: 10)\n"
+            "  --batch B          minibatch size (default: 32)\n"
+            "  --lr LR            Adam learning rate (default: 1e-4)\n"
+            "  --weight-decay WD  Adam weight decay (default: 5e-4)\n"
+            "  --seed S           seed of initialisation, dropout and shuffling (default: 0)\n"
+            "  --arch A           paper | small (default: paper)\n"
+            "  --save FILE        write the model (safetensors state_dict) and FILE.optim at the end\n"
+            "  --load FILE        start from a checkpoint written by --save (or by PyTorch)\n"
+            "  --device D         cpu | opencl | opencl:P:D (default: IGRADV_DEVICE, else best)\n"
+            "  --threads T        CPU threads (default: OpenMP default)\n"
+            "  --quiet            no progress bar\n"
+            "  --help             this text\n"
+            "Exit status: 0 done, 1 runtime failure, 2 bad flag, file or data.\n",
+            prog);
+}
+
+static int bad(const char *fmt, const char *a, const char *b)
+{
+    fprintf(stderr, "%s: ", prog);
+    fprintf(stderr, fmt, a, b);
+    fprintf(stderr, "\n(see %s --help)\n", prog);
+    return EXIT_USAGE;
+}
+
+static bool parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *out)
+{
+    if (!s || !*s) return false;
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || *end || v < lo || v > hi) return false;
+    *out = v;
+    return true;
+}
+
+static bool parse_f(const char *s, double lo, double hi, double *out)
+{
+    if (!s || !*s) return false;
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || *end || !isfinite(v) || v < lo || v > hi) return false;
+    *out = v;
+    return true;
+}
+
+struct options {
+    const char *data, *arch, *save, *load, *device;
+    int64_t train_size, test_size, epochs, batch, seed, threads;
+    double lr, wd;
+    bool quiet;
+};
+
+/* Returns -1 to continue, else an exit status. */
+static int parse_args(int argc, char **argv, struct options *o)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage(stdout);
+            return 0;
+        }
+        if (!strcmp(a, "--quiet")) {
+            o->quiet = true;
+            continue;
+        }
+        if (strncmp(a, "--", 2) != 0) return bad("unexpected argument '%s'%s", a, "");
+        static const char *const with_value[] = {"--data", "--train-size", "--test-size", "--epochs", "--batch", "--lr",
+                                                 "--weight-decay", "--seed", "--arch", "--save", "--load", "--device",
+                                                 "--threads"};
+        bool known = false;
+        for (size_t k = 0; k < sizeof with_value / sizeof *with_value; k++) known |= !strcmp(a, with_value[k]);
+        if (!known) return bad("unknown option '%s'%s", a, "");
+        if (i + 1 >= argc) return bad("option %s needs a value%s", a, "");
+        const char *v = argv[++i];
+        bool ok = true;
+        if (!strcmp(a, "--data")) o->data = v;
+        else if (!strcmp(a, "--arch")) {
+            o->arch = v;
+            ok = !strcmp(v, "paper") || !strcmp(v, "small");
+            if (!ok) return bad("--arch: expected paper or small, got '%s'%s", v, "");
+        } else if (!strcmp(a, "--save")) o->save = v;
+        else if (!strcmp(a, "--load")) o->load = v;
+        else if (!strcmp(a, "--device")) o->device = v;
+        else if (!strcmp(a, "--train-size")) ok = parse_i64(v, 1, 50000, &o->train_size);
+        else if (!strcmp(a, "--test-size")) ok = parse_i64(v, 1, 10000, &o->test_size);
+        else if (!strcmp(a, "--epochs")) ok = parse_i64(v, 0, 100000, &o->epochs);
+        else if (!strcmp(a, "--batch")) ok = parse_i64(v, 1, 65536, &o->batch);
+        else if (!strcmp(a, "--seed")) ok = parse_i64(v, 0, INT64_MAX, &o->seed);
+        else if (!strcmp(a, "--threads")) ok = parse_i64(v, 1, 1024, &o->threads);
+        else if (!strcmp(a, "--lr")) ok = parse_f(v, 1e-12, 10.0, &o->lr);
+        else if (!strcmp(a, "--weight-decay")) ok = parse_f(v, 0.0, 10.0, &o->wd);
+        if (!ok) {
+            const char *what = !strcmp(a, "--train-size")  ? "an integer in 1..50000"
+                               : !strcmp(a, "--test-size") ? "an integer in 1..10000"
+                               : !strcmp(a, "--epochs")    ? "an integer >= 0"
+                               : !strcmp(a, "--batch")     ? "an integer in 1..65536"
+                               : !strcmp(a, "--seed")      ? "a non-negative integer"
+                               : !strcmp(a, "--threads")   ? "an integer in 1..1024"
+                               : !strcmp(a, "--lr")        ? "a number in (0, 10]"
+                                                           : "a number in [0, 10]";
+            fprintf(stderr, "%s: %s: expected %s, got '%s'\n(see %s --help)\n", prog, a, what, v, prog);
+            return EXIT_USAGE;
+        }
+    }
+    return -1;
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void progress(int64_t epoch, int64_t epochs, int64_t done, int64_t total, double loss, double ips)
+{
+    int width = 30, fill = total ? (int)(width * done / total) : width;
+    char bar[64];
+    for (int i = 0; i < width; i++) bar[i] = i < fill ? '#' : '.';
+    bar[width] = 0;
+    fprintf(stderr, "\repoch %lld/%lld [%s] %lld/%lld loss %.4f %.0f img/s ", (long long)epoch, (long long)epochs, bar,
+            (long long)done, (long long)total, loss, ips);
+    fflush(stderr);
+}
+
+/* Eval-mode loss and accuracy over a whole dataset. */
+static enum ig_status evaluate(struct ig_model *m, struct ig_graph *g, struct ig_loader *ld, double *loss, double *acc)
+{
+    ig_model_set_train(m, false);
+    enum ig_status s = ig_loader_start_epoch(ld, 0);
+    double lsum = 0;
+    int64_t correct = 0, n = 0;
+    struct ig_batch b;
+    bool got;
+    while (s == IG_OK && (s = ig_loader_next(ld, &b, &got)) == IG_OK && got) {
+        s = ig_model_eval_batch(m, g, b.x, b.y, &lsum, &correct);
+        n += b.size;
+    }
+    ig_model_set_train(m, true);
+    *loss = n ? lsum / (double)n : 0;
+    *acc = n ? (double)correct / (double)n : 0;
+    return s;
+}
+
+int main(int argc, char **argv)
+{
+    struct options o = {.data = "data", .arch = "paper", .train_size = 50000, .test_size = 10000, .epochs = 10, .batch = 32,
+                        .seed = 0, .lr = 1e-4, .wd = 5e-4};
+    int rc = parse_args(argc, argv, &o);
+    if (rc >= 0) return rc;
+    bool tty = isatty(fileno(stderr)) && !o.quiet;
+
+    struct ig_backend *be = NULL;
+    enum ig_status s;
+    if (o.device && !strcmp(o.device, "cpu")) s = ig_backend_init_cpu(&be, (int)o.threads);
+    else if (o.device) s = ig_backend_init(o.device, &be);
+    else if (o.threads > 0) s = ig_backend_init_cpu(&be, (int)o.threads);
+    else s = ig_backend_init_best(&be);
+    if (s != IG_OK) {
+        fprintf(stderr, "%s: --device: %s\n", prog, ig_last_error());
+        return EXIT_USAGE;
+    }
+
+    struct ig_dataset train = {0}, test = {0};
+    if ((s = ig_cifar10_load(&train, o.data, IG_DATA_TRAIN, o.train_size)) != IG_OK
+        || (s = ig_cifar10_load(&test, o.data, IG_DATA_TEST, o.test_size)) != IG_OK) {
+        fprintf(stderr, "%s: --data %s: %s\n", prog, o.data, ig_last_error());
+        ig_dataset_free(&train);
+        ig_backend_free(be);
+        return EXIT_USAGE;
+    }
+    if (train.n < o.train_size)
+        fprintf(stderr, "%s: note: only %lld training images available\n", prog, (long long)train.n);
+
+    struct ig_model *m = NULL;
+    struct ig_optim *opt = NULL;
+    struct ig_graph *g = NULL;
+    struct ig_loader *ld = NULL, *tld = NULL;
+    rc = 1;
+    s = !strcmp(o.arch, "paper") ? ig_model_paper_cnn(&m, be, 3, 32, 32, 10, (uint64_t)o.seed)
+                                 : ig_model_small_cnn(&m, be, 3, 32, 32, 10, (uint64_t)o.seed);
+    struct ig_adam_params ap = ig_adam_params_default();
+    ap.lr = (float)o.lr;
+    ap.weight_decay = (float)o.wd;
+    if (s == IG_OK) s = ig_optim_adam_new(&opt, m, ap);
+    if (s == IG_OK) s = ig_graph_new(be, &g);
+    if (s != IG_OK) {
+        fprintf(stderr, "%s: %s\n", prog, ig_last_error());
+        goto out;
+    }
+    int64_t start_epoch = 0;
+    if (o.load) {
+        bool opt_loaded;
+        if (ig_model_load(m, opt, o.load, &opt_loaded) != IG_OK) {
+            fprintf(stderr, "%s: --load %s: %s\n", prog, o.load, ig_last_error());
+            rc = EXIT_USAGE;
+            goto out;
+        }
+        ig_optim_set_lr(opt, (float)o.lr);
+        int64_t per_epoch = (train.n + o.batch - 1) / o.batch;
+        if (opt_loaded) start_epoch = ig_optim_steps(opt) / per_epoch;
+        printf("loaded %s (%s)\n", o.load, opt_loaded ? "with optimiser state" : "weights only");
+    }
+    struct ig_loader_params lp = ig_loader_params_default();
+    lp.batch_size = o.batch;
+    lp.seed = (uint64_t)o.seed;
+    struct ig_loader_params tp = lp;
+    tp.shuffle = false;
+    tp.batch_size = 250;
+    if ((s = ig_loader_new(&ld, be, &train, NULL, 0, lp)) != IG_OK || (s = ig_loader_new(&tld, be, &test, NULL, 0, tp)) != IG_OK) {
+        fprintf(stderr, "%s: %s\n", prog, ig_last_error());
+        goto out;
+    }
+    printf("%s CNN, %lld parameters, %s; train %lld, test %lld images; batch %lld, Adam lr %g wd %g, seed %lld\n", o.arch,
+           (long long)ig_model_num_params(m), ig_backend_name(be), (long long)train.n, (long long)test.n, (long long)o.batch,
+           o.lr, o.wd, (long long)o.seed);
+    fflush(stdout);
+
+    double test_acc = 0, test_loss = 0;
+    for (int64_t e = start_epoch; e < start_epoch + o.epochs; e++) {
+        if ((s = ig_loader_start_epoch(ld, e)) != IG_OK) break;
+        ig_model_set_train(m, true);
+        double t0 = now(), lsum = 0, last_draw = 0;
+        int64_t correct = 0, seen = 0, total = ig_loader_size(ld);
+        struct ig_batch b;
+        bool got;
+        while ((s = ig_loader_next(ld, &b, &got)) == IG_OK && got) {
+            float loss;
+            int64_t c;
+            if ((s = ig_model_train_step(m, opt, g, b.x, b.y, &loss, &c)) != IG_OK) break;
+            lsum += (double)loss * (double)b.size;
+            correct += c;
+            seen += b.size;
+            double t = now();
+            if (tty && (t - last_draw > 0.2 || seen == total)) {
+                progress(e + 1, start_epoch + o.epochs, seen, total, lsum / (double)seen, (double)seen / (t - t0));
+                last_draw = t;
+            }
+        }
+        if (s != IG_OK) break;
+        double dt = now() - t0;
+        if (tty) fprintf(stderr, "\r\033[K");
+        if ((s = evaluate(m, g, tld, &test_loss, &test_acc)) != IG_OK) break;
+        printf("epoch %lld/%lld  loss %.4f  train_acc %.4f  test_loss %.4f  test_acc %.4f  %.1f img/s  %.1f s\n",
+               (long long)(e + 1), (long long)(start_epoch + o.epochs), seen ? lsum / (double)seen : 0,
+               seen ? (double)correct / (double)seen : 0, test_loss, test_acc, (double)seen / dt, dt);
+        fflush(stdout);
+    }
+    if (s != IG_OK) {
+        fprintf(stderr, "%s: training failed: %s\n", prog, ig_last_error());
+        goto out;
+    }
+    if (o.epochs == 0) {
+        if ((s = evaluate(m, g, tld, &test_loss, &test_acc)) != IG_OK) {
+            fprintf(stderr, "%s: evaluation failed: %s\n", prog, ig_last_error());
+            goto out;
+        }
+        printf("test_loss %.4f  test_acc %.4f\n", test_loss, test_acc);
+    }
+    if (o.save) {
+        if (ig_model_save(m, opt, o.save) != IG_OK) {
+            fprintf(stderr, "%s: --save %s: %s\n", prog, o.save, ig_last_error());
+            rc = EXIT_USAGE;
+            goto out;
+        }
+        printf("saved %s and %s.optim\n", o.save, o.save);
+    }
+    printf("final test_acc %.4f\n", test_acc);
+    rc = 0;
+out:
+    ig_loader_free(ld);
+    ig_loader_free(tld);
+    ig_graph_free(g);
+    ig_optim_free(opt);
+    ig_model_free(m);
+    ig_dataset_free(&train);
+    ig_dataset_free(&test);
+    ig_backend_free(be);
+    return rc;
+}

@@ -1,0 +1,197 @@
+/* bench_train: training images/s of the paper CNN (Adam, batch 32/64/128) against PyTorch CPU in the same run; JSON lines. */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ig_nn.h"
+
+#ifndef IG_BENCH_PEER_DIR
+#define IG_BENCH_PEER_DIR "bench/peers"
+#endif
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+static const char *g_device = "cpu";
+static int g_threads = 2;
+
+static void emit(const char *bench, const char *cas, const char *metric, double value, const char *unit, int runs)
+{
+    printf("{\"bench\":\"%s\",\"case\":\"%s\",\"metric\":\"%s\",\"value\":%.4g,\"unit\":\"%s\",\"device\":\"%s\","
+           "\"threads\":%d,\"runs\":%d}\n",
+           bench, cas, metric, value, unit, g_device, g_threads, runs);
+    fflush(stdout);
+}
+
+/* Median images/s of `runs` timed blocks of `steps` training steps at batch b. */
+static int bench_ours(struct ig_backend *be, int b, int steps, int runs, int warmup, bool profile, double *ips)
+{
+    struct ig_model *m;
+    struct ig_optim *opt;
+    struct ig_graph *g;
+    if (ig_model_paper_cnn(&m, be, 3, 32, 32, 10, 1) != IG_OK) return -1;
+    struct ig_adam_params ap = ig_adam_params_default();
+    ap.lr = 1e-4f;
+    ap.weight_decay = 5e-4f;
+    if (ig_optim_adam_new(&opt, m, ap) != IG_OK || ig_graph_new(be, &g) != IG_OK) return -1;
+    int64_t xs[4] = {b, 3, 32, 32}, ys[1] = {b};
+    float *hx = malloc((size_t)b * 3072 * sizeof *hx);
+    int32_t *hy = malloc((size_t)b * sizeof *hy);
+    struct ig_rng r;
+    ig_rng_seed(&r, 7);
+    for (int64_t i = 0; i < (int64_t)b * 3072; i++) hx[i] = (float)(2 * ig_rng_uniform(&r) - 1);
+    for (int i = 0; i < b; i++) hy[i] = (int32_t)ig_rng_below(&r, 10);
+    struct ig_tensor *x = ig_tensor_from_host(be, IG_DTYPE_F32, 4, xs, hx);
+    struct ig_tensor *y = ig_tensor_from_host(be, IG_DTYPE_I32, 1, ys, hy);
+    free(hx);
+    free(hy);
+    if (!x || !y) return -1;
+    double *rates = malloc((size_t)runs * sizeof *rates);
+    float loss;
+    for (int i = 0; i < warmup; i++)
+        if (ig_model_train_step(m, opt, g, x, y, &loss, NULL) != IG_OK) return -1;
+    if (profile) {
+        ig_backend_profile_reset(be);
+        ig_backend_profile_enable(be, true);
+    }
+    for (int k = 0; k < runs; k++) {
+        double t0 = now();
+        for (int i = 0; i < steps; i++)
+            if (ig_model_train_step(m, opt, g, x, y, &loss, NULL) != IG_OK) return -1;
+        ig_backend_sync(be);
+        rates[k] = (double)steps * b / (now() - t0);
+    }
+    if (profile) {
+        double sec[IG_OP_COUNT];
+        int64_t calls[IG_OP_COUNT];
+        ig_backend_profile_read(be, sec, calls);
+        ig_backend_profile_enable(be, false);
+        double tot = 0;
+        for (int i = 0; i < IG_OP_COUNT; i++) tot += sec[i];
+        fprintf(stderr, "bench_train: profile batch %d (%d steps): %.3f s in kernels\n", b, steps * runs, tot);
+        for (int i = 0; i < IG_OP_COUNT; i++)
+            if (calls[i])
+                fprintf(stderr, "  %-18s %8.3f ms/step %5.1f%%  (%lld calls)\n", ig_op_name((enum ig_op)i),
+                        1e3 * sec[i] / (steps * runs), 100 * sec[i] / tot, (long long)calls[i]);
+    }
+    *ips = median(rates, runs);
+    free(rates);
+    ig_tensor_free(x);
+    ig_tensor_free(y);
+    ig_graph_free(g);
+    ig_optim_free(opt);
+    ig_model_free(m);
+    return 0;
+}
+
+/* PyTorch peer: fills peer[i] for batches[i] (0 when missing). */
+static void bench_torch(const int *batches, int nb, int steps, int runs, int warmup, double *peer)
+{
+    for (int i = 0; i < nb; i++) peer[i] = 0;
+    if (system("python3 -c 'import torch' >/dev/null 2>&1") != 0) {
+        fprintf(stderr, "bench_train: PyTorch not importable, skipping the torch peer\n");
+        return;
+    }
+    char list[128] = "", cmd[1024];
+    for (int i = 0; i < nb; i++) snprintf(list + strlen(list), sizeof list - strlen(list), "%s%d", i ? "," : "", batches[i]);
+    snprintf(cmd, sizeof cmd, "python3 %s/torch_train_peer.py --batches %s --steps %d --runs %d --warmup %d --threads %d",
+             IG_BENCH_PEER_DIR, list, steps, runs, warmup, g_threads);
+    FILE *f = popen(cmd, "r");
+    if (!f) {
+        fprintf(stderr, "bench_train: cannot start the torch peer\n");
+        return;
+    }
+    char line[1024];
+    while (fgets(line, sizeof line, f)) {
+        json_error_t err;
+        json_t *j = json_loads(line, 0, &err);
+        if (!j) continue;
+        int b = (int)json_integer_value(json_object_get(j, "batch"));
+        double v = json_number_value(json_object_get(j, "images_per_s"));
+        for (int i = 0; i < nb; i++)
+            if (batches[i] == b) peer[i] = v;
+        json_decref(j);
+    }
+    if (pclose(f) != 0) fprintf(stderr, "bench_train: torch peer failed\n");
+}
+
+int main(int argc, char **argv)
+{
+    int batches[8] = {32, 64, 128}, nb = 3, steps = 10, runs = 3, warmup = 2;
+    bool peer = true, profile = false;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--device") && i + 1 < argc) g_device = argv[++i];
+        else if (!strcmp(a, "--threads") && i + 1 < argc) g_threads = atoi(argv[++i]);
+        else if (!strcmp(a, "--steps") && i + 1 < argc) steps = atoi(argv[++i]);
+        else if (!strcmp(a, "--runs") && i + 1 < argc) runs = atoi(argv[++i]);
+        else if (!strcmp(a, "--warmup") && i + 1 < argc) warmup = atoi(argv[++i]);
+        else if (!strcmp(a, "--batches") && i + 1 < argc) {
+            nb = 0;
+            for (char *t = strtok(argv[++i], ","); t && nb < 8; t = strtok(NULL, ",")) batches[nb++] = atoi(t);
+        } else if (!strcmp(a, "--no-peer")) peer = false;
+        else if (!strcmp(a, "--profile")) profile = true;
+        else if (!strcmp(a, "--quick")) steps = 4, runs = 3, warmup = 1;
+        else {
+            fprintf(stderr, "usage: bench_train [--device cpu|opencl|opencl:P:D] [--threads T] [--batches 32,64,128]\n"
+                            "                   [--steps S] [--runs R] [--warmup W] [--quick] [--no-peer] [--profile]\n");
+            return 2;
+        }
+    }
+    if (steps < 1 || runs < 1 || warmup < 0 || g_threads < 1 || nb < 1) {
+        fprintf(stderr, "bench_train: bad numeric option\n");
+        return 2;
+    }
+    struct ig_backend *be;
+    enum ig_status s = !strcmp(g_device, "cpu") ? ig_backend_init_cpu(&be, g_threads) : ig_backend_init(g_device, &be);
+    if (s != IG_OK) {
+        fprintf(stderr, "bench_train: --device %s: %s\n", g_device, ig_last_error());
+        return 2;
+    }
+    fprintf(stderr, "bench_train: %s\n", ig_backend_name(be));
+    double ours[8], theirs[8];
+    char cas[64];
+    for (int i = 0; i < nb; i++) {
+        if (bench_ours(be, batches[i], steps, runs, warmup, profile, &ours[i]) != 0) {
+            fprintf(stderr, "bench_train: batch %d failed: %s\n", batches[i], ig_last_error());
+            ig_backend_free(be);
+            return 1;
+        }
+        snprintf(cas, sizeof cas, "paper_cnn.train.b%d", batches[i]);
+        emit("train", cas, "images_per_s", ours[i], "images/s", runs);
+    }
+    if (peer) {
+        /* the peer runs right after ours, on the same machine state, always on the CPU */
+        const char *dev = g_device;
+        bench_torch(batches, nb, steps, runs, warmup, theirs);
+        for (int i = 0; i < nb; i++) {
+            if (theirs[i] <= 0) continue;
+            snprintf(cas, sizeof cas, "paper_cnn.train.b%d.torch", batches[i]);
+            g_device = "cpu";
+            emit("train", cas, "images_per_s", theirs[i], "images/s", runs);
+            g_device = dev;
+            snprintf(cas, sizeof cas, "paper_cnn.train.b%d.igradv_over_torch", batches[i]);
+            emit("train", cas, "ratio", ours[i] / theirs[i], "x", runs);
+        }
+    }
+    ig_backend_free(be);
+    return 0;
+}
