@@ -17,17 +17,18 @@
  * same score; the strict ">" keeps the first, i.e. the split right after a non-empty bin,
  * and its threshold is the midpoint to the next non-empty bin, as in scikit-learn.
  * When every gradient is +-1 (absolute error) a bin is one int32: count << 16 | #positives,
- * which halves the scatter traffic; otherwise two float arrays (count, sum).
+ * which halves the scatter traffic; otherwise two double arrays (count, sum).
+ * Scores num^2/den are compared by cross-multiplication in double (exact for the packed case).
  * Blocks are spread over OpenMP threads; ties go to the lower feature index.
  */
 #define W 16
 
 struct ig_gtree_ws {
     int n_threads;
-    float *hist;          /* [n_threads][2 * 256 * W] count, sum; zero between uses */
+    double *hist;         /* [n_threads][2 * 256 * W] count, sum; zero between uses */
     int32_t *hist_pk;     /* [n_threads][256 * W] packed; zero between uses */
     int32_t *pk;          /* [n] packed gradient of idx[pos] */
-    float *gf;            /* [n] float gradient of idx[pos] */
+    double *gd;           /* [n] gradient of idx[pos] */
     int32_t *tmp;         /* [n] partition scratch */
 };
 
@@ -36,18 +37,18 @@ enum ig_regress_status ig_gtree_ws_new(struct ig_gtree_ws **out, size_t n, int n
     struct ig_gtree_ws *ws = calloc(1, sizeof *ws);
     if (!ws) return ig_rerror(IG_REGRESS_ENOMEM, "regress: out of memory");
     ws->n_threads = n_threads < 1 ? 1 : n_threads;
-    size_t hsz = (size_t)ws->n_threads * 2 * IG_RBINS * W * sizeof(float);
+    size_t hsz = (size_t)ws->n_threads * 2 * IG_RBINS * W * sizeof(double);
     ws->hist = aligned_alloc(64, hsz);
-    ws->hist_pk = aligned_alloc(64, hsz / 2);
+    ws->hist_pk = aligned_alloc(64, hsz / 4);
     ws->pk = malloc(n * sizeof(int32_t));
-    ws->gf = malloc(n * sizeof(float));
+    ws->gd = malloc(n * sizeof(double));
     ws->tmp = malloc(n * sizeof(int32_t));
-    if (!ws->hist || !ws->hist_pk || !ws->pk || !ws->gf || !ws->tmp) {
+    if (!ws->hist || !ws->hist_pk || !ws->pk || !ws->gd || !ws->tmp) {
         ig_gtree_ws_free(ws);
         return ig_rerror(IG_REGRESS_ENOMEM, "regress: out of memory for tree scratch");
     }
     memset(ws->hist, 0, hsz);
-    memset(ws->hist_pk, 0, hsz / 2);
+    memset(ws->hist_pk, 0, hsz / 4);
     *out = ws;
     return IG_REGRESS_OK;
 }
@@ -58,24 +59,33 @@ void ig_gtree_ws_free(struct ig_gtree_ws *ws)
     free(ws->hist);
     free(ws->hist_pk);
     free(ws->pk);
-    free(ws->gf);
+    free(ws->gd);
     free(ws->tmp);
     free(ws);
 }
 
+/* score = num2 / den, compared by cross-multiplication (no division in the scan) */
 struct ig_gsplit {
-    float score;
+    double num2, den;
     int32_t feature, bin;
 };
 
+static int ig_gbetter(double num2, double den, int32_t f, const struct ig_gsplit *b)
+{
+    double l = num2 * b->den, r = b->num2 * den;
+    return l > r || (l == r && b->feature >= 0 && f < b->feature) || b->feature < 0;
+}
+
 /* Packed (+-1 gradients) block: builds and scans features [f0, f0+w), leaves hist zeroed. */
 static void ig_gblock_packed(const uint8_t *codes, size_t d, const int32_t *idx, const int32_t *pk,
-                             size_t m, int f0, int w, int32_t *h, float n, float s, float msl,
+                             size_t m, int f0, int w, int32_t *h, double n, double s, double msl,
                              struct ig_gsplit *best)
 {
     if (w == W) {
         for (size_t p = 0; p < m; p++) {
             const uint8_t *row = codes + (size_t)idx[p] * d + f0;
+            /* rows are d bytes apart: fetch a few ahead */
+            if (p + 8 < m) __builtin_prefetch(codes + (size_t)idx[p + 8] * d + f0);
             int32_t v = pk[p];
             for (int j = 0; j < W; j++) h[row[j] * W + j] += v;
         }
@@ -94,101 +104,106 @@ static void ig_gblock_packed(const uint8_t *codes, size_t d, const int32_t *idx,
         bs[j] = -1.0f;
         bb[j] = -1;
     }
+    const float fn = (float)n, fs = (float)s, fmsl = (float)msl;
+    /* float scores (16 lanes per 512-bit vector); with FMA contraction off the rounding is
+     * the same on every machine, so the chosen split is reproducible */
     for (int b = 0; b < IG_RBINS; b++) {
         int32_t *hb = h + b * W;
         for (int j = 0; j < W; j++) {
             acc[j] += hb[j];
             hb[j] = 0;
             float nl = (float)(acc[j] >> 16), pl = (float)(acc[j] & 0xffff);
-            float sl = 2.0f * pl - nl, nr = n - nl;
-            float num = n * sl - nl * s;
+            float sl = 2.0f * pl - nl, nr = fn - nl;
+            float num = fn * sl - nl * fs;
             float sc = num * num / (nl * nr);
-            int ok = (nl >= msl) & (nr >= msl) & (sc > bs[j]);
+            int ok = (nl >= fmsl) & (nr >= fmsl) & (sc > bs[j]);
             bs[j] = ok ? sc : bs[j];
             bb[j] = ok ? b : bb[j];
         }
     }
     for (int j = 0; j < w; j++)
-        if (bb[j] >= 0 && bs[j] > best->score) {
-            best->score = bs[j];
+        if (bb[j] >= 0 && ig_gbetter((double)bs[j], 1.0, f0 + j, best)) {
+            best->num2 = bs[j];
+            best->den = 1.0;
             best->feature = f0 + j;
             best->bin = bb[j];
         }
 }
 
-/* General block: float count and gradient-sum histograms. */
-static void ig_gblock_float(const uint8_t *codes, size_t d, const int32_t *idx, const float *gf,
-                            size_t m, int f0, int w, float *hc, float *hs, float n, float s,
-                            float msl, struct ig_gsplit *best)
+/* General block: double count and gradient-sum histograms. */
+static void ig_gblock_float(const uint8_t *codes, size_t d, const int32_t *idx, const double *gd,
+                            size_t m, int f0, int w, double *hc, double *hs, double n, double s,
+                            double msl, struct ig_gsplit *best)
 {
     for (size_t p = 0; p < m; p++) {
         const uint8_t *row = codes + (size_t)idx[p] * d + f0;
-        float v = gf[p];
+        double v = gd[p];
         for (int j = 0; j < w; j++) {
-            hc[row[j] * W + j] += 1.0f;
+            hc[row[j] * W + j] += 1.0;
             hs[row[j] * W + j] += v;
         }
     }
-    float cl[W], sl[W], bs[W];
+    double cl[W], sl[W], bn[W], bd[W];
     int32_t bb[W];
     for (int j = 0; j < W; j++) {
-        cl[j] = sl[j] = 0.0f;
-        bs[j] = -1.0f;
+        cl[j] = sl[j] = 0.0;
+        bn[j] = -1.0;
+        bd[j] = 1.0;
         bb[j] = -1;
     }
     for (int b = 0; b < IG_RBINS; b++) {
-        float *cb = hc + b * W, *sb = hs + b * W;
+        double *cb = hc + b * W, *sb = hs + b * W;
         for (int j = 0; j < W; j++) {
             cl[j] += cb[j];
             sl[j] += sb[j];
-            cb[j] = 0.0f;
-            sb[j] = 0.0f;
-            float nl = cl[j], nr = n - nl;
-            float num = n * sl[j] - nl * s;
-            float sc = num * num / (nl * nr);
-            int ok = (nl >= msl) & (nr >= msl) & (sc > bs[j]);
-            bs[j] = ok ? sc : bs[j];
+            cb[j] = 0.0;
+            sb[j] = 0.0;
+            double nl = cl[j], nr = n - nl;
+            double num = n * sl[j] - nl * s;
+            double num2 = num * num, den = nl * nr;
+            int ok = (nl >= msl) & (nr >= msl) & (num2 * bd[j] > bn[j] * den);
+            bn[j] = ok ? num2 : bn[j];
+            bd[j] = ok ? den : bd[j];
             bb[j] = ok ? b : bb[j];
         }
     }
     for (int j = 0; j < w; j++)
-        if (bb[j] >= 0 && bs[j] > best->score) {
-            best->score = bs[j];
+        if (bb[j] >= 0 && ig_gbetter(bn[j], bd[j], f0 + j, best)) {
+            best->num2 = bn[j];
+            best->den = bd[j];
             best->feature = f0 + j;
             best->bin = bb[j];
         }
 }
 
 static struct ig_gsplit ig_gnode_split(const struct ig_rdata *D, const int32_t *idx, size_t m,
-                                       int packed, const int32_t *pk, const float *gf, double sum,
+                                       int packed, const int32_t *pk, const double *gd, double sum,
                                        int msl, struct ig_gtree_ws *ws)
 {
-    struct ig_gsplit best = {-1.0f, -1, -1};
+    struct ig_gsplit best = {-1.0, 1.0, -1, -1};
     const int nblk = (int)((D->d + W - 1) / W);
-    const float n = (float)m, s = (float)sum, fmsl = (float)msl;
+    const double n = (double)m, s = sum, fmsl = (double)msl;
 #pragma omp parallel num_threads(ws->n_threads) if (ws->n_threads > 1)
     {
         int tid = 0;
 #if IG_HAVE_OPENMP
         tid = omp_get_thread_num();
 #endif
-        float *h = ws->hist + (size_t)tid * 2 * IG_RBINS * W;
+        double *h = ws->hist + (size_t)tid * 2 * IG_RBINS * W;
         int32_t *hp = ws->hist_pk + (size_t)tid * IG_RBINS * W;
-        struct ig_gsplit tb = {-1.0f, -1, -1};
-#pragma omp for schedule(static) nowait
+        struct ig_gsplit tb = {-1.0, 1.0, -1, -1};
+#pragma omp for schedule(dynamic, 2) nowait
         for (int k = 0; k < nblk; k++) {
             int f0 = k * W, w = (int)(D->d - (size_t)f0 < W ? D->d - (size_t)f0 : W);
             if (packed)
                 ig_gblock_packed(D->codes, D->d, idx, pk, m, f0, w, hp, n, s, fmsl, &tb);
             else
-                ig_gblock_float(D->codes, D->d, idx, gf, m, f0, w, h, h + IG_RBINS * W, n, s, fmsl,
+                ig_gblock_float(D->codes, D->d, idx, gd, m, f0, w, h, h + IG_RBINS * W, n, s, fmsl,
                                 &tb);
         }
 #pragma omp critical(ig_gsplit_merge)
         {
-            if (tb.feature >= 0 &&
-                (tb.score > best.score || (tb.score == best.score && tb.feature < best.feature)))
-                best = tb;
+            if (tb.feature >= 0 && ig_gbetter(tb.num2, tb.den, tb.feature, &best)) best = tb;
         }
     }
     return best;
@@ -234,15 +249,15 @@ enum ig_regress_status ig_gtree_fit(struct ig_rtree *t, const struct ig_rdata *D
         double impurity = sq / (double)cnt - mean * mean;
         int leaf = fr.depth >= max_depth || cnt < (size_t)p->min_samples_split ||
                    cnt < 2 * (size_t)p->min_samples_leaf || impurity <= 2.220446049250313e-16;
-        struct ig_gsplit sp_best = {-1.0f, -1, -1};
+        struct ig_gsplit sp_best = {-1.0, 1.0, -1, -1};
         if (!leaf) {
             const int32_t *nidx = idx + fr.start;
             for (size_t q = 0; q < cnt; q++) {
                 double v = g[nidx[q]];
                 ws->pk[q] = (int32_t)(1 << 16) | (v > 0.0);
-                ws->gf[q] = (float)v;
+                ws->gd[q] = v;
             }
-            sp_best = ig_gnode_split(D, nidx, cnt, packed, ws->pk, ws->gf, sum, p->min_samples_leaf,
+            sp_best = ig_gnode_split(D, nidx, cnt, packed, ws->pk, ws->gd, sum, p->min_samples_leaf,
                                      ws);
             leaf = sp_best.feature < 0;
         }
