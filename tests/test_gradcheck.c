@@ -9,7 +9,9 @@
 
 static struct ig_backend *be;
 
-static void setup(void) { ck_assert_int_eq(ig_backend_init_cpu(&be, 2), IG_OK); }
+static void setup(void) { /* IG_TEST_DEVICE=opencl[:P:D] runs the suite on another backend (default: CPU, 2 threads) */
+    const char *dev = getenv("IG_TEST_DEVICE");
+    ck_assert_msg((dev && *dev ? ig_backend_init(dev, &be) : ig_backend_init_cpu(&be, 2)) == IG_OK, "%s", ig_last_error()); }
 static void teardown(void)
 {
     ig_backend_free(be);

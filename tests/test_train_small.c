@@ -37,7 +37,9 @@ static void make_task(void)
 
 static void setup(void)
 {
-    ck_assert_int_eq(ig_backend_init_cpu(&be, 2), IG_OK);
+    /* IG_TEST_DEVICE=opencl[:P:D] runs the suite on another backend (default: CPU, 2 threads) */
+    const char *dev = getenv("IG_TEST_DEVICE");
+    ck_assert_msg((dev && *dev ? ig_backend_init(dev, &be) : ig_backend_init_cpu(&be, 2)) == IG_OK, "%s", ig_last_error());
     make_task();
 }
 
