@@ -2,6 +2,9 @@
 #include "ig_cpu_util.h"
 #include <cblas.h>
 #include <string.h>
+#ifdef __AVX512F__
+#include <immintrin.h>
+#endif
 
 /* Geometry of one conv call; K = C*KH*KW is the GEMM depth, P = Ho*Wo pixels per image. */
 struct conv_geom {
@@ -33,7 +36,8 @@ struct conv_plan {
 
 /* Target size of one thread's im2col block: big enough for an efficient sgemm (nb*P columns),
  * small enough to stay in the outer caches between im2col and the sgemm that reads it. */
-#define CHUNK_BYTES ((int64_t)4 << 20)
+#define CHUNK_BYTES ((int64_t)1 << 20)
+#define MIN_COLS 512
 
 static struct conv_plan plan(const struct conv_geom *g, int64_t extra_rows, int64_t extra_floats)
 {
@@ -44,6 +48,8 @@ static struct conv_plan plan(const struct conv_geom *g, int64_t extra_rows, int6
     int64_t ipt = (g->N + pl.nth - 1) / pl.nth;          /* images per thread */
     int64_t per = g->K * g->P * (int64_t)sizeof(float);
     int64_t nb = per > 0 ? CHUNK_BYTES / per : ipt;
+    /* but at least MIN_COLS columns, so that OpenBLAS's packing of w is amortised */
+    if (nb * g->P < MIN_COLS) nb = (MIN_COLS + g->P - 1) / g->P;
     if (nb < 1) nb = 1;
     if (nb > ipt) nb = ipt;
     int64_t chunks = (ipt + nb - 1) / nb;
@@ -61,13 +67,21 @@ static void thread_range(int64_t N, int nth, int tid, int64_t *lo, int64_t *hi)
     *hi = N * (tid + 1) / nth;
 }
 
+/* Short-row copy loops must stay inline loops: GCC would otherwise turn them into memcpy/memset
+ * calls whose per-call cost exceeds an 8..32-float copy. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define IG_NO_LIBCALLS __attribute__((optimize("no-tree-loop-distribute-patterns")))
+#else
+#define IG_NO_LIBCALLS
+#endif
+
 /* One im2col row segment: dst[oh*Wo+ow] = x plane value under kernel tap (kh,kw), 0 in the padding. */
-static void im2col_row(const struct conv_geom *g, const float *xp, int64_t kh, int64_t kw, float *dst)
+IG_NO_LIBCALLS static void im2col_row(const struct conv_geom *g, const float *xp, int64_t kh, int64_t kw, float *dst)
 {
     for (int64_t oh = 0; oh < g->Ho; oh++, dst += g->Wo) {
         int64_t ih = oh * g->sh - g->ph + kh;
         if (ih < 0 || ih >= g->H) {
-            memset(dst, 0, (size_t)g->Wo * sizeof(float));
+            for (int64_t ow = 0; ow < g->Wo; ow++) dst[ow] = 0.0f;
             continue;
         }
         const float *src = xp + ih * g->W;
@@ -75,11 +89,26 @@ static void im2col_row(const struct conv_geom *g, const float *xp, int64_t kh, i
             /* iw = ow - pw + kw is valid for ow in [lo, hi) */
             int64_t lo = g->pw - kw, hi = g->W + g->pw - kw;
             if (lo < 0) lo = 0;
+            if (lo > g->Wo) lo = g->Wo;
             if (hi > g->Wo) hi = g->Wo;
             if (hi < lo) hi = lo;
-            for (int64_t ow = 0; ow < lo && ow < g->Wo; ow++) dst[ow] = 0.0f;
-            if (hi > lo) memcpy(dst + lo, src + lo - g->pw + kw, (size_t)(hi - lo) * sizeof(float));
-            for (int64_t ow = hi > lo ? hi : lo; ow < g->Wo; ow++) dst[ow] = 0.0f;
+            const float *s = src - g->pw + kw;   /* dst[ow] = s[ow] on [lo, hi), 0 elsewhere */
+#ifdef __AVX512F__
+            /* rows are short (8..32 floats in the paper CNN): one masked load/store per 16 floats,
+             * masked-off lanes read nothing (no access before the row start) and store zeros */
+            for (int64_t o0 = 0; o0 < g->Wo; o0 += 16) {
+                int64_t n = g->Wo - o0 < 16 ? g->Wo - o0 : 16;
+                int64_t a = lo - o0 < 0 ? 0 : (lo - o0 > 16 ? 16 : lo - o0);
+                int64_t b = hi - o0 < 0 ? 0 : (hi - o0 > 16 ? 16 : hi - o0);
+                __mmask16 lm = (__mmask16)(((1u << b) - 1u) & ~((1u << a) - 1u));
+                __m512 v = _mm512_maskz_loadu_ps(lm, s + o0);
+                _mm512_mask_storeu_ps(dst + o0, (__mmask16)((1u << n) - 1u), v);
+            }
+#else
+            for (int64_t ow = 0; ow < lo; ow++) dst[ow] = 0.0f;
+            for (int64_t ow = lo; ow < hi; ow++) dst[ow] = s[ow];
+            for (int64_t ow = hi; ow < g->Wo; ow++) dst[ow] = 0.0f;
+#endif
         } else {
             for (int64_t ow = 0; ow < g->Wo; ow++) {
                 int64_t iw = ow * g->sw - g->pw + kw;
@@ -120,7 +149,16 @@ static void col2im(const struct conv_geom *g, const float *dcol, int64_t n0, int
                             if (lo < 0) lo = 0;
                             if (hi > g->Wo) hi = g->Wo;
                             float *d = drow - g->pw + kw;
+#ifdef __AVX512F__
+                            for (int64_t o0 = lo; o0 < hi; o0 += 16) {
+                                int64_t n = hi - o0 < 16 ? hi - o0 : 16;
+                                __mmask16 m = (__mmask16)((1u << n) - 1u);
+                                __m512 v = _mm512_add_ps(_mm512_maskz_loadu_ps(m, d + o0), _mm512_maskz_loadu_ps(m, src + o0));
+                                _mm512_mask_storeu_ps(d + o0, m, v);
+                            }
+#else
                             for (int64_t ow = lo; ow < hi; ow++) d[ow] += src[ow];
+#endif
                         } else {
                             for (int64_t ow = 0; ow < g->Wo; ow++) {
                                 int64_t iw = ow * g->sw - g->pw + kw;
