@@ -173,6 +173,9 @@ static const struct conv_case conv_cases[] = {
     {2, 2, 4, 4, 3, 3, 3, 1, 2},      /* padding larger than needed */
     {17, 64, 16, 16, 8, 3, 3, 1, 1},  /* several multi-image chunks with a remainder */
     {2, 64, 64, 64, 4, 3, 3, 1, 1},   /* one image per chunk (large planes) */
+    {2, 3, 20, 37, 4, 3, 3, 1, 1},    /* rows spanning three 16-lane chunks */
+    {3, 2, 9, 11, 4, 2, 3, 1, 1},     /* rectangular kernel, stride 1 */
+    {2, 2, 6, 70, 3, 3, 3, 1, 1},     /* rows longer than the stride-1 fast path */
 };
 
 static void conv_case_run(const struct conv_case *k, bool bias)

@@ -118,6 +118,81 @@ IG_NO_LIBCALLS static void im2col_row(const struct conv_geom *g, const float *xp
     }
 }
 
+#ifdef __AVX512F__
+/* Stride-1 fast paths for rows of at most 64 floats (4 zmm): the lane masks depend only on the
+ * kernel column, so they are computed once per tap instead of once per row. */
+#define S1_MAX_CHUNKS 4
+static bool s1_fast(const struct conv_geom *g)
+{
+    return g->sh == 1 && g->sw == 1 && g->Wo <= 16 * S1_MAX_CHUNKS && g->W <= 16 * S1_MAX_CHUNKS;
+}
+
+/* Lanes [a, b) of chunk o0 (16 lanes), clipped. */
+static __mmask16 lane_mask(int64_t o0, int64_t a, int64_t b)
+{
+    int64_t lo = a - o0 < 0 ? 0 : (a - o0 > 16 ? 16 : a - o0);
+    int64_t hi = b - o0 < 0 ? 0 : (b - o0 > 16 ? 16 : b - o0);
+    if (hi < lo) hi = lo;
+    return (__mmask16)(((1u << hi) - 1u) & ~((1u << lo) - 1u));
+}
+
+/* col rows of one (c, kh, kw) tap for one image: dst[oh*Wo + ow] = x[oh-ph+kh][ow-pw+kw] or 0 */
+static void im2col_tap_s1(const struct conv_geom *g, const float *xp, int64_t kh, int64_t kw, float *dst)
+{
+    int64_t nch = (g->Wo + 15) / 16;
+    __mmask16 lm[S1_MAX_CHUNKS], sm[S1_MAX_CHUNKS];
+    for (int64_t k = 0; k < nch; k++) {
+        lm[k] = lane_mask(16 * k, g->pw - kw, g->W + g->pw - kw);  /* ow whose iw is inside the row */
+        sm[k] = lane_mask(16 * k, 0, g->Wo);
+    }
+    const float *base = xp - g->pw + kw;
+    for (int64_t oh = 0; oh < g->Ho; oh++, dst += g->Wo) {
+        int64_t ih = oh - g->ph + kh;
+        bool inside = ih >= 0 && ih < g->H;
+        const float *s = base + ih * g->W;
+        for (int64_t k = 0; k < nch; k++) {
+            __m512 v = _mm512_maskz_loadu_ps(inside ? lm[k] : 0, s + 16 * k);
+            _mm512_mask_storeu_ps(dst + 16 * k, sm[k], v);
+        }
+    }
+}
+
+/* dx planes of images [n0, n0+nb) gathered from dcol: each input row sums its KH*KW taps in
+ * registers and is stored once (no zeroing pass, no read-modify-write per tap). */
+static void col2im_s1(const struct conv_geom *g, const float *dcol, int64_t n0, int64_t nb, float *dx)
+{
+    int64_t ld = nb * g->P, HW = g->H * g->W, nch = (g->W + 15) / 16;
+    __mmask16 tm[16][S1_MAX_CHUNKS], sm[S1_MAX_CHUNKS];
+    bool small_kw = g->KW <= 16;
+    for (int64_t k = 0; k < nch; k++) {
+        sm[k] = lane_mask(16 * k, 0, g->W);
+        for (int64_t kw = 0; small_kw && kw < g->KW; kw++)   /* iw with ow = iw+pw-kw in [0, Wo) */
+            tm[kw][k] = lane_mask(16 * k, kw - g->pw, g->Wo + kw - g->pw);
+    }
+    for (int64_t i = 0; i < nb; i++)
+        for (int64_t c = 0; c < g->C; c++) {
+            float *xp = dx + ((n0 + i) * g->C + c) * HW;
+            const float *tap0 = dcol + c * g->KH * g->KW * ld + i * g->P;
+            for (int64_t ih = 0; ih < g->H; ih++) {
+                __m512 acc[S1_MAX_CHUNKS];
+                for (int64_t k = 0; k < nch; k++) acc[k] = _mm512_setzero_ps();
+                for (int64_t kh = 0; kh < g->KH; kh++) {
+                    int64_t oh = ih + g->ph - kh;
+                    if (oh < 0 || oh >= g->Ho) continue;
+                    for (int64_t kw = 0; kw < g->KW; kw++) {
+                        const float *s = tap0 + (kh * g->KW + kw) * ld + oh * g->Wo + g->pw - kw;  /* s[iw] */
+                        for (int64_t k = 0; k < nch; k++) {
+                            __mmask16 m = small_kw ? tm[kw][k] : lane_mask(16 * k, kw - g->pw, g->Wo + kw - g->pw);
+                            acc[k] = _mm512_add_ps(acc[k], _mm512_maskz_loadu_ps(m, s + 16 * k));
+                        }
+                    }
+                }
+                for (int64_t k = 0; k < nch; k++) _mm512_mask_storeu_ps(xp + ih * g->W + 16 * k, sm[k], acc[k]);
+            }
+        }
+}
+#endif
+
 /* col[K, nb*P] from x[n0 .. n0+nb): column j = i*P + pixel of image i. */
 static void im2col(const struct conv_geom *g, const float *x, int64_t n0, int64_t nb, float *col)
 {
@@ -125,13 +200,26 @@ static void im2col(const struct conv_geom *g, const float *x, int64_t n0, int64_
     for (int64_t r = 0; r < rows; r++)
         for (int64_t i = 0; i < nb; i++) {
             int64_t c = r / (g->KH * g->KW), kh = (r / g->KW) % g->KH, kw = r % g->KW;
-            im2col_row(g, x + ((n0 + i) * g->C + c) * g->H * g->W, kh, kw, col + r * ld + i * g->P);
+            const float *xp = x + ((n0 + i) * g->C + c) * g->H * g->W;
+#ifdef __AVX512F__
+            if (s1_fast(g)) {
+                im2col_tap_s1(g, xp, kh, kw, col + r * ld + i * g->P);
+                continue;
+            }
+#endif
+            im2col_row(g, xp, kh, kw, col + r * ld + i * g->P);
         }
 }
 
 /* dx[n0 .. n0+nb) = col2im(dcol[K, nb*P]) (overwrites dx). */
 static void col2im(const struct conv_geom *g, const float *dcol, int64_t n0, int64_t nb, float *dx)
 {
+#ifdef __AVX512F__
+    if (s1_fast(g)) {
+        col2im_s1(g, dcol, n0, nb, dx);
+        return;
+    }
+#endif
     int64_t ld = nb * g->P, HW = g->H * g->W;
     for (int64_t i = 0; i < nb; i++)
         for (int64_t c = 0; c < g->C; c++) {
