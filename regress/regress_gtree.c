@@ -97,16 +97,18 @@ static void ig_gblock_packed(const uint8_t *codes, size_t d, const int32_t *idx,
         }
     }
     int32_t acc[W];
-    float bs[W];
+    float bn[W], bd[W];
     int32_t bb[W];
     for (int j = 0; j < W; j++) {
         acc[j] = 0;
-        bs[j] = -1.0f;
+        bn[j] = -1.0f;
+        bd[j] = 1.0f;
         bb[j] = -1;
     }
     const float fn = (float)n, fs = (float)s, fmsl = (float)msl;
-    /* float scores (16 lanes per 512-bit vector); with FMA contraction off the rounding is
-     * the same on every machine, so the chosen split is reproducible */
+    /* float lanes (16 per 512-bit vector), scores compared by cross-multiplication: a divide
+     * per bin would bound the loop by the divider. With FMA contraction off the rounding is
+     * the same on every machine, so the chosen split is reproducible. */
     for (int b = 0; b < IG_RBINS; b++) {
         int32_t *hb = h + b * W;
         for (int j = 0; j < W; j++) {
@@ -115,15 +117,16 @@ static void ig_gblock_packed(const uint8_t *codes, size_t d, const int32_t *idx,
             float nl = (float)(acc[j] >> 16), pl = (float)(acc[j] & 0xffff);
             float sl = 2.0f * pl - nl, nr = fn - nl;
             float num = fn * sl - nl * fs;
-            float sc = num * num / (nl * nr);
-            int ok = (nl >= fmsl) & (nr >= fmsl) & (sc > bs[j]);
-            bs[j] = ok ? sc : bs[j];
+            float num2 = num * num, den = nl * nr;
+            int ok = (nl >= fmsl) & (nr >= fmsl) & (num2 * bd[j] > bn[j] * den);
+            bn[j] = ok ? num2 : bn[j];
+            bd[j] = ok ? den : bd[j];
             bb[j] = ok ? b : bb[j];
         }
     }
     for (int j = 0; j < w; j++)
-        if (bb[j] >= 0 && ig_gbetter((double)bs[j], 1.0, f0 + j, best)) {
-            best->num2 = bs[j];
+        if (bb[j] >= 0 && ig_gbetter((double)bn[j] / (double)bd[j], 1.0, f0 + j, best)) {
+            best->num2 = (double)bn[j] / (double)bd[j];
             best->den = 1.0;
             best->feature = f0 + j;
             best->bin = bb[j];

@@ -580,6 +580,15 @@ START_TEST(test_quality_friedman)
     ck_assert_int_eq(ig_gbr_predict_u8(m, xb, NB, FD, pr), IG_REGRESS_OK);
     check_close("friedman gbr ls mae", mae(pr, yb, NB), fixture_num(fx, "friedman_gbr_ls_mae"), 0.02, 1);
     ig_gbr_free(m);
+    /* stochastic boosting (no sklearn number: its subsample stream differs): still close */
+    p = ig_gbr_params_default();
+    p.subsample = 0.5;
+    p.seed = 1;
+    ck_assert_int_eq(ig_gbr_fit_u8(&m, xa, NA, FD, ya, &p), IG_REGRESS_OK);
+    ck_assert_int_eq(ig_gbr_predict_u8(m, xb, NB, FD, pr), IG_REGRESS_OK);
+    check_close("friedman gbr lad sub0.5 mae", mae(pr, yb, NB), fixture_num(fx, "friedman_gbr_lad_mae"),
+                0.10, 0);
+    ig_gbr_free(m);
     p = ig_gbr_params_default();
     ck_assert_int_eq(ig_gbr_fit_f32(&m, xaf, NA, FD, ya, &p), IG_REGRESS_OK);
     ck_assert_int_eq(ig_gbr_predict_f32(m, xbf, NB, FD, pr), IG_REGRESS_OK);
