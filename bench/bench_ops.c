@@ -40,6 +40,27 @@ static double now(void)
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
+static double cpu_seconds(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* "1.23 0.98 0.70" from /proc/loadavg (other jobs sharing the cores skew every timing) */
+static const char *load_average(void)
+{
+    static char buf[64];
+    snprintf(buf, sizeof buf, "unknown");
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (f) {
+        double a, b, c;
+        if (fscanf(f, "%lf %lf %lf", &a, &b, &c) == 3) snprintf(buf, sizeof buf, "%.2f %.2f %.2f", a, b, c);
+        fclose(f);
+    }
+    return buf;
+}
+
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -336,15 +357,21 @@ static void bench_whole_pass(int N, int runs, double *gflops_out, double *ratio_
     double t[64], ratio[64], peak[64];
     double fl = 3.0 * cnn_flops_per_image() * N;   /* forward + 2x forward for backward */
     double fl2048 = 2.0 * 2048.0 * 2048.0 * 2048.0;
+    double cpu[64];
     for (int r = -1; r < runs; r++) {
-        double t0 = now();
+        double t0 = now(), c0 = cpu_seconds();
         cnn_step(&m, (uint64_t)(r + 1));
         double dt = now() - t0;
         if (r < 0) continue;
+        cpu[r] = cpu_seconds() - c0;
         t[r] = dt;
         peak[r] = fl2048 / sgemm_seconds(2048, 2048, 2048, false, false, 1) * 1e-9;
         ratio[r] = fl / dt * 1e-9 / peak[r];
     }
+    /* process CPU time per pass (all threads; includes OpenMP spin-waiting): with other jobs on
+     * the machine this is steadier than wall time, so it is printed as a diagnostic */
+    fprintf(stderr, "bench_ops: whole pass: median wall %.1f ms, CPU %.1f ms (%d threads); load average %s\n",
+            1e3 * median(t, runs) , 1e3 * median(cpu, runs), g_threads, load_average());
     *ratio_out = median(ratio, runs);
     *peak_out = median(peak, runs);
     double sec = median(t, runs);
@@ -425,8 +452,8 @@ int main(int argc, char **argv)
 #if IG_HAVE_OPENMP
     g_threads = omp_get_max_threads();
 #endif
-    fprintf(stderr, "bench_ops: %s, OpenBLAS %s, %d threads\n", ig_backend_name(be), openblas_get_config(),
-            openblas_get_num_threads());
+    fprintf(stderr, "bench_ops: %s; OpenBLAS peer with %d threads; load average %s\n", ig_backend_name(be),
+            openblas_get_num_threads(), load_average());
     int N = 64;
     double peak = 2.0 * 2048.0 * 2048.0 * 2048.0 / sgemm_seconds(2048, 2048, 2048, false, false, runs) * 1e-9;
     emit("openblas_sgemm", "2048x2048x2048", "gflops", peak, "GFLOP/s", runs);

@@ -25,9 +25,11 @@ static struct conv_geom geom(const struct ig_tensor *x, const struct ig_tensor *
     return g;
 }
 
-/* How the N images are shared: nth threads each run their own pipeline (im2col, sgemm,
- * scatter) over a contiguous range of images, nb images per sgemm, with a private scratch of
- * per_thread floats. With fewer images than threads, one pipeline uses threaded OpenBLAS. */
+/* How the N images are shared: the batch is cut into chunks of nb images (one sgemm each);
+ * nth threads take chunks dynamically (a thread delayed by other jobs on the machine does not
+ * hold the others at the barrier) and run the whole pipeline (im2col, sgemm, scatter) on a
+ * private scratch of per_thread floats. With fewer images than threads, one pipeline runs
+ * on the calling thread with threaded OpenBLAS. */
 struct conv_plan {
     int nth;
     bool blas_threads;
@@ -60,12 +62,6 @@ static struct conv_plan plan(const struct conv_geom *g, int64_t extra_rows, int6
     return pl;
 }
 
-/* Images [lo, hi) of thread tid. */
-static void thread_range(int64_t N, int nth, int tid, int64_t *lo, int64_t *hi)
-{
-    *lo = N * tid / nth;
-    *hi = N * (tid + 1) / nth;
-}
 
 /* Short-row copy loops must stay inline loops: GCC would otherwise turn them into memcpy/memset
  * calls whose per-call cost exceeds an 8..32-float copy. */
@@ -345,10 +341,10 @@ enum ig_status ig_cpu_conv2d_fwd(struct ig_backend *be, const struct ig_op_call 
         return IG_OK;
     }
     int saved = ig_cpu_blas_single_begin();
-    IG_OMP(omp parallel num_threads(pl.nth))
-    {
-        int64_t lo, hi;
-        thread_range(g.N, pl.nth, ig_cpu_thread_id(), &lo, &hi);
+    int64_t chunks = (g.N + pl.nb - 1) / pl.nb;
+    IG_OMP(omp parallel for schedule(dynamic, 1) num_threads(pl.nth))
+    for (int64_t ch = 0; ch < chunks; ch++) {
+        int64_t lo = ch * pl.nb, hi = lo + pl.nb < g.N ? lo + pl.nb : g.N;
         fwd_range(&g, &pl, x, w, b, y, scr + ig_cpu_thread_id() * pl.per_thread, lo, hi);
     }
     ig_cpu_blas_single_end(saved);
@@ -392,10 +388,10 @@ enum ig_status ig_cpu_conv2d_bwd_data(struct ig_backend *be, const struct ig_op_
         return IG_OK;
     }
     int saved = ig_cpu_blas_single_begin();
-    IG_OMP(omp parallel num_threads(pl.nth))
-    {
-        int64_t lo, hi;
-        thread_range(g.N, pl.nth, ig_cpu_thread_id(), &lo, &hi);
+    int64_t chunks = (g.N + pl.nb - 1) / pl.nb;
+    IG_OMP(omp parallel for schedule(dynamic, 1) num_threads(pl.nth))
+    for (int64_t ch = 0; ch < chunks; ch++) {
+        int64_t lo = ch * pl.nb, hi = lo + pl.nb < g.N ? lo + pl.nb : g.N;
         bwd_data_range(&g, &pl, dy, w, dx, scr + ig_cpu_thread_id() * pl.per_thread, lo, hi);
     }
     ig_cpu_blas_single_end(saved);
@@ -404,9 +400,9 @@ enum ig_status ig_cpu_conv2d_bwd_data(struct ig_backend *be, const struct ig_op_
 
 /* ---------------------------------------------------------------- backward weight */
 
-/* dw[O, K] (overwritten) = sum over images [lo, hi) of dy_n[O, P] col_n^T[P, K] */
+/* dw[O, K] (overwritten, or added to when accumulate) = sum over images [lo, hi) of dy_n[O, P] col_n^T[P, K] */
 static void bwd_weight_range(const struct conv_geom *g, const struct conv_plan *pl, const float *dy, const float *x,
-                             float *dw, float *col, int64_t lo, int64_t hi)
+                             float *dw, float *col, int64_t lo, int64_t hi, bool accumulate)
 {
     float *dyb = col + g->K * pl->nb * g->P;
     if (hi <= lo) {
@@ -421,7 +417,8 @@ static void bwd_weight_range(const struct conv_geom *g, const struct conv_plan *
             dys = dyb;
         }
         im2col(g, x, n0, cnt, col);
-        sgemm(false, true, g->O, g->K, cnt * g->P, dys, cnt * g->P, col, cnt * g->P, n0 == lo ? 0.0f : 1.0f, dw, g->K);
+        sgemm(false, true, g->O, g->K, cnt * g->P, dys, cnt * g->P, col, cnt * g->P, n0 == lo && !accumulate ? 0.0f : 1.0f,
+              dw, g->K);
     }
 }
 
@@ -440,24 +437,31 @@ enum ig_status ig_cpu_conv2d_bwd_weight(struct ig_backend *be, const struct ig_o
     float *scr = ig_backend_scratch(be, (size_t)(pl.per_thread * pl.nth) * sizeof(float));
     if (!scr) return IG_ERR_OOM;
     if (pl.blas_threads) {
-        bwd_weight_range(&g, &pl, dy, x, dw, scr, 0, g.N);
+        bwd_weight_range(&g, &pl, dy, x, dw, scr, 0, g.N, false);
         return IG_OK;
     }
+    /* each thread sums its chunks into a private partial dw (first chunk overwrites), then the
+     * partials of the threads that got work are added into dw, split by element range */
     int saved = ig_cpu_blas_single_begin();
-    int64_t OK = g.O * g.K, slice = pl.per_thread;
-    IG_OMP(omp parallel num_threads(pl.nth))
+    int64_t OK = g.O * g.K, chunks = (g.N + pl.nb - 1) / pl.nb;
+    int nth = pl.nth < 256 ? pl.nth : 256;
+    bool used[256] = {false};
+    IG_OMP(omp parallel num_threads(nth))
     {
         int tid = ig_cpu_thread_id();
-        int64_t lo, hi;
-        thread_range(g.N, pl.nth, tid, &lo, &hi);
-        float *mine = scr + tid * slice;
-        float *part = tid == 0 ? dw : mine + pl.extra_off;
-        bwd_weight_range(&g, &pl, dy, x, part, mine, lo, hi);
-        IG_OMP(omp barrier)
-        /* reduce the partials into dw, split by element range */
-        int64_t e0 = OK * tid / pl.nth, e1 = OK * (tid + 1) / pl.nth;
-        for (int t = 1; t < pl.nth; t++) {
-            const float *pt = scr + t * slice + pl.extra_off;
+        float *mine = scr + tid * pl.per_thread, *part = mine + pl.extra_off;
+        IG_OMP(omp for schedule(dynamic, 1))
+        for (int64_t ch = 0; ch < chunks; ch++) {
+            int64_t lo = ch * pl.nb, hi = lo + pl.nb < g.N ? lo + pl.nb : g.N;
+            bwd_weight_range(&g, &pl, dy, x, part, mine, lo, hi, used[tid]);
+            used[tid] = true;
+        }
+        /* implicit barrier of the omp for: all partials are complete */
+        int64_t e0 = OK * tid / nth, e1 = OK * (tid + 1) / nth;
+        for (int64_t i = e0; i < e1; i++) dw[i] = 0.0f;
+        for (int t = 0; t < nth; t++) {
+            if (!used[t]) continue;
+            const float *pt = scr + t * pl.per_thread + pl.extra_off;
             for (int64_t i = e0; i < e1; i++) dw[i] += pt[i];
         }
     }
