@@ -17,7 +17,9 @@
  */
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include "ig_internal.h"
+#include "ig_tensor.h"
 
 enum ig_al_score { IG_AL_DS, IG_AL_LD, IG_AL_RDS, IG_AL_RLD };
 const char *ig_al_score_name(enum ig_al_score kind);
@@ -38,4 +40,181 @@ enum ig_status ig_al_lcs_scores(const float *probs, size_t n, size_t m, double *
 enum ig_status ig_al_topk(const double *scores, size_t n, size_t k, size_t *out_idx);
 /* Spearman rank correlation of x and y (ties get average ranks); NaN if undefined. */
 double ig_al_spearman(const double *x, const double *y, size_t n);
+
+/* ================================================================ per-sample gradient engine
+ * (ig_al_grad.c)
+ *
+ * The engine covers the "scored subset" of θ: the weights and biases of every Conv2d and
+ * Linear module of the model (batch-norm affine parameters are excluded: the layer hook
+ * only sees conv/linear ops). The reference gradient D, ‖D‖², D·θ and ‖θ‖² are taken
+ * over the same subset, so every cosine is between vectors of one space.
+ *
+ * For a batch x[N,...], y[N] and the model in EVAL mode at fixed θ it returns, exactly,
+ * per instance n with g_n = ∇_θ CE(y_n, f(x_n)):
+ *     dot[n] = D·g_n,   tdot[n] = θ·g_n,   sq[n] = ‖g_n‖²
+ * from one batched forward (cross-entropy with reduction SUM, so row n of dL/dy is
+ * dL_n/dy_n) and one backward without parameter gradients, through the layer hook:
+ *   linear: D·g_n = Σ_j dy[n,j] (x_n D_W^T + D_b)_j; ‖g_n‖² = ‖dy_n‖²‖x_n‖² + ‖dy_n‖²
+ *   conv:   D·g_n = Σ dy_n ⊙ conv(x_n; D_W, D_b); ‖g_n‖² = ‖dW_n‖² + ‖Σ_hw dy_n‖², with
+ *           dW_n from conv2d_backward_weight on the 1-sample slices.
+ * Everything runs on the model's backend; only [N] vectors come back (summed in double).
+ *
+ * With weight decay wd (δ_x = g_x + wd·θ, METHOD.md) ig_al_instance_terms gives
+ *     δ·δ_x = dot + wd (δ·θ),   ‖δ_x‖² = sq + 2 wd tdot + wd² ‖θ‖².
+ *
+ * Example
+ *   struct ig_al_engine *e; ig_al_engine_new(&e, model);
+ *   ig_model_set_train(model, false);
+ *   ig_al_engine_ref_zero(e);
+ *   for (each batch of LI ∪ NLI) ig_al_engine_ref_add_batch(e, x, y);   // Σ ∇L_x
+ *   ig_al_engine_ref_add_theta(e, n * wd);                              // + n wd θ
+ *   struct ig_al_ref_stats rs; ig_al_engine_ref_stats(e, &rs);
+ *   ig_al_engine_batch(e, x_nli, y_nli, dot, tdot, sq);                 // per instance
+ *   ig_al_instance_terms(k, dot, tdot, sq, wd, &rs, dd, dsq);
+ *   ig_al_scores_from_dots(IG_AL_DS, k, dd, dsq, rs.ref_sq, scores);
+ */
+struct ig_model;
+struct ig_tensor;
+struct ig_al_engine; /* opaque */
+
+/* Scalars over the scored subset: ‖D‖², D·θ, ‖θ‖² (in double). */
+struct ig_al_ref_stats { double ref_sq, ref_dot_theta, theta_sq; };
+
+/* Engine over m's conv/linear layers (marks their weights for the layer hook). m must
+ * outlive the engine. The reference starts at zero. */
+enum ig_status ig_al_engine_new(struct ig_al_engine **out, struct ig_model *m);
+void ig_al_engine_free(struct ig_al_engine *e);
+/* Scalars in the scored subset (weights + biases of conv/linear layers). */
+int64_t ig_al_engine_num_params(const struct ig_al_engine *e);
+int ig_al_engine_num_layers(const struct ig_al_engine *e);
+/* D = 0. */
+enum ig_status ig_al_engine_ref_zero(struct ig_al_engine *e);
+/* D += Σ_n ∇_θ CE(y_n, f(x_n)) over the batch (x f32 [N,...], y i32 [N] on the model's
+ * backend), in the model's current mode (use eval). One forward + backward. */
+enum ig_status ig_al_engine_ref_add_batch(struct ig_al_engine *e, struct ig_tensor *x, const struct ig_tensor *y);
+/* D += alpha · (the gradients now stored in the parameters), e.g. after a training step
+ * with a mean loss over B samples, alpha = B (the `running` reference). */
+enum ig_status ig_al_engine_ref_add_param_grads(struct ig_al_engine *e, float alpha);
+/* D += alpha · θ. */
+enum ig_status ig_al_engine_ref_add_theta(struct ig_al_engine *e, float alpha);
+enum ig_status ig_al_engine_ref_stats(struct ig_al_engine *e, struct ig_al_ref_stats *out);
+/* D as one flat f32 vector: layers in model order, weight then bias (n = num_params). */
+enum ig_status ig_al_engine_ref_to_host(struct ig_al_engine *e, float *flat, int64_t n);
+enum ig_status ig_al_engine_ref_from_host(struct ig_al_engine *e, const float *flat, int64_t n);
+/* θ of the scored subset as one flat vector (same order). */
+enum ig_status ig_al_engine_theta_to_host(struct ig_al_engine *e, float *flat, int64_t n);
+/* Per-instance D·g_n, θ·g_n, ‖g_n‖² for the batch (arrays of N = x->shape[0], overwritten;
+ * tdot may be NULL). The model's mode is used as is (the caller sets eval mode). */
+enum ig_status ig_al_engine_batch(struct ig_al_engine *e, struct ig_tensor *x, const struct ig_tensor *y, double *dot,
+                                  double *tdot, double *sq);
+/* δ·δ_x and ‖δ_x‖² with δ_x = g_x + wd θ from the engine's outputs (dd, dsq: [n]). */
+void ig_al_instance_terms(size_t n, const double *dot, const double *tdot, const double *sq, double wd,
+                          const struct ig_al_ref_stats *rs, double *dd, double *dsq);
+
+/* ================================================================ the LAL-IGradV loop (ig_al_loop.c)
+ *
+ * Algorithm 1 of METHOD.md with its fixed open points, and the two baselines with the same
+ * split, seed and label budget:
+ *   line 1  train on LI (train_epochs) -> A(0)        [shared: init_path checkpoint]
+ *   line 2  NLI = k uniform from UI (same draw for every method of one seed)
+ *   i = 1..al_epochs:
+ *     line 5  train on LI ∪ NLI (train_epochs, continuing); after every training epoch, in
+ *             eval mode, score every x in NLI; r_x = mean over the epochs (RDS/RLD: binned after)
+ *     line 6  fit R on (raw pixel bytes, r_x): GBR LAD (DS/LD) or RF classifier on {0,.5,1}
+ *     line 7  LI ∪= NLI;  line 8-11: r̂ on UI, NLI = top-k   (Rnd: uniform; LCS: top φ)
+ *   final   train on LI ∪ NLI (train_epochs); A = test accuracy.
+ * Training: cross-entropy (mean over the minibatch), Adam(lr, wd), minibatches of
+ * batch_size drawn from a permutation that depends only on (seed, AL epoch, epoch).
+ * The library never prints: progress goes to the callback.
+ */
+
+/* A labelled image set in host memory (borrowed): u8 pixels [n, C, H, W], labels [n].
+ * The raw bytes of a row (C·H·W) are the regressor's features. */
+struct ig_al_data {
+    int64_t n;
+    int channels, height, width;
+    const uint8_t *images;
+    const int32_t *labels;
+    int num_classes;
+};
+
+enum ig_al_method { IG_AL_METHOD_DS, IG_AL_METHOD_LD, IG_AL_METHOD_RDS, IG_AL_METHOD_RLD, IG_AL_METHOD_RND,
+                    IG_AL_METHOD_LCS, IG_AL_METHOD_COUNT };
+const char *ig_al_method_name(enum ig_al_method m);      /* "ds", "ld", ..., "lcs" */
+int ig_al_method_parse(const char *name, enum ig_al_method *out);  /* case-insensitive; 1 on success */
+
+enum ig_al_reference { IG_AL_REF_FULL, IG_AL_REF_RUNNING, IG_AL_REF_NLI };
+const char *ig_al_reference_name(enum ig_al_reference r); /* "full", "running", "nli" */
+int ig_al_reference_parse(const char *name, enum ig_al_reference *out);
+
+struct ig_al_progress {
+    const char *method;   /* "ds" ... */
+    const char *stage;    /* "init-train", "init-load", "train", "score", "fit", "select", "final-train", "eval", "resume", "done" */
+    int al_epoch;         /* 0: line 1; 1..al_epochs; al_epochs+1: final retraining */
+    int train_epoch;      /* 1-based within the stage, 0 if none */
+    double loss;          /* mean training loss of the epoch (train stages), NaN otherwise */
+    double value;         /* accuracy (eval), Spearman (score, running vs full), else NaN */
+    double seconds;       /* wall time of the stage */
+};
+/* Return 0 to continue; non-zero stops the run at its next checkpoint (after line 2 or an
+ * AL epoch), and ig_al_run returns IG_ERR_STATE ("stopped"); resume continues it. */
+typedef int (*ig_al_progress_fn)(const struct ig_al_progress *ev, void *user);
+
+struct ig_al_params {
+    enum ig_al_method method;          /* default DS */
+    enum ig_al_reference reference;    /* default FULL */
+    bool compare_running;              /* running: also score with `full` and report Spearman (default false) */
+    int64_t k;                         /* labels per AL epoch (default 500) */
+    int al_epochs;                     /* epch (default 10) */
+    int train_epochs;                  /* epochs at line 1, line 5 and the final retraining (default 10) */
+    int64_t batch_size;                /* training minibatch (default 32) */
+    int64_t eval_batch;                /* scoring / evaluation batch (default 128) */
+    float lr, weight_decay;            /* Adam (default 1e-4, 5e-4) */
+    uint64_t seed;                     /* split-independent run seed (default 1) */
+    int gbr_estimators;                /* default 200 */
+    int rf_estimators, rf_max_depth;   /* default 100, 5 */
+    int n_threads;                     /* regressors; <= 0: OpenMP default */
+    struct ig_norm_params norm;        /* input transform (default mean 0.5, std 0.5) */
+    const char *init_path;             /* line-1 model checkpoint shared by the methods (NULL: none) */
+    const char *checkpoint_dir;        /* per-AL-epoch checkpoints (NULL: none) */
+    const char *tag;                   /* checkpoint file prefix (default: the method name) */
+    bool resume;                       /* continue from checkpoint_dir/<tag>.state.json if present */
+    bool track_accuracy;               /* test accuracy after every AL epoch's training (default false) */
+    ig_al_progress_fn progress;
+    void *progress_user;
+};
+struct ig_al_params ig_al_params_default(void);
+
+struct ig_al_epoch_stats {
+    double train_s, score_s, fit_s, predict_s, select_s, total_s;
+    double ref_spearman;     /* running vs full (NaN unless compare_running) */
+    double test_acc;         /* NaN unless track_accuracy */
+    double score_mean;       /* mean r_x over NLI (NaN for baselines) */
+};
+
+struct ig_al_result {
+    double a0, a;                      /* test accuracy after line 1 and at the end */
+    double init_train_s;               /* line-1 training (0 when loaded from init_path) */
+    double final_train_s, eval_s;
+    int al_epochs;
+    struct ig_al_epoch_stats *epochs;  /* [al_epochs] */
+    int64_t n_labeled;                 /* |LI ∪ NLI| at the end */
+    int64_t *labeled;                  /* [n_labeled] dataset rows, in labelling order */
+    bool resumed;                      /* continued from a checkpoint */
+};
+void ig_al_result_free(struct ig_al_result *r);
+
+/* Seeded split of the rows 0..n-1 into LI (n - round(frac n)) and UI (round(frac n));
+ * li, ui: arrays of n (caller-owned); sizes returned. */
+enum ig_status ig_al_split(int64_t n, double unlabeled_frac, uint64_t seed, int64_t *li, int64_t *n_li, int64_t *ui,
+                           int64_t *n_ui);
+
+/* Run one method on model m (freshly constructed; the loop trains it). li/ui are rows of
+ * train; test gives A(0) and A. res is filled (free with ig_al_result_free). */
+enum ig_status ig_al_run(struct ig_al_result *res, struct ig_model *m, const struct ig_al_data *train,
+                         const struct ig_al_data *test, const int64_t *li, int64_t n_li, const int64_t *ui,
+                         int64_t n_ui, const struct ig_al_params *p);
+/* Test accuracy of m (eval mode) on data. */
+enum ig_status ig_al_evaluate(struct ig_model *m, const struct ig_al_data *data, int64_t batch,
+                              struct ig_norm_params norm, double *acc);
 #endif

@@ -1,0 +1,438 @@
+/* Check suite for the per-sample gradient engine (vs one backward per instance) and the active-learning loop (budget, sharing, resume). */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ig_al.h"
+#include "ig_nn.h"
+#include "ig_test_util.h"
+
+static struct ig_backend *be;
+
+static void setup(void) { ck_assert_int_eq(ig_backend_init_cpu(&be, 2), IG_OK); }
+static void teardown(void) { ig_backend_free(be); }
+
+static double dotd(const float *a, const float *b, int64_t n)
+{
+    double s = 0;
+    for (int64_t i = 0; i < n; i++) s += (double)a[i] * (double)b[i];
+    return s;
+}
+
+/* |got - want| <= 1e-4 |want| + 1e-6 scale */
+static void assert_close(double got, double want, double scale, const char *what, int n)
+{
+    double tol = 1e-4 * fabs(want) + 1e-6 * scale;
+    ck_assert_msg(fabs(got - want) <= tol, "%s[%d]: engine %.9g, brute force %.9g (tol %.3g)", what, n, got, want, tol);
+}
+
+/* Move BN running statistics and weights away from their initial values with a few
+ * training steps, so eval mode really differs from train mode. */
+static void warm_up(struct ig_model *m, int64_t N, int C, int H, int W, int classes)
+{
+    int64_t xs[4] = {N, C, H, W}, ys[1] = {N};
+    float *hx = malloc((size_t)(N * C * H * W) * sizeof *hx);
+    int32_t *hy = malloc((size_t)N * sizeof *hy);
+    ig_test_fill_uniform(hx, (size_t)(N * C * H * W), 99, -1, 1);
+    for (int64_t i = 0; i < N; i++) hy[i] = (int32_t)(i % classes);
+    struct ig_tensor *x = ig_tensor_from_host(be, IG_DTYPE_F32, 4, xs, hx);
+    struct ig_tensor *y = ig_tensor_from_host(be, IG_DTYPE_I32, 1, ys, hy);
+    struct ig_optim *opt;
+    struct ig_adam_params ap = ig_adam_params_default();
+    ap.lr = 1e-2f;
+    ck_assert_int_eq(ig_optim_adam_new(&opt, m, ap), IG_OK);
+    struct ig_graph *g;
+    ck_assert_int_eq(ig_graph_new(be, &g), IG_OK);
+    ig_model_set_train(m, true);
+    for (int s = 0; s < 3; s++) ck_assert_int_eq(ig_model_train_step(m, opt, g, x, y, NULL, NULL), IG_OK);
+    ig_graph_free(g);
+    ig_optim_free(opt);
+    ig_tensor_free(x);
+    ig_tensor_free(y);
+    free(hx);
+    free(hy);
+}
+
+/* The engine's per-instance D·g, θ·g, ‖g‖² against one backward per instance (batch of
+ * one, reduction SUM), dot products in double. Also checks the full reference and the
+ * DS / LD scores against explicit vectors δ_x = g_x + wd θ. */
+static void check_engine(struct ig_model *m, int64_t N, int C, int H, int W, int classes, int64_t expect_params)
+{
+    warm_up(m, 8, C, H, W, classes);
+    ig_model_set_train(m, false);
+    struct ig_al_engine *e;
+    ck_assert_int_eq(ig_al_engine_new(&e, m), IG_OK);
+    int64_t P = ig_al_engine_num_params(e);
+    ck_assert_int_eq(P, expect_params);
+
+    int64_t xs[4] = {N, C, H, W}, ys[1] = {N};
+    size_t nx = (size_t)(N * C * H * W);
+    float *hx = malloc(nx * sizeof *hx);
+    int32_t *hy = malloc((size_t)N * sizeof *hy);
+    ig_test_fill_uniform(hx, nx, 7, -1, 1);
+    for (int64_t i = 0; i < N; i++) hy[i] = (int32_t)((i * 7 + 3) % classes);
+    struct ig_tensor *x = ig_tensor_from_host(be, IG_DTYPE_F32, 4, xs, hx);
+    struct ig_tensor *y = ig_tensor_from_host(be, IG_DTYPE_I32, 1, ys, hy);
+    ck_assert_ptr_nonnull(x);
+
+    float *D = malloc((size_t)P * sizeof *D), *theta = malloc((size_t)P * sizeof *theta);
+    float *g = malloc((size_t)(N * P) * sizeof *g), *tmp = malloc((size_t)P * sizeof *tmp);
+    ig_test_fill_uniform(D, (size_t)P, 5, -0.05f, 0.05f);
+    ck_assert_int_eq(ig_al_engine_theta_to_host(e, theta, P), IG_OK);
+
+    /* brute force: g_n from the ordinary parameter gradients of a batch of one */
+    for (int64_t n = 0; n < N; n++) {
+        struct ig_tensor *xn = ig_tensor_slice(x, n, 1), *yn = ig_tensor_slice(y, n, 1);
+        ck_assert_int_eq(ig_al_engine_ref_zero(e), IG_OK);
+        ck_assert_int_eq(ig_al_engine_ref_add_batch(e, xn, yn), IG_OK);
+        ck_assert_int_eq(ig_al_engine_ref_to_host(e, g + n * P, P), IG_OK);
+        ig_tensor_free(xn);
+        ig_tensor_free(yn);
+    }
+
+    /* full reference over the batch: Σ g_n + N wd θ */
+    const float wd = 5e-3f;
+    ck_assert_int_eq(ig_al_engine_ref_zero(e), IG_OK);
+    ck_assert_int_eq(ig_al_engine_ref_add_batch(e, x, y), IG_OK);
+    ck_assert_int_eq(ig_al_engine_ref_add_theta(e, (float)N * wd), IG_OK);
+    ck_assert_int_eq(ig_al_engine_ref_to_host(e, tmp, P), IG_OK);
+    double worst = 0, gmax = 0;
+    for (int64_t j = 0; j < P; j++) {
+        double want = (double)N * wd * theta[j];
+        for (int64_t n = 0; n < N; n++) want += g[n * P + j];
+        if (fabs(want) > gmax) gmax = fabs(want);
+        double d = fabs(tmp[j] - want);
+        if (d > worst) worst = d;
+    }
+    ck_assert_msg(worst <= 1e-4 * gmax + 1e-7, "full reference off by %g (max %g)", worst, gmax);
+
+    /* the engine against the brute force, with a random reference D */
+    ck_assert_int_eq(ig_al_engine_ref_from_host(e, D, P), IG_OK);
+    double dot[16], tdot[16], sq[16];
+    ck_assert_int_lt(N, 17);
+    ck_assert_int_eq(ig_al_engine_batch(e, x, y, dot, tdot, sq), IG_OK);
+    double dd_norm = sqrt(dotd(D, D, P)), th_norm = sqrt(dotd(theta, theta, P));
+    for (int64_t n = 0; n < N; n++) {
+        const float *gn = g + n * P;
+        double gsq = dotd(gn, gn, P);
+        ck_assert_msg(gsq > 0, "zero gradient for instance %d", (int)n);
+        assert_close(dot[n], dotd(D, gn, P), dd_norm * sqrt(gsq), "D.g", (int)n);
+        assert_close(tdot[n], dotd(theta, gn, P), th_norm * sqrt(gsq), "theta.g", (int)n);
+        assert_close(sq[n], gsq, gsq, "|g|^2", (int)n);
+    }
+
+    /* scores: δ = D, δ_x = g_x + wd θ, explicit cosines */
+    struct ig_al_ref_stats rs;
+    ck_assert_int_eq(ig_al_engine_ref_stats(e, &rs), IG_OK);
+    ck_assert_double_eq_tol(rs.ref_sq, dotd(D, D, P), 1e-5 * dotd(D, D, P));
+    ck_assert_double_eq_tol(rs.theta_sq, dotd(theta, theta, P), 1e-5 * dotd(theta, theta, P));
+    ck_assert_double_eq_tol(rs.ref_dot_theta, dotd(D, theta, P), 1e-5 * dd_norm * th_norm);
+    double dd[16], dsq[16], ds[16], ld[16];
+    ig_al_instance_terms((size_t)N, dot, tdot, sq, wd, &rs, dd, dsq);
+    ig_al_scores_from_dots(IG_AL_DS, (size_t)N, dd, dsq, rs.ref_sq, ds);
+    ig_al_scores_from_dots(IG_AL_LD, (size_t)N, dd, dsq, rs.ref_sq, ld);
+    for (int64_t n = 0; n < N; n++) {
+        double a = 0, b = 0, c = 0, rest_sq = 0, rest_dot = 0;
+        for (int64_t j = 0; j < P; j++) {
+            double dx = g[n * P + j] + (double)wd * theta[j];
+            a += D[j] * dx;
+            b += dx * dx;
+            c += (double)D[j] * D[j];
+            double rj = D[j] - dx;
+            rest_sq += rj * rj;
+            rest_dot += D[j] * rj;
+        }
+        ck_assert_double_eq_tol(ds[n], a / sqrt(b * c), 1e-4);
+        ck_assert_double_eq_tol(ld[n], 1.0 - rest_dot / sqrt(c * rest_sq), 1e-4);
+    }
+
+    /* the hook leaves no parameter gradients behind and the model still trains */
+    ig_al_engine_free(e);
+    ig_tensor_free(x);
+    ig_tensor_free(y);
+    free(hx);
+    free(hy);
+    free(D);
+    free(theta);
+    free(g);
+    free(tmp);
+}
+
+START_TEST(test_engine_small_cnn)
+{
+    struct ig_model *m;
+    ck_assert_int_eq(ig_model_small_cnn(&m, be, 3, 8, 8, 10, 3), IG_OK);
+    /* conv 3->16 k3 (432+16), conv 16->32 k3 (4608+32), linear 128->64 (8192+64), linear 64->10 (640+10) */
+    check_engine(m, 6, 3, 8, 8, 10, 432 + 16 + 4608 + 32 + 128 * 64 + 64 + 640 + 10);
+    ig_model_free(m);
+}
+END_TEST
+
+START_TEST(test_engine_mlp)
+{
+    struct ig_model *m;
+    ck_assert_int_eq(ig_model_mlp(&m, be, 3 * 4 * 4, 20, 5, 11), IG_OK);
+    check_engine(m, 7, 3, 4, 4, 5, 48 * 20 + 20 + 20 * 5 + 5);
+    ig_model_free(m);
+}
+END_TEST
+
+START_TEST(test_engine_paper_cnn)
+{
+    struct ig_model *m;
+    ck_assert_int_eq(ig_model_paper_cnn(&m, be, 3, 16, 16, 10, 5), IG_OK);
+    int64_t convs = (3 * 32 * 9 + 32) + (32 * 64 * 9 + 64) + (64 * 128 * 9 + 128) + (128 * 128 * 9 + 128) +
+                    (128 * 256 * 9 + 256) + (256 * 256 * 9 + 256);
+    int64_t lin = (1024 * 1024 + 1024) + (1024 * 512 + 512) + (512 * 10 + 10);
+    check_engine(m, 3, 3, 16, 16, 10, convs + lin);
+    ig_model_free(m);
+}
+END_TEST
+
+START_TEST(test_engine_bad_args)
+{
+    struct ig_al_engine *e = NULL;
+    ck_assert_int_eq(ig_al_engine_new(&e, NULL), IG_ERR_INVALID_ARG);
+    struct ig_model *m;
+    ck_assert_int_eq(ig_model_mlp(&m, be, 4, 3, 2, 1), IG_OK);
+    ck_assert_int_eq(ig_al_engine_new(&e, m), IG_OK);
+    float v[3];
+    ck_assert_int_eq(ig_al_engine_ref_to_host(e, v, 3), IG_ERR_SHAPE);
+    ig_al_engine_free(e);
+    ig_model_free(m);
+}
+END_TEST
+
+/* ---------------------------------------------------------------- loop */
+
+enum { NTR = 240, NTE = 80, CH = 3, HH = 6, WW = 6, NCL = 3 };
+static uint8_t tr_img[NTR * CH * HH * WW], te_img[NTE * CH * HH * WW];
+static int32_t tr_lab[NTR], te_lab[NTE];
+
+/* Class c brightens channel c; noise elsewhere. Learnable but not trivially. */
+static void make_data(uint8_t *img, int32_t *lab, int n, uint64_t seed)
+{
+    int f = CH * HH * WW;
+    float *u = malloc((size_t)(n * f) * sizeof *u);
+    ig_test_fill_uniform(u, (size_t)(n * f), seed, 0, 1);
+    for (int i = 0; i < n; i++) {
+        lab[i] = (int32_t)((i * 5 + (int)seed) % NCL);
+        for (int j = 0; j < f; j++) {
+            float v = 150.0f * u[i * f + j] + (j / (HH * WW) == lab[i] ? 60.0f : 0.0f);
+            img[i * f + j] = (uint8_t)(v > 255 ? 255 : v);
+        }
+    }
+    free(u);
+}
+
+static struct ig_al_data tr_data(void)
+{
+    return (struct ig_al_data){NTR, CH, HH, WW, tr_img, tr_lab, NCL};
+}
+static struct ig_al_data te_data(void)
+{
+    return (struct ig_al_data){NTE, CH, HH, WW, te_img, te_lab, NCL};
+}
+
+static struct ig_al_params loop_params(enum ig_al_method method)
+{
+    struct ig_al_params p = ig_al_params_default();
+    p.method = method;
+    p.k = 12;
+    p.al_epochs = 2;
+    p.train_epochs = 2;
+    p.batch_size = 16;
+    p.eval_batch = 32;
+    p.lr = 3e-3f;
+    p.gbr_estimators = 20;
+    p.rf_estimators = 10;
+    p.seed = 9;
+    p.n_threads = 2;
+    return p;
+}
+
+static struct ig_model *new_model(void)
+{
+    struct ig_model *m = NULL;
+    ck_assert_int_eq(ig_model_small_cnn(&m, be, CH, HH, WW, NCL, 21), IG_OK);
+    return m;
+}
+
+static char tmpdir[256];
+static void make_tmpdir(void)
+{
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/igal_test_XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+}
+static void rm_tmpdir(void)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+START_TEST(test_loop_methods_budget_and_sharing)
+{
+    make_data(tr_img, tr_lab, NTR, 1);
+    make_data(te_img, te_lab, NTE, 2);
+    struct ig_al_data tr = tr_data(), te = te_data();
+    int64_t li[NTR], ui[NTR], nli, nui;
+    ck_assert_int_eq(ig_al_split(NTR, 0.5, 3, li, &nli, ui, &nui), IG_OK);
+    ck_assert_int_eq(nli, 120);
+    ck_assert_int_eq(nui, 120);
+    make_tmpdir();
+    char init[400];
+    snprintf(init, sizeof init, "%s/init.safetensors", tmpdir);
+    double a0_first = -1;
+    for (int meth = 0; meth < IG_AL_METHOD_COUNT; meth++) {
+        struct ig_al_params p = loop_params((enum ig_al_method)meth);
+        p.init_path = init;
+        if (meth == IG_AL_METHOD_DS) {
+            p.reference = IG_AL_REF_RUNNING;
+            p.compare_running = true;
+        }
+        struct ig_model *m = new_model();
+        struct ig_al_result res;
+        enum ig_status s = ig_al_run(&res, m, &tr, &te, li, nli, ui, nui, &p);
+        ck_assert_msg(s == IG_OK, "%s: %s", ig_al_method_name((enum ig_al_method)meth), ig_last_error());
+        /* budget: k at line 2 plus k per AL epoch, all distinct, none from the original LI twice */
+        ck_assert_int_eq(res.n_labeled, nli + p.k * (p.al_epochs + 1));
+        char seen[NTR] = {0};
+        for (int64_t i = 0; i < res.n_labeled; i++) {
+            ck_assert_int_eq(seen[res.labeled[i]], 0);
+            seen[res.labeled[i]] = 1;
+        }
+        for (int64_t i = 0; i < nli; i++) ck_assert_int_eq(res.labeled[i], li[i]);
+        /* line 1 is shared: the same A(0) for every method */
+        if (a0_first < 0) a0_first = res.a0;
+        ck_assert_double_eq(res.a0, a0_first);
+        ck_assert(res.a >= 0 && res.a <= 1);
+        for (int i = 0; i < p.al_epochs; i++) {
+            ck_assert(res.epochs[i].train_s > 0);
+            if (meth <= IG_AL_METHOD_RLD) ck_assert(isfinite(res.epochs[i].score_mean));
+            else ck_assert(isnan(res.epochs[i].score_mean));
+        }
+        if (meth == IG_AL_METHOD_DS) {
+            ck_assert(isfinite(res.epochs[0].ref_spearman));
+            ck_assert(res.epochs[0].ref_spearman >= -1 && res.epochs[0].ref_spearman <= 1);
+        }
+        ig_al_result_free(&res);
+        ig_model_free(m);
+    }
+    ck_assert(a0_first > 0.5);   /* the line-1 model learned the brightness classes */
+    rm_tmpdir();
+}
+END_TEST
+
+static int stop_after_first(const struct ig_al_progress *ev, void *user)
+{
+    (void)user;
+    return !strcmp(ev->stage, "select") && ev->al_epoch == 1;
+}
+
+START_TEST(test_loop_resume_equals_uninterrupted)
+{
+    make_data(tr_img, tr_lab, NTR, 1);
+    make_data(te_img, te_lab, NTE, 2);
+    struct ig_al_data tr = tr_data(), te = te_data();
+    int64_t li[NTR], ui[NTR], nli, nui;
+    ck_assert_int_eq(ig_al_split(NTR, 0.5, 4, li, &nli, ui, &nui), IG_OK);
+    make_tmpdir();
+    char d1[400], d2[400];
+    snprintf(d1, sizeof d1, "%s/a", tmpdir);
+    snprintf(d2, sizeof d2, "%s/b", tmpdir);
+    ck_assert_int_eq(mkdir(d1, 0755), 0);
+    ck_assert_int_eq(mkdir(d2, 0755), 0);
+
+    struct ig_al_params p = loop_params(IG_AL_METHOD_RLD);
+    p.checkpoint_dir = d1;
+    struct ig_model *m = new_model();
+    struct ig_al_result full;
+    ck_assert_msg(ig_al_run(&full, m, &tr, &te, li, nli, ui, nui, &p) == IG_OK, "%s", ig_last_error());
+    ig_model_free(m);
+
+    p.checkpoint_dir = d2;
+    p.progress = stop_after_first;
+    m = new_model();
+    struct ig_al_result part;
+    ck_assert_int_eq(ig_al_run(&part, m, &tr, &te, li, nli, ui, nui, &p), IG_ERR_STATE);
+    ig_model_free(m);
+
+    p.progress = NULL;
+    p.resume = true;
+    m = new_model();
+    struct ig_al_result res;
+    ck_assert_msg(ig_al_run(&res, m, &tr, &te, li, nli, ui, nui, &p) == IG_OK, "%s", ig_last_error());
+    ck_assert(res.resumed);
+    ck_assert_int_eq(res.n_labeled, full.n_labeled);
+    for (int64_t i = 0; i < res.n_labeled; i++) ck_assert_int_eq(res.labeled[i], full.labeled[i]);
+    ck_assert_double_eq(res.a0, full.a0);
+    ck_assert_double_eq_tol(res.a, full.a, 1e-12);
+    ig_model_free(m);
+    ig_al_result_free(&res);
+
+    /* a finished run resumes to its stored result without training */
+    m = new_model();
+    ck_assert_msg(ig_al_run(&res, m, &tr, &te, li, nli, ui, nui, &p) == IG_OK, "%s", ig_last_error());
+    ck_assert_double_eq_tol(res.a, full.a, 1e-12);
+    ck_assert_int_eq(res.n_labeled, full.n_labeled);
+    ig_al_result_free(&res);
+    ig_model_free(m);
+
+    /* a checkpoint of another run is refused */
+    p.k = 11;
+    m = new_model();
+    ck_assert_int_eq(ig_al_run(&res, m, &tr, &te, li, nli, ui, nui, &p), IG_ERR_STATE);
+    ck_assert_ptr_nonnull(strstr(ig_last_error(), "different run"));
+    ig_model_free(m);
+    ig_al_result_free(&full);
+    rm_tmpdir();
+}
+END_TEST
+
+START_TEST(test_loop_bad_params)
+{
+    struct ig_al_data tr = tr_data(), te = te_data();
+    int64_t li[4] = {0, 1, 2, 3}, ui[4] = {4, 5, 6, 7};
+    struct ig_al_params p = loop_params(IG_AL_METHOD_DS);
+    struct ig_model *m = new_model();
+    struct ig_al_result res;
+    ck_assert_int_eq(ig_al_run(&res, m, &tr, &te, li, 4, ui, 4, &p), IG_ERR_INVALID_ARG);  /* budget > pool */
+    ck_assert_ptr_nonnull(strstr(ig_last_error(), "budget"));
+    p.k = 1;
+    ui[0] = NTR + 5;
+    ck_assert_int_eq(ig_al_run(&res, m, &tr, &te, li, 4, ui, 4, &p), IG_ERR_INVALID_ARG);
+    ig_model_free(m);
+    int64_t a[4], b[4], na, nb;
+    ck_assert_int_eq(ig_al_split(4, 1.5, 1, a, &na, b, &nb), IG_ERR_INVALID_ARG);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("al_engine");
+    TCase *tc = tcase_create("engine");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 240);
+    tcase_add_test(tc, test_engine_small_cnn);
+    tcase_add_test(tc, test_engine_mlp);
+    tcase_add_test(tc, test_engine_paper_cnn);
+    tcase_add_test(tc, test_engine_bad_args);
+    suite_add_tcase(s, tc);
+    TCase *tl = tcase_create("loop");
+    tcase_add_checked_fixture(tl, setup, teardown);
+    tcase_set_timeout(tl, 240);
+    tcase_add_test(tl, test_loop_methods_budget_and_sharing);
+    tcase_add_test(tl, test_loop_resume_equals_uninterrupted);
+    tcase_add_test(tl, test_loop_bad_params);
+    suite_add_tcase(s, tl);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
