@@ -86,6 +86,8 @@ void ig_cl_arg_u64(struct ig_cl_launch *L, uint64_t v);
 void ig_cl_arg_f4(struct ig_cl_launch *L, const float v[4]);
 /* Run with global size items (rounded up to a multiple of local, or of 64 when local is 0). */
 enum ig_status ig_cl_run(struct ig_cl_launch *L, int64_t items, size_t local);
+/* Run a 3-D range n0 x n1 x n2 (n0 rounded up: kernels bound-check dimension 0; the driver picks the groups). */
+enum ig_status ig_cl_run3(struct ig_cl_launch *L, int64_t n0, int64_t n1, int64_t n2);
 /* Run n_groups work-groups of cl->wg items each (the reduction kernels). */
 enum ig_status ig_cl_run_groups(struct ig_cl_launch *L, int64_t n_groups);
 

@@ -72,7 +72,6 @@ static enum ig_status conv_geo_init(struct ig_backend *be, const struct ig_tenso
 static enum ig_status im2col(struct ig_backend *be, cl_mem col, const struct ig_tensor *x, const struct conv_geo *g,
                              const struct ig_conv2d_params *p, int64_t n0, int64_t nb)
 {
-    int64_t total = g->ckk * nb * g->hw;
     struct ig_cl_launch L = ig_cl_begin(be, IG_CLK_im2col);
     ig_cl_arg_buf(&L, col);
     ig_cl_arg_t(&L, x);
@@ -89,15 +88,13 @@ static enum ig_status im2col(struct ig_backend *be, cl_mem col, const struct ig_
     ig_cl_arg_i(&L, p->pad_w);
     ig_cl_arg_i(&L, g->Ho);
     ig_cl_arg_i(&L, g->Wo);
-    ig_cl_arg_i(&L, total);
-    return ig_cl_run(&L, total, 0);
+    return ig_cl_run3(&L, g->Wo, g->Ho, g->ckk);
 }
 
 /* t[O, nb*hw] = dy[n0.., O, hw] */
 static enum ig_status to_ocols(struct ig_backend *be, cl_mem t, const struct ig_tensor *dy, const struct conv_geo *g,
                                int64_t n0, int64_t nb)
 {
-    int64_t total = nb * g->O * g->hw;
     struct ig_cl_launch L = ig_cl_begin(be, IG_CLK_nchw_to_ocols);
     ig_cl_arg_buf(&L, t);
     ig_cl_arg_t(&L, dy);
@@ -105,8 +102,7 @@ static enum ig_status to_ocols(struct ig_backend *be, cl_mem t, const struct ig_
     ig_cl_arg_i(&L, nb);
     ig_cl_arg_i(&L, g->O);
     ig_cl_arg_i(&L, g->hw);
-    ig_cl_arg_i(&L, total);
-    return ig_cl_run(&L, total, 0);
+    return ig_cl_run3(&L, g->hw, g->O, nb);
 }
 
 static enum ig_status need4(const struct ig_op_call *c, int nslots)
@@ -143,7 +139,6 @@ enum ig_status ig_cl_op_conv2d_fwd(struct ig_backend *be, const struct ig_op_cal
         /* tmp[O, cols] = w[O, ckk] col[ckk, cols] */
         IG_TRY(ig_cl_sgemm(be, false, false, (size_t)g.O, cols, (size_t)g.ckk, 1.0f, ig_cl_mem(w), (size_t)w->offset,
                            (size_t)g.ckk, col, 0, cols, 0.0f, tmp, 0, cols));
-        int64_t total = nb * g.O * g.hw;
         struct ig_cl_launch L = ig_cl_begin(be, IG_CLK_ocols_to_nchw);
         ig_cl_arg_t(&L, y);
         ig_cl_arg_buf(&L, tmp);
@@ -153,8 +148,7 @@ enum ig_status ig_cl_op_conv2d_fwd(struct ig_backend *be, const struct ig_op_cal
         ig_cl_arg_i(&L, nb);
         ig_cl_arg_i(&L, g.O);
         ig_cl_arg_i(&L, g.hw);
-        ig_cl_arg_i(&L, total);
-        IG_TRY(ig_cl_run(&L, total, 0));
+        IG_TRY(ig_cl_run3(&L, g.hw, g.O, nb));
     }
     return IG_OK;
 }
@@ -182,7 +176,6 @@ enum ig_status ig_cl_op_conv2d_bwd_data(struct ig_backend *be, const struct ig_o
         /* col[ckk, cols] = w[O, ckk]^T tmp[O, cols] */
         IG_TRY(ig_cl_sgemm(be, true, false, (size_t)g.ckk, cols, (size_t)g.O, 1.0f, ig_cl_mem(w), (size_t)w->offset,
                            (size_t)g.ckk, tmp, 0, cols, 0.0f, col, 0, cols));
-        int64_t total = nb * g.C * g.H * g.W;
         struct ig_cl_launch L = ig_cl_begin(be, IG_CLK_col2im);
         ig_cl_arg_t(&L, dx);
         ig_cl_arg_buf(&L, col);
@@ -199,8 +192,7 @@ enum ig_status ig_cl_op_conv2d_bwd_data(struct ig_backend *be, const struct ig_o
         ig_cl_arg_i(&L, c->p.conv.pad_w);
         ig_cl_arg_i(&L, g.Ho);
         ig_cl_arg_i(&L, g.Wo);
-        ig_cl_arg_i(&L, total);
-        IG_TRY(ig_cl_run(&L, total, 0));
+        IG_TRY(ig_cl_run3(&L, g.W, g.H, g.C));
     }
     return IG_OK;
 }

@@ -54,13 +54,32 @@ void ig_cl_arg_f4(struct ig_cl_launch *L, const float v[4])
     set_arg(L, sizeof f, &f);
 }
 
-static enum ig_status launch(struct ig_cl_launch *L, size_t global, size_t local)
+static enum ig_status launch_nd(struct ig_cl_launch *L, cl_uint dims, const size_t *global, const size_t *local)
 {
     if (L->status != IG_OK) return L->status;
     if (L->err != CL_SUCCESS) return ig_cl_fail(L->err, "clSetKernelArg(%s, arg %u)", ig_cl_kernel_name(L->kid), L->narg - 1);
-    cl_int err = clEnqueueNDRangeKernel(L->cl->queue, L->cl->k[L->kid], 1, NULL, &global, local ? &local : NULL, 0, NULL, NULL);
-    if (err != CL_SUCCESS) return ig_cl_fail(err, "clEnqueueNDRangeKernel(%s, %zu items)", ig_cl_kernel_name(L->kid), global);
+    cl_int err = clEnqueueNDRangeKernel(L->cl->queue, L->cl->k[L->kid], dims, NULL, global, local, 0, NULL, NULL);
+    if (err != CL_SUCCESS)
+        return ig_cl_fail(err, "clEnqueueNDRangeKernel(%s, %zu x %zu x %zu items)", ig_cl_kernel_name(L->kid), global[0],
+                          dims > 1 ? global[1] : 1, dims > 2 ? global[2] : 1);
     return IG_OK;
+}
+
+static enum ig_status launch(struct ig_cl_launch *L, size_t global, size_t local)
+{
+    return launch_nd(L, 1, &global, local ? &local : NULL);
+}
+
+enum ig_status ig_cl_run3(struct ig_cl_launch *L, int64_t n0, int64_t n1, int64_t n2)
+{
+    if (L->status != IG_OK) return L->status;
+    if (n0 <= 0 || n1 <= 0 || n2 <= 0) return IG_OK;
+    if (n0 > INT_MAX || n1 > INT_MAX || n2 > INT_MAX || n0 * n1 > INT_MAX / n2)
+        return ig_error(IG_ERR_UNSUPPORTED, "opencl: %lld x %lld x %lld work-items exceed 32-bit indexing", (long long)n0,
+                        (long long)n1, (long long)n2);
+    /* dimension 0 rounded to a multiple of 32 so the driver can pick wide groups */
+    size_t g[3] = {n0 > 32 ? ((size_t)n0 + 31) / 32 * 32 : (size_t)n0, (size_t)n1, (size_t)n2};
+    return launch_nd(L, 3, g, NULL);
 }
 
 enum ig_status ig_cl_run(struct ig_cl_launch *L, int64_t items, size_t local)

@@ -95,14 +95,12 @@ enum ig_status ig_cl_op_bias_add(struct ig_backend *be, const struct ig_op_call 
     IG_TRY(need_contiguous(c, 2));
     int64_t N, C, inner;
     nc_rest(c->t[0], &N, &C, &inner);
-    int64_t n = numel(c->t[0]);
     struct ig_cl_launch L = ig_cl_begin(be, IG_CLK_bias_add);
     ig_cl_arg_t(&L, c->t[0]);
     ig_cl_arg_t(&L, c->t[1]);
     ig_cl_arg_i(&L, C);
-    ig_cl_arg_i(&L, inner ? inner : 1);
-    ig_cl_arg_i(&L, n);
-    return ig_cl_run(&L, n, 0);
+    ig_cl_arg_i(&L, inner);
+    return ig_cl_run3(&L, inner, C, N);
 }
 
 /* t0 y, t1 mask, t2 x */
@@ -137,16 +135,14 @@ enum ig_status ig_cl_op_normalize_u8(struct ig_backend *be, const struct ig_op_c
     IG_TRY(need_contiguous(c, 2));
     int64_t N, C, hw;
     nc_rest(c->t[1], &N, &C, &hw);
-    int64_t n = numel(c->t[1]);
     struct ig_cl_launch L = ig_cl_begin(be, IG_CLK_normalize_u8);
     ig_cl_arg_t(&L, c->t[0]);
     ig_cl_arg_t(&L, c->t[1]);
     ig_cl_arg_i(&L, C);
-    ig_cl_arg_i(&L, hw ? hw : 1);
+    ig_cl_arg_i(&L, hw);
     ig_cl_arg_f4(&L, c->p.norm.mean);
     ig_cl_arg_f4(&L, c->p.norm.std);
-    ig_cl_arg_i(&L, n);
-    return ig_cl_run(&L, n, 0);
+    return ig_cl_run3(&L, hw, C, N);
 }
 
 /* t0 dst contiguous, t1 src with any strides */
@@ -386,7 +382,6 @@ enum ig_status ig_cl_op_maxpool2d_fwd(struct ig_backend *be, const struct ig_op_
 {
     IG_TRY(need_contiguous(c, 3));
     const struct ig_tensor *y = c->t[0], *x = c->t[2];
-    int64_t n = numel(y);
     struct ig_cl_launch L = ig_cl_begin(be, IG_CLK_maxpool_fwd);
     ig_cl_arg_t(&L, y);
     ig_cl_arg_t(&L, c->t[1]);
@@ -397,8 +392,7 @@ enum ig_status ig_cl_op_maxpool2d_fwd(struct ig_backend *be, const struct ig_op_
     ig_cl_arg_i(&L, y->shape[3]);
     ig_cl_arg_i(&L, c->p.pool.kernel);
     ig_cl_arg_i(&L, c->p.pool.stride);
-    ig_cl_arg_i(&L, n);
-    return ig_cl_run(&L, n, 0);
+    return ig_cl_run3(&L, y->shape[3], y->shape[2], y->shape[0] * y->shape[1]);
 }
 
 /* t0 dx[N,C,H,W], t1 dy[N,C,Ho,Wo], t2 idx */
@@ -421,8 +415,7 @@ enum ig_status ig_cl_op_maxpool2d_bwd(struct ig_backend *be, const struct ig_op_
     ig_cl_arg_i(&L, dy->shape[3]);
     ig_cl_arg_i(&L, c->p.pool.kernel);
     ig_cl_arg_i(&L, c->p.pool.stride);
-    ig_cl_arg_i(&L, n);
-    return ig_cl_run(&L, n, 0);
+    return ig_cl_run3(&L, dx->shape[3], dx->shape[2], dx->shape[0] * dx->shape[1]);
 }
 
 /* ---------------------------------------------------------------- batch norm */
@@ -442,7 +435,6 @@ enum ig_status ig_cl_op_bn2d_fwd_train(struct ig_backend *be, const struct ig_op
     ig_cl_arg_f(&L, c->p.bn.momentum);
     ig_cl_arg_f(&L, c->p.bn.eps);
     IG_TRY(ig_cl_run_groups(&L, C));
-    int64_t n = numel(c->t[1]);
     L = ig_cl_begin(be, IG_CLK_bn_apply);
     ig_cl_arg_t(&L, c->t[0]);
     ig_cl_arg_t(&L, c->t[1]);
@@ -451,11 +443,10 @@ enum ig_status ig_cl_op_bn2d_fwd_train(struct ig_backend *be, const struct ig_op
     ig_cl_arg_t(&L, c->t[6]);
     ig_cl_arg_t(&L, c->t[7]);
     ig_cl_arg_i(&L, C);
-    ig_cl_arg_i(&L, HW ? HW : 1);
+    ig_cl_arg_i(&L, HW);
     ig_cl_arg_i(&L, 0);
     ig_cl_arg_f(&L, c->p.bn.eps);
-    ig_cl_arg_i(&L, n);
-    return ig_cl_run(&L, n, 0);
+    return ig_cl_run3(&L, HW, C, N);
 }
 
 /* t0 y, t1 x, t2 gamma, t3 beta, t4 running_mean, t5 running_var */
@@ -464,15 +455,13 @@ enum ig_status ig_cl_op_bn2d_fwd_eval(struct ig_backend *be, const struct ig_op_
     IG_TRY(need_contiguous(c, 6));
     int64_t N, C, HW;
     nc_rest(c->t[1], &N, &C, &HW);
-    int64_t n = numel(c->t[1]);
     struct ig_cl_launch L = ig_cl_begin(be, IG_CLK_bn_apply);
     for (int i = 0; i < 6; i++) ig_cl_arg_t(&L, c->t[i]);
     ig_cl_arg_i(&L, C);
-    ig_cl_arg_i(&L, HW ? HW : 1);
+    ig_cl_arg_i(&L, HW);
     ig_cl_arg_i(&L, 1);
     ig_cl_arg_f(&L, c->p.bn.eps);
-    ig_cl_arg_i(&L, n);
-    return ig_cl_run(&L, n, 0);
+    return ig_cl_run3(&L, HW, C, N);
 }
 
 /* t0 dx, t1 dgamma[C], t2 dbeta[C], t3 dy, t4 x, t5 gamma, t6 save_mean, t7 save_invstd */
@@ -506,7 +495,6 @@ enum ig_status ig_cl_op_bn2d_bwd(struct ig_backend *be, const struct ig_op_call 
     ig_cl_arg_i(&L, HW);
     IG_TRY(ig_cl_run_groups(&L, C));
     if (!c->t[0]) return IG_OK;
-    int64_t n = numel(c->t[4]);
     L = ig_cl_begin(be, IG_CLK_bn_bwd_dx);
     ig_cl_arg_t(&L, c->t[0]);
     ig_cl_arg_t(&L, c->t[3]);
@@ -519,8 +507,7 @@ enum ig_status ig_cl_op_bn2d_bwd(struct ig_backend *be, const struct ig_op_call 
     ig_cl_arg_buf(&L, sb);
     ig_cl_arg_i(&L, ob);
     ig_cl_arg_i(&L, C);
-    ig_cl_arg_i(&L, HW ? HW : 1);
+    ig_cl_arg_i(&L, HW);
     ig_cl_arg_f(&L, (float)(N * HW));
-    ig_cl_arg_i(&L, n);
-    return ig_cl_run(&L, n, 0);
+    return ig_cl_run3(&L, HW, C, N);
 }

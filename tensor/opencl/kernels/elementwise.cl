@@ -47,11 +47,11 @@ __kernel void axpy_f(__global float *y, int yo, __global const float *x, int xo,
     if (i < n) y[yo + i] += alpha * x[xo + i];
 }
 
-/* y[n, c, inner] += b[c]; n = total elements */
-__kernel void bias_add(__global float *y, int yo, __global const float *b, int bo, int C, int inner, int n)
+/* y[n, c, q] += b[c]; range (inner rounded up, C, N) */
+__kernel void bias_add(__global float *y, int yo, __global const float *b, int bo, int C, int inner)
 {
-    int i = get_global_id(0);
-    if (i < n) y[yo + i] += b[bo + (i / inner) % C];
+    int q = get_global_id(0), c = get_global_id(1), n = get_global_id(2);
+    if (q < inner) y[yo + ((size_t)n * C + c) * inner + q] += b[bo + c];
 }
 
 /* y = x * mask; mask = keep ? scale : 0, keep = u(seed, counter + j) >= p with j the element
@@ -67,13 +67,13 @@ __kernel void dropout_fwd(__global float *y, int yo, __global float *mask, int m
     y[yo + i] = x[xo + i] * m;
 }
 
-/* y f32[N,C,H,W] = (x u8 / 255 - mean[c]) / std[c]; hw = H*W */
+/* y f32[N,C,H,W] = (x u8 / 255 - mean[c]) / std[c]; range (H*W rounded up, C, N) */
 __kernel void normalize_u8(__global float *y, int yo, __global const uchar *x, int xo, int C, int hw,
-                           float4 mean, float4 stdv, int n)
+                           float4 mean, float4 stdv)
 {
-    int i = get_global_id(0);
-    if (i >= n) return;
-    int c = (i / hw) % C;
+    int q = get_global_id(0), c = get_global_id(1), n = get_global_id(2);
+    if (q >= hw) return;
+    size_t i = ((size_t)n * C + c) * hw + q;
     float mu = c == 0 ? mean.s0 : c == 1 ? mean.s1 : c == 2 ? mean.s2 : mean.s3;
     float sd = c == 0 ? stdv.s0 : c == 1 ? stdv.s1 : c == 2 ? stdv.s2 : stdv.s3;
     y[yo + i] = ((float)x[xo + i] / 255.0f - mu) / sd;

@@ -30,15 +30,16 @@ __kernel void bn_stats(__global const float *x, int xo, int N, int C, int HW,
     }
 }
 
-/* y = (x - mean[c]) * invstd[c] * gamma[c] + beta[c]; mode 1 (eval): invstd = 1/sqrt(var[c] + eps). */
+/* y = (x - mean[c]) * invstd[c] * gamma[c] + beta[c]; mode 1 (eval): invstd = 1/sqrt(var[c] + eps).
+ * Range (HW rounded up, C, N). */
 __kernel void bn_apply(__global float *y, int yo, __global const float *x, int xo,
                        __global const float *gamma, int go, __global const float *beta, int bo,
                        __global const float *mean, int mo, __global const float *sv, int svo,
-                       int C, int HW, int eval, float eps, int n)
+                       int C, int HW, int eval, float eps)
 {
-    int i = get_global_id(0);
-    if (i >= n) return;
-    int c = (i / HW) % C;
+    int q = get_global_id(0), c = get_global_id(1), n = get_global_id(2);
+    if (q >= HW) return;
+    size_t i = ((size_t)n * C + c) * HW + q;
     float inv = eval ? 1.0f / sqrt(sv[svo + c] + eps) : sv[svo + c];
     y[yo + i] = (x[xo + i] - mean[mo + c]) * inv * gamma[go + c] + beta[bo + c];
 }
@@ -66,15 +67,15 @@ __kernel void bn_bwd_reduce(__global float *dgamma, int dgo, __global float *dbe
     if (l == 0) { dbeta[dbo + c] = sb; dgamma[dgo + c] = sg; }
 }
 
-/* dx = gamma invstd / M * (M dy - dbeta - xhat dgamma), M = N*H*W. */
+/* dx = gamma invstd / M * (M dy - dbeta - xhat dgamma), M = N*H*W. Range (HW rounded up, C, N). */
 __kernel void bn_bwd_dx(__global float *dx, int dxo, __global const float *dy, int dyo, __global const float *x, int xo,
                         __global const float *gamma, int go, __global const float *mean, int mo,
                         __global const float *inv, int io, __global const float *dgamma, int dgo,
-                        __global const float *dbeta, int dbo, int C, int HW, float cnt, int n)
+                        __global const float *dbeta, int dbo, int C, int HW, float cnt)
 {
-    int i = get_global_id(0);
-    if (i >= n) return;
-    int c = (i / HW) % C;
+    int q = get_global_id(0), c = get_global_id(1), n = get_global_id(2);
+    if (q >= HW) return;
+    size_t i = ((size_t)n * C + c) * HW + q;
     float is = inv[io + c];
     float xhat = (x[xo + i] - mean[mo + c]) * is;
     dx[dxo + i] = gamma[go + c] * is / cnt * (cnt * dy[dyo + i] - dbeta[dbo + c] - xhat * dgamma[dgo + c]);

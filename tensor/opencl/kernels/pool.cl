@@ -1,12 +1,13 @@
 /* Max pooling 2-D (no padding): forward with argmax indices, backward by gathering into each input. */
 
-/* y, idx: [N,C,Ho,Wo]; x: [N,C,H,W]; idx = h*W + w of the first maximum inside the plane. */
+/* y, idx: [N,C,Ho,Wo]; x: [N,C,H,W]; idx = h*W + w of the first maximum inside the plane.
+ * Range (Wo rounded up, Ho, N*C). */
 __kernel void maxpool_fwd(__global float *y, int yo, __global int *idx, int io, __global const float *x, int xo,
-                          int H, int W, int Ho, int Wo, int k, int s, int n)
+                          int H, int W, int Ho, int Wo, int k, int s)
 {
-    int i = get_global_id(0);
-    if (i >= n) return;
-    int ow = i % Wo, oh = (i / Wo) % Ho, plane = i / (Wo * Ho);
+    int ow = get_global_id(0), oh = get_global_id(1), plane = get_global_id(2);
+    if (ow >= Wo) return;
+    size_t i = ((size_t)plane * Ho + oh) * Wo + ow;
     __global const float *xp = x + xo + (size_t)plane * H * W;
     int h0 = oh * s, w0 = ow * s;
     float best = -INFINITY;
@@ -23,13 +24,14 @@ __kernel void maxpool_fwd(__global float *y, int yo, __global int *idx, int io, 
     idx[io + i] = bi;
 }
 
-/* dx[N,C,H,W] = sum of dy over the windows whose argmax is this element (gather, no atomics). */
+/* dx[N,C,H,W] = sum of dy over the windows whose argmax is this element (gather, no atomics).
+ * Range (W rounded up, H, N*C). */
 __kernel void maxpool_bwd(__global float *dx, int dxo, __global const float *dy, int dyo, __global const int *idx, int io,
-                          int H, int W, int Ho, int Wo, int k, int s, int n)
+                          int H, int W, int Ho, int Wo, int k, int s)
 {
-    int i = get_global_id(0);
-    if (i >= n) return;
-    int w = i % W, h = (i / W) % H, plane = i / (W * H);
+    int w = get_global_id(0), h = get_global_id(1), plane = get_global_id(2);
+    if (w >= W) return;
+    size_t i = ((size_t)plane * H + h) * W + w;
     int me = h * W + w;
     int oh0 = h < k ? 0 : (h - k) / s + 1, oh1 = min(h / s, Ho - 1);
     int ow0 = w < k ? 0 : (w - k) / s + 1, ow1 = min(w / s, Wo - 1);
