@@ -174,7 +174,7 @@ static enum ig_status bw_batchnorm2d_train(struct ig_graph *g, struct ig_var *v)
     bool ax = false, ag = false, ab = false;
     struct ig_tensor *dx = wx ? ig_ag_grad_target(g, x, &ax) : ig_ag_cached(g, &v->saved[2], IG_DTYPE_F32, 4, x->value->shape);
     struct ig_tensor *dg = wg ? ig_ag_grad_target(g, gamma, &ag) : ig_ag_cached(g, &v->saved[3], IG_DTYPE_F32, 1, &c);
-    struct ig_tensor *db = wb ? ig_ag_grad_target(g, beta, &ab) : ig_ag_cached(g, &v->gtmp, IG_DTYPE_F32, 1, &c);
+    struct ig_tensor *db = wb ? ig_ag_grad_target(g, beta, &ab) : ig_ag_cached(g, &v->saved[4], IG_DTYPE_F32, 1, &c);
     if (!dx || !dg || !db) return IG_ERR_OOM;
     IG_TRY(ig_batchnorm2d_backward(dx, dg, db, v->grad, x->value, gamma->value, v->saved[0], v->saved[1], v->p.bn));
     if (wx) IG_TRY(ig_ag_grad_commit(g, x, ax));

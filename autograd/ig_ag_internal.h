@@ -5,7 +5,7 @@
 #include "ig_internal.h"
 
 #define IG_AG_MAX_IN 4
-#define IG_AG_MAX_SAVED 4
+#define IG_AG_MAX_SAVED 5
 
 struct ig_var {
     struct ig_tensor *value;        /* points at own_value, view, or a borrowed tensor */

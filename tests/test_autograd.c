@@ -281,6 +281,69 @@ START_TEST(test_layer_hook)
 }
 END_TEST
 
+/* Conv hook: the per-sample correlations of dy_n with x_n sum to the weight gradient. */
+struct conv_hook_data { float *x, *dy; int64_t xs[4], ys[4]; struct ig_conv2d_params p; int calls; };
+
+static enum ig_status conv_hook(const struct ig_layer_grad *lg, void *user)
+{
+    struct conv_hook_data *d = user;
+    ck_assert_int_eq(lg->op, IG_AG_OP_CONV2D);
+    for (int i = 0; i < 4; i++) d->xs[i] = lg->input->shape[i], d->ys[i] = lg->grad_output->shape[i];
+    d->p = lg->conv;
+    d->x = malloc(ig_tensor_nbytes(lg->input));
+    d->dy = malloc(ig_tensor_nbytes(lg->grad_output));
+    ck_assert_int_eq(ig_tensor_to_host(lg->input, d->x, ig_tensor_nbytes(lg->input)), IG_OK);
+    ck_assert_int_eq(ig_tensor_to_host(lg->grad_output, d->dy, ig_tensor_nbytes(lg->grad_output)), IG_OK);
+    d->calls++;
+    return IG_OK;
+}
+
+START_TEST(test_conv_hook)
+{
+    int64_t xs[4] = {3, 2, 5, 6}, ws[4] = {4, 2, 3, 3}, ls[2] = {2, 4 * 3 * 3}, ns[1] = {3};
+    float h[512];
+    ig_test_fill_uniform(h, 512, 12, -1, 1);
+    struct ig_tensor *x = ig_tensor_from_host(be, IG_DTYPE_F32, 4, xs, h);
+    struct ig_var *W = param_from(4, ws, h + 200), *L = param_from(2, ls, h + 300);
+    int32_t lab[3] = {1, 0, 1};
+    struct ig_tensor *labels = ig_tensor_from_host(be, IG_DTYPE_I32, 1, ns, lab);
+    struct conv_hook_data d = {0};
+    ig_param_set_watch(W, true);
+    struct ig_graph *g;
+    ck_assert_int_eq(ig_graph_new(be, &g), IG_OK);
+    ig_graph_set_layer_hook(g, conv_hook, &d);
+    struct ig_conv2d_params cp = {2, 2, 1, 1};
+    struct ig_var *y = ig_ag_relu(g, ig_ag_conv2d(g, ig_graph_input(g, x, false), W, NULL, cp));
+    struct ig_var *loss = ig_ag_cross_entropy(g, ig_ag_linear(g, ig_ag_flatten(g, y), L, NULL), labels, IG_REDUCTION_SUM);
+    ck_assert_int_eq(ig_graph_backward(g, loss), IG_OK);
+    ck_assert_int_eq(d.calls, 1);
+    ck_assert_int_eq(d.ys[2], 3);
+    ck_assert_int_eq(d.ys[3], 3);
+    float gw[72], sum[72] = {0};
+    readt(ig_var_grad(W), gw);
+    for (int64_t n = 0; n < d.xs[0]; n++)
+        for (int64_t o = 0; o < 4; o++)
+            for (int64_t c = 0; c < 2; c++)
+                for (int64_t kh = 0; kh < 3; kh++)
+                    for (int64_t kw = 0; kw < 3; kw++)
+                        for (int64_t ho = 0; ho < d.ys[2]; ho++)
+                            for (int64_t wo = 0; wo < d.ys[3]; wo++) {
+                                int64_t hi = ho * 2 - 1 + kh, wi = wo * 2 - 1 + kw;
+                                if (hi < 0 || hi >= d.xs[2] || wi < 0 || wi >= d.xs[3]) continue;
+                                sum[((o * 2 + c) * 3 + kh) * 3 + kw] += d.dy[((n * 4 + o) * 3 + ho) * 3 + wo]
+                                                                        * d.x[((n * 2 + c) * 5 + hi) * 6 + wi];
+                            }
+    ck_assert(ig_test_close_ratio(sum, gw, 72, 1e-4, 1e-6) <= 1.0);
+    free(d.x);
+    free(d.dy);
+    ig_graph_free(g);
+    ig_param_free(W);
+    ig_param_free(L);
+    ig_tensor_free(x);
+    ig_tensor_free(labels);
+}
+END_TEST
+
 /* The checker itself fails on a wrong gradient: a function whose dropout mask changes on
  * every call has no consistent derivative. */
 static struct ig_var *f_inconsistent(struct ig_graph *g, struct ig_var *const *in, void *u)
@@ -317,6 +380,7 @@ int main(void)
     tcase_add_test(tc, test_errors_propagate);
     tcase_add_test(tc, test_storage_reuse);
     tcase_add_test(tc, test_layer_hook);
+    tcase_add_test(tc, test_conv_hook);
     tcase_add_test(tc, test_gradcheck_detects_errors);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
