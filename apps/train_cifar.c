@@ -176,6 +176,18 @@ int main(int argc, char **argv)
     int rc = parse_args(argc, argv, &o);
     if (rc >= 0) return rc;
     bool tty = isatty(fileno(stderr)) && !o.quiet;
+    if (o.save) {   /* fail before hours of training, not after */
+        char dir[4096];
+        snprintf(dir, sizeof dir, "%s", o.save);
+        char *slash = strrchr(dir, '/');
+        if (slash == dir) dir[1] = 0;
+        else if (slash) *slash = 0;
+        else snprintf(dir, sizeof dir, ".");
+        if (access(dir, W_OK | X_OK) != 0) {
+            fprintf(stderr, "%s: --save %s: directory %s is not writable: %s\n", prog, o.save, dir, strerror(errno));
+            return EXIT_USAGE;
+        }
+    }
 
     struct ig_backend *be = NULL;
     enum ig_status s;
