@@ -218,6 +218,9 @@ static double bench_train(struct ig_backend *be, int b, int steps, int runs)
     double ips = median(rates, runs);
     /* profiled block: each op synchronised and timed by the backend's profile hooks */
     ig_backend_profile_reset(be);
+#if IG_HAVE_OPENCL
+    ig_opencl_kernel_profile_reset(be);
+#endif
     ig_backend_profile_enable(be, true);
     for (int i = 0; i < steps; i++) CHECK(ig_model_train_step(m, opt, g, x, y, &loss, NULL));
     ig_backend_profile_enable(be, false);
@@ -230,6 +233,17 @@ static double bench_train(struct ig_backend *be, int b, int steps, int runs)
         snprintf(cas, sizeof cas, "paper_cnn.train.b%d.op.%s", b, ig_op_name((enum ig_op)i));
         emit("train_ops", cas, "seconds", sec[i] / steps, "s/step", steps);
     }
+#if IG_HAVE_OPENCL
+    /* device time per OpenCL kernel (profiling events; nothing for the CPU backend) */
+    for (int i = 0; i < ig_opencl_kernel_count(); i++) {
+        const char *name;
+        double s;
+        int64_t n;
+        if (!ig_opencl_kernel_profile(be, i, &name, &s, &n) || n == 0) continue;
+        snprintf(cas, sizeof cas, "paper_cnn.train.b%d.kernel.%s", b, name);
+        emit("train_kernels", cas, "seconds", s / steps, "s/step", steps);
+    }
+#endif
     free(hx), free(hy);
     ig_tensor_free(x), ig_tensor_free(y);
     ig_graph_free(g), ig_optim_free(opt), ig_model_free(m);

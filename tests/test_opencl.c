@@ -659,6 +659,39 @@ START_TEST(test_device_memory_balance)
 }
 END_TEST
 
+/* Per-op times (dispatch hooks) and per-kernel device times (profiling events). */
+START_TEST(test_profiling)
+{
+    int64_t xs[4] = {2, 3, 9, 9}, ws[4] = {4, 3, 3, 3}, ys[4] = {2, 4, 9, 9};
+    struct ig_tensor *x = ig_tensor_zeros(gpu, IG_DTYPE_F32, 4, xs), *w = ig_tensor_zeros(gpu, IG_DTYPE_F32, 4, ws);
+    struct ig_tensor *y = ig_tensor_new(gpu, IG_DTYPE_F32, 4, ys);
+    struct ig_conv2d_params p = {1, 1, 1, 1};
+    ig_backend_profile_reset(gpu);
+    ig_opencl_kernel_profile_reset(gpu);
+    ig_backend_profile_enable(gpu, true);
+    ck_assert_int_eq(ig_conv2d_forward(y, x, w, NULL, p), IG_OK);
+    ck_assert_int_eq(ig_conv2d_forward(y, x, w, NULL, p), IG_OK);
+    ig_backend_profile_enable(gpu, false);
+    double sec[IG_OP_COUNT];
+    int64_t calls[IG_OP_COUNT];
+    ig_backend_profile_read(gpu, sec, calls);
+    ck_assert_int_eq(calls[IG_OP_CONV2D_FWD], 2);
+    ck_assert(sec[IG_OP_CONV2D_FWD] > 0);
+    bool saw_im2col = false, saw_gemm = false;
+    for (int i = 0; i < ig_opencl_kernel_count(); i++) {
+        const char *name;
+        double s;
+        int64_t n;
+        ck_assert(ig_opencl_kernel_profile(gpu, i, &name, &s, &n));
+        if (!strcmp(name, "im2col")) saw_im2col = n == 2 && s > 0;
+        if (!strcmp(name, "clblast_sgemm")) saw_gemm = n == 2;
+    }
+    ck_assert_msg(saw_im2col && saw_gemm, "kernel profile lacks im2col or clblast_sgemm");
+    ck_assert(!ig_opencl_kernel_profile(gpu, ig_opencl_kernel_count(), NULL, NULL, NULL));
+    ig_tensor_free(x), ig_tensor_free(w), ig_tensor_free(y);
+}
+END_TEST
+
 /* Errors from bad calls are values on the OpenCL backend too. */
 START_TEST(test_errors_are_values)
 {
@@ -703,6 +736,7 @@ static Suite *opencl_suite(void)
     tcase_add_test(infra, test_program_cache);
     tcase_add_test(infra, test_devices_and_selection);
     tcase_add_test(infra, test_errors_are_values);
+    tcase_add_test(infra, test_profiling);
     tcase_add_test(infra, test_device_memory_balance);
     suite_add_tcase(s, infra);
     return s;

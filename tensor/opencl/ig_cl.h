@@ -23,6 +23,10 @@ enum ig_cl_kid {
     IG_CLK_COUNT
 };
 
+/* Per-kernel device times (profiling events) while ig_backend_profile_enable is on: the kernels of
+ * kernels/NAME.cl, then clBLAST's SGEMM and buffer fills. */
+enum { IG_CL_PROF_SGEMM = IG_CLK_COUNT, IG_CL_PROF_FILL, IG_CL_PROF_COUNT };
+
 /* Device scratch slots (grown on demand, reused across ops; the in-order queue serialises users). */
 enum { IG_CL_SCRATCH_COL, IG_CL_SCRATCH_TMP, IG_CL_SCRATCH_COUNT };
 
@@ -42,6 +46,9 @@ struct ig_cl {
     size_t scratch_bytes[IG_CL_SCRATCH_COUNT];
     struct ig_opencl_info info;     /* build/cache facts for tests and tools */
     long live_mems;                 /* clCreateBuffer minus clReleaseMemObject (leak check) */
+    bool queue_profiling;           /* queue created with CL_QUEUE_PROFILING_ENABLE */
+    double kprof_seconds[IG_CL_PROF_COUNT];
+    int64_t kprof_calls[IG_CL_PROF_COUNT];
 };
 
 static inline struct ig_cl *ig_cl_of(struct ig_backend *be) { return (struct ig_cl *)be->impl; }
@@ -90,6 +97,9 @@ enum ig_status ig_cl_run(struct ig_cl_launch *L, int64_t items, size_t local);
 enum ig_status ig_cl_run3(struct ig_cl_launch *L, int64_t n0, int64_t n1, int64_t n2);
 /* Run n_groups work-groups of cl->wg items each (the reduction kernels). */
 enum ig_status ig_cl_run_groups(struct ig_cl_launch *L, int64_t n_groups);
+
+/* With profiling on (be->profile), wait for ev and add its device time to slot; releases ev. */
+void ig_cl_profile_event(struct ig_backend *be, int slot, cl_event ev);
 
 /* y = alpha op(A) op(B) + beta y on raw buffers, row-major, through clBLAST. */
 enum ig_status ig_cl_sgemm(struct ig_backend *be, bool ta, bool tb, size_t m, size_t n, size_t k, float alpha,

@@ -286,7 +286,10 @@ static enum ig_status setup(struct ig_backend *be, struct ig_cl *cl, const char 
     cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)cl->platform, 0};
     cl->ctx = clCreateContext(props, 1, &cl->device, NULL, NULL, &err);
     if (err != CL_SUCCESS) return ig_cl_fail(err, "clCreateContext(%s)", dn);
-    cl->queue = clCreateCommandQueue(cl->ctx, cl->device, 0, &err);
+    /* profiling-enabled queue: events carry device times, read only while profiling is on */
+    cl->queue = clCreateCommandQueue(cl->ctx, cl->device, CL_QUEUE_PROFILING_ENABLE, &err);
+    cl->queue_profiling = err == CL_SUCCESS;
+    if (err != CL_SUCCESS) cl->queue = clCreateCommandQueue(cl->ctx, cl->device, 0, &err);
     if (err != CL_SUCCESS) return ig_cl_fail(err, "clCreateCommandQueue(%s)", dn);
     cl->dummy = clCreateBuffer(cl->ctx, CL_MEM_READ_WRITE, 16, NULL, &err);
     if (err != CL_SUCCESS) return ig_cl_fail(err, "clCreateBuffer(dummy)");
@@ -344,4 +347,24 @@ long ig_opencl_live_mems(struct ig_backend *be)
 {
     if (!be || be->vt->kind != IG_BACKEND_OPENCL) return 0;
     return ig_cl_of(be)->live_mems;
+}
+
+int ig_opencl_kernel_count(void) { return IG_CL_PROF_COUNT; }
+
+bool ig_opencl_kernel_profile(struct ig_backend *be, int i, const char **name, double *seconds, int64_t *calls)
+{
+    if (!be || be->vt->kind != IG_BACKEND_OPENCL || i < 0 || i >= IG_CL_PROF_COUNT) return false;
+    struct ig_cl *cl = ig_cl_of(be);
+    if (name) *name = i < IG_CLK_COUNT ? ig_cl_kernel_name((enum ig_cl_kid)i) : i == IG_CL_PROF_SGEMM ? "clblast_sgemm" : "fill_buffer";
+    if (seconds) *seconds = cl->kprof_seconds[i];
+    if (calls) *calls = cl->kprof_calls[i];
+    return true;
+}
+
+void ig_opencl_kernel_profile_reset(struct ig_backend *be)
+{
+    if (!be || be->vt->kind != IG_BACKEND_OPENCL) return;
+    struct ig_cl *cl = ig_cl_of(be);
+    memset(cl->kprof_seconds, 0, sizeof cl->kprof_seconds);
+    memset(cl->kprof_calls, 0, sizeof cl->kprof_calls);
 }

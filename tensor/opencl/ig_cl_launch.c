@@ -58,7 +58,10 @@ static enum ig_status launch_nd(struct ig_cl_launch *L, cl_uint dims, const size
 {
     if (L->status != IG_OK) return L->status;
     if (L->err != CL_SUCCESS) return ig_cl_fail(L->err, "clSetKernelArg(%s, arg %u)", ig_cl_kernel_name(L->kid), L->narg - 1);
-    cl_int err = clEnqueueNDRangeKernel(L->cl->queue, L->cl->k[L->kid], dims, NULL, global, local, 0, NULL, NULL);
+    cl_event ev = NULL;
+    bool prof = L->be->profile && L->cl->queue_profiling;
+    cl_int err = clEnqueueNDRangeKernel(L->cl->queue, L->cl->k[L->kid], dims, NULL, global, local, 0, NULL, prof ? &ev : NULL);
+    if (err == CL_SUCCESS && ev) ig_cl_profile_event(L->be, (int)L->kid, ev);
     if (err != CL_SUCCESS)
         return ig_cl_fail(err, "clEnqueueNDRangeKernel(%s, %zu x %zu x %zu items)", ig_cl_kernel_name(L->kid), global[0],
                           dims > 1 ? global[1] : 1, dims > 2 ? global[2] : 1);
@@ -121,9 +124,12 @@ enum ig_status ig_cl_sgemm(struct ig_backend *be, bool ta, bool tb, size_t m, si
         }
         return IG_OK;
     }
+    cl_event ev = NULL;
+    bool prof = be->profile && cl->queue_profiling;
     CLBlastStatusCode st = CLBlastSgemm(CLBlastLayoutRowMajor, ta ? CLBlastTransposeYes : CLBlastTransposeNo,
                                         tb ? CLBlastTransposeYes : CLBlastTransposeNo, m, n, k, alpha, a, a_off, lda,
-                                        b, b_off, ldb, beta, c, c_off, ldc, &cl->queue, NULL);
+                                        b, b_off, ldb, beta, c, c_off, ldc, &cl->queue, prof ? &ev : NULL);
+    if (st == CLBlastSuccess && ev) ig_cl_profile_event(be, IG_CL_PROF_SGEMM, ev);
     if (st != CLBlastSuccess)
         return ig_cl_fail((cl_int)st, "clBLAST sgemm (m=%zu n=%zu k=%zu, ta=%d tb=%d, lda=%zu ldb=%zu ldc=%zu)", m, n, k,
                           (int)ta, (int)tb, lda, ldb, ldc);
@@ -133,7 +139,25 @@ enum ig_status ig_cl_sgemm(struct ig_backend *be, bool ta, bool tb, size_t m, si
 enum ig_status ig_cl_fill(struct ig_backend *be, cl_mem m, size_t elem_size, size_t off, size_t n, const void *pattern)
 {
     if (n == 0) return IG_OK;
-    IG_CL_TRY(clEnqueueFillBuffer(ig_cl_of(be)->queue, m, pattern, elem_size, off * elem_size, n * elem_size, 0, NULL, NULL),
+    struct ig_cl *cl = ig_cl_of(be);
+    cl_event ev = NULL;
+    bool prof = be->profile && cl->queue_profiling;
+    IG_CL_TRY(clEnqueueFillBuffer(cl->queue, m, pattern, elem_size, off * elem_size, n * elem_size, 0, NULL, prof ? &ev : NULL),
               "clEnqueueFillBuffer(%zu x %zu bytes)", n, elem_size);
+    if (ev) ig_cl_profile_event(be, IG_CL_PROF_FILL, ev);
     return IG_OK;
+}
+
+void ig_cl_profile_event(struct ig_backend *be, int slot, cl_event ev)
+{
+    struct ig_cl *cl = ig_cl_of(be);
+    cl_ulong t0 = 0, t1 = 0;
+    /* the op is synchronised by ig_backend_dispatch anyway while profiling */
+    if (clWaitForEvents(1, &ev) == CL_SUCCESS &&
+        clGetEventProfilingInfo(ev, CL_PROFILING_COMMAND_START, sizeof t0, &t0, NULL) == CL_SUCCESS &&
+        clGetEventProfilingInfo(ev, CL_PROFILING_COMMAND_END, sizeof t1, &t1, NULL) == CL_SUCCESS && t1 >= t0) {
+        cl->kprof_seconds[slot] += 1e-9 * (double)(t1 - t0);
+        cl->kprof_calls[slot]++;
+    }
+    clReleaseEvent(ev);
 }

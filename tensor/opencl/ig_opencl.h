@@ -21,4 +21,10 @@ enum ig_status ig_opencl_info_get(struct ig_backend *be, struct ig_opencl_info *
 enum ig_status ig_opencl_build_check(struct ig_backend *be, const char *source);
 /* Number of live cl_mem objects the backend created (pooled buffers, scratch, dummy). */
 long ig_opencl_live_mems(struct ig_backend *be);
+/* Device time per OpenCL kernel (profiling events, collected while ig_backend_profile_enable(be, true)):
+ * for i in 0 .. ig_opencl_kernel_count()-1, name ("im2col", "clblast_sgemm", "fill_buffer"), seconds, calls.
+ * Returns false when i is out of range or be is not an OpenCL backend. */
+int ig_opencl_kernel_count(void);
+bool ig_opencl_kernel_profile(struct ig_backend *be, int i, const char **name, double *seconds, int64_t *calls);
+void ig_opencl_kernel_profile_reset(struct ig_backend *be);
 #endif /* IG_OPENCL_H */
