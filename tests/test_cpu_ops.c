@@ -247,6 +247,25 @@ START_TEST(test_conv_known)
 }
 END_TEST
 
+START_TEST(test_conv_deterministic)
+{
+    /* threads take image chunks dynamically; the weight gradient must still be bit-identical */
+    struct ig_conv2d_params p = {.stride_h = 1, .stride_w = 1, .pad_h = 1, .pad_w = 1};
+    struct ig_tensor *x = RND(-1, 1, 33, 32, 8, 8), *dy = RND(-1, 1, 33, 16, 8, 8);
+    struct ig_tensor *dw = RND(0, 1, 16, 32, 3, 3);
+    ck_assert_int_eq(ig_conv2d_backward_weight(dw, dy, x, p), IG_OK);
+    float *first = host_f32(dw);
+    for (int r = 0; r < 8; r++) {
+        ck_assert_int_eq(ig_conv2d_backward_weight(dw, dy, x, p), IG_OK);
+        float *again = host_f32(dw);
+        ck_assert(memcmp(first, again, ig_tensor_nbytes(dw)) == 0);
+        free(again);
+    }
+    free(first);
+    ig_tensor_free(x); ig_tensor_free(dy); ig_tensor_free(dw);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- pooling, relu, bn, dropout, bias */
 
 START_TEST(test_pool_vs_ref)
@@ -691,6 +710,7 @@ static Suite *cpu_ops_suite(void)
     tcase_add_test(tc, test_gemm_vs_ref);
     tcase_add_loop_test(tc, test_conv_vs_ref, 0, (int)(sizeof conv_cases / sizeof conv_cases[0]));
     tcase_add_test(tc, test_conv_known);
+    tcase_add_test(tc, test_conv_deterministic);
     tcase_add_test(tc, test_pool_vs_ref);
     tcase_add_test(tc, test_relu_vs_ref);
     tcase_add_test(tc, test_bn_vs_ref);

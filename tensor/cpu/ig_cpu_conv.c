@@ -34,7 +34,12 @@ struct conv_plan {
     int nth;
     bool blas_threads;
     int64_t nb, per_thread, extra_off;
+    int64_t groups;   /* backward weight: fixed partial-sum groups */
 };
+
+/* Partial-sum groups of the weight gradient: fixed (not the thread count), so results do not
+ * depend on scheduling; enough groups to balance 2..8 threads. */
+#define BWD_WEIGHT_GROUPS 8
 
 /* Target size of one thread's im2col block: big enough for an efficient sgemm (nb*P columns),
  * small enough to stay in the outer caches between im2col and the sgemm that reads it. */
@@ -59,6 +64,7 @@ static struct conv_plan plan(const struct conv_geom *g, int64_t extra_rows, int6
     /* 64-byte aligned slices: [im2col block + extra rows][extra floats] */
     pl.extra_off = ((g->K + extra_rows) * pl.nb * g->P + 15) & ~(int64_t)15;
     pl.per_thread = pl.extra_off + ((extra_floats + 15) & ~(int64_t)15);
+    pl.groups = 1;
     return pl;
 }
 
@@ -296,7 +302,7 @@ static void sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float
 
 static void zero(float *p, int64_t n)
 {
-    IG_OMP(omp parallel for schedule(static) if (n > IG_CPU_PAR_MIN))
+    IG_OMP(omp parallel for schedule(dynamic, 8192) if (n > IG_CPU_PAR_MIN))
     for (int64_t i = 0; i < n; i++) p[i] = 0.0f;
 }
 
@@ -433,36 +439,43 @@ enum ig_status ig_cpu_conv2d_bwd_weight(struct ig_backend *be, const struct ig_o
         return IG_OK;
     }
     /* each thread accumulates a private dw (thread 0 writes the output directly), summed at the end */
-    struct conv_plan pl = plan(&g, g.O, g.O * g.K);
-    float *scr = ig_backend_scratch(be, (size_t)(pl.per_thread * pl.nth) * sizeof(float));
+    struct conv_plan pl = plan(&g, g.O, 0);
+    int64_t chunks_all = (g.N + pl.nb - 1) / pl.nb;
+    pl.groups = chunks_all < BWD_WEIGHT_GROUPS ? chunks_all : BWD_WEIGHT_GROUPS;
+    size_t parts_floats = pl.blas_threads ? 0 : (size_t)pl.groups * (size_t)((g.O * g.K + 15) & ~(int64_t)15);
+    float *scr = ig_backend_scratch(be, ((size_t)(pl.per_thread * pl.nth) + parts_floats) * sizeof(float));
     if (!scr) return IG_ERR_OOM;
     if (pl.blas_threads) {
         bwd_weight_range(&g, &pl, dy, x, dw, scr, 0, g.N, false);
         return IG_OK;
     }
-    /* each thread sums its chunks into a private partial dw (first chunk overwrites), then the
-     * partials of the threads that got work are added into dw, split by element range */
+    /* The chunks are split into G fixed groups of consecutive chunks; each group is summed in
+     * chunk order into its own partial dw (groups go to threads dynamically), then the partials
+     * are added in group order. The result is bit-identical whichever thread ran which group. */
     int saved = ig_cpu_blas_single_begin();
-    int64_t OK = g.O * g.K, chunks = (g.N + pl.nb - 1) / pl.nb;
-    int nth = pl.nth < 256 ? pl.nth : 256;
-    bool used[256] = {false};
-    IG_OMP(omp parallel num_threads(nth))
+    int64_t OK = g.O * g.K, chunks = (g.N + pl.nb - 1) / pl.nb, G = pl.groups;
+    int64_t part_stride = (OK + 15) & ~(int64_t)15;
+    float *parts = scr + pl.nth * pl.per_thread;
+    IG_OMP(omp parallel num_threads(pl.nth))
     {
-        int tid = ig_cpu_thread_id();
-        float *mine = scr + tid * pl.per_thread, *part = mine + pl.extra_off;
+        float *mine = scr + ig_cpu_thread_id() * pl.per_thread;
         IG_OMP(omp for schedule(dynamic, 1))
-        for (int64_t ch = 0; ch < chunks; ch++) {
-            int64_t lo = ch * pl.nb, hi = lo + pl.nb < g.N ? lo + pl.nb : g.N;
-            bwd_weight_range(&g, &pl, dy, x, part, mine, lo, hi, used[tid]);
-            used[tid] = true;
+        for (int64_t gi = 0; gi < G; gi++) {
+            int64_t c0 = chunks * gi / G, c1 = chunks * (gi + 1) / G;
+            for (int64_t ch = c0; ch < c1; ch++) {
+                int64_t lo = ch * pl.nb, hi = lo + pl.nb < g.N ? lo + pl.nb : g.N;
+                bwd_weight_range(&g, &pl, dy, x, parts + gi * part_stride, mine, lo, hi, ch > c0);
+            }
         }
-        /* implicit barrier of the omp for: all partials are complete */
-        int64_t e0 = OK * tid / nth, e1 = OK * (tid + 1) / nth;
-        for (int64_t i = e0; i < e1; i++) dw[i] = 0.0f;
-        for (int t = 0; t < nth; t++) {
-            if (!used[t]) continue;
-            const float *pt = scr + t * pl.per_thread + pl.extra_off;
-            for (int64_t i = e0; i < e1; i++) dw[i] += pt[i];
+        /* implicit barrier: all partials complete; reduce by element range */
+        IG_OMP(omp for schedule(static))
+        for (int64_t e = 0; e < OK; e += 4096) {
+            int64_t e1 = e + 4096 < OK ? e + 4096 : OK;
+            for (int64_t i = e; i < e1; i++) dw[i] = parts[i];
+            for (int64_t gi = 1; gi < G; gi++) {
+                const float *pt = parts + gi * part_stride;
+                for (int64_t i = e; i < e1; i++) dw[i] += pt[i];
+            }
         }
     }
     ig_cpu_blas_single_end(saved);
@@ -476,7 +489,7 @@ enum ig_status ig_cpu_conv2d_bwd_bias(struct ig_backend *be, const struct ig_op_
     const struct ig_tensor *DY = call->t[1];
     const float *dy = ig_cpu_f32(DY);
     int64_t N = DY->shape[0], O = DY->shape[1], P = DY->shape[2] * DY->shape[3];
-    IG_OMP(omp parallel for schedule(static) if (N * O * P > IG_CPU_PAR_MIN))
+    IG_OMP(omp parallel for schedule(dynamic, 4) if (N * O * P > IG_CPU_PAR_MIN))
     for (int64_t o = 0; o < O; o++) {
         double s = 0.0;
         for (int64_t n = 0; n < N; n++) {

@@ -8,7 +8,7 @@ enum ig_status ig_cpu_relu_fwd(struct ig_backend *be, const struct ig_op_call *c
     float *y = ig_cpu_f32(call->t[0]);
     const float *x = ig_cpu_f32(call->t[1]);
     int64_t n = ig_cpu_numel(call->t[1]);
-    IG_OMP(omp parallel for simd schedule(static) if (n > IG_CPU_PAR_MIN))
+    IG_OMP(omp parallel for simd schedule(dynamic, 8192) if (n > IG_CPU_PAR_MIN))
     for (int64_t i = 0; i < n; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
     return IG_OK;
 }
@@ -19,7 +19,7 @@ enum ig_status ig_cpu_relu_bwd(struct ig_backend *be, const struct ig_op_call *c
     float *dx = ig_cpu_f32(call->t[0]);
     const float *dy = ig_cpu_f32(call->t[1]), *y = ig_cpu_f32(call->t[2]);
     int64_t n = ig_cpu_numel(call->t[1]);
-    IG_OMP(omp parallel for simd schedule(static) if (n > IG_CPU_PAR_MIN))
+    IG_OMP(omp parallel for simd schedule(dynamic, 8192) if (n > IG_CPU_PAR_MIN))
     for (int64_t i = 0; i < n; i++) dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
     return IG_OK;
 }
@@ -35,7 +35,7 @@ enum ig_status ig_cpu_dropout_fwd(struct ig_backend *be, const struct ig_op_call
     float keep = p->p < 1.0f ? 1.0f / (1.0f - p->p) : 0.0f;
     if (p->per_channel) {
         int64_t per = X->shape[2] * X->shape[3], planes = X->shape[0] * X->shape[1];
-        IG_OMP(omp parallel for schedule(static) if (n > IG_CPU_PAR_MIN))
+        IG_OMP(omp parallel for schedule(dynamic, 16) if (n > IG_CPU_PAR_MIN))
         for (int64_t q = 0; q < planes; q++) {
             float m = ig_hash_uniform(p->seed, p->counter + (uint64_t)q) >= p->p ? keep : 0.0f;
             for (int64_t i = q * per; i < (q + 1) * per; i++) {
@@ -45,7 +45,7 @@ enum ig_status ig_cpu_dropout_fwd(struct ig_backend *be, const struct ig_op_call
         }
         return IG_OK;
     }
-    IG_OMP(omp parallel for schedule(static) if (n > IG_CPU_PAR_MIN / 4))
+    IG_OMP(omp parallel for schedule(dynamic, 8192) if (n > IG_CPU_PAR_MIN / 4))
     for (int64_t i = 0; i < n; i++) {
         float m = ig_hash_uniform(p->seed, p->counter + (uint64_t)i) >= p->p ? keep : 0.0f;
         mask[i] = m;
@@ -62,7 +62,7 @@ enum ig_status ig_cpu_bias_add(struct ig_backend *be, const struct ig_op_call *c
     const float *b = ig_cpu_f32(call->t[1]);
     int64_t N = Y->shape[0], C = Y->shape[1], inner = 1;
     for (int d = 2; d < Y->ndim; d++) inner *= Y->shape[d];
-    IG_OMP(omp parallel for schedule(static) if (N * C * inner > IG_CPU_PAR_MIN))
+    IG_OMP(omp parallel for schedule(dynamic, 1) if (N * C * inner > IG_CPU_PAR_MIN))
     for (int64_t n = 0; n < N; n++)
         for (int64_t c = 0; c < C; c++) {
             float *yp = y + (n * C + c) * inner;
@@ -77,7 +77,7 @@ enum ig_status ig_cpu_add(struct ig_backend *be, const struct ig_op_call *call)
     float *z = ig_cpu_f32(call->t[0]);
     const float *x = ig_cpu_f32(call->t[1]), *y = ig_cpu_f32(call->t[2]);
     int64_t n = ig_cpu_numel(call->t[0]);
-    IG_OMP(omp parallel for simd schedule(static) if (n > IG_CPU_PAR_MIN))
+    IG_OMP(omp parallel for simd schedule(dynamic, 8192) if (n > IG_CPU_PAR_MIN))
     for (int64_t i = 0; i < n; i++) z[i] = x[i] + y[i];
     return IG_OK;
 }
@@ -88,7 +88,7 @@ enum ig_status ig_cpu_sub(struct ig_backend *be, const struct ig_op_call *call)
     float *z = ig_cpu_f32(call->t[0]);
     const float *x = ig_cpu_f32(call->t[1]), *y = ig_cpu_f32(call->t[2]);
     int64_t n = ig_cpu_numel(call->t[0]);
-    IG_OMP(omp parallel for simd schedule(static) if (n > IG_CPU_PAR_MIN))
+    IG_OMP(omp parallel for simd schedule(dynamic, 8192) if (n > IG_CPU_PAR_MIN))
     for (int64_t i = 0; i < n; i++) z[i] = x[i] - y[i];
     return IG_OK;
 }
@@ -99,7 +99,7 @@ enum ig_status ig_cpu_mul(struct ig_backend *be, const struct ig_op_call *call)
     float *z = ig_cpu_f32(call->t[0]);
     const float *x = ig_cpu_f32(call->t[1]), *y = ig_cpu_f32(call->t[2]);
     int64_t n = ig_cpu_numel(call->t[0]);
-    IG_OMP(omp parallel for simd schedule(static) if (n > IG_CPU_PAR_MIN))
+    IG_OMP(omp parallel for simd schedule(dynamic, 8192) if (n > IG_CPU_PAR_MIN))
     for (int64_t i = 0; i < n; i++) z[i] = x[i] * y[i];
     return IG_OK;
 }
@@ -111,7 +111,7 @@ enum ig_status ig_cpu_scale(struct ig_backend *be, const struct ig_op_call *call
     const float *x = ig_cpu_f32(call->t[1]);
     float a = call->p.alpha;
     int64_t n = ig_cpu_numel(call->t[0]);
-    IG_OMP(omp parallel for simd schedule(static) if (n > IG_CPU_PAR_MIN))
+    IG_OMP(omp parallel for simd schedule(dynamic, 8192) if (n > IG_CPU_PAR_MIN))
     for (int64_t i = 0; i < n; i++) y[i] = a * x[i];
     return IG_OK;
 }
@@ -123,7 +123,7 @@ enum ig_status ig_cpu_axpy(struct ig_backend *be, const struct ig_op_call *call)
     const float *x = ig_cpu_f32(call->t[1]);
     float a = call->p.alpha;
     int64_t n = ig_cpu_numel(call->t[0]);
-    IG_OMP(omp parallel for simd schedule(static) if (n > IG_CPU_PAR_MIN))
+    IG_OMP(omp parallel for simd schedule(dynamic, 8192) if (n > IG_CPU_PAR_MIN))
     for (int64_t i = 0; i < n; i++) y[i] += a * x[i];
     return IG_OK;
 }
@@ -144,7 +144,7 @@ enum ig_status ig_cpu_copy(struct ig_backend *be, const struct ig_op_call *call)
     int64_t last = S->shape[S->ndim - 1], rows = last ? n / last : 0, ls = S->stride[S->ndim - 1];
     const uint32_t *src = (const uint32_t *)(const void *)s;
     uint32_t *dst = (uint32_t *)(void *)d;
-    IG_OMP(omp parallel for schedule(static) if (n > IG_CPU_PAR_MIN))
+    IG_OMP(omp parallel for schedule(dynamic, 64) if (n > IG_CPU_PAR_MIN))
     for (int64_t r = 0; r < rows; r++) {
         int64_t rem = r, off = 0;
         for (int k = S->ndim - 2; k >= 0; k--) {
@@ -163,7 +163,7 @@ enum ig_status ig_cpu_fill(struct ig_backend *be, const struct ig_op_call *call)
     float v = call->p.alpha;
     if (Y->dtype == IG_DTYPE_F32) {
         float *y = ig_cpu_f32(Y);
-        IG_OMP(omp parallel for simd schedule(static) if (n > IG_CPU_PAR_MIN))
+        IG_OMP(omp parallel for simd schedule(dynamic, 8192) if (n > IG_CPU_PAR_MIN))
         for (int64_t i = 0; i < n; i++) y[i] = v;
         return IG_OK;
     }

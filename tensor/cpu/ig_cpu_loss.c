@@ -25,7 +25,7 @@ enum ig_status ig_cpu_softmax(struct ig_backend *be, const struct ig_op_call *ca
     float *y = ig_cpu_f32(call->t[0]);
     const float *x = ig_cpu_f32(call->t[1]);
     int64_t N = call->t[1]->shape[0], M = call->t[1]->shape[1];
-    IG_OMP(omp parallel for schedule(static) if (N * M > IG_CPU_PAR_MIN))
+    IG_OMP(omp parallel for schedule(dynamic, 16) if (N * M > IG_CPU_PAR_MIN))
     for (int64_t n = 0; n < N; n++) {
         const float *xr = x + n * M;
         float *yr = y + n * M;
@@ -47,7 +47,7 @@ enum ig_status ig_cpu_log_softmax(struct ig_backend *be, const struct ig_op_call
     float *y = ig_cpu_f32(call->t[0]);
     const float *x = ig_cpu_f32(call->t[1]);
     int64_t N = call->t[1]->shape[0], M = call->t[1]->shape[1];
-    IG_OMP(omp parallel for schedule(static) if (N * M > IG_CPU_PAR_MIN))
+    IG_OMP(omp parallel for schedule(dynamic, 16) if (N * M > IG_CPU_PAR_MIN))
     for (int64_t n = 0; n < N; n++) {
         float lse = row_lse(x + n * M, M);
         for (int64_t j = 0; j < M; j++) y[n * M + j] = x[n * M + j] - lse;
@@ -74,7 +74,7 @@ enum ig_status ig_cpu_xent_fwd(struct ig_backend *be, const struct ig_op_call *c
     IG_TRY(check_labels("cross_entropy_forward", lab, N, M));
     enum ig_reduction red = call->p.xent.reduction;
     double total = 0.0;
-    IG_OMP(omp parallel for reduction(+ : total) schedule(static) if (N * M > IG_CPU_PAR_MIN))
+    /* serial on purpose: a fixed summation order keeps the loss bit-reproducible */
     for (int64_t n = 0; n < N; n++) {
         float l = row_lse(x + n * M, M) - x[n * M + lab[n]];
         if (red == IG_REDUCTION_NONE) loss[n] = l;
@@ -94,7 +94,7 @@ enum ig_status ig_cpu_xent_bwd(struct ig_backend *be, const struct ig_op_call *c
     int64_t N = call->t[1]->shape[0], M = call->t[1]->shape[1];
     IG_TRY(check_labels("cross_entropy_backward", lab, N, M));
     enum ig_reduction red = call->p.xent.reduction;
-    IG_OMP(omp parallel for schedule(static) if (N * M > IG_CPU_PAR_MIN))
+    IG_OMP(omp parallel for schedule(dynamic, 16) if (N * M > IG_CPU_PAR_MIN))
     for (int64_t n = 0; n < N; n++) {
         float g = red == IG_REDUCTION_NONE ? dloss[n] : red == IG_REDUCTION_SUM ? dloss[0] : dloss[0] / (float)N;
         float lse = row_lse(x + n * M, M);
@@ -110,7 +110,7 @@ enum ig_status ig_cpu_argmax_rows(struct ig_backend *be, const struct ig_op_call
     int32_t *out = ig_cpu_i32(call->t[0]);
     const float *x = ig_cpu_f32(call->t[1]);
     int64_t N = call->t[1]->shape[0], M = call->t[1]->shape[1];
-    IG_OMP(omp parallel for schedule(static) if (N * M > IG_CPU_PAR_MIN))
+    IG_OMP(omp parallel for schedule(dynamic, 16) if (N * M > IG_CPU_PAR_MIN))
     for (int64_t n = 0; n < N; n++) {
         const float *r = x + n * M;
         int64_t best = 0;

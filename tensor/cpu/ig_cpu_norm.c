@@ -22,7 +22,7 @@ enum ig_status ig_cpu_bn2d_fwd_train(struct ig_backend *be, const struct ig_op_c
     int64_t N, C, HW;
     dims(call->t[1], &N, &C, &HW);
     double cnt = (double)(N * HW);
-    IG_OMP(omp parallel for schedule(static) if (N * C * HW > IG_CPU_PAR_MIN))
+    IG_OMP(omp parallel for schedule(dynamic, 1) if (N * C * HW > IG_CPU_PAR_MIN))
     for (int64_t c = 0; c < C; c++) {
         /* shifted sums (shift = first element) keep the variance accurate in one pass */
         float shift = x[c * HW];
@@ -66,7 +66,7 @@ enum ig_status ig_cpu_bn2d_fwd_eval(struct ig_backend *be, const struct ig_op_ca
     const float *rm = ig_cpu_f32(call->t[4]), *rv = ig_cpu_f32(call->t[5]);
     int64_t N, C, HW;
     dims(call->t[1], &N, &C, &HW);
-    IG_OMP(omp parallel for collapse(2) schedule(static) if (N * C * HW > IG_CPU_PAR_MIN))
+    IG_OMP(omp parallel for collapse(2) schedule(dynamic, 16) if (N * C * HW > IG_CPU_PAR_MIN))
     for (int64_t n = 0; n < N; n++)
         for (int64_t c = 0; c < C; c++) {
             double inv = 1.0 / sqrt((double)rv[c] + p->eps);
@@ -87,7 +87,7 @@ enum ig_status ig_cpu_bn2d_bwd(struct ig_backend *be, const struct ig_op_call *c
     int64_t N, C, HW;
     dims(call->t[4], &N, &C, &HW);
     double cnt = (double)(N * HW);
-    IG_OMP(omp parallel for schedule(static) if (N * C * HW > IG_CPU_PAR_MIN))
+    IG_OMP(omp parallel for schedule(dynamic, 1) if (N * C * HW > IG_CPU_PAR_MIN))
     for (int64_t c = 0; c < C; c++) {
         float mu = smean[c];
         double sdy = 0.0, sdyx = 0.0;   /* sum dy, sum dy*(x-mu) */
@@ -127,7 +127,7 @@ enum ig_status ig_cpu_normalize_u8(struct ig_backend *be, const struct ig_op_cal
         sc[c] = (float)(1.0 / (255.0 * call->p.norm.std[c]));
         sh[c] = (float)(-call->p.norm.mean[c] / call->p.norm.std[c]);
     }
-    IG_OMP(omp parallel for collapse(2) schedule(static) if (N * C * HW > IG_CPU_PAR_MIN))
+    IG_OMP(omp parallel for collapse(2) schedule(dynamic, 16) if (N * C * HW > IG_CPU_PAR_MIN))
     for (int64_t n = 0; n < N; n++)
         for (int64_t c = 0; c < C; c++) {
             const uint8_t *xp = x + (n * C + c) * HW;

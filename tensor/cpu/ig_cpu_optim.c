@@ -13,7 +13,7 @@ enum ig_status ig_cpu_adam_step(struct ig_backend *be, const struct ig_op_call *
     /* p -= (lr/bc1) * m / (sqrt(v)/sqrt(bc2) + eps), as torch computes it */
     float step = (float)(p->lr / bc1), rs2 = (float)(1.0 / sqrt(bc2));
     float b1 = p->beta1, b2 = p->beta2, eps = p->eps, wd = p->weight_decay;
-    IG_OMP(omp parallel for simd schedule(static) if (n > IG_CPU_PAR_MIN))
+    IG_OMP(omp parallel for simd schedule(dynamic, 8192) if (n > IG_CPU_PAR_MIN))
     for (int64_t i = 0; i < n; i++) {
         float gi = g[i] + wd * w[i];
         float mi = b1 * m[i] + (1.0f - b1) * gi;
@@ -35,12 +35,12 @@ enum ig_status ig_cpu_sgd_step(struct ig_backend *be, const struct ig_op_call *c
     int64_t n = ig_cpu_numel(call->t[0]);
     float lr = p->lr, mom = p->momentum, damp = 1.0f - p->dampening, wd = p->weight_decay;
     if (mom == 0.0f || !buf) {
-        IG_OMP(omp parallel for simd schedule(static) if (n > IG_CPU_PAR_MIN))
+        IG_OMP(omp parallel for simd schedule(dynamic, 8192) if (n > IG_CPU_PAR_MIN))
         for (int64_t i = 0; i < n; i++) w[i] -= lr * (g[i] + wd * w[i]);
         return IG_OK;
     }
     bool first = p->first_step, nest = p->nesterov;
-    IG_OMP(omp parallel for simd schedule(static) if (n > IG_CPU_PAR_MIN))
+    IG_OMP(omp parallel for simd schedule(dynamic, 8192) if (n > IG_CPU_PAR_MIN))
     for (int64_t i = 0; i < n; i++) {
         float gi = g[i] + wd * w[i];
         float b = first ? gi : mom * buf[i] + damp * gi;

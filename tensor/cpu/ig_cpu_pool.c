@@ -13,7 +13,7 @@ enum ig_status ig_cpu_maxpool2d_fwd(struct ig_backend *be, const struct ig_op_ca
     const float *x = ig_cpu_f32(X);
     int64_t NC = X->shape[0] * X->shape[1], H = X->shape[2], W = X->shape[3], Ho = Y->shape[2], Wo = Y->shape[3];
     int k = p->kernel, s = p->stride;
-    IG_OMP(omp parallel for schedule(static) if (NC * H * W > IG_CPU_PAR_MIN))
+    IG_OMP(omp parallel for schedule(dynamic, 16) if (NC * H * W > IG_CPU_PAR_MIN))
     for (int64_t nc = 0; nc < NC; nc++) {
         const float *xp = x + nc * H * W;
         float *yp = y + nc * Ho * Wo;
@@ -58,7 +58,7 @@ enum ig_status ig_cpu_maxpool2d_bwd(struct ig_backend *be, const struct ig_op_ca
     const float *dy = ig_cpu_f32(DY);
     const int32_t *idx = ig_cpu_i32(call->t[2]);
     int64_t NC = DX->shape[0] * DX->shape[1], HW = DX->shape[2] * DX->shape[3], HWo = DY->shape[2] * DY->shape[3];
-    IG_OMP(omp parallel for schedule(static) if (NC * HW > IG_CPU_PAR_MIN))
+    IG_OMP(omp parallel for schedule(dynamic, 16) if (NC * HW > IG_CPU_PAR_MIN))
     for (int64_t nc = 0; nc < NC; nc++) {
         float *dp = dx + nc * HW;
         const float *gp = dy + nc * HWo;

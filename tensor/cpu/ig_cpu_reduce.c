@@ -14,7 +14,7 @@ static enum ig_status reduce_axis(const struct ig_op_call *call, bool mean)
     for (int d = axis + 1; d < X->ndim; d++) inner *= X->shape[d];
     float scale = mean ? (len ? 1.0f / (float)len : NAN) : 1.0f;
     if (inner == 1) {
-        IG_OMP(omp parallel for schedule(static) if (outer * len > IG_CPU_PAR_MIN))
+        IG_OMP(omp parallel for schedule(dynamic, 16) if (outer * len > IG_CPU_PAR_MIN))
         for (int64_t o = 0; o < outer; o++) {
             const float *r = x + o * len;
             double s = 0.0;
@@ -24,7 +24,7 @@ static enum ig_status reduce_axis(const struct ig_op_call *call, bool mean)
         return IG_OK;
     }
     /* contiguous inner rows: accumulate row by row (vectorises over inner) */
-    IG_OMP(omp parallel for schedule(static) if (outer * len * inner > IG_CPU_PAR_MIN))
+    IG_OMP(omp parallel for schedule(dynamic, 16) if (outer * len * inner > IG_CPU_PAR_MIN))
     for (int64_t o = 0; o < outer; o++) {
         float *yr = y + o * inner;
         memset(yr, 0, (size_t)inner * sizeof(float));
@@ -46,7 +46,7 @@ enum ig_status ig_cpu_row_sqnorm(struct ig_backend *be, const struct ig_op_call 
     float *out = ig_cpu_f32(call->t[0]);
     const float *x = ig_cpu_f32(call->t[1]);
     int64_t N = call->t[1]->shape[0], M = N ? ig_cpu_numel(call->t[1]) / N : 0;
-    IG_OMP(omp parallel for schedule(static) if (N * M > IG_CPU_PAR_MIN))
+    IG_OMP(omp parallel for schedule(dynamic, 16) if (N * M > IG_CPU_PAR_MIN))
     for (int64_t n = 0; n < N; n++) {
         const float *r = x + n * M;
         double s = 0.0;
@@ -67,7 +67,7 @@ enum ig_status ig_cpu_row_dot(struct ig_backend *be, const struct ig_op_call *ca
     float *out = ig_cpu_f32(call->t[0]);
     const float *x = ig_cpu_f32(call->t[1]), *v = ig_cpu_f32(call->t[2]);
     int64_t N = call->t[1]->shape[0], M = N ? ig_cpu_numel(call->t[1]) / N : 0;
-    IG_OMP(omp parallel for schedule(static) if (N * M > IG_CPU_PAR_MIN))
+    IG_OMP(omp parallel for schedule(dynamic, 16) if (N * M > IG_CPU_PAR_MIN))
     for (int64_t n = 0; n < N; n++) {
         const float *r = x + n * M;
         double s = 0.0;
