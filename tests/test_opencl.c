@@ -148,12 +148,13 @@ START_TEST(test_conv2d)
         {1, 3, 7, 5, 4, 3, 3, 1, 1, 1, 1, true, NULL},      /* batch 1, odd sizes */
         {2, 2, 9, 8, 3, 3, 2, 2, 1, 0, 1, false, NULL},     /* non-square kernel, mixed stride/pad */
         {3, 5, 6, 6, 7, 1, 1, 1, 1, 0, 0, true, NULL},      /* 1x1 */
-        {5, 3, 8, 8, 4, 3, 3, 2, 2, 1, 1, true, "2"},       /* stride 2, chunks of 2 images (2+2+1) */
+        {5, 3, 8, 8, 4, 3, 3, 2, 2, 1, 1, true, "2"},       /* stride 2, chunks of 2 images (2+2+1), split-K 10 */
         {2, 4, 5, 5, 6, 5, 5, 1, 1, 2, 2, true, NULL},      /* 5x5, pad 2 */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const struct conv_case *k = &cases[i];
         if (k->chunk) setenv("IGRADV_CL_CONV_IMAGES", k->chunk, 1);
+        if (k->chunk) setenv("IGRADV_CL_SPLITK", "10", 1);  /* 32 columns per chunk: 3 slices + a tail of 2 */
         struct ig_conv2d_params p = {k->sh, k->sw, k->ph, k->pw};
         int64_t Ho = ig_conv_out_size(k->H, k->KH, k->sh, k->ph), Wo = ig_conv_out_size(k->W, k->KW, k->sw, k->pw);
         int64_t xs[4] = {k->N, k->C, k->H, k->W}, ws[4] = {k->O, k->C, k->KH, k->KW}, ys[4] = {k->N, k->O, Ho, Wo}, bs[1] = {k->O};
@@ -176,6 +177,7 @@ START_TEST(test_conv2d)
         expect_close(db, 1e-4, 1e-5 * (double)(k->N * Ho * Wo), what);
         pair_free(x), pair_free(w), pair_free(b), pair_free(y), pair_free(dy), pair_free(dx), pair_free(dw), pair_free(db);
         if (k->chunk) unsetenv("IGRADV_CL_CONV_IMAGES");
+        if (k->chunk) unsetenv("IGRADV_CL_SPLITK");
     }
 }
 END_TEST

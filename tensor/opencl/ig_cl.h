@@ -12,7 +12,7 @@
 #define IG_CL_KERNELS(X) \
     X(relu_fwd) X(relu_bwd) X(add_f) X(sub_f) X(mul_f) X(scale_f) X(axpy_f) X(bias_add) X(dropout_fwd) \
     X(normalize_u8) X(copy_strided4) X(copy_strided1) X(sum_axis) X(row_sum) X(row_sqnorm) X(row_dot) \
-    X(channel_sum) X(argmax_rows) X(softmax_rows) X(xent_rows) X(xent_bwd) X(bn_stats) X(bn_apply) \
+    X(channel_sum) X(sum_parts) X(argmax_rows) X(softmax_rows) X(xent_rows) X(xent_bwd) X(bn_stats) X(bn_apply) \
     X(bn_bwd_reduce) X(bn_bwd_dx) X(maxpool_fwd) X(maxpool_bwd) X(im2col) X(col2im) X(ocols_to_nchw) \
     X(nchw_to_ocols) X(adam_step) X(sgd_step)
 
@@ -28,7 +28,7 @@ enum ig_cl_kid {
 enum { IG_CL_PROF_SGEMM = IG_CLK_COUNT, IG_CL_PROF_FILL, IG_CL_PROF_COUNT };
 
 /* Device scratch slots (grown on demand, reused across ops; the in-order queue serialises users). */
-enum { IG_CL_SCRATCH_COL, IG_CL_SCRATCH_TMP, IG_CL_SCRATCH_COUNT };
+enum { IG_CL_SCRATCH_COL, IG_CL_SCRATCH_TMP, IG_CL_SCRATCH_PART, IG_CL_SCRATCH_COUNT };
 
 struct ig_cl {
     cl_platform_id platform;
@@ -105,6 +105,11 @@ void ig_cl_profile_event(struct ig_backend *be, int slot, cl_event ev);
 enum ig_status ig_cl_sgemm(struct ig_backend *be, bool ta, bool tb, size_t m, size_t n, size_t k, float alpha,
                            cl_mem a, size_t a_off, size_t lda, cl_mem b, size_t b_off, size_t ldb, float beta,
                            cl_mem c, size_t c_off, size_t ldc);
+/* batch independent GEMMs C_s = alpha op(A_s) op(B_s) + beta C_s with A_s = A + s*a_stride etc. */
+enum ig_status ig_cl_sgemm_batched(struct ig_backend *be, bool ta, bool tb, size_t m, size_t n, size_t k, float alpha,
+                                   cl_mem a, size_t a_off, size_t lda, size_t a_stride, cl_mem b, size_t b_off, size_t ldb,
+                                   size_t b_stride, float beta, cl_mem c, size_t c_off, size_t ldc, size_t c_stride,
+                                   size_t batch);
 /* Fill n elements of a 4-byte (f32/i32) or 1-byte buffer at element offset off with a pattern. */
 enum ig_status ig_cl_fill(struct ig_backend *be, cl_mem m, size_t elem_size, size_t off, size_t n, const void *pattern);
 

@@ -197,6 +197,40 @@ enum ig_status ig_cl_op_conv2d_bwd_data(struct ig_backend *be, const struct ig_o
     return IG_OK;
 }
 
+/* dw[O, ckk] = beta dw + tmp[O, cols] col[ckk, cols]^T. The output is small and K = cols long, which
+ * leaves most of a GPU idle (and runs clBLAST's slow path on PoCL), so K is split into S slices computed
+ * as one strided-batched GEMM into partial results, then summed; a tail of cols % S columns goes
+ * through one more GEMM. IGRADV_CL_SPLITK (columns per slice, default 1024; 0 = off) tunes it. */
+static enum ig_status weight_grad_gemm(struct ig_backend *be, const struct conv_geo *g, cl_mem tmp, cl_mem col, size_t cols,
+                                       const struct ig_tensor *dw, float beta)
+{
+    size_t O = (size_t)g->O, ckk = (size_t)g->ckk, outn = O * ckk;
+    size_t per = 1024;
+    const char *env = getenv("IGRADV_CL_SPLITK");
+    if (env) per = (size_t)atol(env);
+    size_t S = per ? cols / per : 1;
+    if (S > 64) S = 64;
+    while (S > 1 && S * outn * sizeof(float) > ((size_t)64 << 20)) S--;  /* partials under 64 MiB */
+    if (S < 2)
+        return ig_cl_sgemm(be, false, true, O, ckk, cols, 1.0f, tmp, 0, cols, col, 0, cols, beta, ig_cl_mem(dw),
+                           (size_t)dw->offset, ckk);
+    size_t ks = cols / S, tail = cols - S * ks;
+    cl_mem part = ig_cl_scratch(be, IG_CL_SCRATCH_PART, S * outn * sizeof(float));
+    if (!part) return IG_ERR_OOM;
+    IG_TRY(ig_cl_sgemm_batched(be, false, true, O, ckk, ks, 1.0f, tmp, 0, cols, ks, col, 0, cols, ks, 0.0f, part, 0, ckk,
+                               outn, S));
+    struct ig_cl_launch L = ig_cl_begin(be, IG_CLK_sum_parts);
+    ig_cl_arg_t(&L, dw);
+    ig_cl_arg_buf(&L, part);
+    ig_cl_arg_i(&L, (int64_t)S);
+    ig_cl_arg_i(&L, (int64_t)outn);
+    ig_cl_arg_f(&L, beta);
+    IG_TRY(ig_cl_run(&L, (int64_t)outn, 0));
+    if (tail == 0) return IG_OK;
+    return ig_cl_sgemm(be, false, true, O, ckk, tail, 1.0f, tmp, S * ks, cols, col, S * ks, cols, 1.0f, ig_cl_mem(dw),
+                       (size_t)dw->offset, ckk);
+}
+
 /* t0 dw[O,C,KH,KW], t1 dy[N,O,Ho,Wo], t2 x[N,C,H,W] */
 enum ig_status ig_cl_op_conv2d_bwd_weight(struct ig_backend *be, const struct ig_op_call *c)
 {
@@ -218,9 +252,7 @@ enum ig_status ig_cl_op_conv2d_bwd_weight(struct ig_backend *be, const struct ig
         size_t cols = (size_t)(nb * g.hw);
         IG_TRY(im2col(be, col, x, &g, &c->p.conv, n0, nb));
         IG_TRY(to_ocols(be, tmp, dy, &g, n0, nb));
-        /* dw[O, ckk] (+)= tmp[O, cols] col[ckk, cols]^T */
-        IG_TRY(ig_cl_sgemm(be, false, true, (size_t)g.O, (size_t)g.ckk, cols, 1.0f, tmp, 0, cols, col, 0, cols,
-                           n0 == 0 ? 0.0f : 1.0f, ig_cl_mem(dw), (size_t)dw->offset, (size_t)g.ckk));
+        IG_TRY(weight_grad_gemm(be, &g, tmp, col, cols, dw, n0 == 0 ? 0.0f : 1.0f));
     }
     return IG_OK;
 }

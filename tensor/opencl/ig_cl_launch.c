@@ -136,6 +136,26 @@ enum ig_status ig_cl_sgemm(struct ig_backend *be, bool ta, bool tb, size_t m, si
     return IG_OK;
 }
 
+enum ig_status ig_cl_sgemm_batched(struct ig_backend *be, bool ta, bool tb, size_t m, size_t n, size_t k, float alpha,
+                                   cl_mem a, size_t a_off, size_t lda, size_t a_stride, cl_mem b, size_t b_off, size_t ldb,
+                                   size_t b_stride, float beta, cl_mem c, size_t c_off, size_t ldc, size_t c_stride,
+                                   size_t batch)
+{
+    struct ig_cl *cl = ig_cl_of(be);
+    if (m == 0 || n == 0 || k == 0 || batch == 0)
+        return ig_error(IG_ERR_INTERNAL, "opencl: empty batched sgemm (m=%zu n=%zu k=%zu batch=%zu)", m, n, k, batch);
+    cl_event ev = NULL;
+    bool prof = be->profile && cl->queue_profiling;
+    CLBlastStatusCode st = CLBlastSgemmStridedBatched(CLBlastLayoutRowMajor, ta ? CLBlastTransposeYes : CLBlastTransposeNo,
+                                                      tb ? CLBlastTransposeYes : CLBlastTransposeNo, m, n, k, alpha, a, a_off,
+                                                      lda, a_stride, b, b_off, ldb, b_stride, beta, c, c_off, ldc, c_stride,
+                                                      batch, &cl->queue, prof ? &ev : NULL);
+    if (st == CLBlastSuccess && ev) ig_cl_profile_event(be, IG_CL_PROF_SGEMM, ev);
+    if (st != CLBlastSuccess)
+        return ig_cl_fail((cl_int)st, "clBLAST strided-batched sgemm (m=%zu n=%zu k=%zu, batch %zu)", m, n, k, batch);
+    return IG_OK;
+}
+
 enum ig_status ig_cl_fill(struct ig_backend *be, cl_mem m, size_t elem_size, size_t off, size_t n, const void *pattern)
 {
     if (n == 0) return IG_OK;

@@ -13,6 +13,16 @@ __kernel void sum_axis(__global float *y, int yo, __global const float *x, int x
     y[yo + i] = s * scale;
 }
 
+/* y[j] = beta y[j] + sum_{s<S} x[s*inner + j]: combines split-K partial GEMM results. */
+__kernel void sum_parts(__global float *y, int yo, __global const float *x, int S, int inner, float beta)
+{
+    int j = get_global_id(0);
+    if (j >= inner) return;
+    float s = 0.0f;
+    for (int k = 0; k < S; k++) s += x[(size_t)k * inner + j];
+    y[yo + j] = beta == 0.0f ? s : beta * y[yo + j] + s;
+}
+
 /* One work-group (IG_WG items) per row r of x[rows, M]: out[r] = scale * sum_m x[r,m]. */
 __kernel void row_sum(__global float *out, int oo, __global const float *x, int xo, int M, float scale)
 {
