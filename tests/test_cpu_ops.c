@@ -1,5 +1,6 @@
 /* Check suite cpu_ops: every fast CPU kernel (through the public op functions) against its reference kernel, known answers, bad arguments. */
 #include "ig_cpu_kernels.h"
+#include "ig_cpu_util.h"
 #include "ig_test_util.h"
 #include <check.h>
 #include <math.h>
@@ -94,7 +95,7 @@ static enum ig_status call_public(struct ig_op_call *c)
 }
 
 /* Same logical values in a fresh contiguous tensor. */
-static struct ig_tensor *clone(const struct ig_tensor *t)
+static struct ig_tensor *deep_clone(const struct ig_tensor *t)
 {
     struct ig_tensor *c = ig_tensor_contiguous(t);
     ck_assert_ptr_nonnull(c);
@@ -109,7 +110,7 @@ static bool ops_tested[IG_OP_COUNT];
 static void check_vs_ref(struct ig_op_call *c, double rtol, double atol, const char *what)
 {
     struct ig_op_call r = *c;
-    for (int i = 0; i < IG_OP_MAX_TENSORS; i++) r.t[i] = c->t[i] ? clone(c->t[i]) : NULL;
+    for (int i = 0; i < IG_OP_MAX_TENSORS; i++) r.t[i] = c->t[i] ? deep_clone(c->t[i]) : NULL;
     ops_tested[c->op] = true;
     enum ig_status s = call_public(c);
     ck_assert_msg(s == IG_OK, "%s (%s): %s", what, ig_op_name(c->op), ig_last_error());
@@ -176,6 +177,8 @@ static const struct conv_case conv_cases[] = {
     {2, 3, 20, 37, 4, 3, 3, 1, 1},    /* rows spanning three 16-lane chunks */
     {3, 2, 9, 11, 4, 2, 3, 1, 1},     /* rectangular kernel, stride 1 */
     {2, 2, 6, 70, 3, 3, 3, 1, 1},     /* rows longer than the stride-1 fast path */
+    {9, 64, 8, 8, 64, 3, 3, 1, 1},    /* 64 channels, several image chunks */
+    {2, 128, 16, 16, 128, 3, 3, 1, 1}, /* conv4 of the paper CNN: the Winograd path (fwd and bwd data) */
 };
 
 static void conv_case_run(const struct conv_case *k, bool bias)
@@ -244,6 +247,39 @@ START_TEST(test_conv_known)
     ck_assert_float_eq_tol(dwh[3], 28.0f, 1e-5f);
     ig_tensor_free(x); ig_tensor_free(w); ig_tensor_free(b); ig_tensor_free(y);
     ig_tensor_free(dy); ig_tensor_free(dx); ig_tensor_free(dw);
+}
+END_TEST
+
+/* The Winograd kernel directly on odd shapes (clipped edge tiles, padding 0..2, batch 1, several
+ * chunks), forward and rotated (backward data), against the reference kernels. */
+START_TEST(test_winograd_vs_ref)
+{
+    static const struct conv_case wc[] = {
+        {3, 5, 9, 7, 6, 3, 3, 1, 1}, {2, 4, 6, 6, 7, 3, 3, 1, 0}, {1, 3, 5, 5, 2, 3, 3, 1, 2}, {9, 8, 8, 8, 8, 3, 3, 1, 1},
+    };
+    for (size_t k = 0; k < sizeof wc / sizeof wc[0]; k++) {
+        const struct conv_case *c = &wc[k];
+        struct ig_conv2d_params p = {.stride_h = 1, .stride_w = 1, .pad_h = c->pad, .pad_w = c->pad};
+        int64_t Ho = ig_conv_out_size(c->H, 3, 1, c->pad), Wo = ig_conv_out_size(c->W, 3, 1, c->pad);
+        struct ig_tensor *x = RND(-1, 1, c->N, c->C, c->H, c->W), *w = RND(-1, 1, c->O, c->C, 3, 3);
+        struct ig_tensor *b = RND(-1, 1, c->O), *y = RND(0, 1, c->N, c->O, Ho, Wo), *yr = RND(0, 1, c->N, c->O, Ho, Wo);
+        struct ig_tensor *dy = RND(-1, 1, c->N, c->O, Ho, Wo);
+        struct ig_tensor *dx = RND(0, 1, c->N, c->C, c->H, c->W), *dxr = RND(0, 1, c->N, c->C, c->H, c->W);
+        ck_assert_int_eq(ig_cpu_winograd_conv(be, ig_cpu_f32(x), c->N, c->C, c->H, c->W, ig_cpu_f32(w), false, c->O, c->pad,
+                                              c->pad, ig_cpu_f32(b), ig_cpu_f32(y), Ho, Wo), IG_OK);
+        struct ig_op_call r = {.op = IG_OP_CONV2D_FWD, .t = {yr, x, w, b}, .p.conv = p};
+        ck_assert_int_eq(ig_cpu_ref_conv2d_fwd(be, &r), IG_OK);
+        ck_assert_int_eq(ig_cpu_winograd_conv(be, ig_cpu_f32(dy), c->N, c->O, Ho, Wo, ig_cpu_f32(w), true, c->C, 2 - c->pad,
+                                              2 - c->pad, NULL, ig_cpu_f32(dx), c->H, c->W), IG_OK);
+        r = (struct ig_op_call){.op = IG_OP_CONV2D_BWD_DATA, .t = {dxr, dy, w}, .p.conv = p};
+        ck_assert_int_eq(ig_cpu_ref_conv2d_bwd_data(be, &r), IG_OK);
+        float *a = host_f32(y), *e = host_f32(yr), *da = host_f32(dx), *de = host_f32(dxr);
+        ck_assert_double_le(ig_test_close_ratio(a, e, (size_t)ig_tensor_numel(y), 1e-4, 1e-4), 1.0);
+        ck_assert_double_le(ig_test_close_ratio(da, de, (size_t)ig_tensor_numel(dx), 1e-4, 1e-4), 1.0);
+        free(a); free(e); free(da); free(de);
+        ig_tensor_free(x); ig_tensor_free(w); ig_tensor_free(b); ig_tensor_free(y); ig_tensor_free(yr);
+        ig_tensor_free(dy); ig_tensor_free(dx); ig_tensor_free(dxr);
+    }
 }
 END_TEST
 
@@ -711,6 +747,7 @@ static Suite *cpu_ops_suite(void)
     tcase_add_loop_test(tc, test_conv_vs_ref, 0, (int)(sizeof conv_cases / sizeof conv_cases[0]));
     tcase_add_test(tc, test_conv_known);
     tcase_add_test(tc, test_conv_deterministic);
+    tcase_add_test(tc, test_winograd_vs_ref);
     tcase_add_test(tc, test_pool_vs_ref);
     tcase_add_test(tc, test_relu_vs_ref);
     tcase_add_test(tc, test_bn_vs_ref);

@@ -1,6 +1,7 @@
 /* CPU conv2d kernels: per-thread pipelines of im2col/col2im around single-threaded OpenBLAS sgemm over chunks of images. */
 #include "ig_cpu_util.h"
 #include <cblas.h>
+#include <stdlib.h>
 #include <string.h>
 #ifdef __AVX512F__
 #include <immintrin.h>
@@ -291,6 +292,18 @@ static void add_bias(const struct conv_geom *g, const float *bias, int64_t n0, i
         }
 }
 
+/* Winograd for the 3x3 stride-1 layers where it measured faster (ig_cpu_winograd.c);
+ * IGRADV_CONV=im2col in the environment turns it off (comparisons, debugging). */
+static bool winograd_enabled(void)
+{
+    static int on = -1;
+    if (on < 0) {
+        const char *e = getenv("IGRADV_CONV");
+        on = !(e && strcmp(e, "im2col") == 0);
+    }
+    return on;
+}
+
 /* Row-major sgemm with alpha 1 (single-threaded inside the OpenMP regions, see ig_cpu_util.h). */
 static void sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *B,
                   int64_t ldb, float beta, float *C, int64_t ldc)
@@ -339,6 +352,8 @@ enum ig_status ig_cpu_conv2d_fwd(struct ig_backend *be, const struct ig_op_call 
         if (b) add_bias(&g, b, 0, g.N, y);
         return IG_OK;
     }
+    if (winograd_enabled() && ig_cpu_winograd_suits(g.C, g.O, g.KH, g.KW, g.sh, g.sw, g.ph, g.pw, g.Ho, g.Wo))
+        return ig_cpu_winograd_conv(be, x, g.N, g.C, g.H, g.W, w, false, g.O, g.ph, g.pw, b, y, g.Ho, g.Wo);
     struct conv_plan pl = plan(&g);
     float *scr = ig_backend_scratch(be, (size_t)(pl.per_thread * pl.nth) * sizeof(float));
     if (!scr) return IG_ERR_OOM;
@@ -386,6 +401,9 @@ enum ig_status ig_cpu_conv2d_bwd_data(struct ig_backend *be, const struct ig_op_
         zero(dx, g.N * g.C * g.H * g.W);
         return IG_OK;
     }
+    /* stride 1: dx is the convolution of dy with the rotated, channel-swapped kernel, padded 2 - p */
+    if (winograd_enabled() && ig_cpu_winograd_suits(g.O, g.C, g.KH, g.KW, g.sh, g.sw, 2 - g.ph, 2 - g.pw, g.H, g.W))
+        return ig_cpu_winograd_conv(be, dy, g.N, g.O, g.Ho, g.Wo, w, true, g.C, 2 - g.ph, 2 - g.pw, NULL, dx, g.H, g.W);
     struct conv_plan pl = plan(&g);
     float *scr = ig_backend_scratch(be, (size_t)(pl.per_thread * pl.nth) * sizeof(float));
     if (!scr) return IG_ERR_OOM;
