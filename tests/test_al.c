@@ -113,6 +113,43 @@ START_TEST(test_spearman_and_names)
 }
 END_TEST
 
+START_TEST(test_method_names_and_split)
+{
+    enum ig_al_method m;
+    ck_assert_int_eq(ig_al_method_parse("LCS", &m), 1);
+    ck_assert_int_eq(m, IG_AL_METHOD_LCS);
+    ck_assert_int_eq(ig_al_method_parse("dss", &m), 0);
+    ck_assert_str_eq(ig_al_method_name(IG_AL_METHOD_RLD), "rld");
+    enum ig_al_reference r;
+    ck_assert_int_eq(ig_al_reference_parse("running", &r), 1);
+    ck_assert_int_eq(r, IG_AL_REF_RUNNING);
+    ck_assert_int_eq(ig_al_reference_parse("partial", &r), 0);
+    struct ig_al_params p = ig_al_params_default();
+    ck_assert_int_eq(p.k, 500);
+    ck_assert_int_eq(p.batch_size, 32);
+    ck_assert_int_eq(p.gbr_estimators, 200);
+    ck_assert_int_eq(p.rf_max_depth, 5);
+    ck_assert_float_eq(p.lr, 1e-4f);
+    ck_assert_float_eq(p.weight_decay, 5e-4f);
+
+    /* split: sizes, a partition of 0..n-1, the same for the same seed, another for another */
+    enum { N = 101 };
+    int64_t li[N], ui[N], li2[N], ui2[N], nl, nu, nl2, nu2;
+    ck_assert_int_eq(ig_al_split(N, 0.3, 7, li, &nl, ui, &nu), IG_OK);
+    ck_assert_int_eq(nu, 30);
+    ck_assert_int_eq(nl, 71);
+    char seen[N] = {0};
+    for (int64_t i = 0; i < nl; i++) seen[li[i]]++;
+    for (int64_t i = 0; i < nu; i++) seen[ui[i]]++;
+    for (int i = 0; i < N; i++) ck_assert_int_eq(seen[i], 1);
+    ck_assert_int_eq(ig_al_split(N, 0.3, 7, li2, &nl2, ui2, &nu2), IG_OK);
+    ck_assert_int_eq(memcmp(ui, ui2, sizeof(int64_t) * 30), 0);
+    ck_assert_int_eq(ig_al_split(N, 0.3, 8, li2, &nl2, ui2, &nu2), IG_OK);
+    ck_assert_int_ne(memcmp(ui, ui2, sizeof(int64_t) * 30), 0);
+    ck_assert_int_eq(ig_al_split(N, 0.0, 7, li, &nl, ui, &nu), IG_ERR_INVALID_ARG);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("al");
@@ -122,6 +159,7 @@ int main(void)
     tcase_add_test(tc, test_quantile_like_numpy);
     tcase_add_test(tc, test_lcs_and_topk);
     tcase_add_test(tc, test_spearman_and_names);
+    tcase_add_test(tc, test_method_names_and_split);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
