@@ -106,10 +106,6 @@ static int bench_ours(struct ig_backend *be, int b, int steps, int runs, int war
 static void bench_torch(const int *batches, int nb, int steps, int runs, int warmup, double *peer)
 {
     for (int i = 0; i < nb; i++) peer[i] = 0;
-    if (system("python3 -c 'import torch' >/dev/null 2>&1") != 0) {
-        fprintf(stderr, "bench_train: PyTorch not importable, skipping the torch peer\n");
-        return;
-    }
     char list[128] = "", cmd[1024];
     for (int i = 0; i < nb; i++) snprintf(list + strlen(list), sizeof list - strlen(list), "%s%d", i ? "," : "", batches[i]);
     snprintf(cmd, sizeof cmd, "python3 %s/torch_train_peer.py --batches %s --steps %d --runs %d --warmup %d --threads %d",
@@ -167,30 +163,29 @@ int main(int argc, char **argv)
         return 2;
     }
     fprintf(stderr, "bench_train: %s\n", ig_backend_name(be));
-    double ours[8], theirs[8];
+    /* each batch size: ours, then the peer right after, so both see the same machine state */
+    bool have_torch = peer && system("python3 -c 'import torch' >/dev/null 2>&1") == 0;
+    if (peer && !have_torch) fprintf(stderr, "bench_train: PyTorch not importable, skipping the torch peer\n");
     char cas[64];
+    const char *dev = g_device;
     for (int i = 0; i < nb; i++) {
-        if (bench_ours(be, batches[i], steps, runs, warmup, profile, &ours[i]) != 0) {
+        double ours, theirs = 0;
+        if (bench_ours(be, batches[i], steps, runs, warmup, profile, &ours) != 0) {
             fprintf(stderr, "bench_train: batch %d failed: %s\n", batches[i], ig_last_error());
             ig_backend_free(be);
             return 1;
         }
         snprintf(cas, sizeof cas, "paper_cnn.train.b%d", batches[i]);
-        emit("train", cas, "images_per_s", ours[i], "images/s", runs);
-    }
-    if (peer) {
-        /* the peer runs right after ours, on the same machine state, always on the CPU */
-        const char *dev = g_device;
-        bench_torch(batches, nb, steps, runs, warmup, theirs);
-        for (int i = 0; i < nb; i++) {
-            if (theirs[i] <= 0) continue;
-            snprintf(cas, sizeof cas, "paper_cnn.train.b%d.torch", batches[i]);
-            g_device = "cpu";
-            emit("train", cas, "images_per_s", theirs[i], "images/s", runs);
-            g_device = dev;
-            snprintf(cas, sizeof cas, "paper_cnn.train.b%d.igradv_over_torch", batches[i]);
-            emit("train", cas, "ratio", ours[i] / theirs[i], "x", runs);
-        }
+        emit("train", cas, "images_per_s", ours, "images/s", runs);
+        if (!have_torch) continue;
+        bench_torch(&batches[i], 1, steps, runs, warmup, &theirs);
+        if (theirs <= 0) continue;
+        snprintf(cas, sizeof cas, "paper_cnn.train.b%d.torch", batches[i]);
+        g_device = "cpu";
+        emit("train", cas, "images_per_s", theirs, "images/s", runs);
+        g_device = dev;
+        snprintf(cas, sizeof cas, "paper_cnn.train.b%d.igradv_over_torch", batches[i]);
+        emit("train", cas, "ratio", ours / theirs, "x", runs);
     }
     ig_backend_free(be);
     return 0;
