@@ -106,6 +106,15 @@ int64_t ig_model_num_params(const struct ig_model *m)
     return n;
 }
 
+void ig_model_set_watch(struct ig_model *m, bool on)
+{
+    for (int i = 0; m && i < m->n_params; i++) {
+        const struct ig_module *o = m->params[i].owner;
+        if ((o->kind == IG_MODULE_CONV2D || o->kind == IG_MODULE_LINEAR) && m->params[i].var == o->weight)
+            ig_param_set_watch(m->params[i].var, on);
+    }
+}
+
 struct ig_var *ig_model_param(const struct ig_model *m, const char *name)
 {
     for (int i = 0; m && name && i < m->n_params; i++)

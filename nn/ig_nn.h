@@ -147,6 +147,9 @@ int64_t ig_model_num_params(const struct ig_model *m);       /* scalar count */
 struct ig_var *ig_model_param(const struct ig_model *m, const char *name);
 struct ig_tensor *ig_model_buffer(const struct ig_model *m, const char *name);
 
+/* Mark every Conv2d / Linear weight for the per-sample layer hook (ig_graph_set_layer_hook). */
+void ig_model_set_watch(struct ig_model *m, bool on);
+
 /* logits[N,classes] of x (mode from ig_model_set_train). */
 struct ig_var *ig_model_forward(struct ig_model *m, struct ig_graph *g, struct ig_var *x);
 /* Mean cross-entropy of logits against labels i32[N]. */

@@ -98,6 +98,12 @@ START_TEST(test_init_distributions)
 }
 END_TEST
 
+static enum ig_status count_hook(const struct ig_layer_grad *lg, void *user)
+{
+    ((int *)user)[lg->op]++;
+    return IG_OK;
+}
+
 START_TEST(test_paper_cnn_state_dict)
 {
     struct ig_model *m;
@@ -127,11 +133,18 @@ START_TEST(test_paper_cnn_state_dict)
     ck_assert_ptr_nonnull(ig_model_buffer(m, "features.7.running_var"));
     ck_assert_str_eq(m->buffers[2].name, "features.1.num_batches_tracked");
     ck_assert_ptr_null(ig_model_param(m, "features.2.weight"));
+    /* the layer hook sees the 9 conv/linear layers of one backward, in reverse order */
+    ig_model_set_watch(m, true);
     /* forward shape, train and eval */
     struct ig_graph *g;
     ck_assert_int_eq(ig_graph_new(be, &g), IG_OK);
     int64_t xs[4] = {2, 3, 32, 32};
     struct ig_tensor *x = ig_tensor_zeros(be, IG_DTYPE_F32, 4, xs);
+    int64_t ls[1] = {2};
+    int32_t lab[2] = {3, 7};
+    struct ig_tensor *labels = ig_tensor_from_host(be, IG_DTYPE_I32, 1, ls, lab);
+    int calls[IG_AG_OP_COUNT] = {0};
+    ig_graph_set_layer_hook(g, count_hook, calls);
     for (int train = 1; train >= 0; train--) {
         ig_model_set_train(m, train);
         ig_graph_reset(g);
@@ -139,7 +152,11 @@ START_TEST(test_paper_cnn_state_dict)
         ck_assert_msg(y != NULL, "%s", ig_last_error());
         ck_assert_int_eq(ig_var_value(y)->shape[0], 2);
         ck_assert_int_eq(ig_var_value(y)->shape[1], 10);
+        ck_assert_int_eq(ig_graph_backward(g, ig_ag_cross_entropy(g, y, labels, IG_REDUCTION_SUM)), IG_OK);
     }
+    ck_assert_int_eq(calls[IG_AG_OP_CONV2D], 2 * 6);
+    ck_assert_int_eq(calls[IG_AG_OP_LINEAR], 2 * 3);
+    ig_tensor_free(labels);
     ig_tensor_free(x);
     ig_graph_free(g);
     ig_model_free(m);
