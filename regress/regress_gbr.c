@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct ig_gbr {
     struct ig_gbr_params params;
@@ -46,6 +47,13 @@ static enum ig_regress_status ig_gbr_check_params(const struct ig_gbr_params *p)
     if (!(p->subsample > 0.0 && p->subsample <= 1.0))
         return ig_rerror(IG_REGRESS_EINVAL, "gbr: subsample must be in (0, 1]");
     return IG_REGRESS_OK;
+}
+
+static double ig_rnow(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 /* k-th smallest of v[0..n) (quickselect, reorders v) */
@@ -148,7 +156,13 @@ static enum ig_regress_status ig_gbr_fit_impl(struct ig_gbr **out, const void *x
     }
     uint64_t rng = p->seed;
     for (size_t i = 0; i < n; i++) perm[i] = (int32_t)i;
-    const struct ig_gtree_params tp = {p->max_depth, p->min_samples_split, p->min_samples_leaf, nt};
+    struct ig_gtree_params tp = {p->max_depth, p->min_samples_split, p->min_samples_leaf, nt};
+    /* Automatic thread count: every node of every tree ends in a barrier, so on a machine
+     * busy with other work a descheduled thread stalls the team for a time slice at each of
+     * ~7 barriers per tree. Every 25 trees, time one tree with all threads and one with a
+     * single thread, and use the faster for the next 23 (the model does not depend on it). */
+    const int adaptive = p->n_threads <= 0 && nt > 1;
+    double t_team = 0.0, t_one = 0.0;
 
     for (int it = 0; it < p->n_estimators; it++) {
         /* negative gradient: absolute error -> -1 if raw > y else +1 (sklearn's sign) */
@@ -168,7 +182,12 @@ static enum ig_regress_status ig_gbr_fit_impl(struct ig_gbr **out, const void *x
             for (size_t i = 0; i < n; i++) idx[i] = (int32_t)i;
         }
         struct ig_rtree *t = &m->ens.trees[it];
+        const int phase = it % 25;
+        if (adaptive) tp.n_threads = phase == 1 ? 1 : phase == 0 || t_team <= t_one ? nt : 1;
+        double t0 = adaptive && phase < 2 ? ig_rnow() : 0.0;
         st = ig_gtree_fit(t, &D, g, idx, mm, leaf, &tp, ws);
+        if (adaptive && phase == 0) t_team = ig_rnow() - t0;
+        if (adaptive && phase == 1) t_one = ig_rnow() - t0;
         m->ens.n_trees = it + 1;
         if (st) goto fail;
         if (lad) { /* leaf value: lower median of the residuals y - raw (sklearn's weighted percentile) */

@@ -24,7 +24,8 @@
 #define W 16
 
 struct ig_gtree_ws {
-    int n_threads;
+    int n_threads;        /* threads the scratch is sized for */
+    int team;             /* threads used for the current tree (<= n_threads) */
     double *hist;         /* [n_threads][2 * 256 * W] count, sum; zero between uses */
     int32_t *hist_pk;     /* [n_threads][256 * W] packed; zero between uses */
     int32_t *pk;          /* [n] packed gradient of idx[pos] */
@@ -186,7 +187,7 @@ static struct ig_gsplit ig_gnode_split(const struct ig_rdata *D, const int32_t *
     struct ig_gsplit best = {-1.0, 1.0, -1, -1};
     const int nblk = (int)((D->d + W - 1) / W);
     const double n = (double)m, s = sum, fmsl = (double)msl;
-#pragma omp parallel num_threads(ws->n_threads) if (ws->n_threads > 1)
+#pragma omp parallel num_threads(ws->team) if (ws->team > 1)
     {
         int tid = 0;
 #if IG_HAVE_OPENMP
@@ -225,6 +226,7 @@ enum ig_regress_status ig_gtree_fit(struct ig_rtree *t, const struct ig_rdata *D
     t->n_out = 1;
     enum ig_regress_status st = ig_rtree_reserve(t, 16);
     if (st) return st;
+    ws->team = p->n_threads < 1 ? 1 : p->n_threads > ws->n_threads ? ws->n_threads : p->n_threads;
     int packed = m < 65536;
     for (size_t i = 0; i < m && packed; i++) packed = g[idx[i]] == 1.0 || g[idx[i]] == -1.0;
     int max_depth = p->max_depth;

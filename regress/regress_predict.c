@@ -153,7 +153,8 @@ void ig_rens_predict(const struct ig_rens *e, const void *x, int is_u8, size_t n
     const int n_out = e->n_out;
     const long nblocks = (long)((n + IG_RBLOCK - 1) / IG_RBLOCK);
     (void)n_threads;
-#pragma omp parallel for schedule(static) num_threads(ig_rthreads(n_threads)) if (n > 64)
+/* dynamic chunks of 128 rows: a thread that loses its core does not hold up the others */
+#pragma omp parallel for schedule(dynamic, 16) num_threads(ig_rthreads(n_threads)) if (n > 64)
     for (long bi = 0; bi < nblocks; bi++) {
         size_t i0 = (size_t)bi * IG_RBLOCK;
         int nb = (int)(n - i0 < IG_RBLOCK ? n - i0 : IG_RBLOCK);
