@@ -177,8 +177,10 @@ static const struct conv_case conv_cases[] = {
     {2, 3, 20, 37, 4, 3, 3, 1, 1},    /* rows spanning three 16-lane chunks */
     {3, 2, 9, 11, 4, 2, 3, 1, 1},     /* rectangular kernel, stride 1 */
     {2, 2, 6, 70, 3, 3, 3, 1, 1},     /* rows longer than the stride-1 fast path */
+    /* Winograd path (forward and backward data) through the public functions */
     {9, 64, 8, 8, 64, 3, 3, 1, 1},    /* 64 channels, several image chunks */
-    {2, 128, 16, 16, 128, 3, 3, 1, 1}, /* conv4 of the paper CNN: the Winograd path (fwd and bwd data) */
+    {2, 128, 16, 16, 128, 3, 3, 1, 1}, /* conv4 of the paper CNN */
+    {3, 70, 7, 9, 66, 3, 3, 1, 1},    /* channel counts not multiples of 16, odd planes */
 };
 
 static void conv_case_run(const struct conv_case *k, bool bias)

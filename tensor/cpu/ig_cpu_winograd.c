@@ -1,6 +1,9 @@
-/* CPU Winograd F(2x2,3x3) convolution for 3x3 stride-1 layers: 16 single-threaded sgemms per image chunk, OpenMP over chunks. */
+/* CPU Winograd F(2x2,3x3) convolution for 3x3 stride-1 layers: tile transforms (AVX-512, 16 channels per register) around 16 single-threaded sgemms per image chunk. */
 #include "ig_cpu_util.h"
 #include <string.h>
+#ifdef __AVX512F__
+#include <immintrin.h>
+#endif
 
 /*
  * y = conv(x, w) for a 3x3 kernel, stride 1, padding ph/pw, computed on 2x2 output tiles:
@@ -15,48 +18,60 @@
  */
 
 /* The layer shapes where the transforms pay for themselves. Measured per layer of the paper CNN
- * (1 thread, CPU time, against im2col + sgemm): 128->128 channels on 16x16 planes +10..20%
- * (forward and backward data); 64-channel sides, or 8x8 planes, even or slower, because the
- * scalar tile transforms then cost as much as the 2.25x smaller GEMMs save. */
+ * (1 thread, CPU time, 32 images, against im2col + sgemm, AVX-512 build): conv3..conv6 forward
+ * and backward data 126-165 "direct-FLOP" GFLOP/s against 96-122 (conv total -17%); with a
+ * 32-channel side (conv2) the 16 small-K GEMMs lose. Without AVX-512 the scalar transforms cost
+ * about what the GEMMs save, so only the 128->128 16x16 shape (measured +10..20%) qualifies. */
 bool ig_cpu_winograd_suits(int64_t cin, int64_t cout, int64_t kh, int64_t kw, int sh, int sw, int ph, int pw,
                            int64_t out_h, int64_t out_w)
 {
-    return kh == 3 && kw == 3 && sh == 1 && sw == 1 && ph >= 0 && ph <= 2 && pw >= 0 && pw <= 2 && cin >= 128 &&
-           cout >= 128 && out_h * out_w >= 256;
+    bool ok = kh == 3 && kw == 3 && sh == 1 && sw == 1 && ph >= 0 && ph <= 2 && pw >= 0 && pw <= 2;
+#ifdef __AVX512F__
+    return ok && cin >= 64 && cout >= 64 && out_h * out_w >= 16;
+#else
+    return ok && cin >= 128 && cout >= 128 && out_h * out_w >= 256;
+#endif
 }
 
-/* U[xi][o, c] for all (o, c); rotated: the kernel of (o, c) is w[c][o] turned by 180 degrees. */
-static void weight_transform(const float *w, int64_t cout, int64_t cin, bool rotated, float *U)
+/* U[xi][o, c] (at U + xi*plane + o*ldu + c) for all (o, c); rotated: the kernel of (o, c) is
+ * w[c][o] turned by 180 degrees. Per output channel the 9 taps of all input channels are
+ * first copied to g[tap][c], so the transform runs as vector loops over c. */
+static void weight_transform(const float *w, int64_t cout, int64_t cin, bool rotated, float *U, int64_t ldu,
+                             int64_t plane, float *tmp /* 9 * cin floats per thread */)
 {
-    int64_t plane = cout * cin;
-    IG_OMP(omp parallel for schedule(static) if (plane > 4096))
-    for (int64_t o = 0; o < cout; o++)
-        for (int64_t c = 0; c < cin; c++) {
-            float g[3][3];
+    IG_OMP(omp parallel for schedule(static) if (cout * cin > 4096))
+    for (int64_t o = 0; o < cout; o++) {
+        float *g = tmp + (int64_t)ig_cpu_thread_id() * 9 * cin;
+        for (int tap = 0; tap < 9; tap++) {
+            float *gt = g + tap * cin;
             if (rotated) {
-                const float *k = w + (c * cout + o) * 9;
-                for (int i = 0; i < 3; i++)
-                    for (int j = 0; j < 3; j++) g[i][j] = k[(2 - i) * 3 + 2 - j];
+                const float *k = w + o * 9 + (8 - tap);   /* w[c][o][2-i][2-j] */
+                for (int64_t c = 0; c < cin; c++) gt[c] = k[c * cout * 9];
             } else {
-                const float *k = w + (o * cin + c) * 9;
-                for (int i = 0; i < 3; i++)
-                    for (int j = 0; j < 3; j++) g[i][j] = k[i * 3 + j];
-            }
-            float t[4][3];   /* G g */
-            for (int j = 0; j < 3; j++) {
-                t[0][j] = g[0][j];
-                t[1][j] = 0.5f * (g[0][j] + g[1][j] + g[2][j]);
-                t[2][j] = 0.5f * (g[0][j] - g[1][j] + g[2][j]);
-                t[3][j] = g[2][j];
-            }
-            float *u = U + o * cin + c;
-            for (int i = 0; i < 4; i++) {   /* (G g) G^T */
-                u[(i * 4 + 0) * plane] = t[i][0];
-                u[(i * 4 + 1) * plane] = 0.5f * (t[i][0] + t[i][1] + t[i][2]);
-                u[(i * 4 + 2) * plane] = 0.5f * (t[i][0] - t[i][1] + t[i][2]);
-                u[(i * 4 + 3) * plane] = t[i][2];
+                const float *k = w + o * cin * 9 + tap;
+                for (int64_t c = 0; c < cin; c++) gt[c] = k[c * 9];
             }
         }
+        float *u = U + o * ldu;
+        const float *g00 = g, *g01 = g + cin, *g02 = g + 2 * cin, *g10 = g + 3 * cin, *g11 = g + 4 * cin;
+        const float *g12 = g + 5 * cin, *g20 = g + 6 * cin, *g21 = g + 7 * cin, *g22 = g + 8 * cin;
+        for (int64_t c = 0; c < cin; c++) {
+            float t[4][3];
+            const float r0[3] = {g00[c], g01[c], g02[c]}, r1[3] = {g10[c], g11[c], g12[c]}, r2[3] = {g20[c], g21[c], g22[c]};
+            for (int jj = 0; jj < 3; jj++) {
+                t[0][jj] = r0[jj];
+                t[1][jj] = 0.5f * (r0[jj] + r1[jj] + r2[jj]);
+                t[2][jj] = 0.5f * (r0[jj] - r1[jj] + r2[jj]);
+                t[3][jj] = r2[jj];
+            }
+            for (int i = 0; i < 4; i++) {
+                u[(i * 4 + 0) * plane + c] = t[i][0];
+                u[(i * 4 + 1) * plane + c] = 0.5f * (t[i][0] + t[i][1] + t[i][2]);
+                u[(i * 4 + 2) * plane + c] = 0.5f * (t[i][0] - t[i][1] + t[i][2]);
+                u[(i * 4 + 3) * plane + c] = t[i][2];
+            }
+        }
+    }
 }
 
 struct wino_geom {
@@ -64,6 +79,7 @@ struct wino_geom {
     int ph, pw;
 };
 
+#ifndef __AVX512F__
 /* Row work area per thread: 4 padded input rows, 4 column-transformed rows, even/odd halves. */
 static int64_t row_area(const struct wino_geom *g) { return 16 * (2 * g->TW + 2 + 16); }
 
@@ -157,6 +173,108 @@ static void output_transform(const struct wino_geom *g, const float *M, const fl
         }
     }
 }
+#endif
+
+#ifdef __AVX512F__
+/* AVX-512 version, vectorised across 16 channels: the image is first transposed to
+ * Xt[h][w][Cp] (channels innermost, zero border), so every tile value of 16 channels is one
+ * aligned load; V is laid out [xi][T][Cp] and M[xi][T][Op] = V U^T, so the output transform
+ * also works on 16 output channels per register, through Yt[oh][ow][Op] back to NCHW. */
+struct wino_avx {
+    int64_t Cp, Op, Hp, Wp;
+};
+
+static int64_t avx_area(const struct wino_geom *g, const struct wino_avx *a)
+{
+    return a->Hp * a->Wp * a->Cp + 4 * g->TH * g->TW * a->Op;   /* Xt, Yt */
+}
+
+static void avx_input_transform(const struct wino_geom *g, const struct wino_avx *A, const float *x, int64_t n0,
+                                int64_t nb, float *V, float *Xt)
+{
+    int64_t T = nb * g->T1, HW = g->H * g->W, Cp = A->Cp, xs = T * Cp;
+    for (int64_t i = 0; i < nb; i++) {
+        if (i == 0) memset(Xt, 0, (size_t)(A->Hp * A->Wp * Cp) * sizeof(float));   /* border and padded channels stay 0 */
+        /* transpose to channels-innermost: one gather of 16 channels per pixel */
+        __m512i cidx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                          _mm512_set1_epi32((int)HW));
+        for (int64_t c0 = 0; c0 < g->cin; c0 += 16) {
+            int64_t nc = g->cin - c0 < 16 ? g->cin - c0 : 16;
+            __mmask16 m = (__mmask16)((1u << nc) - 1u);
+            const float *xp = x + ((n0 + i) * g->cin + c0) * HW;
+            for (int64_t h = 0; h < g->H; h++) {
+                float *d = Xt + ((h + g->ph) * A->Wp + g->pw) * Cp + c0;
+                for (int64_t w = 0; w < g->W; w++)
+                    _mm512_store_ps(d + w * Cp, _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, cidx, xp + h * g->W + w, 4));
+            }
+        }
+        for (int64_t th = 0; th < g->TH; th++)
+            for (int64_t tw = 0; tw < g->TW; tw++) {
+                const float *base = Xt + (2 * th * A->Wp + 2 * tw) * Cp;
+                float *v = V + (i * g->T1 + th * g->TW + tw) * Cp;
+                for (int64_t c0 = 0; c0 < Cp; c0 += 16) {
+                    __m512 d[4][4], t[4][4];
+                    for (int a = 0; a < 4; a++)
+                        for (int b = 0; b < 4; b++) d[a][b] = _mm512_load_ps(base + (a * A->Wp + b) * Cp + c0);
+                    for (int b = 0; b < 4; b++) {
+                        t[0][b] = _mm512_sub_ps(d[0][b], d[2][b]);
+                        t[1][b] = _mm512_add_ps(d[1][b], d[2][b]);
+                        t[2][b] = _mm512_sub_ps(d[2][b], d[1][b]);
+                        t[3][b] = _mm512_sub_ps(d[1][b], d[3][b]);
+                    }
+                    for (int a = 0; a < 4; a++) {
+                        _mm512_store_ps(v + (a * 4 + 0) * xs + c0, _mm512_sub_ps(t[a][0], t[a][2]));
+                        _mm512_store_ps(v + (a * 4 + 1) * xs + c0, _mm512_add_ps(t[a][1], t[a][2]));
+                        _mm512_store_ps(v + (a * 4 + 2) * xs + c0, _mm512_sub_ps(t[a][2], t[a][1]));
+                        _mm512_store_ps(v + (a * 4 + 3) * xs + c0, _mm512_sub_ps(t[a][1], t[a][3]));
+                    }
+                }
+            }
+    }
+}
+
+static void avx_output_transform(const struct wino_geom *g, const struct wino_avx *A, const float *M, const float *bias,
+                                 int64_t n0, int64_t nb, float *y, float *Yt, const float *bias_p)
+{
+    int64_t T = nb * g->T1, Op = A->Op, ms = T * Op, W2 = 2 * g->TW, P = g->Ho * g->Wo;
+    for (int64_t i = 0; i < nb; i++) {
+        for (int64_t th = 0; th < g->TH; th++)
+            for (int64_t tw = 0; tw < g->TW; tw++) {
+                const float *m = M + (i * g->T1 + th * g->TW + tw) * Op;
+                float *yt = Yt + (2 * th * W2 + 2 * tw) * Op;
+                for (int64_t o0 = 0; o0 < Op; o0 += 16) {
+                    __m512 t0[4], t1[4], b = bias ? _mm512_load_ps(bias_p + o0) : _mm512_setzero_ps();
+                    for (int j = 0; j < 4; j++) {
+                        __m512 a0 = _mm512_load_ps(m + j * ms + o0), a1 = _mm512_load_ps(m + (4 + j) * ms + o0);
+                        __m512 a2 = _mm512_load_ps(m + (8 + j) * ms + o0), a3 = _mm512_load_ps(m + (12 + j) * ms + o0);
+                        t0[j] = _mm512_add_ps(_mm512_add_ps(a0, a1), a2);
+                        t1[j] = _mm512_sub_ps(_mm512_sub_ps(a1, a2), a3);
+                    }
+                    _mm512_store_ps(yt + o0, _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(t0[0], t0[1]), t0[2]), b));
+                    _mm512_store_ps(yt + Op + o0, _mm512_add_ps(_mm512_sub_ps(_mm512_sub_ps(t0[1], t0[2]), t0[3]), b));
+                    _mm512_store_ps(yt + W2 * Op + o0, _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(t1[0], t1[1]), t1[2]), b));
+                    _mm512_store_ps(yt + (W2 + 1) * Op + o0,
+                                    _mm512_add_ps(_mm512_sub_ps(_mm512_sub_ps(t1[1], t1[2]), t1[3]), b));
+                }
+            }
+        /* back to NCHW: one gather of 16 consecutive pixels of one channel per store */
+        __m512i pidx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                          _mm512_set1_epi32((int)Op));
+        for (int64_t o = 0; o < g->cout; o++) {
+            float *yp = y + ((n0 + i) * g->cout + o) * P;
+            for (int64_t oh = 0; oh < g->Ho; oh++) {
+                const float *s = Yt + oh * W2 * Op + o;
+                for (int64_t ow = 0; ow < g->Wo; ow += 16) {
+                    int64_t n = g->Wo - ow < 16 ? g->Wo - ow : 16;
+                    __mmask16 m = (__mmask16)((1u << n) - 1u);
+                    __m512 v = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, pidx, s + ow * Op, 4);
+                    _mm512_mask_storeu_ps(yp + oh * g->Wo + ow, m, v);
+                }
+            }
+        }
+    }
+}
+#endif
 
 /* Tiles per sgemm: at least 256 columns, about 8 MiB of V and M per thread. */
 #define WINO_MIN_TILES 256
@@ -179,17 +297,56 @@ enum ig_status ig_cpu_winograd_conv(struct ig_backend *be, const float *x, int64
     if (nb < 1) nb = 1;
     if (nb > ipt) nb = ipt;
     int64_t chunks = (N + nb - 1) / nb;
-    int64_t u_floats = (16 * cout * cin + 15) & ~(int64_t)15;
+#ifdef __AVX512F__
+    struct wino_avx A = {.Cp = (cin + 15) & ~(int64_t)15, .Op = (cout + 15) & ~(int64_t)15};
+    A.Hp = 2 * g.TH + 2;
+    A.Wp = 2 * g.TW + 2;
+    /* U, padded bias, tap copies, rotated kernel */
+    int64_t u_floats = 16 * A.Op * A.Cp + A.Op + ((9 * cin * maxt + 15) & ~(int64_t)15) + (rotated ? 9 * cin * cout : 0);
+    u_floats = (u_floats + 15) & ~(int64_t)15;
+    int64_t per_thread = (16 * (A.Cp + A.Op) * nb * g.T1 + avx_area(&g, &A) + 15) & ~(int64_t)15;
+#else
+    int64_t u_floats = (16 * cout * cin + 9 * cin * maxt + 15) & ~(int64_t)15;
     int64_t per_thread = (16 * (cin + cout) * nb * g.T1 + row_area(&g) + 15) & ~(int64_t)15;
+#endif
     float *scr = ig_backend_scratch(be, (size_t)(u_floats + per_thread * nth) * sizeof(float));
     if (!scr) return IG_ERR_OOM;
     float *U = scr;
-    weight_transform(w, cout, cin, rotated, U);
+#ifdef __AVX512F__
+    memset(U, 0, (size_t)u_floats * sizeof(float));
+    float *bias_p = U + 16 * A.Op * A.Cp;
+    if (rotated) {
+        /* wt[o][c][tap] = w[c][o][8 - tap], built in blocks of 16 source kernels so that reads
+         * and writes both stream (the transform then reads wt like a forward kernel) */
+        float *wt = bias_p + A.Op + ((9 * cin * maxt + 15) & ~(int64_t)15);
+        IG_OMP(omp parallel for schedule(static) if (cout * cin > 4096))
+        for (int64_t c0 = 0; c0 < cin; c0 += 16)
+            for (int64_t o = 0; o < cout; o++)
+                for (int64_t c = c0; c < c0 + 16 && c < cin; c++)
+                    for (int tap = 0; tap < 9; tap++) wt[(o * cin + c) * 9 + tap] = w[(c * cout + o) * 9 + 8 - tap];
+        w = wt;
+    }
+    weight_transform(w, cout, cin, false, U, A.Cp, A.Op * A.Cp, bias_p + A.Op);
+    if (bias) memcpy(bias_p, bias, (size_t)cout * sizeof(float));
+#else
+    weight_transform(w, cout, cin, rotated, U, cin, cout * cin, U + 16 * cout * cin);
+#endif
     int saved = ig_cpu_blas_single_begin();
     IG_OMP(omp parallel for schedule(dynamic, 1) num_threads(nth))
     for (int64_t ch = 0; ch < chunks; ch++) {
         int64_t n0 = ch * nb, cnt = N - n0 < nb ? N - n0 : nb, T = cnt * g.T1;
-        float *V = scr + u_floats + ig_cpu_thread_id() * per_thread, *Mm = V + 16 * cin * T;
+        float *mine = scr + u_floats + ig_cpu_thread_id() * per_thread;
+#ifdef __AVX512F__
+        float *V = mine, *Mm = V + 16 * A.Cp * T, *Xt = mine + 16 * (A.Cp + A.Op) * nb * g.T1;
+        float *Yt = Xt + A.Hp * A.Wp * A.Cp;
+        avx_input_transform(&g, &A, x, n0, cnt, V, Xt);
+        for (int xi = 0; xi < 16; xi++)   /* M[xi][T, Op] = V[xi][T, Cp] U[xi][Op, Cp]^T */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)T, (blasint)A.Op, (blasint)A.Cp, 1.0f,
+                        V + xi * T * A.Cp, (blasint)A.Cp, U + xi * A.Op * A.Cp, (blasint)A.Cp, 0.0f,
+                        Mm + xi * T * A.Op, (blasint)A.Op);
+        avx_output_transform(&g, &A, Mm, bias, n0, cnt, y, Yt, bias_p);
+#else
+        float *V = mine, *Mm = V + 16 * cin * T;
         float *work = V + 16 * (cin + cout) * nb * g.T1;
         input_transform(&g, x, n0, cnt, V, work);
         for (int xi = 0; xi < 16; xi++)
@@ -197,6 +354,7 @@ enum ig_status ig_cpu_winograd_conv(struct ig_backend *be, const float *x, int64
                         U + xi * cout * cin, (blasint)cin, V + xi * cin * T, (blasint)T, 0.0f, Mm + xi * cout * T,
                         (blasint)T);
         output_transform(&g, Mm, bias, n0, cnt, y, work);
+#endif
     }
     ig_cpu_blas_single_end(saved);
     return IG_OK;
