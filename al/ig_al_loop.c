@@ -491,11 +491,14 @@ static enum ig_status save_state(struct run *r, struct ig_al_result *res, int ep
     st.model_rng = r->m->rng;
     st.al_epochs = p->al_epochs;
     st.epochs = res->epochs;
-    if (done) snprintf(st.model_file, sizeof st.model_file, "%s.final.safetensors", tag);
-    else snprintf(st.model_file, sizeof st.model_file, "%s.e%d.safetensors", tag, epoch_done);
-    char path[4400], mpath[4400];
-    snprintf(mpath, sizeof mpath, "%s/%s", p->checkpoint_dir, st.model_file);
-    IG_TRY(ig_model_save(r->m, r->opt, mpath));
+    /* a finished run keeps only its state (the result); no model file */
+    if (!done) {
+        snprintf(st.model_file, sizeof st.model_file, "%s.e%d.safetensors", tag, epoch_done);
+        char mpath[4400];
+        snprintf(mpath, sizeof mpath, "%s/%s", p->checkpoint_dir, st.model_file);
+        IG_TRY(ig_model_save(r->m, r->opt, mpath));
+    }
+    char path[4400];
     path_join(path, sizeof path, p->checkpoint_dir, tag, ".state.json");
     IG_TRY(ig_al_state_save(&st, path));
     /* the state now names the new model file: the previous one can go */
@@ -595,41 +598,39 @@ enum ig_status ig_al_run(struct ig_al_result *res, struct ig_model *m, const str
         char path[4400];
         path_join(path, sizeof path, p->checkpoint_dir, tag, ".state.json");
         struct al_state st;
-        if (access(path, F_OK) == 0) {
-            s = ig_al_state_load(&st, path);
-            if (s == IG_OK && (st.fingerprint != fp || strcmp(st.method, r.mname) || st.al_epochs != p->al_epochs ||
-                               st.n_li + st.n_ui + st.n_nli != total || st.n_nli > k)) {
+        if (access(path, F_OK) == 0 && (s = ig_al_state_load(&st, path)) == IG_OK) {
+            if (st.fingerprint != fp || strcmp(st.method, r.mname) || st.al_epochs != p->al_epochs ||
+                st.n_li + st.n_ui + st.n_nli != total || st.n_nli > k)
                 s = ig_error(IG_ERR_STATE, "%s: the checkpoint belongs to a different run (method, split or settings differ)", path);
-                ig_al_state_free(&st);
-            }
-            if (s == IG_OK) {
+            if (s == IG_OK && !st.done) {
+                /* a finished run needs no model: its result is in the state */
                 char mpath[4400];
                 snprintf(mpath, sizeof mpath, "%s/%s", p->checkpoint_dir, st.model_file);
                 bool opt_loaded = false;
                 s = ig_model_load(m, r.opt, mpath, &opt_loaded);
                 if (s == IG_OK && !opt_loaded) s = ig_error(IG_ERR_FORMAT, "%s: optimiser state missing", mpath);
-                if (s == IG_OK) {
-                    memcpy(r.li, st.li, (size_t)st.n_li * sizeof *st.li);
-                    memcpy(r.ui, st.ui, (size_t)st.n_ui * sizeof *st.ui);
-                    memcpy(r.nli, st.nli, (size_t)st.n_nli * sizeof *st.nli);
-                    r.n_li = st.n_li;
-                    r.n_ui = st.n_ui;
-                    r.n_nli = st.n_nli;
-                    m->rng = st.model_rng;
-                    res->a0 = st.a0;
-                    res->a = st.a;
-                    res->init_train_s = st.init_train_s;
-                    res->final_train_s = st.final_train_s;
-                    res->eval_s = st.eval_s;
-                    memcpy(res->epochs, st.epochs, (size_t)p->al_epochs * sizeof *res->epochs);
-                    res->resumed = true;
-                    start = st.epoch_done + 1;
-                    finished = st.done;
-                    snprintf(prev_model, sizeof prev_model, "%s", st.model_file);
-                    report(&r, "resume", st.epoch_done, 0, NAN, NAN, 0);
-                }
-                ig_al_state_free(&st);
             }
+            if (s == IG_OK) {
+                memcpy(r.li, st.li, (size_t)st.n_li * sizeof *st.li);
+                memcpy(r.ui, st.ui, (size_t)st.n_ui * sizeof *st.ui);
+                memcpy(r.nli, st.nli, (size_t)st.n_nli * sizeof *st.nli);
+                r.n_li = st.n_li;
+                r.n_ui = st.n_ui;
+                r.n_nli = st.n_nli;
+                m->rng = st.model_rng;
+                res->a0 = st.a0;
+                res->a = st.a;
+                res->init_train_s = st.init_train_s;
+                res->final_train_s = st.final_train_s;
+                res->eval_s = st.eval_s;
+                memcpy(res->epochs, st.epochs, (size_t)p->al_epochs * sizeof *res->epochs);
+                res->resumed = true;
+                start = st.epoch_done + 1;
+                finished = st.done;
+                snprintf(prev_model, sizeof prev_model, "%s", st.model_file);
+                report(&r, "resume", st.epoch_done, 0, NAN, NAN, 0);
+            }
+            ig_al_state_free(&st);
         }
     }
     if (s == IG_OK && !res->resumed) {

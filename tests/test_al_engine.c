@@ -13,7 +13,13 @@
 
 static struct ig_backend *be;
 
-static void setup(void) { ck_assert_int_eq(ig_backend_init_cpu(&be, 2), IG_OK); }
+/* CPU by default; IG_AL_TEST_DEVICE=opencl runs the same checks on an OpenCL device. */
+static void setup(void)
+{
+    const char *dev = getenv("IG_AL_TEST_DEVICE");
+    if (dev && *dev) ck_assert_msg(ig_backend_init(dev, &be) == IG_OK, "%s", ig_last_error());
+    else ck_assert_int_eq(ig_backend_init_cpu(&be, 2), IG_OK);
+}
 static void teardown(void) { ig_backend_free(be); }
 
 static double dotd(const float *a, const float *b, int64_t n)
