@@ -19,7 +19,9 @@
  * row (it compares the value with a real threshold, "go left when x <= threshold").
  * The module does not depend on tensor/; errors are enum ig_regress_status values and
  * ig_regress_last_error() gives a thread-local message. Nothing here prints or exits.
- * Fitting and prediction use OpenMP threads (n_threads <= 0: OpenMP's default).
+ * Fitting and prediction use OpenMP threads (n_threads <= 0: OpenMP's default; boosting then
+ * also drops to one thread while that is faster, i.e. on a machine busy with other work).
+ * Results do not depend on the number of threads.
  *
  * Usage
  * -----
@@ -71,7 +73,7 @@ struct ig_gbr_params {
     int min_samples_leaf;    /* default 1 */
     double subsample;        /* default 1.0, in (0, 1] */
     uint64_t seed;           /* used only when subsample < 1 */
-    int n_threads;           /* <= 0: OpenMP default */
+    int n_threads;           /* <= 0: automatic (see above) */
 };
 
 struct ig_gbr;
