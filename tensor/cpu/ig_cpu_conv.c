@@ -1,4 +1,4 @@
-/* CPU conv2d kernels: per-thread pipelines of im2col/col2im around single-threaded OpenBLAS sgemm over chunks of images. */
+/* CPU conv2d kernels: per-thread pipelines of im2col/col2im around single-threaded OpenBLAS sgemm over image chunks (Winograd F(2x2,3x3) for suitable 3x3 layers). */
 #include "ig_cpu_util.h"
 #include <cblas.h>
 #include <stdlib.h>
