@@ -28,7 +28,7 @@ enum ig_cl_kid {
 enum { IG_CL_PROF_SGEMM = IG_CLK_COUNT, IG_CL_PROF_FILL, IG_CL_PROF_COUNT };
 
 /* Device scratch slots (grown on demand, reused across ops; the in-order queue serialises users). */
-enum { IG_CL_SCRATCH_COL, IG_CL_SCRATCH_TMP, IG_CL_SCRATCH_PART, IG_CL_SCRATCH_COUNT };
+enum { IG_CL_SCRATCH_COL, IG_CL_SCRATCH_TMP, IG_CL_SCRATCH_PART, IG_CL_SCRATCH_GEMM, IG_CL_SCRATCH_COUNT };
 
 struct ig_cl {
     cl_platform_id platform;

@@ -126,9 +126,17 @@ enum ig_status ig_cl_sgemm(struct ig_backend *be, bool ta, bool tb, size_t m, si
     }
     cl_event ev = NULL;
     bool prof = be->profile && cl->queue_profiling;
-    CLBlastStatusCode st = CLBlastSgemm(CLBlastLayoutRowMajor, ta ? CLBlastTransposeYes : CLBlastTransposeNo,
-                                        tb ? CLBlastTransposeYes : CLBlastTransposeNo, m, n, k, alpha, a, a_off, lda,
-                                        b, b_off, ldb, beta, c, c_off, ldc, &cl->queue, prof ? &ev : NULL);
+    CLBlastTranspose cta = ta ? CLBlastTransposeYes : CLBlastTransposeNo, ctb = tb ? CLBlastTransposeYes : CLBlastTransposeNo;
+    /* clBLAST's temporary (padded/transposed copies) comes from a kept scratch buffer, so steady-state
+     * training does not create a buffer per GEMM */
+    size_t temp = 0;
+    CLBlastStatusCode st = CLBlastSGemmTempBufferSize(CLBlastLayoutRowMajor, cta, ctb, m, n, k, a_off, lda, b_off, ldb, c_off,
+                                                      ldc, &cl->queue, &temp);
+    if (st != CLBlastSuccess) return ig_cl_fail((cl_int)st, "clBLAST sgemm temporary size (m=%zu n=%zu k=%zu)", m, n, k);
+    cl_mem tb_mem = ig_cl_scratch(be, IG_CL_SCRATCH_GEMM, temp);
+    if (!tb_mem) return IG_ERR_OOM;
+    st = CLBlastSgemmWithTempBuffer(CLBlastLayoutRowMajor, cta, ctb, m, n, k, alpha, a, a_off, lda, b, b_off, ldb, beta, c,
+                                    c_off, ldc, &cl->queue, prof ? &ev : NULL, tb_mem);
     if (st == CLBlastSuccess && ev) ig_cl_profile_event(be, IG_CL_PROF_SGEMM, ev);
     if (st != CLBlastSuccess)
         return ig_cl_fail((cl_int)st, "clBLAST sgemm (m=%zu n=%zu k=%zu, ta=%d tb=%d, lda=%zu ldb=%zu ldc=%zu)", m, n, k,
