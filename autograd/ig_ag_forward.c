@@ -2,8 +2,6 @@
 #include "ig_ag_internal.h"
 #include <string.h>
 
-struct ig_var *ig_ag_node_new(struct ig_graph *g, enum ig_ag_op op);
-
 /* Record the first error of the step on the graph and return NULL. */
 static struct ig_var *fail(struct ig_graph *g, enum ig_status s)
 {

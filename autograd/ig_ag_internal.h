@@ -49,6 +49,10 @@ struct ig_graph {
     struct ig_tensor *zeros;        /* a vector of zeros, grown on demand */
 };
 
+/* Next node record of the tape (reused from the previous step when there is one); the
+ * caller fills inputs and value. NULL on OOM (recorded on the graph). */
+struct ig_var *ig_ag_node_new(struct ig_graph *g, enum ig_ag_op op);
+
 /* Storage in *slot with dtype/shape, reused when the owned buffer is large enough and not
  * shared; else replaced. NULL on error. */
 struct ig_tensor *ig_ag_cached(struct ig_graph *g, struct ig_tensor **slot, enum ig_dtype dt, int ndim,

@@ -128,9 +128,6 @@ void ig_graph_set_layer_hook(struct ig_graph *g, ig_layer_hook_fn fn, void *user
     g->hook_user = user;
 }
 
-/* Next node record (reused from the previous step when there is one). Internal use by
- * the op functions: the caller fills op, inputs and value. */
-struct ig_var *ig_ag_node_new(struct ig_graph *g, enum ig_ag_op op);
 struct ig_var *ig_ag_node_new(struct ig_graph *g, enum ig_ag_op op)
 {
     if (g->released) {
