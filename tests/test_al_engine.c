@@ -301,6 +301,7 @@ START_TEST(test_loop_methods_budget_and_sharing)
             p.reference = IG_AL_REF_RUNNING;
             p.compare_running = true;
         }
+        if (meth == IG_AL_METHOD_LD) p.reference = IG_AL_REF_NLI;
         struct ig_model *m = new_model();
         struct ig_al_result res;
         enum ig_status s = ig_al_run(&res, m, &tr, &te, li, nli, ui, nui, &p);
