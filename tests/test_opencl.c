@@ -531,8 +531,15 @@ START_TEST(test_paper_cnn_train_steps)
     for (int step = 0; step < STEPS; step++) {
         struct pair x = pair_f(4, xs, 1000 + (uint64_t)step, -1, 1), y = pair_i32(1, ls, 2000 + (uint64_t)step, 10);
         float lc = 0, lg = 0;
-        int64_t cc = 0, cg = 0;
+        int64_t cc = 0, cg = 0, w0, r0, bw0, br0, w1, r1, bw1, br1;
+        ig_opencl_transfer_stats(gpu, &w0, &r0, &bw0, &br0);
         OK2(ig_model_train_step(mc, oc, gc, x.c, y.c, &lc, &cc), ig_model_train_step(mg, og, gg, x.g, y.g, &lg, &cg));
+        ig_opencl_transfer_stats(gpu, &w1, &r1, &bw1, &br1);
+        /* resident: a training step uploads nothing and reads back only the loss and per-row predictions
+         * for the correct count (the batch itself was uploaded by pair_f/pair_i32 above) */
+        ck_assert_msg(w1 == w0, "step %d wrote %lld times to the device", step, (long long)(w1 - w0));
+        ck_assert_msg(br1 - br0 <= (int64_t)(sizeof(float) + NB * sizeof(int32_t) + 64),
+                      "step %d read %lld bytes back (%lld reads)", step, (long long)(br1 - br0), (long long)(r1 - r0));
         ck_assert_msg(fabsf(lc - lg) <= 1e-4f * fabsf(lc) + 1e-5f, "step %d: loss cpu %.7f opencl %.7f", step, (double)lc, (double)lg);
         ck_assert_int_eq(cc, cg);
         pair_free(x), pair_free(y);

@@ -46,6 +46,8 @@ struct ig_cl {
     size_t scratch_bytes[IG_CL_SCRATCH_COUNT];
     struct ig_opencl_info info;     /* build/cache facts for tests and tools */
     long live_mems;                 /* clCreateBuffer minus clReleaseMemObject (leak check) */
+    int64_t host_writes, host_reads;     /* transfers through the vtable (residency checks) */
+    int64_t bytes_written, bytes_read;
     bool queue_profiling;           /* queue created with CL_QUEUE_PROFILING_ENABLE */
     double kprof_seconds[IG_CL_PROF_COUNT];
     int64_t kprof_calls[IG_CL_PROF_COUNT];

@@ -159,6 +159,8 @@ static void cl_release(struct ig_backend *be, void *mem)
 static enum ig_status cl_write(struct ig_backend *be, void *mem, size_t off, const void *src, size_t n)
 {
     if (n == 0) return IG_OK;
+    ig_cl_of(be)->host_writes++;
+    ig_cl_of(be)->bytes_written += (int64_t)n;
     IG_CL_TRY(clEnqueueWriteBuffer(ig_cl_of(be)->queue, (cl_mem)mem, CL_TRUE, off, n, src, 0, NULL, NULL),
               "clEnqueueWriteBuffer(%zu bytes at %zu)", n, off);
     return IG_OK;
@@ -167,6 +169,8 @@ static enum ig_status cl_write(struct ig_backend *be, void *mem, size_t off, con
 static enum ig_status cl_read(struct ig_backend *be, void *mem, size_t off, void *dst, size_t n)
 {
     if (n == 0) return IG_OK;
+    ig_cl_of(be)->host_reads++;
+    ig_cl_of(be)->bytes_read += (int64_t)n;
     IG_CL_TRY(clEnqueueReadBuffer(ig_cl_of(be)->queue, (cl_mem)mem, CL_TRUE, off, n, dst, 0, NULL, NULL),
               "clEnqueueReadBuffer(%zu bytes at %zu)", n, off);
     return IG_OK;
@@ -367,4 +371,14 @@ void ig_opencl_kernel_profile_reset(struct ig_backend *be)
     struct ig_cl *cl = ig_cl_of(be);
     memset(cl->kprof_seconds, 0, sizeof cl->kprof_seconds);
     memset(cl->kprof_calls, 0, sizeof cl->kprof_calls);
+}
+
+void ig_opencl_transfer_stats(struct ig_backend *be, int64_t *writes, int64_t *reads, int64_t *bytes_written,
+                              int64_t *bytes_read)
+{
+    struct ig_cl *cl = be && be->vt->kind == IG_BACKEND_OPENCL ? ig_cl_of(be) : NULL;
+    if (writes) *writes = cl ? cl->host_writes : 0;
+    if (reads) *reads = cl ? cl->host_reads : 0;
+    if (bytes_written) *bytes_written = cl ? cl->bytes_written : 0;
+    if (bytes_read) *bytes_read = cl ? cl->bytes_read : 0;
 }

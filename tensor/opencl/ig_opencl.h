@@ -21,6 +21,11 @@ enum ig_status ig_opencl_info_get(struct ig_backend *be, struct ig_opencl_info *
 enum ig_status ig_opencl_build_check(struct ig_backend *be, const char *source);
 /* Number of live cl_mem objects the backend created (pooled buffers, scratch, dummy). */
 long ig_opencl_live_mems(struct ig_backend *be);
+/* Host<->device transfers since the backend was created (ig_tensor_from_host*, ig_tensor_to_host,
+ * ig_tensor_item, ...): counts and bytes. Lets tests check that tensors stay resident. */
+void ig_opencl_transfer_stats(struct ig_backend *be, int64_t *writes, int64_t *reads, int64_t *bytes_written,
+                              int64_t *bytes_read);
+
 /* Device time per OpenCL kernel (profiling events, collected while ig_backend_profile_enable(be, true)):
  * for i in 0 .. ig_opencl_kernel_count()-1, name ("im2col", "clblast_sgemm", "fill_buffer"), seconds, calls.
  * Returns false when i is out of range or be is not an OpenCL backend. */
