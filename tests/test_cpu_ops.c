@@ -252,8 +252,9 @@ START_TEST(test_conv_known)
 }
 END_TEST
 
-/* The Winograd kernel directly on odd shapes (clipped edge tiles, padding 0..2, batch 1, several
- * chunks), forward and rotated (backward data), against the reference kernels. */
+/* The Winograd kernels directly on odd shapes (clipped edge tiles, padding 0..2, batch 1, several
+ * chunks, channel counts not multiples of 16): forward, rotated (backward data) and, in AVX-512
+ * builds, the weight gradient, against the reference kernels. */
 START_TEST(test_winograd_vs_ref)
 {
     static const struct conv_case wc[] = {
@@ -275,6 +276,19 @@ START_TEST(test_winograd_vs_ref)
                                               2 - c->pad, NULL, ig_cpu_f32(dx), c->H, c->W), IG_OK);
         r = (struct ig_op_call){.op = IG_OP_CONV2D_BWD_DATA, .t = {dxr, dy, w}, .p.conv = p};
         ck_assert_int_eq(ig_cpu_ref_conv2d_bwd_data(be, &r), IG_OK);
+#ifdef __AVX512F__
+        {   /* weight gradient of the same tiling */
+            struct ig_tensor *dw = RND(0, 1, c->O, c->C, 3, 3), *dwr = RND(0, 1, c->O, c->C, 3, 3);
+            ck_assert_int_eq(ig_cpu_winograd_bwd_weight(be, ig_cpu_f32(x), ig_cpu_f32(dy), c->N, c->C, c->H, c->W, c->O,
+                                                        c->pad, c->pad, Ho, Wo, ig_cpu_f32(dw)), IG_OK);
+            struct ig_op_call rw = {.op = IG_OP_CONV2D_BWD_WEIGHT, .t = {dwr, dy, x}, .p.conv = p};
+            ck_assert_int_eq(ig_cpu_ref_conv2d_bwd_weight(be, &rw), IG_OK);
+            float *wa = host_f32(dw), *we = host_f32(dwr);
+            ck_assert_double_le(ig_test_close_ratio(wa, we, (size_t)ig_tensor_numel(dw), 1e-4, 1e-3), 1.0);
+            free(wa); free(we);
+            ig_tensor_free(dw); ig_tensor_free(dwr);
+        }
+#endif
         float *a = host_f32(y), *e = host_f32(yr), *da = host_f32(dx), *de = host_f32(dxr);
         ck_assert_double_le(ig_test_close_ratio(a, e, (size_t)ig_tensor_numel(y), 1e-4, 1e-4), 1.0);
         ck_assert_double_le(ig_test_close_ratio(da, de, (size_t)ig_tensor_numel(dx), 1e-4, 1e-4), 1.0);
@@ -294,6 +308,18 @@ START_TEST(test_conv_deterministic)
     ck_assert_int_eq(ig_conv2d_backward_weight(dw, dy, x, p), IG_OK);
     float *first = host_f32(dw);
     for (int r = 0; r < 8; r++) {
+        ck_assert_int_eq(ig_conv2d_backward_weight(dw, dy, x, p), IG_OK);
+        float *again = host_f32(dw);
+        ck_assert(memcmp(first, again, ig_tensor_nbytes(dw)) == 0);
+        free(again);
+    }
+    free(first);
+    ig_tensor_free(x); ig_tensor_free(dy); ig_tensor_free(dw);
+    /* the same for the Winograd weight gradient (64 channels: partial sums in fixed groups) */
+    x = RND(-1, 1, 33, 64, 8, 8), dy = RND(-1, 1, 33, 64, 8, 8), dw = RND(0, 1, 64, 64, 3, 3);
+    ck_assert_int_eq(ig_conv2d_backward_weight(dw, dy, x, p), IG_OK);
+    first = host_f32(dw);
+    for (int r = 0; r < 4; r++) {
         ck_assert_int_eq(ig_conv2d_backward_weight(dw, dy, x, p), IG_OK);
         float *again = host_f32(dw);
         ck_assert(memcmp(first, again, ig_tensor_nbytes(dw)) == 0);

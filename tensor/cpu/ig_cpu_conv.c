@@ -456,6 +456,10 @@ enum ig_status ig_cpu_conv2d_bwd_weight(struct ig_backend *be, const struct ig_o
         zero(dw, g.O * g.K);
         return IG_OK;
     }
+#ifdef __AVX512F__
+    if (winograd_enabled() && ig_cpu_winograd_suits(g.C, g.O, g.KH, g.KW, g.sh, g.sw, g.ph, g.pw, g.Ho, g.Wo))
+        return ig_cpu_winograd_bwd_weight(be, x, dy, g.N, g.C, g.H, g.W, g.O, g.ph, g.pw, g.Ho, g.Wo, dw);
+#endif
     struct conv_plan pl = plan(&g);
     int64_t chunks_all = (g.N + pl.nb - 1) / pl.nb;
     pl.groups = chunks_all < BWD_WEIGHT_GROUPS ? chunks_all : BWD_WEIGHT_GROUPS;

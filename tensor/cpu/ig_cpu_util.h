@@ -42,4 +42,10 @@ bool ig_cpu_winograd_suits(int64_t cin, int64_t cout, int64_t kh, int64_t kw, in
 enum ig_status ig_cpu_winograd_conv(struct ig_backend *be, const float *x, int64_t N, int64_t cin, int64_t H, int64_t W,
                                     const float *w, bool rotated, int64_t cout, int ph, int pw, const float *bias,
                                     float *y, int64_t Ho, int64_t Wo);
+#ifdef __AVX512F__
+/* Weight gradient dw[O,C,3,3] of the same stride-1 3x3 conv by Winograd (AVX-512 builds only). */
+enum ig_status ig_cpu_winograd_bwd_weight(struct ig_backend *be, const float *x, const float *dy, int64_t N, int64_t C,
+                                          int64_t H, int64_t W, int64_t O, int ph, int pw, int64_t Ho, int64_t Wo,
+                                          float *dw);
+#endif
 #endif

