@@ -22,16 +22,16 @@
  */
 
 /* The layer shapes where the transforms pay for themselves. Measured per layer of the paper CNN
- * (1 thread, CPU time, 32 images, against im2col + sgemm, AVX-512 build): conv3..conv6 forward
- * and backward data 126-165 "direct-FLOP" GFLOP/s against 96-122 (conv total -17%); with a
- * 32-channel side (conv2) the 16 small-K GEMMs lose. Without AVX-512 the scalar transforms cost
+ * (1 thread, CPU time, 32 images, against im2col + sgemm, AVX-512 build): conv3..conv6 all three
+ * passes +20..70%; conv2 (32 -> 64 channels) forward even, backward data/weight +10%; conv1
+ * (3 input channels) would waste 13 of 16 lanes. Without AVX-512 the scalar transforms cost
  * about what the GEMMs save, so only the 128->128 16x16 shape (measured +10..20%) qualifies. */
 bool ig_cpu_winograd_suits(int64_t cin, int64_t cout, int64_t kh, int64_t kw, int sh, int sw, int ph, int pw,
                            int64_t out_h, int64_t out_w)
 {
     bool ok = kh == 3 && kw == 3 && sh == 1 && sw == 1 && ph >= 0 && ph <= 2 && pw >= 0 && pw <= 2;
 #ifdef __AVX512F__
-    return ok && cin >= 64 && cout >= 64 && out_h * out_w >= 16;
+    return ok && cin >= 32 && cout >= 32 && out_h * out_w >= 16;
 #else
     return ok && cin >= 128 && cout >= 128 && out_h * out_w >= 256;
 #endif
