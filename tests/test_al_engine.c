@@ -199,6 +199,61 @@ START_TEST(test_engine_paper_cnn)
 }
 END_TEST
 
+/* The `running` reference: D += B (mean minibatch gradient + wd θ) after each training
+ * step equals the full reference Σ ∇L_x + n wd θ when θ does not move (lr ~ 0) and
+ * train mode equals eval mode (an MLP: no batch norm, no dropout). */
+START_TEST(test_running_reference_matches_full_at_fixed_theta)
+{
+    struct ig_model *m;
+    ck_assert_int_eq(ig_model_mlp(&m, be, 12, 9, 4, 2), IG_OK);
+    struct ig_al_engine *e;
+    ck_assert_int_eq(ig_al_engine_new(&e, m), IG_OK);
+    int64_t P = ig_al_engine_num_params(e);
+    enum { N = 10, B = 4 };
+    int64_t xs[4] = {N, 3, 2, 2}, ys[1] = {N};
+    float hx[N * 12];
+    int32_t hy[N];
+    ig_test_fill_uniform(hx, N * 12, 17, -1, 1);
+    for (int i = 0; i < N; i++) hy[i] = i % 4;
+    struct ig_tensor *x = ig_tensor_from_host(be, IG_DTYPE_F32, 4, xs, hx);
+    struct ig_tensor *y = ig_tensor_from_host(be, IG_DTYPE_I32, 1, ys, hy);
+    const float wd = 0.01f;
+    struct ig_adam_params ap = ig_adam_params_default();
+    ap.lr = 1e-20f;
+    ap.weight_decay = wd;
+    struct ig_optim *opt;
+    struct ig_graph *g;
+    ck_assert_int_eq(ig_optim_adam_new(&opt, m, ap), IG_OK);
+    ck_assert_int_eq(ig_graph_new(be, &g), IG_OK);
+    ck_assert_int_eq(ig_al_engine_ref_zero(e), IG_OK);
+    for (int i = 0; i < N; i += B) {
+        int nb = N - i < B ? N - i : B;
+        struct ig_tensor *xb = ig_tensor_slice(x, i, nb), *yb = ig_tensor_slice(y, i, nb);
+        ck_assert_int_eq(ig_model_train_step(m, opt, g, xb, yb, NULL, NULL), IG_OK);
+        ck_assert_int_eq(ig_al_engine_ref_add_param_grads(e, (float)nb), IG_OK);
+        ck_assert_int_eq(ig_al_engine_ref_add_theta(e, (float)nb * wd), IG_OK);
+        ig_tensor_free(xb);
+        ig_tensor_free(yb);
+    }
+    float *run = malloc((size_t)P * sizeof *run), *full = malloc((size_t)P * sizeof *full);
+    ck_assert_int_eq(ig_al_engine_ref_to_host(e, run, P), IG_OK);
+    ig_model_set_train(m, false);
+    ck_assert_int_eq(ig_al_engine_ref_zero(e), IG_OK);
+    ck_assert_int_eq(ig_al_engine_ref_add_batch(e, x, y), IG_OK);
+    ck_assert_int_eq(ig_al_engine_ref_add_theta(e, (float)N * wd), IG_OK);
+    ck_assert_int_eq(ig_al_engine_ref_to_host(e, full, P), IG_OK);
+    ck_assert_double_le(ig_test_close_ratio(run, full, (size_t)P, 1e-4, 1e-6), 1.0);
+    free(run);
+    free(full);
+    ig_graph_free(g);
+    ig_optim_free(opt);
+    ig_al_engine_free(e);
+    ig_tensor_free(x);
+    ig_tensor_free(y);
+    ig_model_free(m);
+}
+END_TEST
+
 START_TEST(test_engine_bad_args)
 {
     struct ig_al_engine *e = NULL;
@@ -428,6 +483,7 @@ int main(void)
     tcase_add_test(tc, test_engine_small_cnn);
     tcase_add_test(tc, test_engine_mlp);
     tcase_add_test(tc, test_engine_paper_cnn);
+    tcase_add_test(tc, test_running_reference_matches_full_at_fixed_theta);
     tcase_add_test(tc, test_engine_bad_args);
     suite_add_tcase(s, tc);
     TCase *tl = tcase_create("loop");
