@@ -1,4 +1,4 @@
-/* igradv active learning: LAL-IGradV importance scores, baselines, selection helpers. */
+/* igradv active learning: LAL-IGradV importance scores, the per-sample gradient engine, baselines and the active-learning loop. */
 #ifndef IG_AL_H
 #define IG_AL_H
 /*
@@ -14,6 +14,14 @@
  *   ig_al_scores_from_dots(IG_AL_LD, k, dots, sq_norms, delta_sq, s);
  *   ig_al_rank_bin(s, k, s);                  // RLD: 0 / 0.5 / 1 by quartiles
  *   size_t pick[500]; ig_al_topk(pred, pool_n, 500, pick);
+ *
+ * Example (a whole run, see the loop section below)
+ *   struct ig_al_params p = ig_al_params_default();    // DS, full reference, k 500, ...
+ *   p.method = IG_AL_METHOD_RLD; p.init_path = "ckpt/init.safetensors"; p.checkpoint_dir = "ckpt";
+ *   ig_al_split(train.n, 0.5, seed, li, &n_li, ui, &n_ui);
+ *   struct ig_al_result res;
+ *   if (ig_al_run(&res, model, &train, &test, li, n_li, ui, n_ui, &p) != IG_OK) ... ig_last_error() ...;
+ *   printf("A0 %.4f A %.4f\n", res.a0, res.a); ig_al_result_free(&res);
  */
 #include <stdbool.h>
 #include <stddef.h>
