@@ -457,28 +457,35 @@ enum ig_status ig_cpu_winograd_bwd_weight(struct ig_backend *be, const float *x,
                                 S + gi * splane + xi * A.Op * A.Cp, (blasint)A.Cp);
             }
         }
-        /* implicit barrier; then per (o, c): sum the groups in order and apply G^T . G */
+        /* implicit barrier; then per (o, 16 input channels): sum the groups in order, apply G^T . G */
         IG_OMP(omp for schedule(static))
         for (int64_t o = 0; o < O; o++)
-            for (int64_t c = 0; c < C; c++) {
-                float s[16];
+            for (int64_t c0 = 0; c0 < C; c0 += 16) {
+                __m512 sv[16];
                 for (int xi = 0; xi < 16; xi++) {
-                    float v = S[xi * A.Op * A.Cp + o * A.Cp + c];
-                    for (int64_t gi = 1; gi < G; gi++) v += S[gi * splane + xi * A.Op * A.Cp + o * A.Cp + c];
-                    s[xi] = v;
+                    const float *p = S + xi * A.Op * A.Cp + o * A.Cp + c0;
+                    __m512 v = _mm512_load_ps(p);
+                    for (int64_t gi = 1; gi < G; gi++) v = _mm512_add_ps(v, _mm512_load_ps(p + gi * splane));
+                    sv[xi] = v;
                 }
-                float q[3][4];   /* G^T s: rows 0.5-weighted as G^T = [1 .5 .5 0; 0 .5 -.5 0; 0 .5 .5 1] */
-                for (int j = 0; j < 4; j++) {
-                    q[0][j] = s[j] + 0.5f * (s[4 + j] + s[8 + j]);
-                    q[1][j] = 0.5f * (s[4 + j] - s[8 + j]);
-                    q[2][j] = 0.5f * (s[4 + j] + s[8 + j]) + s[12 + j];
+                __m512 h = _mm512_set1_ps(0.5f), q[3][4], d[9];
+                for (int j = 0; j < 4; j++) {   /* G^T s = [1 .5 .5 0; 0 .5 -.5 0; 0 .5 .5 1] s */
+                    __m512 p12 = _mm512_mul_ps(h, _mm512_add_ps(sv[4 + j], sv[8 + j]));
+                    q[0][j] = _mm512_add_ps(sv[j], p12);
+                    q[1][j] = _mm512_mul_ps(h, _mm512_sub_ps(sv[4 + j], sv[8 + j]));
+                    q[2][j] = _mm512_add_ps(p12, sv[12 + j]);
                 }
-                float *d = dw + (o * C + c) * 9;
                 for (int i = 0; i < 3; i++) {   /* (G^T s) G */
-                    d[i * 3 + 0] = q[i][0] + 0.5f * (q[i][1] + q[i][2]);
-                    d[i * 3 + 1] = 0.5f * (q[i][1] - q[i][2]);
-                    d[i * 3 + 2] = 0.5f * (q[i][1] + q[i][2]) + q[i][3];
+                    __m512 p12 = _mm512_mul_ps(h, _mm512_add_ps(q[i][1], q[i][2]));
+                    d[i * 3 + 0] = _mm512_add_ps(q[i][0], p12);
+                    d[i * 3 + 1] = _mm512_mul_ps(h, _mm512_sub_ps(q[i][1], q[i][2]));
+                    d[i * 3 + 2] = _mm512_add_ps(p12, q[i][3]);
                 }
+                float tmp[9][16];
+                for (int k = 0; k < 9; k++) _mm512_storeu_ps(tmp[k], d[k]);
+                int64_t nc = C - c0 < 16 ? C - c0 : 16;
+                for (int64_t j = 0; j < nc; j++)
+                    for (int k = 0; k < 9; k++) dw[(o * C + c0 + j) * 9 + k] = tmp[k][j];
             }
     }
     ig_cpu_blas_single_end(saved);
