@@ -104,11 +104,21 @@ static int write_all(FILE *f, const void *p, size_t sz)
     return fwrite(p, 1, sz, f) == sz ? 0 : -1;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-    int runs = 5;
+    int runs = 5, peers = !getenv("IG_BENCH_NO_PEERS");
     const char *re = getenv("IG_BENCH_RUNS");
     if (re && atoi(re) > 0) runs = atoi(re);
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--quick")) runs = 3;
+        else if (!strcmp(argv[i], "--no-peers")) peers = 0;
+        else {
+            fprintf(stderr, "usage: bench_trees [--quick] [--no-peers]\n"
+                            "  env IG_BENCH_RUNS (runs per case), IG_BENCH_NO_PEERS,\n"
+                            "  IG_BENCH_PEER_RUNS / IG_BENCH_PEER_SLOW_RUNS (python peers)\n");
+            return 2;
+        }
+    }
     uint8_t *xt = malloc((size_t)N_TRAIN * D), *xp = malloc((size_t)N_POOL * D);
     float *yt = malloc(N_TRAIN * sizeof(float)), *yp = malloc(N_POOL * sizeof(float));
     int32_t *lt = malloc(N_TRAIN * sizeof(int32_t)), *lp = malloc(N_POOL * sizeof(int32_t));
@@ -191,7 +201,7 @@ int main(void)
     }
 
     /* peers: same rows through a temp file */
-    if (getenv("IG_BENCH_NO_PEERS")) return 0;
+    if (!peers) return 0;
     char path[] = "/tmp/ig_bench_trees_XXXXXX";
     int fd = mkstemp(path);
     FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
