@@ -300,6 +300,7 @@ enum ig_status ig_cpu_winograd_conv(struct ig_backend *be, const float *x, int64
     if (nb * g.T1 < WINO_MIN_TILES) nb = (WINO_MIN_TILES + g.T1 - 1) / g.T1;
     if (nb < 1) nb = 1;
     if (nb > ipt) nb = ipt;
+    nb = (ipt + (ipt + nb - 1) / nb - 1) / ((ipt + nb - 1) / nb);   /* equal chunks: every thread gets as many */
     int64_t chunks = (N + nb - 1) / nb;
 #ifdef __AVX512F__
     struct wino_avx A = {.Cp = (cin + 15) & ~(int64_t)15, .Op = (cout + 15) & ~(int64_t)15};
@@ -431,6 +432,7 @@ enum ig_status ig_cpu_winograd_bwd_weight(struct ig_backend *be, const float *x,
     if (nb * g.T1 < WINO_MIN_TILES) nb = (WINO_MIN_TILES + g.T1 - 1) / g.T1;
     if (nb < 1) nb = 1;
     if (nb > ipt) nb = ipt;
+    nb = (ipt + (ipt + nb - 1) / nb - 1) / ((ipt + nb - 1) / nb);   /* equal chunks: every thread gets as many */
     int64_t chunks = (N + nb - 1) / nb, G = chunks < WINO_DW_GROUPS ? chunks : WINO_DW_GROUPS;
     int64_t splane = 16 * A.Op * A.Cp;   /* one group's S[xi][Op][Cp] */
     int64_t dt_floats = 4 * g.TH * g.TW * A.Op;
