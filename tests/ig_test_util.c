@@ -1,6 +1,7 @@
 /* Shared helpers for the Check suites (see ig_test_util.h). */
 #include "ig_test_util.h"
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -39,3 +40,16 @@ const char *ig_test_fixture(const char *name)
     snprintf(path, sizeof path, "%s/%s", dir ? dir : "tests/fixtures", name);
     return path;
 }
+
+static int run_suite(Suite *s, bool fork)
+{
+    SRunner *sr = srunner_create(s);
+    if (!fork) srunner_set_fork_status(sr, CK_NOFORK);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
+
+int ig_test_run(Suite *s) { return run_suite(s, true); }
+int ig_test_run_nofork(Suite *s) { return run_suite(s, false); }

@@ -493,9 +493,5 @@ int main(void)
     tcase_add_test(tl, test_loop_resume_equals_uninterrupted);
     tcase_add_test(tl, test_loop_bad_params);
     suite_add_tcase(s, tl);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return ig_test_run(s);
 }

@@ -798,11 +798,6 @@ static Suite *cpu_ops_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(cpu_ops_suite());
     /* one process: ops_tested[] accumulates across tests for the coverage check */
-    srunner_set_fork_status(sr, CK_NOFORK);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return ig_test_run_nofork(cpu_ops_suite());
 }

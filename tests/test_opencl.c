@@ -769,13 +769,10 @@ int main(void)
         return 1;
     }
     fprintf(stderr, "test_opencl: %s vs %s\n", ig_backend_name(gpu), ig_backend_name(cpu));
-    SRunner *sr = srunner_create(opencl_suite());
-    srunner_set_fork_status(sr, CK_NOFORK); /* one OpenCL context for all tests; no fork after OpenCL init */
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    /* one OpenCL context for all tests; no fork after OpenCL init */
+    int failed = ig_test_run_nofork(opencl_suite());
     ig_backend_free(gpu);
     ig_backend_free(cpu);
-    return failed ? 1 : 0;
+    return failed;
 }
 #endif

@@ -700,9 +700,5 @@ static Suite *regress_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(regress_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return ig_test_run(regress_suite());
 }

@@ -323,9 +323,5 @@ int main(void)
     tcase_add_test(tc, test_backend_selection);
     tcase_add_test(tc, test_op_names_and_profile);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return ig_test_run(s);
 }
