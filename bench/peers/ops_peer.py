@@ -2,25 +2,16 @@
 """PyTorch peer of bench_ops: forward+backward of the paper CNN (METHOD.md) at batch N on the CPU, JSON lines."""
 import argparse
 import json
+import os
 import statistics
+import sys
 import time
 
 import torch
 import torch.nn as nn
 
-
-def paper_cnn():
-    features = nn.Sequential(
-        nn.Conv2d(3, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(),
-        nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(64, 128, 3, padding=1), nn.BatchNorm2d(128), nn.ReLU(),
-        nn.Conv2d(128, 128, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Dropout2d(0.05),
-        nn.Conv2d(128, 256, 3, padding=1), nn.BatchNorm2d(256), nn.ReLU(),
-        nn.Conv2d(256, 256, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2))
-    classifier = nn.Sequential(
-        nn.Dropout(0.1), nn.Linear(4096, 1024), nn.ReLU(), nn.Linear(1024, 512), nn.ReLU(),
-        nn.Dropout(0.1), nn.Linear(512, 10))
-    return nn.Sequential(features, nn.Flatten(), classifier)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from paper_cnn import paper_cnn  # noqa: E402
 
 
 def main():
@@ -31,17 +22,17 @@ def main():
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
-    model = paper_cnn().train()
+    model = paper_cnn(inplace=False).train()
     x = torch.randn(a.batch, 3, 32, 32)
     y = torch.arange(a.batch) % 10
     loss_fn = nn.CrossEntropyLoss()
     flops = 0
     # forward FLOPs per image, counted like bench_ops: 2*MACs of convs and linears
     hw = {0: 32, 3: 32, 6: 16, 9: 16, 13: 8, 16: 8}
-    for i, m in enumerate(model[0]):
+    for i, m in enumerate(model.features):
         if isinstance(m, nn.Conv2d):
             flops += 2 * m.out_channels * m.in_channels * 9 * hw[i] * hw[i]
-    for m in model[2]:
+    for m in model.classifier:
         if isinstance(m, nn.Linear):
             flops += 2 * m.in_features * m.out_features
     times = []

@@ -7,6 +7,7 @@ Exits 3 with a note on stderr when torch or CUDA is missing (never fakes a numbe
 """
 import argparse
 import json
+import os
 import statistics
 import sys
 import time
@@ -18,27 +19,8 @@ except Exception as e:  # pragma: no cover - peer is optional
     print(f"torch_cuda_train: torch not importable ({e})", file=sys.stderr)
     sys.exit(3)
 
-
-def paper_cnn(classes=10):
-    """METHOD.md's network, state_dict names features.* / classifier.* like igradv's ig_model_paper_cnn."""
-    class Net(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.features = nn.Sequential(
-                nn.Conv2d(3, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(inplace=True),
-                nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(inplace=True), nn.MaxPool2d(2, 2),
-                nn.Conv2d(64, 128, 3, padding=1), nn.BatchNorm2d(128), nn.ReLU(inplace=True),
-                nn.Conv2d(128, 128, 3, padding=1), nn.ReLU(inplace=True), nn.MaxPool2d(2, 2),
-                nn.Dropout2d(p=0.05),
-                nn.Conv2d(128, 256, 3, padding=1), nn.BatchNorm2d(256), nn.ReLU(inplace=True),
-                nn.Conv2d(256, 256, 3, padding=1), nn.ReLU(inplace=True), nn.MaxPool2d(2, 2))
-            self.classifier = nn.Sequential(
-                nn.Dropout(p=0.1), nn.Linear(4096, 1024), nn.ReLU(inplace=True),
-                nn.Linear(1024, 512), nn.ReLU(inplace=True), nn.Dropout(p=0.1), nn.Linear(512, classes))
-
-        def forward(self, x):
-            return self.classifier(torch.flatten(self.features(x), 1))
-    return Net()
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from paper_cnn import paper_cnn  # noqa: E402
 
 
 def main():

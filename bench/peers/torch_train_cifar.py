@@ -22,7 +22,7 @@ except Exception as e:  # pragma: no cover
     sys.exit(3)
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from torch_train_peer import paper_cnn  # noqa: E402
+from paper_cnn import paper_cnn  # noqa: E402
 
 
 def load_cifar(root, train, n):
