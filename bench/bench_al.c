@@ -3,47 +3,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "ig_al.h"
+#include "ig_bench_util.h"
 #include "ig_nn.h"
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp_d(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_d);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
 
 static const char *device_name(struct ig_backend *be) { return ig_backend_kind(be) == IG_BACKEND_CPU ? "cpu" : "opencl"; }
 
 static void line(const char *cs, const char *metric, double v, const char *unit, struct ig_backend *be, int runs)
 {
-    printf("{\"bench\":\"al_grad\",\"case\":\"%s\",\"metric\":\"%s\",\"value\":%.6g,\"unit\":\"%s\",\"device\":\"%s\","
-           "\"threads\":%d,\"runs\":%d}\n",
-           cs, metric, v, unit, device_name(be), 2, runs);
-    fflush(stdout);
+    ig_bench_emit(&(struct ig_bench_line){.bench = "al_grad", .cas = cs, .metric = metric, .value = v, .unit = unit,
+                                          .device = device_name(be), .threads = 2, .runs = runs});
 }
 
-#define CHECK(x)                                                                                 \
-    do {                                                                                         \
-        if ((x) != IG_OK) {                                                                      \
-            fprintf(stderr, "bench_al: %s: %s\n", #x, ig_last_error());                          \
-            exit(1);                                                                             \
-        }                                                                                        \
-    } while (0)
+#define CHECK(x) do { if ((x) != IG_OK) ig_bench_die("bench_al", #x, ig_last_error()); } while (0)
 
 static void bench_model(struct ig_backend *be, const char *name, bool paper, int64_t N, int runs)
 {
@@ -74,13 +47,13 @@ static void bench_model(struct ig_backend *be, const char *name, bool paper, int
     CHECK(ig_al_engine_ref_from_host(e, D, P));
     CHECK(ig_al_engine_batch(e, x, y, dot, tdot, sq));   /* warm-up */
     for (int k = 0; k < runs; k++) {
-        double t0 = now();
+        double t0 = ig_bench_now();
         CHECK(ig_al_engine_batch(e, x, y, dot, tdot, sq));
-        t_eng[k] = now() - t0;
+        t_eng[k] = ig_bench_now() - t0;
     }
     /* naive: one backward per instance, gradient to the host, dot products there */
     for (int k = 0; k < runs; k++) {
-        double t0 = now();
+        double t0 = ig_bench_now();
         for (int64_t n = 0; n < N; n++) {
             struct ig_tensor *xn = ig_tensor_slice(x, n, 1), *yn = ig_tensor_slice(y, n, 1);
             CHECK(ig_al_engine_ref_zero(e));
@@ -93,7 +66,7 @@ static void bench_model(struct ig_backend *be, const char *name, bool paper, int
             ig_tensor_free(xn);
             ig_tensor_free(yn);
         }
-        t_naive[k] = now() - t0;
+        t_naive[k] = ig_bench_now() - t0;
     }
     /* a training step on the same batch, for scale */
     struct ig_optim *opt;
@@ -102,12 +75,12 @@ static void bench_model(struct ig_backend *be, const char *name, bool paper, int
     CHECK(ig_graph_new(be, &gr));
     CHECK(ig_model_train_step(m, opt, gr, x, y, NULL, NULL));
     for (int k = 0; k < runs; k++) {
-        double t0 = now();
+        double t0 = ig_bench_now();
         CHECK(ig_model_train_step(m, opt, gr, x, y, NULL, NULL));
         CHECK(ig_backend_sync(be));
-        t_train[k] = now() - t0;
+        t_train[k] = ig_bench_now() - t0;
     }
-    double me = median(t_eng, runs), mn = median(t_naive, runs), mt = median(t_train, runs);
+    double me = ig_bench_median(t_eng, runs), mn = ig_bench_median(t_naive, runs), mt = ig_bench_median(t_train, runs);
     snprintf(cs, sizeof cs, "%s.b%lld.engine", name, (long long)N);
     line(cs, "images_per_s", (double)N / me, "img/s", be, runs);
     snprintf(cs, sizeof cs, "%s.b%lld.per_instance_backward", name, (long long)N);

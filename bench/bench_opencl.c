@@ -1,13 +1,13 @@
 /* bench_opencl: the OpenCL backend next to the CPU backend in one run: GEMM, conv layers (im2col+clBLAST vs clBLAST convgemm),
  * paper-CNN training images/s and per-op device time per training step (JSON lines). */
 #include "ig_config.h"
+#include "ig_bench_util.h"
 #include "ig_internal.h"
 #include "ig_nn.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #if IG_HAVE_OPENCL
 #include "../tensor/opencl/ig_cl.h"
 #include <clblast_c.h>
@@ -18,36 +18,11 @@ static int g_threads = 1;
 
 static void emit(const char *bench, const char *cas, const char *metric, double value, const char *unit, int runs)
 {
-    printf("{\"bench\":\"%s\",\"case\":\"%s\",\"metric\":\"%s\",\"value\":%.6g,\"unit\":\"%s\",\"device\":\"%s\","
-           "\"threads\":%d,\"runs\":%d}\n",
-           bench, cas, metric, value, unit, g_device, g_threads, runs);
-    fflush(stdout);
+    ig_bench_emit(&(struct ig_bench_line){.bench = bench, .cas = cas, .metric = metric, .value = value, .unit = unit,
+                                          .device = g_device, .threads = g_threads, .runs = runs});
 }
 
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
-static void die(const char *what)
-{
-    fprintf(stderr, "bench_opencl: %s: %s\n", what, ig_last_error());
-    exit(1);
-}
+_Noreturn static void die(const char *what) { ig_bench_die("bench_opencl", what, ig_last_error()); }
 #define CHECK(expr) do { if ((expr) != IG_OK) die(#expr); } while (0)
 
 static struct ig_tensor *rand_tensor(struct ig_backend *be, int nd, const int64_t *shape, uint64_t seed)
@@ -72,12 +47,12 @@ static double time_it(struct ig_backend *be, bench_fn fn, void *ctx, int runs)
     CHECK(fn(ctx));
     CHECK(ig_backend_sync(be));
     for (int r = 0; r < runs; r++) {
-        double t0 = now();
+        double t0 = ig_bench_now();
         CHECK(fn(ctx));
         CHECK(ig_backend_sync(be));
-        t[r] = now() - t0;
+        t[r] = ig_bench_now() - t0;
     }
-    return median(t, runs);
+    return ig_bench_median(t, runs);
 }
 
 /* ---------------------------------------------------------------- GEMM */
@@ -206,16 +181,16 @@ static double bench_train(struct ig_backend *be, int b, int steps, int runs)
     double rates[16];
     if (runs > 16) runs = 16;
     for (int k = -1; k < runs; k++) {   /* k = -1: warm-up */
-        double t0 = now();
+        double t0 = ig_bench_now();
         for (int i = 0; i < steps; i++) {
             CHECK(ig_tensor_from_host_into(x, hx, (size_t)b * 3072 * sizeof *hx));
             CHECK(ig_tensor_from_host_into(y, hy, (size_t)b * sizeof *hy));
             CHECK(ig_model_train_step(m, opt, g, x, y, &loss, NULL));
         }
         CHECK(ig_backend_sync(be));
-        if (k >= 0) rates[k] = (double)steps * b / (now() - t0);
+        if (k >= 0) rates[k] = (double)steps * b / (ig_bench_now() - t0);
     }
-    double ips = median(rates, runs);
+    double ips = ig_bench_median(rates, runs);
     /* profiled block: each op synchronised and timed by the backend's profile hooks */
     ig_backend_profile_reset(be);
 #if IG_HAVE_OPENCL

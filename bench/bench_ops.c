@@ -1,5 +1,6 @@
 /* bench_ops: conv2d layers and a whole forward+backward pass of the paper CNN at batch 64, next to OpenBLAS sgemm (JSON lines). */
 #include "ig_config.h"
+#include "ig_bench_util.h"
 #include "ig_tensor.h"
 #include <cblas.h>
 #include <jansson.h>
@@ -8,9 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#if IG_HAVE_OPENMP
-#include <omp.h>
-#endif
 
 #ifndef IG_BENCH_PEER_DIR
 #define IG_BENCH_PEER_DIR "bench/peers"
@@ -24,28 +22,9 @@ static int g_threads = 1;
 
 static void emit(const char *bench, const char *name, const char *metric, double value, const char *unit, int runs)
 {
-    json_t *o = json_pack("{s:s, s:s, s:s, s:f, s:s, s:s, s:i, s:i}", "bench", bench, "case", name, "metric", metric,
-                          "value", round(value * 1000.0) / 1000.0, "unit", unit, "device", g_device, "threads", g_threads,
-                          "runs", runs);
-    char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
-    printf("%s\n", s);
-    fflush(stdout);
-    free(s);
-    json_decref(o);
-}
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static double cpu_seconds(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+    ig_bench_emit(&(struct ig_bench_line){.bench = bench, .cas = name, .metric = metric, .value = value, .unit = unit,
+                                          .device = g_device, .threads = g_threads, .runs = runs,
+                                          .fmt = IG_BENCH_VALUE_MILLI});
 }
 
 /* "1.23 0.98 0.70" from /proc/loadavg (other jobs sharing the cores skew every timing) */
@@ -62,23 +41,7 @@ static const char *load_average(void)
     return buf;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
-static void die(const char *what)
-{
-    fprintf(stderr, "bench_ops: %s: %s\n", what, ig_last_error());
-    exit(1);
-}
+_Noreturn static void die(const char *what) { ig_bench_die("bench_ops", what, ig_last_error()); }
 #define CHECK(expr) do { if ((expr) != IG_OK) die(#expr); } while (0)
 
 /* ---------------------------------------------------------------- tensors */
@@ -111,10 +74,10 @@ static double sgemm_seconds(int M, int N, int K, bool ta, bool tb, int runs)
     for (size_t i = 0; i < (size_t)K * N; i++) B[i] = (float)(i % 7) * 0.01f;
     double t[64];
     for (int r = -1; r < runs; r++) {
-        double t0 = now();
+        double t0 = ig_bench_now();
         cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K, 1.0f, A,
                     ta ? M : K, B, tb ? K : N, 0.0f, C, N);
-        if (r >= 0) t[r] = now() - t0;
+        if (r >= 0) t[r] = ig_bench_now() - t0;
     }
     free(A);
     free(B);
@@ -122,7 +85,7 @@ static double sgemm_seconds(int M, int N, int K, bool ta, bool tb, int runs)
     /* OpenBLAS's pthread workers keep spinning (sched_yield) for ~2^28 TSC cycles after a call;
      * let them go idle so they do not steal the cores from what is measured next */
     nanosleep(&(struct timespec){.tv_sec = 0, .tv_nsec = 200000000}, NULL);
-    return median(t, runs);
+    return ig_bench_median(t, runs);
 }
 
 /* ---------------------------------------------------------------- the paper CNN's conv layers */
@@ -145,26 +108,26 @@ static void bench_conv_layers(int N, int runs)
         struct ig_tensor *dx = T(0, N, l->C, l->H, l->H), *dw = T(0, l->O, l->C, 3, 3);
         double tf[64], tb[64];
         for (int r = -1; r < runs; r++) {
-            double t0 = now();
+            double t0 = ig_bench_now();
             CHECK(ig_conv2d_forward(y, x, w, b, p));
             CHECK(ig_backend_sync(be));
-            double t1 = now();
+            double t1 = ig_bench_now();
             CHECK(ig_conv2d_backward_data(dx, dy, w, p));
             CHECK(ig_conv2d_backward_weight(dw, dy, x, p));
             CHECK(ig_backend_sync(be));
-            double t2 = now();
+            double t2 = ig_bench_now();
             if (r >= 0) tf[r] = t1 - t0, tb[r] = t2 - t1;
         }
         double fl = conv_flops(l, N);
         char name[128];
         int P = l->H * l->H, K = l->C * 9;
         snprintf(name, sizeof name, "paper_cnn.%s.b%d.fwd", l->name, N);
-        emit("conv2d", name, "gflops", fl / median(tf, runs) * 1e-9, "GFLOP/s", runs);
+        emit("conv2d", name, "gflops", fl / ig_bench_median(tf, runs) * 1e-9, "GFLOP/s", runs);
         /* the same GEMM as one OpenBLAS call: [O, K] x [K, N*P] */
         snprintf(name, sizeof name, "paper_cnn.%s.b%d.fwd.sgemm_%dx%dx%d", l->name, N, l->O, N * P, K);
         emit("openblas_sgemm", name, "gflops", fl / sgemm_seconds(l->O, N * P, K, false, false, runs) * 1e-9, "GFLOP/s", runs);
         snprintf(name, sizeof name, "paper_cnn.%s.b%d.bwd_data_weight", l->name, N);
-        emit("conv2d", name, "gflops", 2.0 * fl / median(tb, runs) * 1e-9, "GFLOP/s", runs);
+        emit("conv2d", name, "gflops", 2.0 * fl / ig_bench_median(tb, runs) * 1e-9, "GFLOP/s", runs);
         /* backward as two OpenBLAS calls: dcol[K, N*P] = w^T dy, dw[O, K] = dy col^T */
         double tpeer = sgemm_seconds(K, N * P, l->O, true, false, runs) + sgemm_seconds(l->O, K, N * P, false, true, runs);
         snprintf(name, sizeof name, "paper_cnn.%s.b%d.bwd.sgemm_pair", l->name, N);
@@ -360,11 +323,11 @@ static void bench_whole_pass(int N, int runs, double *gflops_out, double *ratio_
     double fl2048 = 2.0 * 2048.0 * 2048.0 * 2048.0;
     double cpu[64];
     for (int r = -1; r < runs; r++) {
-        double t0 = now(), c0 = cpu_seconds();
+        double t0 = ig_bench_now(), c0 = ig_bench_cpu_now();
         cnn_step(&m, (uint64_t)(r + 1));
-        double dt = now() - t0;
+        double dt = ig_bench_now() - t0;
         if (r < 0) continue;
-        cpu[r] = cpu_seconds() - c0;
+        cpu[r] = ig_bench_cpu_now() - c0;
         t[r] = dt;
         peak[r] = g_pair ? fl2048 / sgemm_seconds(2048, 2048, 2048, false, false, 1) * 1e-9 : 1.0;
         ratio[r] = fl / dt * 1e-9 / peak[r];
@@ -372,10 +335,10 @@ static void bench_whole_pass(int N, int runs, double *gflops_out, double *ratio_
     /* process CPU time per pass (all threads; includes OpenMP spin-waiting): with other jobs on
      * the machine this is steadier than wall time, so it is printed as a diagnostic */
     fprintf(stderr, "bench_ops: whole pass: median wall %.1f ms, CPU %.1f ms (%d threads); load average %s\n",
-            1e3 * median(t, runs) , 1e3 * median(cpu, runs), g_threads, load_average());
-    *ratio_out = median(ratio, runs);
-    *peak_out = median(peak, runs);
-    double sec = median(t, runs);
+            1e3 * ig_bench_median(t, runs) , 1e3 * ig_bench_median(cpu, runs), g_threads, load_average());
+    *ratio_out = ig_bench_median(ratio, runs);
+    *peak_out = ig_bench_median(peak, runs);
+    double sec = ig_bench_median(t, runs);
     char name[128];
     snprintf(name, sizeof name, "paper_cnn.fwd_bwd.b%d", N);
     *gflops_out = fl / sec * 1e-9;
@@ -402,28 +365,28 @@ static void bench_whole_pass(int N, int runs, double *gflops_out, double *ratio_
 
 /* ---------------------------------------------------------------- PyTorch peer (optional) */
 
+/* each JSON line of the peer goes to stdout; *ctx: the peer's GFLOP/s */
+static void on_torch_line(const char *line, json_t *o, void *ctx)
+{
+    if (!o) return;   /* only JSON lines go to stdout */
+    fputs(line, stdout);
+    const char *metric = json_string_value(json_object_get(o, "metric"));
+    if (metric && strcmp(metric, "gflops") == 0) *(double *)ctx = json_number_value(json_object_get(o, "value"));
+}
+
 static void run_torch_peer(int N, int runs, double ours)
 {
     if (strcmp(g_device, "cpu") != 0) return;
-    if (system("python3 -c 'import torch' >/dev/null 2>&1") != 0) {
+    if (!ig_bench_python_has("torch")) {
         fprintf(stderr, "bench_ops: PyTorch not importable, skipping the torch peer\n");
         return;
     }
     char cmd[1024];
     snprintf(cmd, sizeof cmd, "python3 %s/ops_peer.py --batch %d --runs %d --threads %d", IG_BENCH_PEER_DIR, N, runs, g_threads);
-    FILE *f = popen(cmd, "r");
-    if (!f) return;
-    char line[1024];
     double torch_gflops = 0.0;
-    while (fgets(line, sizeof line, f)) {
-        json_t *o = json_loads(line, 0, NULL);
-        if (!o) continue;   /* only JSON lines go to stdout */
-        fputs(line, stdout);
-        const char *metric = json_string_value(json_object_get(o, "metric"));
-        if (metric && strcmp(metric, "gflops") == 0) torch_gflops = json_number_value(json_object_get(o, "value"));
-        json_decref(o);
-    }
-    if (pclose(f) != 0) fprintf(stderr, "bench_ops: torch peer failed\n");
+    int status;
+    if (ig_bench_peer_run(cmd, on_torch_line, &torch_gflops, &status) != 0) return;
+    if (status != 0) fprintf(stderr, "bench_ops: torch peer failed\n");
     if (torch_gflops > 0.0) {
         char name[128];
         snprintf(name, sizeof name, "paper_cnn.fwd_bwd.b%d_over_torch", N);
@@ -451,9 +414,7 @@ int main(int argc, char **argv)
     if (runs <= 0) runs = quick ? 5 : 9;
     if (runs > 64) runs = 64;
     if (ig_backend_init(g_device, &be) != IG_OK) die("backend");
-#if IG_HAVE_OPENMP
-    g_threads = omp_get_max_threads();
-#endif
+    g_threads = ig_bench_omp_threads();
     fprintf(stderr, "bench_ops: %s; OpenBLAS peer with %d threads; load average %s\n", ig_backend_name(be),
             openblas_get_num_threads(), load_average());
     if (!getenv("OMP_WAIT_POLICY") && g_threads > 1)

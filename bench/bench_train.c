@@ -3,42 +3,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "ig_bench_util.h"
 #include "ig_nn.h"
 
 #ifndef IG_BENCH_PEER_DIR
 #define IG_BENCH_PEER_DIR "bench/peers"
 #endif
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
 static const char *g_device = "cpu";
 static int g_threads = 2;
 
 static void emit(const char *bench, const char *cas, const char *metric, double value, const char *unit, int runs)
 {
-    printf("{\"bench\":\"%s\",\"case\":\"%s\",\"metric\":\"%s\",\"value\":%.4g,\"unit\":\"%s\",\"device\":\"%s\","
-           "\"threads\":%d,\"runs\":%d}\n",
-           bench, cas, metric, value, unit, g_device, g_threads, runs);
-    fflush(stdout);
+    ig_bench_emit(&(struct ig_bench_line){.bench = bench, .cas = cas, .metric = metric, .value = value, .unit = unit,
+                                          .device = g_device, .threads = g_threads, .runs = runs,
+                                          .fmt = IG_BENCH_VALUE_G4});
 }
 
 /* Median images/s of `runs` timed blocks of `steps` training steps at batch b. */
@@ -73,11 +53,11 @@ static int bench_ours(struct ig_backend *be, int b, int steps, int runs, int war
         ig_backend_profile_enable(be, true);
     }
     for (int k = 0; k < runs; k++) {
-        double t0 = now();
+        double t0 = ig_bench_now();
         for (int i = 0; i < steps; i++)
             if (ig_model_train_step(m, opt, g, x, y, &loss, NULL) != IG_OK) return -1;
         ig_backend_sync(be);
-        rates[k] = (double)steps * b / (now() - t0);
+        rates[k] = (double)steps * b / (ig_bench_now() - t0);
     }
     if (profile) {
         double sec[IG_OP_COUNT];
@@ -92,7 +72,7 @@ static int bench_ours(struct ig_backend *be, int b, int steps, int runs, int war
                 fprintf(stderr, "  %-18s %8.3f ms/step %5.1f%%  (%lld calls)\n", ig_op_name((enum ig_op)i),
                         1e3 * sec[i] / (steps * runs), 100 * sec[i] / tot, (long long)calls[i]);
     }
-    *ips = median(rates, runs);
+    *ips = ig_bench_median(rates, runs);
     free(rates);
     ig_tensor_free(x);
     ig_tensor_free(y);
@@ -100,6 +80,20 @@ static int bench_ours(struct ig_backend *be, int b, int steps, int runs, int war
     ig_optim_free(opt);
     ig_model_free(m);
     return 0;
+}
+
+struct torch_lines { const int *batches; int nb; double *peer; };
+
+/* {"batch": B, "images_per_s": V, ...} lines of the peer into peer[i] where batches[i] == B */
+static void on_torch_line(const char *line, json_t *j, void *ctx)
+{
+    (void)line;
+    const struct torch_lines *t = ctx;
+    if (!j) return;
+    int b = (int)json_integer_value(json_object_get(j, "batch"));
+    double v = json_number_value(json_object_get(j, "images_per_s"));
+    for (int i = 0; i < t->nb; i++)
+        if (t->batches[i] == b) t->peer[i] = v;
 }
 
 /* PyTorch peer: fills peer[i] for batches[i] (0 when missing). */
@@ -110,23 +104,12 @@ static void bench_torch(const int *batches, int nb, int steps, int runs, int war
     for (int i = 0; i < nb; i++) snprintf(list + strlen(list), sizeof list - strlen(list), "%s%d", i ? "," : "", batches[i]);
     snprintf(cmd, sizeof cmd, "python3 %s/torch_train_peer.py --batches %s --steps %d --runs %d --warmup %d --threads %d",
              IG_BENCH_PEER_DIR, list, steps, runs, warmup, g_threads);
-    FILE *f = popen(cmd, "r");
-    if (!f) {
+    int status;
+    if (ig_bench_peer_run(cmd, on_torch_line, &(struct torch_lines){batches, nb, peer}, &status) != 0) {
         fprintf(stderr, "bench_train: cannot start the torch peer\n");
         return;
     }
-    char line[1024];
-    while (fgets(line, sizeof line, f)) {
-        json_error_t err;
-        json_t *j = json_loads(line, 0, &err);
-        if (!j) continue;
-        int b = (int)json_integer_value(json_object_get(j, "batch"));
-        double v = json_number_value(json_object_get(j, "images_per_s"));
-        for (int i = 0; i < nb; i++)
-            if (batches[i] == b) peer[i] = v;
-        json_decref(j);
-    }
-    if (pclose(f) != 0) fprintf(stderr, "bench_train: torch peer failed\n");
+    if (status != 0) fprintf(stderr, "bench_train: torch peer failed\n");
 }
 
 int main(int argc, char **argv)
@@ -164,7 +147,7 @@ int main(int argc, char **argv)
     }
     fprintf(stderr, "bench_train: %s\n", ig_backend_name(be));
     /* each batch size: ours, then the peer right after, so both see the same machine state */
-    bool have_torch = peer && system("python3 -c 'import torch' >/dev/null 2>&1") == 0;
+    bool have_torch = peer && ig_bench_python_has("torch");
     if (peer && !have_torch) fprintf(stderr, "bench_train: PyTorch not importable, skipping the torch peer\n");
     char cas[64];
     const char *dev = g_device;

@@ -1,4 +1,5 @@
 /* bench_trees: GBR (LAD, 200 trees) and RF classifier (depth 5) fit/predict on 500 x 3072 u8 rows, vs scikit-learn / XGBoost. */
+#include "ig_bench_util.h"
 #include "ig_config.h"
 #include "ig_regress.h"
 #include <jansson.h>
@@ -7,11 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
-#if IG_HAVE_OPENMP
-#include <omp.h>
-#endif
 
 /*
  * Data: the "cifar-like" set of tests/test_regress.c and tests/fixtures/gen_regress_fixtures.py:
@@ -51,53 +48,39 @@ static void gen_cifar_like(uint8_t *x, float *y, int32_t *lab, size_t n, uint64_
     }
 }
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static double cpu_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp_d(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof(double), cmp_d);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
-static int n_threads(void)
-{
-#if IG_HAVE_OPENMP
-    return omp_get_max_threads();
-#else
-    return 1;
-#endif
-}
-
 static void line(const char *impl, const char *cs, const char *metric, double v, const char *unit,
                  int runs)
 {
-    printf("{\"bench\":\"trees\",\"case\":\"%s\",\"impl\":\"%s\",\"metric\":\"%s\",\"value\":%.6g,"
-           "\"unit\":\"%s\",\"device\":\"cpu\",\"threads\":%d,\"runs\":%d}\n",
-           cs, impl, metric, v, unit, n_threads(), runs);
-    fflush(stdout);
+    ig_bench_emit(&(struct ig_bench_line){.bench = "trees", .cas = cs, .impl = impl, .metric = metric, .value = v,
+                                          .unit = unit, .device = "cpu", .threads = ig_bench_omp_threads(),
+                                          .runs = runs});
 }
 
 #define N_CASES 4
 static const char *cases[N_CASES] = {"gbr_lad200.fit.500x3072", "gbr_lad200.predict.45000",
                                      "rf_d5_c3.fit.500x3072", "rf_d5_c3.predict_proba.45000"};
+
+/* a peer result line goes to stdout, followed by its ratio line against ours[case]; any other line goes to stderr */
+static void on_peer_line(const char *buf, json_t *o, void *ctx)
+{
+    const double *ours = ctx;
+    const char *impl = o ? json_string_value(json_object_get(o, "impl")) : NULL;
+    const char *cs = o ? json_string_value(json_object_get(o, "case")) : NULL;
+    json_t *v = o ? json_object_get(o, "value") : NULL;
+    if (!impl || !cs || !json_is_number(v)) {
+        fprintf(stderr, "bench_trees: peer said: %s", buf);
+        return;
+    }
+    fputs(buf, stdout);
+    for (int c = 0; c < N_CASES; c++)
+        if (!strcmp(cs, cases[c]) && ours[c] > 0) {
+            char rc[256];
+            snprintf(rc, sizeof rc, "%s.speedup_vs_%s", cases[c], impl);
+            json_t *pr = json_object_get(o, "runs");
+            line("igradv", rc, "ratio", json_number_value(v) / ours[c], "x",
+                 json_is_integer(pr) ? (int)json_integer_value(pr) : 1);
+        }
+}
 
 static int write_all(FILE *f, const void *p, size_t sz)
 {
@@ -138,24 +121,24 @@ int main(int argc, char **argv)
     for (int r = 0; r < runs; r++) {
         ig_gbr_free(gbr);
         gbr = NULL;
-        double t0 = now(), c0 = cpu_now();
+        double t0 = ig_bench_now(), c0 = ig_bench_cpu_now();
         if (ig_gbr_fit_u8(&gbr, xt, N_TRAIN, D, yt, &gp)) {
             fprintf(stderr, "bench_trees: gbr fit: %s\n", ig_regress_last_error());
             return 1;
         }
-        t[r] = now() - t0;
-        c[r] = cpu_now() - c0;
+        t[r] = ig_bench_now() - t0;
+        c[r] = ig_bench_cpu_now() - c0;
     }
-    ours[0] = median(t, runs);
-    cpu[0] = median(c, runs);
+    ours[0] = ig_bench_median(t, runs);
+    cpu[0] = ig_bench_median(c, runs);
     for (int r = 0; r < runs; r++) {
-        double t0 = now(), c0 = cpu_now();
+        double t0 = ig_bench_now(), c0 = ig_bench_cpu_now();
         ig_gbr_predict_u8(gbr, xp, N_POOL, D, out);
-        t[r] = now() - t0;
-        c[r] = cpu_now() - c0;
+        t[r] = ig_bench_now() - t0;
+        c[r] = ig_bench_cpu_now() - c0;
     }
-    ours[1] = median(t, runs);
-    cpu[1] = median(c, runs);
+    ours[1] = ig_bench_median(t, runs);
+    cpu[1] = ig_bench_median(c, runs);
     double mae = 0.0;
     for (int i = 0; i < N_POOL; i++) mae += fabs((double)out[i] - yp[i]);
     fprintf(stderr, "bench_trees: igradv gbr pool MAE %.4f\n", mae / N_POOL);
@@ -167,24 +150,24 @@ int main(int argc, char **argv)
     for (int r = 0; r < runs; r++) {
         ig_rf_free(rf);
         rf = NULL;
-        double t0 = now(), c0 = cpu_now();
+        double t0 = ig_bench_now(), c0 = ig_bench_cpu_now();
         if (ig_rf_classifier_fit_u8(&rf, xt, N_TRAIN, D, lt, 3, &rp)) {
             fprintf(stderr, "bench_trees: rf fit: %s\n", ig_regress_last_error());
             return 1;
         }
-        t[r] = now() - t0;
-        c[r] = cpu_now() - c0;
+        t[r] = ig_bench_now() - t0;
+        c[r] = ig_bench_cpu_now() - c0;
     }
-    ours[2] = median(t, runs);
-    cpu[2] = median(c, runs);
+    ours[2] = ig_bench_median(t, runs);
+    cpu[2] = ig_bench_median(c, runs);
     for (int r = 0; r < runs; r++) {
-        double t0 = now(), c0 = cpu_now();
+        double t0 = ig_bench_now(), c0 = ig_bench_cpu_now();
         ig_rf_predict_proba_u8(rf, xp, N_POOL, D, out);
-        t[r] = now() - t0;
-        c[r] = cpu_now() - c0;
+        t[r] = ig_bench_now() - t0;
+        c[r] = ig_bench_cpu_now() - c0;
     }
-    ours[3] = median(t, runs);
-    cpu[3] = median(c, runs);
+    ours[3] = ig_bench_median(t, runs);
+    cpu[3] = ig_bench_median(c, runs);
     int acc = 0;
     for (int i = 0; i < N_POOL; i++) {
         int b = 0;
@@ -217,36 +200,12 @@ int main(int argc, char **argv)
     char cmd[1024];
     snprintf(cmd, sizeof cmd, "python3 %s/trees_peer.py %s %d %d %d", IG_BENCH_PEER_DIR, path,
              N_TRAIN, N_POOL, D);
-    FILE *pp = popen(cmd, "r");
-    if (!pp) {
+    int status;
+    if (ig_bench_peer_run(cmd, on_peer_line, ours, &status) != 0) {
         fprintf(stderr, "bench_trees: cannot run the python peer; skipped\n");
         unlink(path);
         return 0;
     }
-    char buf[4096];
-    while (fgets(buf, sizeof buf, pp)) {
-        json_error_t err;
-        json_t *o = json_loads(buf, 0, &err);
-        const char *impl = o ? json_string_value(json_object_get(o, "impl")) : NULL;
-        const char *cs = o ? json_string_value(json_object_get(o, "case")) : NULL;
-        json_t *v = o ? json_object_get(o, "value") : NULL;
-        if (!impl || !cs || !json_is_number(v)) {
-            fprintf(stderr, "bench_trees: peer said: %s", buf);
-            json_decref(o);
-            continue;
-        }
-        fputs(buf, stdout);
-        for (int c = 0; c < N_CASES; c++)
-            if (!strcmp(cs, cases[c]) && ours[c] > 0) {
-                char rc[256];
-                snprintf(rc, sizeof rc, "%s.speedup_vs_%s", cases[c], impl);
-                json_t *pr = json_object_get(o, "runs");
-                line("igradv", rc, "ratio", json_number_value(v) / ours[c], "x",
-                     json_is_integer(pr) ? (int)json_integer_value(pr) : 1);
-            }
-        json_decref(o);
-    }
-    pclose(pp);
     unlink(path);
     return 0;
 }
