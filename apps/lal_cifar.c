@@ -8,14 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "ig_al.h"
+#include "ig_cli.h"
 #include "ig_data.h"
 #include "ig_nn.h"
 
-#define EXIT_USAGE 2
 #define MAX_SEEDS 64
 
 static const char *prog = "lal_cifar";
@@ -75,33 +74,7 @@ struct options {
     const char *preset;
 };
 
-static int bad(const char *opt, const char *what, const char *got)
-{
-    fprintf(stderr, "%s: %s: expected %s, got '%s'\n(see %s --help)\n", prog, opt, what, got, prog);
-    return EXIT_USAGE;
-}
-
-static bool parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *out)
-{
-    if (!s || !*s) return false;
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (errno || *end || v < lo || v > hi) return false;
-    *out = v;
-    return true;
-}
-
-static bool parse_f(const char *s, double lo, double hi, double *out)
-{
-    if (!s || !*s) return false;
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || *end || !isfinite(v) || v < lo || v > hi) return false;
-    *out = v;
-    return true;
-}
+static int bad(const char *opt, const char *what, const char *got) { return ig_cli_expected(prog, opt, what, got); }
 
 static void apply_preset(struct options *o, const char *preset)
 {
@@ -153,7 +126,7 @@ static int parse_list_seeds(struct options *o, const char *v)
     o->n_seeds = 0;
     for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
         int64_t s;
-        if (!parse_i64(t, 0, INT64_MAX, &s) || o->n_seeds == MAX_SEEDS)
+        if (!ig_cli_parse_i64(t, 0, INT64_MAX, &s) || o->n_seeds == MAX_SEEDS)
             return bad("--seeds", "a comma list of at most 64 non-negative integers", v);
         for (int i = 0; i < o->n_seeds; i++)
             if (o->seeds[i] == (uint64_t)s) return bad("--seeds", "distinct seeds", v);
@@ -187,16 +160,9 @@ static int parse_args(int argc, char **argv, struct options *o)
                                                  "--train-subset", "--test-size", "--k", "--al-epochs", "--train-epochs",
                                                  "--batch", "--lr", "--wd", "--reference", "--arch", "--seeds",
                                                  "--device", "--threads", "--out"};
-        bool known = false;
-        for (size_t j = 0; j < sizeof with_value / sizeof *with_value; j++) known |= !strcmp(a, with_value[j]);
-        if (!known) {
-            fprintf(stderr, "%s: unknown option '%s'\n(see %s --help)\n", prog, a, prog);
-            return EXIT_USAGE;
-        }
-        if (i + 1 >= argc) {
-            fprintf(stderr, "%s: option %s needs a value\n(see %s --help)\n", prog, a, prog);
-            return EXIT_USAGE;
-        }
+        if (!ig_cli_is_one_of(a, with_value, sizeof with_value / sizeof *with_value))
+            return ig_cli_usage_error(prog, "unknown option '%s'", a);
+        if (i + 1 >= argc) return ig_cli_usage_error(prog, "option %s needs a value", a);
         const char *v = argv[++i];
         int rc = -1;
         if (!strcmp(a, "--preset")) continue;
@@ -214,40 +180,33 @@ static int parse_args(int argc, char **argv, struct options *o)
         } else if (!strcmp(a, "--methods")) rc = parse_list_methods(o, v);
         else if (!strcmp(a, "--seeds")) rc = parse_list_seeds(o, v);
         else if (!strcmp(a, "--unlabeled-frac")) {
-            if (!parse_f(v, 1e-9, 1 - 1e-9, &o->frac)) return bad(a, "a fraction in (0, 1)", v);
+            if (!ig_cli_parse_f(v, 1e-9, 1 - 1e-9, &o->frac)) return bad(a, "a fraction in (0, 1)", v);
         } else if (!strcmp(a, "--train-subset")) {
-            if (!parse_i64(v, 2, 1000000000, &o->train_subset)) return bad(a, "an integer >= 2", v);
+            if (!ig_cli_parse_i64(v, 2, 1000000000, &o->train_subset)) return bad(a, "an integer >= 2", v);
         } else if (!strcmp(a, "--test-size")) {
-            if (!parse_i64(v, 1, 1000000000, &o->test_size)) return bad(a, "an integer >= 1", v);
+            if (!ig_cli_parse_i64(v, 1, 1000000000, &o->test_size)) return bad(a, "an integer >= 1", v);
         } else if (!strcmp(a, "--k")) {
-            if (!parse_i64(v, 1, 1000000000, &o->k)) return bad(a, "an integer >= 1", v);
+            if (!ig_cli_parse_i64(v, 1, 1000000000, &o->k)) return bad(a, "an integer >= 1", v);
         } else if (!strcmp(a, "--al-epochs")) {
-            if (!parse_i64(v, 0, 100000, &o->al_epochs)) return bad(a, "an integer >= 0", v);
+            if (!ig_cli_parse_i64(v, 0, 100000, &o->al_epochs)) return bad(a, "an integer >= 0", v);
         } else if (!strcmp(a, "--train-epochs")) {
-            if (!parse_i64(v, 1, 100000, &o->train_epochs)) return bad(a, "an integer >= 1", v);
+            if (!ig_cli_parse_i64(v, 1, 100000, &o->train_epochs)) return bad(a, "an integer >= 1", v);
         } else if (!strcmp(a, "--batch")) {
-            if (!parse_i64(v, 1, 65536, &o->batch)) return bad(a, "an integer in 1..65536", v);
+            if (!ig_cli_parse_i64(v, 1, 65536, &o->batch)) return bad(a, "an integer in 1..65536", v);
         } else if (!strcmp(a, "--threads")) {
-            if (!parse_i64(v, 1, 1024, &o->threads)) return bad(a, "an integer in 1..1024", v);
+            if (!ig_cli_parse_i64(v, 1, 1024, &o->threads)) return bad(a, "an integer in 1..1024", v);
         } else if (!strcmp(a, "--lr")) {
-            if (!parse_f(v, 1e-12, 10.0, &o->lr)) return bad(a, "a number in (0, 10]", v);
+            if (!ig_cli_parse_f(v, 1e-12, 10.0, &o->lr)) return bad(a, "a number in (0, 10]", v);
         } else if (!strcmp(a, "--wd")) {
-            if (!parse_f(v, 0.0, 10.0, &o->wd)) return bad(a, "a number in [0, 10]", v);
+            if (!ig_cli_parse_f(v, 0.0, 10.0, &o->wd)) return bad(a, "a number in [0, 10]", v);
         }
         if (rc >= 0) return rc;
     }
     if (o->compare_running && o->reference != IG_AL_REF_RUNNING) {
         fprintf(stderr, "%s: --compare-running needs --reference running\n", prog);
-        return EXIT_USAGE;
+        return IG_CLI_EXIT_USAGE;
     }
     return -1;
-}
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 static volatile sig_atomic_t interrupted;
@@ -478,7 +437,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s: --data %s: %s\n", prog, o.data, ig_last_error());
         ig_dataset_free(&train);
         ig_dataset_free(&test);
-        return EXIT_USAGE;
+        return IG_CLI_EXIT_USAGE;
     }
     if (o.train_subset > 0 && train.n < o.train_subset)
         fprintf(stderr, "%s: note: only %lld training images available\n", prog, (long long)train.n);
@@ -492,7 +451,7 @@ int main(int argc, char **argv)
                 prog, (long long)(o.k * (o.al_epochs + 1)), (long long)n_ui, (long long)train.n, o.frac);
         ig_dataset_free(&train);
         ig_dataset_free(&test);
-        return EXIT_USAGE;
+        return IG_CLI_EXIT_USAGE;
     }
     char ckdir[4200];
     snprintf(ckdir, sizeof ckdir, "%s/ckpt", o.out);
@@ -500,7 +459,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s: --out %s: cannot create a writable directory: %s\n", prog, o.out, strerror(errno));
         ig_dataset_free(&train);
         ig_dataset_free(&test);
-        return EXIT_USAGE;
+        return IG_CLI_EXIT_USAGE;
     }
 
     struct ig_backend *be = NULL;
@@ -512,7 +471,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s: --device: %s\n", prog, ig_last_error());
         ig_dataset_free(&train);
         ig_dataset_free(&test);
-        return EXIT_USAGE;
+        return IG_CLI_EXIT_USAGE;
     }
     const char *device = ig_backend_name(be);
     fprintf(stderr, "%s: %s, %lld train / %lld test images, |LI| %lld |UI| %lld, k %lld, %lld AL epochs x %lld train epochs, "
@@ -531,7 +490,7 @@ int main(int argc, char **argv)
     }
     signal(SIGINT, on_sigint);
     int status = 0;
-    double t_all = now();
+    double t_all = ig_cli_now();
     for (int si = 0; si < o.n_seeds && !status; si++) {
         uint64_t seed = o.seeds[si];
         int64_t n_li, nu;
@@ -570,7 +529,7 @@ int main(int argc, char **argv)
                     ? ig_model_paper_cnn(&m, be, train.channels, train.height, train.width, train.num_classes, seed)
                     : ig_model_small_cnn(&m, be, train.channels, train.height, train.width, train.num_classes, seed);
             struct run_out *r = &runs[si][mi];
-            double t0 = now();
+            double t0 = ig_cli_now();
             if (s == IG_OK) s = ig_al_run(&r->res, m, &trd, &ted, li, n_li, ui, nu, &p);
             ig_model_free(m);
             if (s != IG_OK) {
@@ -586,7 +545,7 @@ int main(int argc, char **argv)
             }
             r->ran = true;
             r->n_li0 = n_li;
-            r->wall_s = now() - t0;
+            r->wall_s = ig_cli_now() - t0;
             double tot = 0;
             for (int i = 0; i < r->res.al_epochs; i++) tot += r->res.epochs[i].total_s;
             r->sec_per_epoch = r->res.al_epochs ? tot / r->res.al_epochs : NAN;
@@ -608,7 +567,7 @@ int main(int argc, char **argv)
         if (write_summary(&o, runs, si + 1) != 0) status = 1;
     }
     if (!status) {
-        fprintf(stderr, "%s: done in %.1f s; results in %s/summary.csv\n", prog, now() - t_all, o.out);
+        fprintf(stderr, "%s: done in %.1f s; results in %s/summary.csv\n", prog, ig_cli_now() - t_all, o.out);
         /* the summary on stdout too */
         printf("method,seed,a0,a,pct_increase,pct_rnd,pct_lcs,sec_per_al_epoch\n");
         for (int mi = 0; mi < IG_AL_METHOD_COUNT; mi++)

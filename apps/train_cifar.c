@@ -5,13 +5,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "ig_cli.h"
 #include "ig_data.h"
 #include "ig_nn.h"
 
-#define EXIT_USAGE 2
 
 static const char *prog = "train_cifar";
 
@@ -40,36 +39,6 @@ static void usage(FILE *f)
             prog);
 }
 
-static int bad(const char *fmt, const char *a, const char *b)
-{
-    fprintf(stderr, "%s: ", prog);
-    fprintf(stderr, fmt, a, b);
-    fprintf(stderr, "\n(see %s --help)\n", prog);
-    return EXIT_USAGE;
-}
-
-static bool parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *out)
-{
-    if (!s || !*s) return false;
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (errno || *end || v < lo || v > hi) return false;
-    *out = v;
-    return true;
-}
-
-static bool parse_f(const char *s, double lo, double hi, double *out)
-{
-    if (!s || !*s) return false;
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || *end || !isfinite(v) || v < lo || v > hi) return false;
-    *out = v;
-    return true;
-}
-
 struct options {
     const char *data, *arch, *save, *load, *device;
     int64_t train_size, test_size, epochs, batch, seed, threads;
@@ -90,32 +59,31 @@ static int parse_args(int argc, char **argv, struct options *o)
             o->quiet = true;
             continue;
         }
-        if (strncmp(a, "--", 2) != 0) return bad("unexpected argument '%s'%s", a, "");
+        if (strncmp(a, "--", 2) != 0) return ig_cli_usage_error(prog, "unexpected argument '%s'", a);
         static const char *const with_value[] = {"--data", "--train-size", "--test-size", "--epochs", "--batch", "--lr",
                                                  "--weight-decay", "--seed", "--arch", "--save", "--load", "--device",
                                                  "--threads"};
-        bool known = false;
-        for (size_t k = 0; k < sizeof with_value / sizeof *with_value; k++) known |= !strcmp(a, with_value[k]);
-        if (!known) return bad("unknown option '%s'%s", a, "");
-        if (i + 1 >= argc) return bad("option %s needs a value%s", a, "");
+        if (!ig_cli_is_one_of(a, with_value, sizeof with_value / sizeof *with_value))
+            return ig_cli_usage_error(prog, "unknown option '%s'", a);
+        if (i + 1 >= argc) return ig_cli_usage_error(prog, "option %s needs a value", a);
         const char *v = argv[++i];
         bool ok = true;
         if (!strcmp(a, "--data")) o->data = v;
         else if (!strcmp(a, "--arch")) {
             o->arch = v;
             ok = !strcmp(v, "paper") || !strcmp(v, "small");
-            if (!ok) return bad("--arch: expected paper or small, got '%s'%s", v, "");
+            if (!ok) return ig_cli_expected(prog, a, "paper or small", v);
         } else if (!strcmp(a, "--save")) o->save = v;
         else if (!strcmp(a, "--load")) o->load = v;
         else if (!strcmp(a, "--device")) o->device = v;
-        else if (!strcmp(a, "--train-size")) ok = parse_i64(v, 1, 50000, &o->train_size);
-        else if (!strcmp(a, "--test-size")) ok = parse_i64(v, 1, 10000, &o->test_size);
-        else if (!strcmp(a, "--epochs")) ok = parse_i64(v, 0, 100000, &o->epochs);
-        else if (!strcmp(a, "--batch")) ok = parse_i64(v, 1, 65536, &o->batch);
-        else if (!strcmp(a, "--seed")) ok = parse_i64(v, 0, INT64_MAX, &o->seed);
-        else if (!strcmp(a, "--threads")) ok = parse_i64(v, 1, 1024, &o->threads);
-        else if (!strcmp(a, "--lr")) ok = parse_f(v, 1e-12, 10.0, &o->lr);
-        else if (!strcmp(a, "--weight-decay")) ok = parse_f(v, 0.0, 10.0, &o->wd);
+        else if (!strcmp(a, "--train-size")) ok = ig_cli_parse_i64(v, 1, 50000, &o->train_size);
+        else if (!strcmp(a, "--test-size")) ok = ig_cli_parse_i64(v, 1, 10000, &o->test_size);
+        else if (!strcmp(a, "--epochs")) ok = ig_cli_parse_i64(v, 0, 100000, &o->epochs);
+        else if (!strcmp(a, "--batch")) ok = ig_cli_parse_i64(v, 1, 65536, &o->batch);
+        else if (!strcmp(a, "--seed")) ok = ig_cli_parse_i64(v, 0, INT64_MAX, &o->seed);
+        else if (!strcmp(a, "--threads")) ok = ig_cli_parse_i64(v, 1, 1024, &o->threads);
+        else if (!strcmp(a, "--lr")) ok = ig_cli_parse_f(v, 1e-12, 10.0, &o->lr);
+        else if (!strcmp(a, "--weight-decay")) ok = ig_cli_parse_f(v, 0.0, 10.0, &o->wd);
         if (!ok) {
             const char *what = !strcmp(a, "--train-size")  ? "an integer in 1..50000"
                                : !strcmp(a, "--test-size") ? "an integer in 1..10000"
@@ -125,18 +93,10 @@ static int parse_args(int argc, char **argv, struct options *o)
                                : !strcmp(a, "--threads")   ? "an integer in 1..1024"
                                : !strcmp(a, "--lr")        ? "a number in (0, 10]"
                                                            : "a number in [0, 10]";
-            fprintf(stderr, "%s: %s: expected %s, got '%s'\n(see %s --help)\n", prog, a, what, v, prog);
-            return EXIT_USAGE;
+            return ig_cli_expected(prog, a, what, v);
         }
     }
     return -1;
-}
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 static void progress(int64_t epoch, int64_t epochs, int64_t done, int64_t total, double loss, double ips)
@@ -185,7 +145,7 @@ int main(int argc, char **argv)
         else snprintf(dir, sizeof dir, ".");
         if (access(dir, W_OK | X_OK) != 0) {
             fprintf(stderr, "%s: --save %s: directory %s is not writable: %s\n", prog, o.save, dir, strerror(errno));
-            return EXIT_USAGE;
+            return IG_CLI_EXIT_USAGE;
         }
     }
 
@@ -197,7 +157,7 @@ int main(int argc, char **argv)
     else s = ig_backend_init_best(&be);
     if (s != IG_OK) {
         fprintf(stderr, "%s: --device: %s\n", prog, ig_last_error());
-        return EXIT_USAGE;
+        return IG_CLI_EXIT_USAGE;
     }
 
     struct ig_dataset train = {0}, test = {0};
@@ -206,7 +166,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s: --data %s: %s\n", prog, o.data, ig_last_error());
         ig_dataset_free(&train);
         ig_backend_free(be);
-        return EXIT_USAGE;
+        return IG_CLI_EXIT_USAGE;
     }
     if (train.n < o.train_size)
         fprintf(stderr, "%s: note: only %lld training images available\n", prog, (long long)train.n);
@@ -232,7 +192,7 @@ int main(int argc, char **argv)
         bool opt_loaded;
         if (ig_model_load(m, opt, o.load, &opt_loaded) != IG_OK) {
             fprintf(stderr, "%s: --load %s: %s\n", prog, o.load, ig_last_error());
-            rc = EXIT_USAGE;
+            rc = IG_CLI_EXIT_USAGE;
             goto out;
         }
         ig_optim_set_lr(opt, (float)o.lr);
@@ -259,7 +219,7 @@ int main(int argc, char **argv)
     for (int64_t e = start_epoch; e < start_epoch + o.epochs; e++) {
         if ((s = ig_loader_start_epoch(ld, e)) != IG_OK) break;
         ig_model_set_train(m, true);
-        double t0 = now(), lsum = 0, last_draw = 0;
+        double t0 = ig_cli_now(), lsum = 0, last_draw = 0;
         int64_t correct = 0, seen = 0, total = ig_loader_size(ld);
         struct ig_batch b;
         bool got;
@@ -270,14 +230,14 @@ int main(int argc, char **argv)
             lsum += (double)loss * (double)b.size;
             correct += c;
             seen += b.size;
-            double t = now();
+            double t = ig_cli_now();
             if (tty && (t - last_draw > 0.2 || seen == total)) {
                 progress(e + 1, start_epoch + o.epochs, seen, total, lsum / (double)seen, (double)seen / (t - t0));
                 last_draw = t;
             }
         }
         if (s != IG_OK) break;
-        double dt = now() - t0;
+        double dt = ig_cli_now() - t0;
         if (tty) fprintf(stderr, "\r\033[K");
         if ((s = evaluate(m, g, tld, &test_loss, &test_acc)) != IG_OK) break;
         printf("epoch %lld/%lld  loss %.4f  train_acc %.4f  test_loss %.4f  test_acc %.4f  %.1f img/s  %.1f s\n",
@@ -299,7 +259,7 @@ int main(int argc, char **argv)
     if (o.save) {
         if (ig_model_save(m, opt, o.save) != IG_OK) {
             fprintf(stderr, "%s: --save %s: %s\n", prog, o.save, ig_last_error());
-            rc = EXIT_USAGE;
+            rc = IG_CLI_EXIT_USAGE;
             goto out;
         }
         printf("saved %s and %s.optim\n", o.save, o.save);

@@ -1,0 +1,62 @@
+/* ig_cli: strict number parsing, usage errors and the wall clock shared by train_cifar and lal_cifar. */
+#include "ig_cli.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+bool ig_cli_parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *out)
+{
+    if (!s || !*s) return false;
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || *end || v < lo || v > hi) return false;
+    *out = v;
+    return true;
+}
+
+bool ig_cli_parse_f(const char *s, double lo, double hi, double *out)
+{
+    if (!s || !*s) return false;
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || *end || !isfinite(v) || v < lo || v > hi) return false;
+    *out = v;
+    return true;
+}
+
+bool ig_cli_is_one_of(const char *a, const char *const *names, size_t n)
+{
+    for (size_t k = 0; k < n; k++)
+        if (!strcmp(a, names[k])) return true;
+    return false;
+}
+
+int ig_cli_usage_error(const char *prog, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "%s: ", prog);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n(see %s --help)\n", prog);
+    va_end(ap);
+    return IG_CLI_EXIT_USAGE;
+}
+
+int ig_cli_expected(const char *prog, const char *opt, const char *what, const char *got)
+{
+    return ig_cli_usage_error(prog, "%s: expected %s, got '%s'", opt, what, got);
+}
+
+double ig_cli_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}

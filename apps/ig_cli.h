@@ -1,0 +1,34 @@
+/* ig_cli: command-line helpers of the apps/ programs: strict number parsing, usage errors (exit status 2), wall clock. */
+#ifndef IG_CLI_H
+#define IG_CLI_H
+
+/*
+ * Usage:
+ *   int64_t epochs;
+ *   if (!ig_cli_parse_i64(v, 0, 100000, &epochs)) return ig_cli_expected("train_cifar", "--epochs", "an integer >= 0", v);
+ *   -> stderr "train_cifar: --epochs: expected an integer >= 0, got 'x'\n(see train_cifar --help)\n", exit status 2
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define IG_CLI_EXIT_USAGE 2   /* bad flag, file or data */
+
+/* Whole string s as a decimal integer / finite number in [lo, hi] into *out; false (out untouched) otherwise. */
+bool ig_cli_parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *out);
+bool ig_cli_parse_f(const char *s, double lo, double hi, double *out);
+
+/* Whether a is one of names[0..n). */
+bool ig_cli_is_one_of(const char *a, const char *const *names, size_t n);
+
+/* "PROG: MESSAGE\n(see PROG --help)\n" on stderr; returns IG_CLI_EXIT_USAGE. */
+int ig_cli_usage_error(const char *prog, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The usage error "PROG: OPT: expected WHAT, got 'GOT'"; returns IG_CLI_EXIT_USAGE. */
+int ig_cli_expected(const char *prog, const char *opt, const char *what, const char *got);
+
+/* Monotonic wall clock, seconds. */
+double ig_cli_now(void);
+
+#endif
