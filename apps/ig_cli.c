@@ -1,4 +1,4 @@
-/* ig_cli: strict number parsing, usage errors and the wall clock shared by train_cifar and lal_cifar. */
+/* ig_cli: strict number parsing, usage errors, --device/--threads backend and the wall clock shared by train_cifar and lal_cifar. */
 #include "ig_cli.h"
 
 #include <errno.h>
@@ -52,6 +52,14 @@ int ig_cli_usage_error(const char *prog, const char *fmt, ...)
 int ig_cli_expected(const char *prog, const char *opt, const char *what, const char *got)
 {
     return ig_cli_usage_error(prog, "%s: expected %s, got '%s'", opt, what, got);
+}
+
+enum ig_status ig_cli_backend_init(const char *device, int64_t threads, struct ig_backend **be)
+{
+    if (device && !strcmp(device, "cpu")) return ig_backend_init_cpu(be, (int)threads);
+    if (device) return ig_backend_init(device, be);
+    if (threads > 0) return ig_backend_init_cpu(be, (int)threads);
+    return ig_backend_init_best(be);
 }
 
 double ig_cli_now(void)

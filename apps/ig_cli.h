@@ -1,4 +1,4 @@
-/* ig_cli: command-line helpers of the apps/ programs: strict number parsing, usage errors (exit status 2), wall clock. */
+/* ig_cli: command-line helpers of the apps/ programs: strict number parsing, usage errors (exit status 2), --device/--threads backend, wall clock. */
 #ifndef IG_CLI_H
 #define IG_CLI_H
 
@@ -12,6 +12,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "ig_tensor.h"
 
 #define IG_CLI_EXIT_USAGE 2   /* bad flag, file or data */
 
@@ -27,6 +29,10 @@ int ig_cli_usage_error(const char *prog, const char *fmt, ...) __attribute__((fo
 
 /* The usage error "PROG: OPT: expected WHAT, got 'GOT'"; returns IG_CLI_EXIT_USAGE. */
 int ig_cli_expected(const char *prog, const char *opt, const char *what, const char *got);
+
+/* The backend of --device D and --threads T (0: not given): D "cpu" -> the CPU backend with T threads (0: OpenMP
+ * default); another D -> ig_backend_init(D); no D -> the CPU backend when T > 0, else ig_backend_init_best(). */
+enum ig_status ig_cli_backend_init(const char *device, int64_t threads, struct ig_backend **be);
 
 /* Monotonic wall clock, seconds. */
 double ig_cli_now(void);

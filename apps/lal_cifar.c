@@ -463,10 +463,7 @@ int main(int argc, char **argv)
     }
 
     struct ig_backend *be = NULL;
-    if (o.device && !strcmp(o.device, "cpu")) s = ig_backend_init_cpu(&be, (int)o.threads);
-    else if (o.device) s = ig_backend_init(o.device, &be);
-    else if (o.threads > 0) s = ig_backend_init_cpu(&be, (int)o.threads);
-    else s = ig_backend_init_best(&be);
+    s = ig_cli_backend_init(o.device, o.threads, &be);
     if (s != IG_OK) {
         fprintf(stderr, "%s: --device: %s\n", prog, ig_last_error());
         ig_dataset_free(&train);

@@ -150,11 +150,7 @@ int main(int argc, char **argv)
     }
 
     struct ig_backend *be = NULL;
-    enum ig_status s;
-    if (o.device && !strcmp(o.device, "cpu")) s = ig_backend_init_cpu(&be, (int)o.threads);
-    else if (o.device) s = ig_backend_init(o.device, &be);
-    else if (o.threads > 0) s = ig_backend_init_cpu(&be, (int)o.threads);
-    else s = ig_backend_init_best(&be);
+    enum ig_status s = ig_cli_backend_init(o.device, o.threads, &be);
     if (s != IG_OK) {
         fprintf(stderr, "%s: --device: %s\n", prog, ig_last_error());
         return IG_CLI_EXIT_USAGE;
