@@ -27,8 +27,8 @@ static void usage(FILE *f)
             "LI and UI, train the CNN on LI (A0, shared by all methods), then spend k labels per AL epoch\n"
             "with each method and report the final test accuracy A.\n\n"
             "  --preset P          quick | paper: set the defaults below first (flags after it override)\n"
-            "                      quick: small CNN, 3000 train / 1000 test images, UI 50%%, k 100,\n"
-            "                             2 AL epochs, 2 train epochs, lr 1e-3 (a few minutes on 2 cores)\n"
+            "                      quick: small CNN, 10000 train / 2000 test images, UI 50%%, k 200,\n"
+            "                             3 AL epochs, 2 train epochs, lr 1e-3 (a few minutes on 2 cores)\n"
             "                      paper: paper CNN, 50000 / 10000 images, k 500, 10 AL epochs,\n"
             "                             10 train epochs, lr 1e-4 (METHOD.md)\n"
             "  --data DIR          CIFAR-10 binary dir (cifar-10-batches-bin or its parent; default\n"
@@ -81,11 +81,11 @@ static void apply_preset(struct options *o, const char *preset)
     o->preset = preset;
     if (!strcmp(preset, "quick")) {
         o->arch = "small";
-        o->train_subset = 3000;
-        o->test_size = 1000;
+        o->train_subset = 10000;
+        o->test_size = 2000;
         o->frac = 0.5;
-        o->k = 100;
-        o->al_epochs = 2;
+        o->k = 200;
+        o->al_epochs = 3;
         o->train_epochs = 2;
         o->batch = 32;
         o->lr = 1e-3;
