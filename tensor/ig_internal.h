@@ -1,19 +1,9 @@
-/* Private core of the tensor module: error/log helpers, buffers, the backend vtable and op calls. */
+/* Private core of the tensor module: buffers, the backend vtable and op calls. */
 #ifndef IG_INTERNAL_H
 #define IG_INTERNAL_H
 #include "ig_config.h"
 #include "ig_tensor.h"
-#include <stdarg.h>
-
-/* Record a formatted message for ig_last_error() and return s. Usage:
- *   return ig_error(IG_ERR_SHAPE, "conv2d: x has %d dims, expected 4", x->ndim); */
-enum ig_status ig_error(enum ig_status s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Append context in front of the current message: "loading foo.safetensors: <old>". */
-enum ig_status ig_error_prefix(enum ig_status s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void ig_log(enum ig_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-/* Propagate a failing status. */
-#define IG_TRY(expr) do { enum ig_status ig_try_s_ = (expr); if (ig_try_s_ != IG_OK) return ig_try_s_; } while (0)
+#include "ig_util.h"
 
 /* A refcounted block of backend memory. mem is a host pointer (CPU) or a cl_mem (OpenCL). */
 struct ig_buffer {
@@ -88,8 +78,6 @@ void ig_backend_base_init(struct ig_backend *be, const struct ig_backend_vtable 
 static inline float *ig_cpu_f32(const struct ig_tensor *t) { return (float *)t->buf->mem + t->offset; }
 static inline int32_t *ig_cpu_i32(const struct ig_tensor *t) { return (int32_t *)t->buf->mem + t->offset; }
 static inline uint8_t *ig_cpu_u8(const struct ig_tensor *t) { return (uint8_t *)t->buf->mem + t->offset; }
-
-double ig_now_seconds(void);
 
 /* Backend constructors (tensor/cpu, tensor/opencl). */
 enum ig_status ig_cpu_backend_create(struct ig_backend **out, int threads);
