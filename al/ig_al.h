@@ -160,6 +160,7 @@ struct ig_al_progress {
  * AL epoch), and ig_al_run returns IG_ERR_STATE ("stopped"); resume continues it. */
 typedef int (*ig_al_progress_fn)(const struct ig_al_progress *ev, void *user);
 
+struct ig_dist;
 struct ig_al_params {
     enum ig_al_method method;          /* default DS */
     enum ig_al_reference reference;    /* default FULL */
@@ -182,6 +183,7 @@ struct ig_al_params {
     bool track_accuracy;               /* test accuracy after every AL epoch's training (default false) */
     ig_al_progress_fn progress;
     void *progress_user;
+    struct ig_dist *dist;              /* data-parallel ranks (ig_dist.h); NULL: this process alone */
 };
 struct ig_al_params ig_al_params_default(void);
 

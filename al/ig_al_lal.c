@@ -1,5 +1,6 @@
 /* LAL-IGradV scoring (line 5): the reference gradient δ (full, running or NLI) and the DS / LD score of every NLI instance from the per-sample engine. */
 #include "ig_al_internal.h"
+#include "ig_dist.h"
 #include <math.h>
 #include <stdlib.h>
 
@@ -7,14 +8,16 @@
 static enum ig_status reference_full(struct ig_al_run *r, const int64_t *set, int64_t n)
 {
     IG_TRY(ig_al_engine_ref_zero(r->e));
-    int64_t B = r->p->eval_batch;
+    int64_t B = r->p->eval_batch, lo, hi;
+    ig_dist_range(r->p->dist, n, &lo, &hi);   /* data parallel: this rank's block, then the sum */
     enum ig_status s = IG_OK;
-    for (int64_t i = 0; s == IG_OK && i < n; i += B) {
-        int64_t nb = n - i < B ? n - i : B;
+    for (int64_t i = lo; s == IG_OK && i < hi; i += B) {
+        int64_t nb = hi - i < B ? hi - i : B;
         struct ig_tensor *x = NULL, *y = NULL;
         s = ig_batcher_fill(r->batch, set + i, nb, &x, &y);
         if (s == IG_OK) s = ig_al_engine_ref_add_batch(r->e, x, y);
     }
+    if (s == IG_OK && (lo != 0 || hi != n)) s = ig_al_ref_sum_ranks(r);
     if (s == IG_OK) s = ig_al_engine_ref_add_theta(r->e, (float)n * r->p->weight_decay);
     return s;
 }

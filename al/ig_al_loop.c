@@ -1,5 +1,6 @@
 /* The active-learning loop (Algorithm 1 of METHOD.md) as named phases: init or resume, line-1 model, AL epochs (train -> score -> fit -> predict -> select), final training; methods come from the method table. */
 #include "ig_al_internal.h"
+#include "ig_dist.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,14 +56,18 @@ static enum ig_status train_epoch(struct ig_al_run *r, const int64_t *set, int64
         for (int64_t j = 0; j < nb; j++) rows[j] = set[perm[i + j]];
         struct ig_tensor *x = NULL, *y = NULL;
         float loss = 0;
-        s = ig_batcher_fill(r->batch, rows, nb, &x, &y);
+        int64_t lo, hi;   /* this rank's block of the minibatch (all of it without data parallelism) */
+        ig_dist_dp_batch(r->p->dist, nb, &lo, &hi);
+        s = ig_batcher_fill(r->batch, rows + lo, hi - lo, &x, &y);
         if (s == IG_OK) s = ig_model_train_step(r->m, r->opt, r->g, x, y, &loss, NULL);
         if (s == IG_OK && running) {
             s = ig_al_engine_ref_add_param_grads(r->e, (float)nb);
             if (s == IG_OK) s = ig_al_engine_ref_add_theta(r->e, (float)nb * r->p->weight_decay);
         }
-        loss_sum += (double)loss * (double)nb;
+        bool whole = lo == 0 && hi == nb;   /* every rank computed all nb rows: count them once */
+        loss_sum += (double)loss * (double)(hi - lo) / (whole ? ig_dist_size(r->p->dist) : 1);
     }
+    if (s == IG_OK) s = ig_dist_sum_f64(r->p->dist, &loss_sum, 1);
     free(perm);
     free(rows);
     *mean_loss = n ? loss_sum / (double)n : NAN;
@@ -169,7 +174,7 @@ static enum ig_status phase_train_score(struct ig_al_run *r, int i, struct ig_al
         ig_al_report(r, "train", i, ep, loss, NAN, ig_now_seconds() - t0);
         if (!scored) continue;
         t0 = ig_now_seconds();
-        IG_TRY(r->row->score(r, r->nli, r->n_nli, r->score));
+        IG_TRY(ig_al_score_split(r, r->nli, r->n_nli, r->score));
         for (int64_t j = 0; j < r->n_nli; j++) r->acc_score[j] += r->score[j];
         if (!isnan(r->ref_spearman)) sp_sum += r->ref_spearman, sp_n++;
         st->score_s += ig_now_seconds() - t0;
@@ -199,7 +204,7 @@ static enum ig_status phase_select(struct ig_al_run *r, int i, struct ig_al_epoc
 {
     merge_nli(r);
     double t0 = ig_now_seconds();
-    if (r->row->regressor == IG_AL_REGRESSOR_NONE && r->row->score) IG_TRY(r->row->score(r, r->ui, r->n_ui, r->pool));
+    if (r->row->regressor == IG_AL_REGRESSOR_NONE && r->row->score) IG_TRY(ig_al_score_split(r, r->ui, r->n_ui, r->pool));
     size_t *picked = malloc((size_t)r->p->k * sizeof *picked);
     if (!picked) return ig_error(IG_ERR_OOM, "selection: out of host memory");
     enum ig_status s = r->row->select(r, i, r->pool, r->p->k, picked);
@@ -305,6 +310,7 @@ static enum ig_status run_init(struct ig_al_run *r, struct ig_al_result *res, st
     ap.lr = p->lr;
     ap.weight_decay = p->weight_decay;
     IG_TRY(ig_optim_adam_new(&r->opt, m, ap));
+    IG_TRY(ig_dist_dp_attach(p->dist, r->opt, m));
     IG_TRY(ig_graph_new(r->be, &r->g));
     IG_TRY(ig_batcher_new(&r->batch, r->be, train, p->batch_size > p->eval_batch ? p->batch_size : p->eval_batch, p->norm));
     if (r->row->per_sample_grads) IG_TRY(ig_al_engine_new(&r->e, m));

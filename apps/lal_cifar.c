@@ -13,6 +13,7 @@
 #include "ig_al.h"
 #include "ig_cli.h"
 #include "ig_data.h"
+#include "ig_dist.h"
 #include "ig_nn.h"
 
 #define MAX_SEEDS 64
@@ -56,6 +57,8 @@ static void usage(FILE *f)
             "                      summary.csv, ckpt/ (shared line-1 models, per-epoch checkpoints)\n"
             "  --resume            continue interrupted runs from DIR/ckpt (finished runs are reused)\n"
             "  --quiet             only one line per run on stderr\n"
+            "  --data-parallel     under mpirun / srun: every rank trains on a block of each minibatch\n"
+            "                      and scores a block of every pass (docs/SCALING.md; needs MPI)\n"
             "  --help              this text\n"
             "Ctrl-C stops at the next AL-epoch checkpoint; rerun with --resume to continue.\n"
             "Exit status: 0 done, 1 runtime failure, 2 bad flag, file or data, 130 interrupted.\n",
@@ -70,7 +73,7 @@ struct options {
     double frac, lr, wd;
     int64_t train_subset, test_size, k, al_epochs, train_epochs, batch, threads;
     enum ig_al_reference reference;
-    bool compare_running, resume, quiet, track;
+    bool compare_running, resume, quiet, track, data_parallel;
     const char *preset;
 };
 
@@ -156,6 +159,7 @@ static int parse_args(int argc, char **argv, struct options *o)
         if (!strcmp(a, "--quiet")) { o->quiet = true; continue; }
         if (!strcmp(a, "--compare-running")) { o->compare_running = true; continue; }
         if (!strcmp(a, "--track-accuracy")) { o->track = true; continue; }
+        if (!strcmp(a, "--data-parallel")) { o->data_parallel = true; continue; }
         static const char *const with_value[] = {"--preset", "--data", "--dataset", "--methods", "--unlabeled-frac",
                                                  "--train-subset", "--test-size", "--k", "--al-epochs", "--train-epochs",
                                                  "--batch", "--lr", "--wd", "--reference", "--arch", "--seeds",
@@ -206,6 +210,10 @@ static int parse_args(int argc, char **argv, struct options *o)
         fprintf(stderr, "%s: --compare-running needs --reference running\n", prog);
         return IG_CLI_EXIT_USAGE;
     }
+    if (o->data_parallel && !ig_dist_compiled())
+        return ig_cli_usage_error(prog, "--data-parallel needs a build with MPI (meson setup -Dmpi=enabled)");
+    if (o->data_parallel && o->compare_running)
+        return ig_cli_usage_error(prog, "--data-parallel does not support --compare-running");
     return -1;
 }
 
@@ -412,6 +420,27 @@ static int make_dir(const char *d)
     return -1;
 }
 
+/* The ranks of an mpirun / srun job (one process otherwise); with several ranks and no
+ * --threads, each gets its share of the node's cores (logged once). NULL on failure. */
+static struct ig_dist *dist_start(int *argc, char ***argv, struct options *o)
+{
+    struct ig_dist *d = NULL;
+    if (ig_dist_init(&d, argc, argv) != IG_OK) {
+        fprintf(stderr, "%s: MPI: %s\n", prog, ig_last_error());
+        return NULL;
+    }
+    if (ig_dist_size(d) == 1) return d;
+    int cores, bound, t = ig_dist_threads_hint(d, &cores, &bound);
+    if (!o->threads) o->threads = t;
+    if (ig_dist_rank(d) == 0)
+        fprintf(stderr, "%s: %d ranks (%d on this node), node cores %d, rank bound to %d CPUs: %lld threads per rank%s\n",
+                prog, ig_dist_size(d), ig_dist_local_size(d), cores, bound, (long long)o->threads,
+                o->data_parallel ? ", data-parallel" : "");
+    else
+        o->quiet = true;
+    return d;
+}
+
 int main(int argc, char **argv)
 {
     struct options o = {.data = NULL, .dataset = "cifar10", .arch = "paper", .out = "runs/lal", .frac = 0.5, .lr = 1e-4,
@@ -462,16 +491,19 @@ int main(int argc, char **argv)
         return IG_CLI_EXIT_USAGE;
     }
 
+    struct ig_dist *dist = dist_start(&argc, &argv, &o);
+    bool root = ig_dist_rank(dist) == 0;
     struct ig_backend *be = NULL;
-    s = ig_cli_backend_init(o.device, o.threads, &be);
+    s = dist ? ig_cli_backend_init(o.device, o.threads, &be) : IG_ERR_IO;
     if (s != IG_OK) {
+        ig_dist_finalize(dist);
         fprintf(stderr, "%s: --device: %s\n", prog, ig_last_error());
         ig_dataset_free(&train);
         ig_dataset_free(&test);
         return IG_CLI_EXIT_USAGE;
     }
     const char *device = ig_backend_name(be);
-    fprintf(stderr, "%s: %s, %lld train / %lld test images, |LI| %lld |UI| %lld, k %lld, %lld AL epochs x %lld train epochs, "
+    if (root) fprintf(stderr, "%s: %s, %lld train / %lld test images, |LI| %lld |UI| %lld, k %lld, %lld AL epochs x %lld train epochs, "
                     "arch %s, reference %s, device %s\n",
             prog, o.dataset, (long long)train.n, (long long)test.n, (long long)(train.n - n_ui), (long long)n_ui,
             (long long)o.k, (long long)o.al_epochs, (long long)o.train_epochs, o.arch, ig_al_reference_name(o.reference),
@@ -521,6 +553,7 @@ int main(int argc, char **argv)
             struct progress_ctx pc = {seed, o.quiet, (int)o.al_epochs, (int)o.train_epochs};
             p.progress = on_progress;
             p.progress_user = &pc;
+            p.dist = o.data_parallel ? dist : NULL;
             struct ig_model *m = NULL;
             s = !strcmp(o.arch, "paper")
                     ? ig_model_paper_cnn(&m, be, train.channels, train.height, train.width, train.num_classes, seed)
@@ -548,7 +581,7 @@ int main(int argc, char **argv)
             r->sec_per_epoch = r->res.al_epochs ? tot / r->res.al_epochs : NAN;
             r->pct_inc = 100.0 * (r->res.a - r->res.a0) / r->res.a0;
             r->pct_rnd = r->pct_lcs = NAN;
-            fprintf(stderr, "%s: %-3s seed %llu: A0 %.4f  A %.4f  (%+.2f%%)  %.1f s per AL epoch, %.1f s in all%s\n", prog,
+            if (root) fprintf(stderr, "%s: %-3s seed %llu: A0 %.4f  A %.4f  (%+.2f%%)  %.1f s per AL epoch, %.1f s in all%s\n", prog,
                     ig_al_method_name(p.method), (unsigned long long)seed, r->res.a0, r->res.a, r->pct_inc, r->sec_per_epoch,
                     r->wall_s, r->res.resumed ? " (resumed)" : "");
         }
@@ -559,11 +592,11 @@ int main(int argc, char **argv)
             const struct run_out *rnd = &runs[si][IG_AL_METHOD_RND], *lcs = &runs[si][IG_AL_METHOD_LCS];
             r->pct_rnd = rnd->ran ? 100.0 * (r->res.a - rnd->res.a) / rnd->res.a : NAN;
             r->pct_lcs = lcs->ran ? 100.0 * (r->res.a - lcs->res.a) / lcs->res.a : NAN;
-            if (write_run_json(&o, device, (enum ig_al_method)mi, seed, r, train.n, test.n, nu) != 0) status = 1;
+            if (root && write_run_json(&o, device, (enum ig_al_method)mi, seed, r, train.n, test.n, nu) != 0) status = 1;
         }
-        if (write_summary(&o, runs, si + 1) != 0) status = 1;
+        if (root && write_summary(&o, runs, si + 1) != 0) status = 1;
     }
-    if (!status) {
+    if (!status && root) {
         fprintf(stderr, "%s: done in %.1f s; results in %s/summary.csv\n", prog, ig_cli_now() - t_all, o.out);
         /* the summary on stdout too */
         printf("method,seed,a0,a,pct_increase,pct_rnd,pct_lcs,sec_per_al_epoch\n");
@@ -584,5 +617,6 @@ int main(int argc, char **argv)
     ig_backend_free(be);
     ig_dataset_free(&train);
     ig_dataset_free(&test);
+    ig_dist_finalize(dist);
     return status;
 }
