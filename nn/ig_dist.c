@@ -86,6 +86,41 @@ enum ig_status ig_dist_gather_f32(struct ig_dist *d, float *buf, int64_t n, int6
     return ig_dist_sum_f32(d, buf, n);
 }
 
+/* ---------------------------------------------------------------- work queue */
+
+enum ig_status ig_dist_queue_new(struct ig_dist_queue **out, struct ig_dist *d, int64_t n)
+{
+    if (!out || n < 0) return ig_error(IG_ERR_INVALID_ARG, "ig_dist_queue_new: bad argument (n %lld)", (long long)n);
+    struct ig_dist_queue *q = *out = calloc(1, sizeof *q);
+    if (!q) return ig_error(IG_ERR_OOM, "ig_dist_queue_new: out of host memory");
+    q->d = d;
+    q->n = n;
+    if (ig_dist_size(d) == 1) return IG_OK;
+    enum ig_status s = ig_dist_transport_queue_new(q);
+    if (s != IG_OK) {
+        free(q);
+        *out = NULL;
+    }
+    return s;
+}
+
+enum ig_status ig_dist_queue_next(struct ig_dist_queue *q, int64_t *unit)
+{
+    if (!q || !unit) return ig_error(IG_ERR_INVALID_ARG, "ig_dist_queue_next: NULL argument");
+    int64_t u = q->next;
+    if (ig_dist_size(q->d) == 1) q->next++;
+    else IG_TRY(ig_dist_transport_queue_next(q, &u));
+    *unit = u < q->n ? u : -1;
+    return IG_OK;
+}
+
+void ig_dist_queue_free(struct ig_dist_queue *q)
+{
+    if (!q) return;
+    if (ig_dist_size(q->d) > 1) ig_dist_transport_queue_free(q);
+    free(q);
+}
+
 /* ---------------------------------------------------------------- data parallelism */
 
 void ig_dist_dp_batch(struct ig_dist *d, int64_t n, int64_t *lo, int64_t *hi)

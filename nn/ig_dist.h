@@ -73,6 +73,17 @@ void ig_dist_range(const struct ig_dist *d, int64_t n, int64_t *lo, int64_t *hi)
 enum ig_status ig_dist_gather_f64(struct ig_dist *d, double *buf, int64_t n, int64_t lo, int64_t hi);
 enum ig_status ig_dist_gather_f32(struct ig_dist *d, float *buf, int64_t n, int64_t lo, int64_t hi);
 
+/* ---------------------------------------------------------------- work queue
+ * Units 0..n-1 handed out dynamically: a counter on rank 0 that every rank (rank 0 too)
+ * advances with an atomic fetch-and-add (MPI one-sided), so a rank that finishes early
+ * takes the next unit and no rank waits for a dispatcher. new and free are collective. */
+struct ig_dist_queue;
+enum ig_status ig_dist_queue_new(struct ig_dist_queue **out, struct ig_dist *d, int64_t n);
+/* The next unit for this rank, or -1 when all are handed out. */
+enum ig_status ig_dist_queue_next(struct ig_dist_queue *q, int64_t *unit);
+/* Collective; waits for every rank (a barrier), NULL is fine. */
+void ig_dist_queue_free(struct ig_dist_queue *q);
+
 /* ---------------------------------------------------------------- data parallelism */
 
 /* Install the gradient reduction on o (an optimiser of m) for d's ranks; a group of one

@@ -15,7 +15,18 @@ struct ig_dist {
     struct ig_dist_dp_stats st;
 };
 
-/* The transport (ig_dist_mpi.c or ig_dist_single.c). */
+/* A work queue; alone (one rank) it is the local counter next. */
+struct ig_dist_queue {
+    struct ig_dist *d;
+    int64_t n, next;
+    void *transport;              /* the MPI window of a group of several ranks */
+};
+
+/* The transport (ig_dist_mpi.c or ig_dist_single.c); the queue functions are only called
+ * for a group of several ranks. */
+enum ig_status ig_dist_transport_queue_new(struct ig_dist_queue *q);
+enum ig_status ig_dist_transport_queue_next(struct ig_dist_queue *q, int64_t *unit);
+void ig_dist_transport_queue_free(struct ig_dist_queue *q);
 enum ig_status ig_dist_transport_init(struct ig_dist *d, int *argc, char ***argv);
 void ig_dist_transport_finalize(struct ig_dist *d);
 #endif

@@ -107,3 +107,42 @@ enum ig_status ig_dist_recv(struct ig_dist *d, int src, int tag, void *buf, int6
     if (from) *from = st.MPI_SOURCE;
     return IG_OK;
 }
+
+/* The queue's counter: one int64 in a window on rank 0. */
+struct mpi_queue { MPI_Win win; int64_t *counter; };
+
+enum ig_status ig_dist_transport_queue_new(struct ig_dist_queue *q)
+{
+    struct mpi_queue *mq = calloc(1, sizeof *mq);
+    if (!mq) return ig_error(IG_ERR_OOM, "work queue: out of host memory");
+    MPI_Aint bytes = q->d->rank == 0 ? (MPI_Aint)sizeof(int64_t) : 0;
+    int rc = MPI_Win_allocate(bytes, (int)sizeof(int64_t), MPI_INFO_NULL, MPI_COMM_WORLD, &mq->counter, &mq->win);
+    if (rc != MPI_SUCCESS) {
+        free(mq);
+        return mpi_failed(rc, "MPI_Win_allocate");
+    }
+    if (q->d->rank == 0) *mq->counter = 0;
+    MPI_Win_lock_all(0, mq->win);
+    q->transport = mq;
+    return ig_dist_barrier(q->d);
+}
+
+enum ig_status ig_dist_transport_queue_next(struct ig_dist_queue *q, int64_t *unit)
+{
+    struct mpi_queue *mq = q->transport;
+    int64_t one = 1, u = 0;
+    int rc = MPI_Fetch_and_op(&one, &u, MPI_INT64_T, 0, 0, MPI_SUM, mq->win);
+    if (rc == MPI_SUCCESS) rc = MPI_Win_flush(0, mq->win);
+    if (rc != MPI_SUCCESS) return mpi_failed(rc, "MPI_Fetch_and_op");
+    *unit = u;
+    return IG_OK;
+}
+
+void ig_dist_transport_queue_free(struct ig_dist_queue *q)
+{
+    struct mpi_queue *mq = q->transport;
+    if (!mq) return;
+    MPI_Win_unlock_all(mq->win);
+    MPI_Win_free(&mq->win);   /* collective: every rank has taken its last unit */
+    free(mq);
+}

@@ -66,3 +66,18 @@ enum ig_status ig_dist_recv(struct ig_dist *d, int src, int tag, void *buf, int6
     return ig_error(IG_ERR_STATE, "ig_dist_recv: no rank %d to receive %lld bytes from (built without MPI)", src,
                     (long long)bytes);
 }
+
+enum ig_status ig_dist_transport_queue_new(struct ig_dist_queue *q)
+{
+    (void)q;
+    return ig_error(IG_ERR_INTERNAL, "work queue: several ranks without MPI");
+}
+
+enum ig_status ig_dist_transport_queue_next(struct ig_dist_queue *q, int64_t *unit)
+{
+    (void)q;
+    (void)unit;
+    return ig_error(IG_ERR_INTERNAL, "work queue: several ranks without MPI");
+}
+
+void ig_dist_transport_queue_free(struct ig_dist_queue *q) { (void)q; }

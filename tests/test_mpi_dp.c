@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ig_al.h"
 #include "ig_dist.h"
@@ -134,6 +135,43 @@ START_TEST(test_range_blocks)
     ck_assert(lo == 0 && hi == 7);
     ck_assert_int_eq(ig_dist_sum_f32(dist, NULL, -1), IG_ERR_INVALID_ARG);
     ck_assert_int_eq(ig_dist_send(dist, 5, 0, "x", 1), IG_ERR_STATE);
+}
+END_TEST
+
+/* The work queue hands every unit to exactly one rank, also when one rank is slow. */
+START_TEST(test_queue_each_unit_once)
+{
+    for (int64_t n = 0; n < 8; n += 7) {
+        struct ig_dist_queue *q = NULL;
+        ck_assert_int_eq(ig_dist_queue_new(&q, dist, n), IG_OK);
+        double taken[8] = {0}, mine = 0;
+        int64_t u;
+        for (;;) {
+            ck_assert_int_eq(ig_dist_queue_next(q, &u), IG_OK);
+            if (u < 0) break;
+            ck_assert(u < n);
+            taken[u] += 1;
+            mine += 1;
+            if (ig_dist_rank(dist) == 1) {   /* a slow rank: the other takes more */
+                struct timespec ts = {0, 20 * 1000 * 1000};
+                nanosleep(&ts, NULL);
+            }
+        }
+        ig_dist_queue_free(q);
+        ck_assert_int_eq(ig_dist_sum_f64(dist, taken, 8), IG_OK);
+        for (int64_t i = 0; i < 8; i++) ck_assert_double_eq(taken[i], i < n ? 1.0 : 0.0);
+        double share[2] = {ig_dist_rank(dist) == 0 ? mine : 0, ig_dist_rank(dist) == 1 ? mine : 0};
+        ck_assert_int_eq(ig_dist_sum_f64(dist, share, 2), IG_OK);
+        if (n) ck_assert(share[0] > share[1]);
+    }
+    struct ig_dist_queue *q = NULL;   /* one process: 0, 1, 2, then -1 */
+    ck_assert_int_eq(ig_dist_queue_new(&q, NULL, 3), IG_OK);
+    for (int64_t i = 0, u; i < 4; i++) {
+        ck_assert_int_eq(ig_dist_queue_next(q, &u), IG_OK);
+        ck_assert_int_eq(u, i < 3 ? i : -1);
+    }
+    ig_dist_queue_free(q);
+    ck_assert_int_eq(ig_dist_queue_new(&q, dist, -1), IG_ERR_INVALID_ARG);
 }
 END_TEST
 
@@ -270,6 +308,7 @@ int main(int argc, char **argv)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, test_range_blocks);
+    tcase_add_test(tc, test_queue_each_unit_once);
     tcase_add_test(tc, test_dp_gradient_equals_one_process);
     tcase_add_test(tc, test_dp_batchnorm_per_rank);
     tcase_add_test(tc, test_dp_al_run_matches_one_process);
