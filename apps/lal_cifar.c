@@ -224,7 +224,7 @@ static void on_sigint(int sig)
     interrupted = 1;
 }
 
-struct progress_ctx { uint64_t seed; bool quiet; int al_epochs, train_epochs; };
+struct progress_ctx { uint64_t seed; bool quiet; int al_epochs, train_epochs; bool line1_only; };
 
 static int on_progress(const struct ig_al_progress *ev, void *user)
 {
@@ -244,7 +244,7 @@ static int on_progress(const struct ig_al_progress *ev, void *user)
         else
             fprintf(stderr, "%s AL %d (%.2f s)\n", ev->stage, ev->al_epoch, ev->seconds);
     }
-    return interrupted ? 1 : 0;
+    return interrupted || c->line1_only ? 1 : 0;   /* line1_only: stop after line 2 */
 }
 
 /* ---------------------------------------------------------------- outputs */
@@ -420,6 +420,99 @@ static int make_dir(const char *d)
     return -1;
 }
 
+/* What every run of one invocation shares. */
+struct job {
+    const struct options *o;
+    struct ig_backend *be;
+    const struct ig_dataset *train, *test;
+    const char *ckdir;
+    struct ig_dist *dist;
+};
+
+/* One run: method mi of seed on the split li / ui; line1_only: stop once the shared line-1
+ * model is there and line 2 is drawn (ig_al_run then returns IG_ERR_STATE, "stopped"). */
+static enum ig_status run_unit(const struct job *j, uint64_t seed, int mi, const int64_t *li, int64_t n_li,
+                               const int64_t *ui, int64_t nu, bool resume, bool line1_only, struct ig_al_result *res)
+{
+    const struct options *o = j->o;
+    char init[4400], tag[64];
+    snprintf(init, sizeof init, "%s/init-s%llu.safetensors", j->ckdir, (unsigned long long)seed);
+    struct ig_al_params p = ig_al_params_default();
+    p.method = (enum ig_al_method)mi;
+    p.reference = o->reference;
+    p.compare_running = o->compare_running;
+    p.k = o->k;
+    p.al_epochs = (int)o->al_epochs;
+    p.train_epochs = (int)o->train_epochs;
+    p.batch_size = o->batch;
+    p.lr = (float)o->lr;
+    p.weight_decay = (float)o->wd;
+    p.seed = seed;
+    p.n_threads = (int)o->threads;
+    p.init_path = init;
+    p.checkpoint_dir = j->ckdir;
+    snprintf(tag, sizeof tag, "%s-s%llu", ig_al_method_name(p.method), (unsigned long long)seed);
+    p.tag = tag;
+    p.resume = resume;
+    p.track_accuracy = o->track;
+    struct progress_ctx pc = {seed, o->quiet, (int)o->al_epochs, (int)o->train_epochs, line1_only};
+    p.progress = on_progress;
+    p.progress_user = &pc;
+    p.dist = o->data_parallel ? j->dist : NULL;
+    const struct ig_dataset *tr = j->train;
+    struct ig_model *m = NULL;
+    enum ig_status s = !strcmp(o->arch, "paper")
+                           ? ig_model_paper_cnn(&m, j->be, tr->channels, tr->height, tr->width, tr->num_classes, seed)
+                           : ig_model_small_cnn(&m, j->be, tr->channels, tr->height, tr->width, tr->num_classes, seed);
+    if (s == IG_OK) s = ig_al_run(res, m, tr, j->test, li, n_li, ui, nu, &p);
+    ig_model_free(m);
+    return s;
+}
+
+/* Several ranks without --data-parallel: the grid's runs spread over the ranks. Stage 1:
+ * each seed's line-1 model, trained by exactly one rank and shared through --out/ckpt;
+ * stage 2: the runs, taken from a work queue (their costs differ). Every finished run
+ * leaves its result in ckpt/ (a dead rank loses only its current run; --resume redoes
+ * just that). was_resumed[seed * COUNT + method] > 0: finished before this job. Returns
+ * 0, or 1 when any rank failed (every rank returns the same). */
+static int grid_on_ranks(const struct job *j, int64_t *li, int64_t *ui, double *was_resumed)
+{
+    const struct options *o = j->o;
+    int n_m = 0, ms[IG_AL_METHOD_COUNT];
+    for (int mi = 0; mi < IG_AL_METHOD_COUNT; mi++)
+        if (o->methods[mi]) ms[n_m++] = mi;
+    double failed = 0;
+    for (int stage = 1; stage <= 2; stage++) {
+        struct ig_dist_queue *q = NULL;
+        if (ig_dist_queue_new(&q, j->dist, stage == 1 ? o->n_seeds : (int64_t)o->n_seeds * n_m) != IG_OK) {
+            fprintf(stderr, "%s: MPI work queue: %s\n", prog, ig_last_error());
+            return 1;
+        }
+        for (int64_t u; !interrupted && ig_dist_queue_next(q, &u) == IG_OK && u >= 0;) {
+            int si = stage == 1 ? (int)u : (int)(u / n_m), mi = stage == 1 ? ms[0] : ms[u % n_m];
+            int64_t n_li, nu;
+            struct ig_al_result res;
+            enum ig_status s = ig_al_split(j->train->n, o->frac, o->seeds[si], li, &n_li, ui, &nu);
+            if (s == IG_OK) s = run_unit(j, o->seeds[si], mi, li, n_li, ui, nu, o->resume, stage == 1, &res);
+            if (stage == 1 && s == IG_ERR_STATE && !interrupted) s = IG_OK;   /* stopped after line 2, as asked */
+            else if (s == IG_OK) was_resumed[si * IG_AL_METHOD_COUNT + mi] = res.resumed;
+            if (s != IG_OK) {
+                fprintf(stderr, "%s: rank %d: %s seed %llu: %s\n", prog, ig_dist_rank(j->dist),
+                        ig_al_method_name((enum ig_al_method)mi), (unsigned long long)o->seeds[si], ig_last_error());
+                failed += 1;
+            } else if (stage == 2) {
+                ig_al_result_free(&res);
+            }
+        }
+        ig_dist_queue_free(q);   /* collective: every rank has finished the stage */
+    }
+    failed += interrupted;
+    if (ig_dist_sum_f64(j->dist, &failed, 1) != IG_OK ||
+        ig_dist_sum_f64(j->dist, was_resumed, (int64_t)o->n_seeds * IG_AL_METHOD_COUNT) != IG_OK)
+        return 1;
+    return failed > 0;
+}
+
 /* The ranks of an mpirun / srun job (one process otherwise); with several ranks and no
  * --threads, each gets its share of the node's cores (logged once). NULL on failure. */
 static struct ig_dist *dist_start(int *argc, char ***argv, struct options *o)
@@ -436,8 +529,8 @@ static struct ig_dist *dist_start(int *argc, char ***argv, struct options *o)
         fprintf(stderr, "%s: %d ranks (%d on this node), node cores %d, rank bound to %d CPUs: %lld threads per rank%s\n",
                 prog, ig_dist_size(d), ig_dist_local_size(d), cores, bound, (long long)o->threads,
                 o->data_parallel ? ", data-parallel" : "");
-    else
-        o->quiet = true;
+    else if (o->data_parallel)
+        o->quiet = true;   /* every rank runs the same run: rank 0 speaks for them */
     return d;
 }
 
@@ -513,13 +606,22 @@ int main(int argc, char **argv)
 
     struct run_out (*runs)[IG_AL_METHOD_COUNT] = calloc((size_t)o.n_seeds, sizeof *runs);
     int64_t *li = malloc((size_t)train.n * sizeof *li), *ui = malloc((size_t)train.n * sizeof *ui);
-    if (!runs || !li || !ui) {
+    double *was_resumed = calloc((size_t)o.n_seeds * IG_AL_METHOD_COUNT, sizeof *was_resumed);
+    if (!runs || !li || !ui || !was_resumed) {
         fprintf(stderr, "%s: out of memory\n", prog);
         return 1;
     }
     signal(SIGINT, on_sigint);
     int status = 0;
     double t_all = ig_cli_now();
+    struct job job = {&o, be, &train, &test, ckdir, dist};
+    /* several ranks: they run the grid, then rank 0 collects the finished runs and reports */
+    bool on_ranks = ig_dist_size(dist) > 1 && !o.data_parallel;
+    if (on_ranks) {
+        status = grid_on_ranks(&job, li, ui, was_resumed);
+        o.resume = true;
+        if (!root) status = status ? status : -1;
+    }
     for (int si = 0; si < o.n_seeds && !status; si++) {
         uint64_t seed = o.seeds[si];
         int64_t n_li, nu;
@@ -528,52 +630,24 @@ int main(int argc, char **argv)
             status = 1;
             break;
         }
-        char init[4400], tag[64];
-        snprintf(init, sizeof init, "%s/init-s%llu.safetensors", ckdir, (unsigned long long)seed);
         for (int mi = 0; mi < IG_AL_METHOD_COUNT && !status; mi++) {
             if (!o.methods[mi]) continue;
-            struct ig_al_params p = ig_al_params_default();
-            p.method = (enum ig_al_method)mi;
-            p.reference = o.reference;
-            p.compare_running = o.compare_running;
-            p.k = o.k;
-            p.al_epochs = (int)o.al_epochs;
-            p.train_epochs = (int)o.train_epochs;
-            p.batch_size = o.batch;
-            p.lr = (float)o.lr;
-            p.weight_decay = (float)o.wd;
-            p.seed = seed;
-            p.n_threads = (int)o.threads;
-            p.init_path = init;
-            p.checkpoint_dir = ckdir;
-            snprintf(tag, sizeof tag, "%s-s%llu", ig_al_method_name(p.method), (unsigned long long)seed);
-            p.tag = tag;
-            p.resume = o.resume;
-            p.track_accuracy = o.track;
-            struct progress_ctx pc = {seed, o.quiet, (int)o.al_epochs, (int)o.train_epochs};
-            p.progress = on_progress;
-            p.progress_user = &pc;
-            p.dist = o.data_parallel ? dist : NULL;
-            struct ig_model *m = NULL;
-            s = !strcmp(o.arch, "paper")
-                    ? ig_model_paper_cnn(&m, be, train.channels, train.height, train.width, train.num_classes, seed)
-                    : ig_model_small_cnn(&m, be, train.channels, train.height, train.width, train.num_classes, seed);
             struct run_out *r = &runs[si][mi];
             double t0 = ig_cli_now();
-            if (s == IG_OK) s = ig_al_run(&r->res, m, &train, &test, li, n_li, ui, nu, &p);
-            ig_model_free(m);
+            s = run_unit(&job, seed, mi, li, n_li, ui, nu, o.resume, false, &r->res);
             if (s != IG_OK) {
                 if (interrupted) {
                     fprintf(stderr, "%s: interrupted; state saved in %s, rerun with --resume to continue\n", prog, ckdir);
                     status = 130;
                 } else {
-                    fprintf(stderr, "%s: %s seed %llu: %s\n", prog, ig_al_method_name(p.method), (unsigned long long)seed,
-                            ig_last_error());
+                    fprintf(stderr, "%s: %s seed %llu: %s\n", prog, ig_al_method_name((enum ig_al_method)mi),
+                            (unsigned long long)seed, ig_last_error());
                     status = 1;
                 }
                 break;
             }
             r->ran = true;
+            if (on_ranks) r->res.resumed = was_resumed[si * IG_AL_METHOD_COUNT + mi] > 0;
             r->n_li0 = n_li;
             r->wall_s = ig_cli_now() - t0;
             double tot = 0;
@@ -582,7 +656,7 @@ int main(int argc, char **argv)
             r->pct_inc = 100.0 * (r->res.a - r->res.a0) / r->res.a0;
             r->pct_rnd = r->pct_lcs = NAN;
             if (root) fprintf(stderr, "%s: %-3s seed %llu: A0 %.4f  A %.4f  (%+.2f%%)  %.1f s per AL epoch, %.1f s in all%s\n", prog,
-                    ig_al_method_name(p.method), (unsigned long long)seed, r->res.a0, r->res.a, r->pct_inc, r->sec_per_epoch,
+                    ig_al_method_name((enum ig_al_method)mi), (unsigned long long)seed, r->res.a0, r->res.a, r->pct_inc, r->sec_per_epoch,
                     r->wall_s, r->res.resumed ? " (resumed)" : "");
         }
         /* %Rnd / %LCS against the baselines of the same seed, then this seed's files */
@@ -612,11 +686,12 @@ int main(int argc, char **argv)
     for (int si = 0; si < o.n_seeds; si++)
         for (int mi = 0; mi < IG_AL_METHOD_COUNT; mi++) ig_al_result_free(&runs[si][mi].res);
     free(runs);
+    free(was_resumed);
     free(li);
     free(ui);
     ig_backend_free(be);
     ig_dataset_free(&train);
     ig_dataset_free(&test);
     ig_dist_finalize(dist);
-    return status;
+    return status < 0 ? 0 : status;   /* -1: a rank other than 0 whose part is done */
 }

@@ -8,3 +8,23 @@ mpi="mpirun --allow-run-as-root --oversubscribe -np 2"
 export OMP_NUM_THREADS=1
 $mpi "$build/tests/test_mpi_dp" || { echo "test_mpi_dp failed on 2 ranks"; exit 1; }
 echo "data-parallel suite passed on 2 ranks"
+
+# the grid on 2 ranks equals the grid in one process, timings aside; each line-1 model is trained once
+data=/usr/share/datasets/fashion-mnist
+[ -d "$data" ] || { echo "$data missing (apt-get install dataset-fashion-mnist)"; exit 1; }
+tmp=$(mktemp -d /tmp/igmpi.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+lal="$build/apps/lal_cifar"
+grid="--dataset fmnist --data $data --train-subset 400 --test-size 200 --k 20 --al-epochs 1 --train-epochs 1 --arch small
+      --methods ds,rld,rnd,lcs --seeds 1,2 --lr 1e-3 --threads 1"
+"$lal" $grid --out "$tmp/one" >"$tmp/one.log" 2>&1 || { cat "$tmp/one.log"; echo "one-process grid failed"; exit 1; }
+$mpi "$lal" $grid --out "$tmp/two" >"$tmp/two.log" 2>&1 || { cat "$tmp/two.log"; echo "2-rank grid failed"; exit 1; }
+trained=$(grep -c "init-train AL 0/1 epoch 1/1" "$tmp/two.log")
+[ "$trained" = 2 ] || { cat "$tmp/two.log"; echo "2-rank grid trained $trained line-1 models, expected 2 (one per seed)"; exit 1; }
+python3 "$(dirname "$0")/mpi_compare.py" "$tmp/one" "$tmp/two" || exit 1
+echo "2-rank grid equals the one-process grid"
+
+# usage errors: exit 2 with the flag named
+"$lal" --data-parallel --reference running --compare-running >"$tmp/u.log" 2>&1
+[ $? = 2 ] && grep -q -- "--data-parallel" "$tmp/u.log" || { cat "$tmp/u.log"; echo "--data-parallel --compare-running: expected exit 2"; exit 1; }
+echo "usage errors ok"
