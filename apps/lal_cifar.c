@@ -57,6 +57,9 @@ static void usage(FILE *f)
             "                      summary.csv, ckpt/ (shared line-1 models, per-epoch checkpoints)\n"
             "  --resume            continue interrupted runs from DIR/ckpt (finished runs are reused)\n"
             "  --quiet             only one line per run on stderr\n"
+            "  --shard I/N         run only the I-th of N deterministic slices of the runs (0 <= I < N; for job\n"
+            "                      arrays); afterwards the same command without --shard, with --resume,\n"
+            "                      trains nothing and writes every report (docs/slurm/)\n"
             "  --data-parallel     under mpirun / srun: every rank trains on a block of each minibatch\n"
             "                      and scores a block of every pass (docs/SCALING.md; needs MPI)\n"
             "  --help              this text\n"
@@ -74,6 +77,7 @@ struct options {
     int64_t train_subset, test_size, k, al_epochs, train_epochs, batch, threads;
     enum ig_al_reference reference;
     bool compare_running, resume, quiet, track, data_parallel;
+    int64_t shard_i, shard_n;   /* --shard I/N (N 0: none) */
     const char *preset;
 };
 
@@ -163,7 +167,7 @@ static int parse_args(int argc, char **argv, struct options *o)
         static const char *const with_value[] = {"--preset", "--data", "--dataset", "--methods", "--unlabeled-frac",
                                                  "--train-subset", "--test-size", "--k", "--al-epochs", "--train-epochs",
                                                  "--batch", "--lr", "--wd", "--reference", "--arch", "--seeds",
-                                                 "--device", "--threads", "--out"};
+                                                 "--device", "--threads", "--out", "--shard"};
         if (!ig_cli_is_one_of(a, with_value, sizeof with_value / sizeof *with_value))
             return ig_cli_usage_error(prog, "unknown option '%s'", a);
         if (i + 1 >= argc) return ig_cli_usage_error(prog, "option %s needs a value", a);
@@ -172,6 +176,13 @@ static int parse_args(int argc, char **argv, struct options *o)
         if (!strcmp(a, "--preset")) continue;
         else if (!strcmp(a, "--data")) o->data = v;
         else if (!strcmp(a, "--out")) o->out = v;
+        else if (!strcmp(a, "--shard")) {
+            char *slash = strchr(v, '/'), num[32];
+            snprintf(num, sizeof num, "%.*s", slash ? (int)(slash - v) : 0, v);
+            if (!slash || !ig_cli_parse_i64(slash + 1, 1, 1000000, &o->shard_n) ||
+                !ig_cli_parse_i64(num, 0, o->shard_n - 1, &o->shard_i))
+                return bad(a, "I/N with 0 <= I < N (e.g. 0/4)", v);
+        }
         else if (!strcmp(a, "--device")) o->device = v;
         else if (!strcmp(a, "--dataset")) {
             if (strcmp(v, "cifar10") && strcmp(v, "fmnist")) return bad(a, "cifar10 or fmnist", v);
@@ -212,6 +223,8 @@ static int parse_args(int argc, char **argv, struct options *o)
     }
     if (o->data_parallel && !ig_dist_compiled())
         return ig_cli_usage_error(prog, "--data-parallel needs a build with MPI (meson setup -Dmpi=enabled)");
+    if (o->shard_n && o->data_parallel)
+        return ig_cli_usage_error(prog, "--shard and --data-parallel exclude each other");
     if (o->data_parallel && o->compare_running)
         return ig_cli_usage_error(prog, "--data-parallel does not support --compare-running");
     return -1;
@@ -469,12 +482,21 @@ static enum ig_status run_unit(const struct job *j, uint64_t seed, int mi, const
     return s;
 }
 
-/* Several ranks without --data-parallel: the grid's runs spread over the ranks. Stage 1:
+/* The next unit: --shard I/N takes I, I + N, ... (start with *u = -1); else the queue's next. */
+static bool next_unit(struct ig_dist_queue *q, const struct options *o, int64_t n_units, int64_t *u)
+{
+    if (!o->shard_n) return ig_dist_queue_next(q, u) == IG_OK && *u >= 0;
+    *u = *u < 0 ? o->shard_i : *u + o->shard_n;
+    return *u < n_units;
+}
+
+/* Several ranks without --data-parallel, or one --shard: the grid's runs spread. Stage 1:
  * each seed's line-1 model, trained by exactly one rank and shared through --out/ckpt;
  * stage 2: the runs, taken from a work queue (their costs differ). Every finished run
  * leaves its result in ckpt/ (a dead rank loses only its current run; --resume redoes
  * just that). was_resumed[seed * COUNT + method] > 0: finished before this job. Returns
- * 0, or 1 when any rank failed (every rank returns the same). */
+ * 0, or 1 when any rank failed (every rank returns the same). A shard skips stage 1 (its
+ * first run of a seed trains the line-1 model unless another shard already wrote it). */
 static int grid_on_ranks(const struct job *j, int64_t *li, int64_t *ui, double *was_resumed)
 {
     const struct options *o = j->o;
@@ -482,13 +504,14 @@ static int grid_on_ranks(const struct job *j, int64_t *li, int64_t *ui, double *
     for (int mi = 0; mi < IG_AL_METHOD_COUNT; mi++)
         if (o->methods[mi]) ms[n_m++] = mi;
     double failed = 0;
-    for (int stage = 1; stage <= 2; stage++) {
+    for (int stage = o->shard_n ? 2 : 1; stage <= 2; stage++) {
         struct ig_dist_queue *q = NULL;
-        if (ig_dist_queue_new(&q, j->dist, stage == 1 ? o->n_seeds : (int64_t)o->n_seeds * n_m) != IG_OK) {
+        int64_t n_units = stage == 1 ? o->n_seeds : (int64_t)o->n_seeds * n_m;
+        if (!o->shard_n && ig_dist_queue_new(&q, j->dist, n_units) != IG_OK) {
             fprintf(stderr, "%s: MPI work queue: %s\n", prog, ig_last_error());
             return 1;
         }
-        for (int64_t u; !interrupted && ig_dist_queue_next(q, &u) == IG_OK && u >= 0;) {
+        for (int64_t u = -1; !interrupted && next_unit(q, o, n_units, &u);) {
             int si = stage == 1 ? (int)u : (int)(u / n_m), mi = stage == 1 ? ms[0] : ms[u % n_m];
             int64_t n_li, nu;
             struct ig_al_result res;
@@ -617,7 +640,15 @@ int main(int argc, char **argv)
     struct job job = {&o, be, &train, &test, ckdir, dist};
     /* several ranks: they run the grid, then rank 0 collects the finished runs and reports */
     bool on_ranks = ig_dist_size(dist) > 1 && !o.data_parallel;
-    if (on_ranks) {
+    if (o.shard_n && ig_dist_size(dist) > 1) {
+        status = ig_cli_usage_error(prog, "--shard is for single processes (job arrays); under mpirun leave it out");
+    } else if (o.shard_n) {
+        status = grid_on_ranks(&job, li, ui, was_resumed);
+        if (!status)
+            fprintf(stderr, "%s: shard %lld/%lld done; when every shard is, the same command without --shard and "
+                            "with --resume writes the reports\n", prog, (long long)o.shard_i, (long long)o.shard_n);
+        status = status ? status : -1;
+    } else if (on_ranks) {
         status = grid_on_ranks(&job, li, ui, was_resumed);
         o.resume = true;
         if (!root) status = status ? status : -1;
@@ -693,5 +724,5 @@ int main(int argc, char **argv)
     ig_dataset_free(&train);
     ig_dataset_free(&test);
     ig_dist_finalize(dist);
-    return status < 0 ? 0 : status;   /* -1: a rank other than 0 whose part is done */
+    return status < 0 ? 0 : status;   /* -1: a shard, or a rank other than 0, whose part is done */
 }

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Compare two lal_cifar --out folders (run JSONs and summary.csv) ignoring timings; exit 1 and name the difference."""
+"""Compare two lal_cifar --out folders (run JSONs and summary.csv) ignoring timings (and the keys named after
+--ignore); exit 1 and name the difference."""
 import csv
 import glob
 import json
@@ -9,8 +10,11 @@ import sys
 TIMING = ("_s", "seconds_per_al_epoch", "sec_per_al_epoch", "device")
 
 
+IGNORED = set()
+
+
 def timing(key):
-    return key.endswith(TIMING[0]) or key in TIMING[1:]
+    return key.endswith(TIMING[0]) or key in TIMING[1:] or key in IGNORED
 
 
 def strip(v):
@@ -45,4 +49,8 @@ def main(a, b):
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1], sys.argv[2]))
+    args = sys.argv[1:]
+    while len(args) > 2 and args[0] == "--ignore":
+        IGNORED.add(args[1])
+        args = args[2:]
+    sys.exit(main(args[0], args[1]))
