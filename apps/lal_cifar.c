@@ -609,6 +609,15 @@ int main(int argc, char **argv)
 
     struct ig_dist *dist = dist_start(&argc, &argv, &o);
     bool root = ig_dist_rank(dist) == 0;
+    /* data parallel: every rank writes the same checkpoints; ranks > 0 into ckpt/rank<r>, so no
+     * two processes write one file and every rank decides (load or train) from its own copy */
+    if (dist && o.data_parallel && !root) {
+        snprintf(ckdir + strlen(ckdir), sizeof ckdir - strlen(ckdir), "/rank%d", ig_dist_rank(dist));
+        if (make_dir(ckdir) != 0) {
+            fprintf(stderr, "%s: --out %s: cannot create %s: %s\n", prog, o.out, ckdir, strerror(errno));
+            ig_dist_abort(dist, IG_CLI_EXIT_USAGE);
+        }
+    }
     struct ig_backend *be = NULL;
     s = dist ? ig_cli_backend_init(o.device, o.threads, &be) : IG_ERR_IO;
     if (s != IG_OK) {

@@ -24,6 +24,23 @@ trained=$(grep -c "init-train AL 0/1 epoch 1/1" "$tmp/two.log")
 python3 "$(dirname "$0")/mpi_compare.py" "$tmp/one" "$tmp/two" || exit 1
 echo "2-rank grid equals the one-process grid"
 
+# lal_cifar --data-parallel on 2 ranks: reports from rank 0, and both ranks hold the same run
+# (rank 1 keeps its checkpoints in ckpt/rank1): selections and accuracies equal
+dp="--dataset fmnist --data $data --train-subset 400 --test-size 200 --k 20 --al-epochs 1 --train-epochs 1 --arch small
+    --methods ds,lcs --seeds 1 --lr 1e-3 --threads 1 --data-parallel"
+$mpi "$lal" $dp --out "$tmp/dp" >"$tmp/dp.log" 2>&1 || { cat "$tmp/dp.log"; echo "--data-parallel on 2 ranks failed"; exit 1; }
+for m in ds lcs; do
+    [ -f "$tmp/dp/run-$m-s1.json" ] || { echo "--data-parallel: no run-$m-s1.json"; exit 1; }
+    python3 - "$tmp/dp/ckpt/$m-s1.state.json" "$tmp/dp/ckpt/rank1/$m-s1.state.json" <<'PY' || exit 1
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:])
+diff = [k for k in ("done", "a0", "a", "li", "ui", "nli", "model_rng") if a.get(k) != b.get(k)]
+if diff or not a.get("done"):
+    sys.exit(f"{sys.argv[1]}: ranks 0 and 1 differ in {diff} (done {a.get('done')})")
+PY
+done
+echo "--data-parallel: both ranks selected the same rows and reached the same accuracies"
+
 # usage errors: exit 2 with the flag named
 "$lal" --data-parallel --reference running --compare-running >"$tmp/u.log" 2>&1
 [ $? = 2 ] && grep -q -- "--data-parallel" "$tmp/u.log" || { cat "$tmp/u.log"; echo "--data-parallel --compare-running: expected exit 2"; exit 1; }
