@@ -1,6 +1,6 @@
 /* safetensors writer (atomic: temp file, fsync, rename, fsync dir) and validating reader, JSON header via jansson. */
 #include "ig_safetensors.h"
-#include "ig_internal.h"
+#include "ig_util.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>

@@ -1,5 +1,5 @@
 /* Backend selection (IGRADV_DEVICE, GPU first, CPU fallback), lifetime, scratch, dispatch and profiling. */
-#include "ig_internal.h"
+#include "ig_backend_impl.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,7 +39,7 @@ enum ig_status ig_backend_init(const char *spec, struct ig_backend **out)
     if (strcmp(spec, "cpu") == 0) return ig_cpu_backend_create(out, 0);
     if (strcmp(spec, "opencl") == 0 || strncmp(spec, "opencl:", 7) == 0) {
 #if IG_HAVE_OPENCL
-        return ig_opencl_backend_create(spec, false, out);
+        return ig_cl_backend_create(spec, false, out);
 #else
         return ig_error(IG_ERR_UNSUPPORTED, "device '%s': this build of igradv has no OpenCL backend (configure with -Dopencl=enabled)", spec);
 #endif
@@ -59,7 +59,7 @@ enum ig_status ig_backend_init_best(struct ig_backend **out)
         return IG_OK;
     }
 #if IG_HAVE_OPENCL
-    if (ig_opencl_backend_create("opencl", true, out) == IG_OK) {
+    if (ig_cl_backend_create("opencl", true, out) == IG_OK) {
         ig_log(IG_LOG_INFO, "using %s (first OpenCL GPU)", ig_backend_name(*out));
         return IG_OK;
     }
@@ -97,7 +97,7 @@ enum ig_status ig_backend_list_devices(char *buf, size_t cap)
 {
     if (!buf || cap == 0) return ig_error(IG_ERR_INVALID_ARG, "ig_backend_list_devices: empty buffer");
 #if IG_HAVE_OPENCL
-    return ig_opencl_list_devices(buf, cap);
+    return ig_cl_list_devices(buf, cap);
 #else
     buf[0] = '\0';
     return ig_error(IG_ERR_UNSUPPORTED, "this build of igradv has no OpenCL backend");

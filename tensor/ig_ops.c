@@ -1,5 +1,5 @@
 /* Public op functions: argument, dtype, shape, layout and backend validation, then dispatch to the backend table. */
-#include "ig_internal.h"
+#include "ig_backend_impl.h"
 #include <math.h>
 #include <stdio.h>
 

@@ -1,5 +1,5 @@
 /* Tensors: creation from the backend buffer pool, views (reshape/slice/transpose), host transfers and copies. */
-#include "ig_internal.h"
+#include "ig_backend_impl.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -187,6 +187,24 @@ void ig_tensor_free(struct ig_tensor *t)
     if (!t) return;
     buffer_release(t->buf);
     free(t);
+}
+
+struct ig_tensor *ig_tensor_renew(struct ig_tensor *t, struct ig_backend *be, enum ig_dtype dt, int ndim,
+                                  const int64_t *shape)
+{
+    int64_t n = 1;
+    for (int i = 0; i < ndim; i++) n *= shape[i];
+    size_t bytes = (size_t)n * ig_dtype_size(dt);
+    if (t && t->backend == be && t->buf->refcount == 1 && t->offset == 0 && t->buf->bytes >= bytes
+        && t->buf->bytes <= 2 * bytes + 4096) {
+        t->dtype = dt;
+        t->ndim = ndim;
+        for (int i = 0; i < ndim; i++) t->shape[i] = shape[i];
+        set_contiguous_strides(t);
+        return t;
+    }
+    ig_tensor_free(t);
+    return ig_tensor_new(be, dt, ndim, shape);
 }
 
 int64_t ig_tensor_numel(const struct ig_tensor *t)

@@ -1,6 +1,6 @@
-/* Private core of the tensor module: buffers, the backend vtable and op calls. */
-#ifndef IG_INTERNAL_H
-#define IG_INTERNAL_H
+/* Backend implementation interface (private to tensor/, tensor/cpu, tensor/opencl): buffers, the vtable, op calls. */
+#ifndef IG_BACKEND_IMPL_H
+#define IG_BACKEND_IMPL_H
 #include "ig_config.h"
 #include "ig_tensor.h"
 #include "ig_util.h"
@@ -82,7 +82,7 @@ static inline uint8_t *ig_cpu_u8(const struct ig_tensor *t) { return (uint8_t *)
 /* Backend constructors (tensor/cpu, tensor/opencl). */
 enum ig_status ig_cpu_backend_create(struct ig_backend **out, int threads);
 #if IG_HAVE_OPENCL
-enum ig_status ig_opencl_backend_create(const char *spec, bool gpu_only, struct ig_backend **out);
-enum ig_status ig_opencl_list_devices(char *buf, size_t cap);
+enum ig_status ig_cl_backend_create(const char *spec, bool gpu_only, struct ig_backend **out);
+enum ig_status ig_cl_list_devices(char *buf, size_t cap);
 #endif
-#endif /* IG_INTERNAL_H */
+#endif /* IG_BACKEND_IMPL_H */
