@@ -14,6 +14,12 @@ struct ig_buffer {
     struct ig_buffer *next_free;    /* pool link while free */
 };
 
+/* A buffer of at least bytes (rounded up to 256) with refcount 1: a pooled one of at most twice the
+ * size (smallest fit), else a new allocation (after trimming the pool once if that fails). NULL on error. */
+struct ig_buffer *ig_buffer_acquire(struct ig_backend *be, size_t bytes);
+/* Drop one reference; the last one returns the buffer to its backend's pool (NULL is fine). */
+void ig_buffer_release(struct ig_buffer *buf);
+
 /* One kernel invocation: tensor slots and parameters as documented in ig_ops.def. */
 #define IG_OP_MAX_TENSORS 8
 struct ig_op_call {
