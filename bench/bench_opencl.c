@@ -47,10 +47,10 @@ static double time_it(struct ig_backend *be, bench_fn fn, void *ctx, int runs)
     CHECK(fn(ctx));
     CHECK(ig_backend_sync(be));
     for (int r = 0; r < runs; r++) {
-        double t0 = ig_bench_now();
+        double t0 = ig_now_seconds();
         CHECK(fn(ctx));
         CHECK(ig_backend_sync(be));
-        t[r] = ig_bench_now() - t0;
+        t[r] = ig_now_seconds() - t0;
     }
     return ig_bench_median(t, runs);
 }
@@ -181,14 +181,14 @@ static double bench_train(struct ig_backend *be, int b, int steps, int runs)
     double rates[16];
     if (runs > 16) runs = 16;
     for (int k = -1; k < runs; k++) {   /* k = -1: warm-up */
-        double t0 = ig_bench_now();
+        double t0 = ig_now_seconds();
         for (int i = 0; i < steps; i++) {
             CHECK(ig_tensor_from_host_into(x, hx, (size_t)b * 3072 * sizeof *hx));
             CHECK(ig_tensor_from_host_into(y, hy, (size_t)b * sizeof *hy));
             CHECK(ig_model_train_step(m, opt, g, x, y, &loss, NULL));
         }
         CHECK(ig_backend_sync(be));
-        if (k >= 0) rates[k] = (double)steps * b / (ig_bench_now() - t0);
+        if (k >= 0) rates[k] = (double)steps * b / (ig_now_seconds() - t0);
     }
     double ips = ig_bench_median(rates, runs);
     /* profiled block: each op synchronised and timed by the backend's profile hooks */
