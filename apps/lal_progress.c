@@ -5,7 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ig_cli.h"
+#include "ig_util.h"
 
 void lal_progress_init(struct lal_progress *p, const struct lal_unit *units, int n, int al_epochs, int train_epochs,
                        bool quiet)
@@ -24,7 +24,7 @@ void lal_progress_run_start(struct lal_progress *p, int pos, int64_t n_li0)
 {
     p->pos = pos;
     p->n_li0 = n_li0;
-    p->t_run0 = ig_cli_now();
+    p->t_run0 = ig_now_seconds();
     p->train_imgs_done = p->train_s = p->other_s_al = 0;
     p->al_done = 0;
     /* the first unit of a (fraction, seed) pair in this process trains line 1 (unless it is on disk) */
@@ -53,7 +53,7 @@ double lal_progress_eta_grid(const struct lal_progress *p)
 {
     double run = lal_progress_eta_run(p);
     if (!isfinite(run)) return NAN;
-    double projected = ig_cli_now() - p->t_run0 + run, all_s = 0;
+    double projected = ig_now_seconds() - p->t_run0 + run, all_s = 0;
     int all_n = 0;
     for (int m = 0; m < IG_AL_METHOD_COUNT; m++) all_s += p->done_s[m], all_n += p->done_n[m];
     double eta = run;

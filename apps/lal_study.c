@@ -169,14 +169,14 @@ static int run_unit(const struct lal_study *s, struct run_ctx *c, int pos, const
     lal_progress_run_start(&c->prog, pos, n_li);
     c->dump = IG_OK;
     struct ig_model *m = NULL;
-    double t0 = ig_cli_now();
+    double t0 = ig_now_seconds();
     enum ig_status st = new_model(s, u->seed, &m);
     if (st == IG_OK) st = ig_al_run(&r->res, m, s->train, s->test, li, n_li, ui, n_ui, &p);
     ig_model_free(m);
     if (st == IG_OK) {
         r->n_li0 = n_li;
         r->n_ui = n_ui;
-        finish_unit(s, c, r, ig_cli_now() - t0);
+        finish_unit(s, c, r, ig_now_seconds() - t0);
         return -1;
     }
     lal_progress_clear(&c->prog);
@@ -276,13 +276,13 @@ int lal_study_run(const struct lal_study *s)
     if (s->shard_n > 1) fprintf(stderr, "; shard %d/%d: runs %d..%d", s->shard_i, s->shard_n, first + 1, first + n);
     fprintf(stderr, "\n");
     signal(SIGINT, on_sigint);
-    double t0 = ig_cli_now();
+    double t0 = ig_now_seconds();
     int status = out ? run_units(s, &c, all + first, n, out) : 1;
     if (!status) {
         int reused = 0, line1 = 0;
         for (int i = 0; i < n; i++) reused += out[i].reused, line1 += out[i].line1_trained && !out[i].reused;
         fprintf(stderr, "%s: done in %.1f s: %d runs (%d finished before), %d line-1 models trained; reports in %s\n",
-                s->prog, ig_cli_now() - t0, n, reused, line1, s->out);
+                s->prog, ig_now_seconds() - t0, n, reused, line1, s->out);
         print_table(all + first, out, n);
         status = final_report(s);
     }
