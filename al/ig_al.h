@@ -155,6 +155,9 @@ struct ig_al_progress {
     double loss;          /* mean training loss of the epoch (train stages), NaN otherwise */
     double value;         /* accuracy (eval), Spearman (score, running vs full), else NaN */
     double seconds;       /* wall time of the stage */
+    const double *scores; /* "score": r_x of the n_scores instances rows[] (NLI) at this training epoch, else NULL */
+    const int64_t *rows;  /* train rows of scores[] */
+    int64_t n_scores;
 };
 /* Return 0 to continue; non-zero stops the run at its next checkpoint (after line 2 or an
  * AL epoch), and ig_al_run returns IG_ERR_STATE ("stopped"); resume continues it. */

@@ -9,7 +9,16 @@ void ig_al_report(struct ig_al_run *r, const char *stage, int al_epoch, int trai
                   double secs)
 {
     if (!r->p->progress) return;
-    struct ig_al_progress ev = {r->mname, stage, al_epoch, train_epoch, loss, value, secs};
+    struct ig_al_progress ev = {r->mname, stage, al_epoch, train_epoch, loss, value, secs, NULL, NULL, 0};
+    if (r->p->progress(&ev, r->p->progress_user)) r->stop = true;
+}
+
+/* The "score" event, carrying the per-instance scores of rows[0..n). */
+static void report_scores(struct ig_al_run *r, int al_epoch, int train_epoch, double value, double secs,
+                          const double *scores, const int64_t *rows, int64_t n)
+{
+    if (!r->p->progress) return;
+    struct ig_al_progress ev = {r->mname, "score", al_epoch, train_epoch, NAN, value, secs, scores, rows, n};
     if (r->p->progress(&ev, r->p->progress_user)) r->stop = true;
 }
 
@@ -178,7 +187,7 @@ static enum ig_status phase_train_score(struct ig_al_run *r, int i, struct ig_al
         for (int64_t j = 0; j < r->n_nli; j++) r->acc_score[j] += r->score[j];
         if (!isnan(r->ref_spearman)) sp_sum += r->ref_spearman, sp_n++;
         st->score_s += ig_now_seconds() - t0;
-        ig_al_report(r, "score", i, ep, NAN, r->ref_spearman, ig_now_seconds() - t0);
+        report_scores(r, i, ep, r->ref_spearman, ig_now_seconds() - t0, r->score, r->nli, r->n_nli);
     }
     *sp_mean = sp_n ? sp_sum / sp_n : NAN;
     return IG_OK;

@@ -1,4 +1,4 @@
-/* lal_cifar: LAL-IGradV (DS, LD, RDS, RLD) and the Rnd / LCS baselines on CIFAR-10 or Fashion-MNIST, several seeds, JSON per run + CSV summary. */
+/* lal_cifar: LAL-IGradV (DS, LD, RDS, RLD) and the baselines on CIFAR-10 or Fashion-MNIST over a grid of fractions x seeds x k x methods (lal_study); `lal_cifar report DIR` rebuilds the reports. */
 #include <errno.h>
 #include <jansson.h>
 #include <limits.h>
@@ -15,132 +15,203 @@
 #include "ig_data.h"
 #include "ig_dist.h"
 #include "ig_nn.h"
-
-#define MAX_SEEDS 64
+#include "ig_util.h"
+#include "lal_grid.h"
+#include "lal_report.h"
+#include "lal_study.h"
 
 static const char *prog = "lal_cifar";
 
+/* The study preset's seeds 1..STUDY_SEEDS (sized by measurement, README "The study"). */
+#define STUDY_SEEDS 5
+#define STUDY_SEEDS_TEXT "seeds 1-5"
+
 static void usage(FILE *f)
 {
+    struct ig_al_params d = ig_al_params_default();
     fprintf(f,
             "usage: %s [options]\n"
-            "Active learning with LAL-IGradV (Flesca et al.): for every seed, split the training subset into\n"
-            "LI and UI, train the CNN on LI (A0, shared by all methods), then spend k labels per AL epoch\n"
-            "with each method and report the final test accuracy A.\n\n"
-            "  --preset P          quick | paper: set the defaults below first (flags after it override)\n"
+            "       %s report DIR [--no-plots]   (rebuild the reports of DIR without training)\n"
+            "Active learning with LAL-IGradV (Flesca et al.): for every unlabeled fraction and seed, split the\n"
+            "training subset into LI and UI, train the CNN on LI (A0, shared by every k and method), then for\n"
+            "every k spend k labels per AL epoch with each method and report the final test accuracy A.\n\n"
+            "  --preset P          quick | study | paper: set the defaults below first (flags override it)\n"
             "                      quick: small CNN, 10000 train / 2000 test images, UI 50%%, k 200,\n"
             "                             3 AL epochs, 2 train epochs, lr 1e-3 (a few minutes on 2 cores)\n"
-            "                      paper: paper CNN, 50000 / 10000 images, k 500, 10 AL epochs,\n"
-            "                             10 train epochs, lr 1e-4 (METHOD.md)\n"
+            "                      study: small CNN, 20000 train / all 10000 test images, UI 10%%,50%%,90%%,\n"
+            "                             k 500, 5 AL epochs, 2 train epochs, lr 1e-3, every method,\n"
+            "                             " STUDY_SEEDS_TEXT " (about two hours on 2 cores; README)\n"
+            "                      paper: the defaults below (paper CNN, all images, METHOD.md)\n"
             "  --data DIR          CIFAR-10 binary dir (cifar-10-batches-bin or its parent; default\n"
             "                      data/cifar-10-batches-bin) or the Fashion-MNIST dir with --dataset fmnist\n"
             "                      (default %s)\n"
-            "  --dataset D         cifar10 | fmnist (default cifar10; features: 3072 / 784 pixel bytes)\n"
-            "  --methods LIST      comma list of ds,ld,rds,rld,rnd,lcs (default all six)\n"
-            "  --unlabeled-frac F  |UI| as a fraction of the training subset, in (0,1) (default 0.5)\n"
+            "  --dataset D         cifar10 | fmnist (default cifar10; features: 3072 / 784 pixel bytes)\n",
+            prog, prog, IG_FMNIST_DEFAULT_DIR);
+    fprintf(f, "  --methods LIST      comma list of methods (default all):\n");
+    for (int m = 0; m < IG_AL_METHOD_COUNT; m++)
+        fprintf(f, "                        %-8s %s\n", ig_al_method_name((enum ig_al_method)m),
+                ig_al_method_summary((enum ig_al_method)m));
+    fprintf(f,
+            "  --unlabeled-frac F  comma list of |UI| as fractions of the training subset, each in (0,1)\n"
+            "                      (default 0.5)\n"
             "  --train-subset N    first N training images (default all)\n"
             "  --test-size N       first N test images (default all)\n"
-            "  --k N               labels per AL epoch (default 500)\n"
-            "  --al-epochs N       active-learning epochs (default 10)\n"
-            "  --train-epochs N    training epochs at line 1, line 5 and the final retraining (default 10)\n"
-            "  --batch N           training minibatch (default 32)\n"
-            "  --lr LR             Adam learning rate (default 1e-4)\n"
-            "  --wd WD             Adam weight decay (default 5e-4)\n"
-            "  --reference R       full | running | nli: reference gradient δ (default full)\n"
-            "  --compare-running   with --reference running: also score with full, report Spearman\n"
+            "  --k N               comma list of labels per AL epoch (default %lld)\n"
+            "  --al-epochs N       active-learning epochs (default %d)\n"
+            "  --train-epochs N    training epochs at line 1, line 5 and the final retraining (default %d)\n"
+            "  --batch N           training minibatch (default %lld)\n"
+            "  --lr LR             Adam learning rate (default %g)\n"
+            "  --wd WD             Adam weight decay (default %g)\n"
+            "  --reference R       full | running | nli: reference gradient δ (default %s)\n"
+            "  --compare-running   with --reference running: also score with full, report Spearman\n",
+            (long long)d.k, d.al_epochs, d.train_epochs, (long long)d.batch_size, (double)d.lr, (double)d.weight_decay,
+            ig_al_reference_name(d.reference));
+    fprintf(f,
             "  --arch A            paper | small (default paper)\n"
             "  --seeds LIST        comma list of seeds (default 1); each seed: its own split and init\n"
+            "  --shard I/N         run only block I (0-based) of N of the ordered run list (job arrays)\n"
             "  --device D          cpu | opencl | opencl:P:D (default: IGRADV_DEVICE, else best)\n"
             "  --threads T         CPU threads (default: OpenMP default)\n"
-            "  --track-accuracy    also evaluate the test set after every AL epoch\n"
-            "  --out DIR           output directory (default runs/lal): run-<method>-s<seed>.json,\n"
-            "                      summary.csv, ckpt/ (shared line-1 models, per-epoch checkpoints)\n"
-            "  --resume            continue interrupted runs from DIR/ckpt (finished runs are reused)\n"
+            "  --no-track-accuracy skip the test accuracy after every AL epoch (on by default)\n"
+            "  --out DIR           output directory (default runs/lal): run-<method>-f<frac>-k<k>-s<seed>.json,\n"
+            "                      scores/<run>/al<i>-ep<j>.npy, summary.csv, results.csv, results.md,\n"
+            "                      figures/, ckpt/ (shared line-1 models, per-epoch checkpoints)\n"
+            "  --resume            continue interrupted runs from DIR/ckpt; finished runs are reused, so a\n"
+            "                      grid can be extended by more seeds, fractions, k or methods\n"
+            "  --no-plots          do not draw the figures at the end\n"
             "  --quiet             only one line per run on stderr\n"
-            "  --shard I/N         run only the I-th of N deterministic slices of the runs (0 <= I < N; for job\n"
-            "                      arrays); afterwards the same command without --shard, with --resume,\n"
-            "                      trains nothing and writes every report (docs/slurm/)\n"
-            "  --data-parallel     under mpirun / srun: every rank trains on a block of each minibatch\n"
-            "                      and scores a block of every pass (docs/SCALING.md; needs MPI)\n"
+            "  --data-parallel     under mpirun / srun: one run at a time over all ranks, each trains on a\n"
+            "                      block of every minibatch and scores a block of every pass (needs MPI;\n"
+            "                      without it, several ranks share out the runs; docs/SCALING.md)\n"
             "  --help              this text\n"
             "Ctrl-C stops at the next AL-epoch checkpoint; rerun with --resume to continue.\n"
-            "Exit status: 0 done, 1 runtime failure, 2 bad flag, file or data, 130 interrupted.\n",
-            prog, IG_FMNIST_DEFAULT_DIR);
+            "Exit status: 0 done, 1 runtime failure, 2 bad flag, file or data, 130 interrupted.\n");
 }
 
+/* Program settings; every active-learning and training setting lives in `al`, whose defaults
+ * come from ig_al_params_default() (the presets change some of them). */
 struct options {
-    const char *data, *dataset, *arch, *device, *out;
-    bool methods[IG_AL_METHOD_COUNT];
-    int n_seeds;
-    uint64_t seeds[MAX_SEEDS];
-    double frac, lr, wd;
-    int64_t train_subset, test_size, k, al_epochs, train_epochs, batch, threads;
-    enum ig_al_reference reference;
-    bool compare_running, resume, quiet, track, data_parallel;
-    int64_t shard_i, shard_n;   /* --shard I/N (N 0: none) */
-    const char *preset;
+    const char *data, *dataset, *arch, *device, *out, *preset;
+    struct lal_grid grid;              /* fractions, k, seeds, methods (al.k is not used) */
+    int shard_i, shard_n;
+    int64_t train_subset, test_size, threads;
+    bool resume, quiet, no_plots, data_parallel;
+    struct ig_al_params al;
 };
+
+static struct options options_default(void)
+{
+    struct options o = {.dataset = "cifar10", .arch = "paper", .out = "runs/lal", .shard_n = 1, .grid = lal_grid_default()};
+    o.al = ig_al_params_default();
+    o.grid.ks[0] = o.al.k;
+    return o;
+}
 
 static int bad(const char *opt, const char *what, const char *got) { return ig_cli_expected(prog, opt, what, got); }
 
+/* paper: the library defaults (METHOD.md) on every image; quick: a small run on top of them;
+ * study: quick's network and training on a grid sized for about two hours on two cores. */
 static void apply_preset(struct options *o, const char *preset)
 {
     o->preset = preset;
-    if (!strcmp(preset, "quick")) {
+    o->al = ig_al_params_default();
+    o->arch = "paper";
+    o->train_subset = 0;
+    o->test_size = 0;
+    o->grid.ks[0] = o->al.k;
+    o->grid.n_ks = 1;
+    if (!strcmp(preset, "quick") || !strcmp(preset, "study")) {
         o->arch = "small";
         o->train_subset = 10000;
         o->test_size = 2000;
-        o->frac = 0.5;
-        o->k = 200;
-        o->al_epochs = 3;
-        o->train_epochs = 2;
-        o->batch = 32;
-        o->lr = 1e-3;
-        o->wd = 5e-4;
-    } else {
-        o->arch = "paper";
-        o->train_subset = 0;
+        o->grid.fracs[0] = 0.5;
+        o->grid.n_fracs = 1;
+        o->grid.ks[0] = 200;
+        o->al.al_epochs = 3;
+        o->al.train_epochs = 2;
+        o->al.lr = 1e-3f;
+    }
+    if (!strcmp(preset, "study")) {
+        o->train_subset = 20000;
         o->test_size = 0;
-        o->k = 500;
-        o->al_epochs = 10;
-        o->train_epochs = 10;
-        o->batch = 32;
-        o->lr = 1e-4;
-        o->wd = 5e-4;
+        o->grid = lal_grid_default();
+        o->grid.n_fracs = 3;
+        o->grid.fracs[0] = 0.1, o->grid.fracs[1] = 0.5, o->grid.fracs[2] = 0.9;
+        o->grid.n_seeds = STUDY_SEEDS;
+        for (int s = 0; s < STUDY_SEEDS; s++) o->grid.seeds[s] = (uint64_t)s + 1;
+        o->al.al_epochs = 5;
     }
 }
 
-static int parse_list_methods(struct options *o, const char *v)
+/* A flag of the active-learning settings (o->al) with its value; -1: done, -2: not one of them, else exit status. */
+static int parse_al_value(struct options *o, const char *a, const char *v)
 {
-    memset(o->methods, 0, sizeof o->methods);
-    char buf[256];
-    snprintf(buf, sizeof buf, "%s", v);
-    int n = 0;
-    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-        enum ig_al_method m;
-        if (!ig_al_method_parse(t, &m)) return bad("--methods", "a comma list of ds,ld,rds,rld,rnd,lcs", v);
-        o->methods[m] = true;
-        n++;
+    int64_t i;
+    double f;
+    struct ig_al_params *p = &o->al;
+    if (!strcmp(a, "--reference")) {
+        if (!ig_al_reference_parse(v, &p->reference)) return bad(a, "full, running or nli", v);
+    } else if (!strcmp(a, "--al-epochs")) {
+        if (!ig_cli_parse_i64(v, 0, 100000, &i)) return bad(a, "an integer >= 0", v);
+        p->al_epochs = (int)i;
+    } else if (!strcmp(a, "--train-epochs")) {
+        if (!ig_cli_parse_i64(v, 1, 100000, &i)) return bad(a, "an integer >= 1", v);
+        p->train_epochs = (int)i;
+    } else if (!strcmp(a, "--batch")) {
+        if (!ig_cli_parse_i64(v, 1, 65536, &p->batch_size)) return bad(a, "an integer in 1..65536", v);
+    } else if (!strcmp(a, "--lr")) {
+        if (!ig_cli_parse_f(v, 1e-12, 10.0, &f)) return bad(a, "a number in (0, 10]", v);
+        p->lr = (float)f;
+    } else if (!strcmp(a, "--wd")) {
+        if (!ig_cli_parse_f(v, 0.0, 10.0, &f)) return bad(a, "a number in [0, 10]", v);
+        p->weight_decay = (float)f;
+    } else {
+        return -2;
     }
-    if (!n) return bad("--methods", "at least one method", v);
     return -1;
 }
 
-static int parse_list_seeds(struct options *o, const char *v)
+/* A program flag with its value; -1: done, else exit status. */
+static int parse_value(struct options *o, const char *a, const char *v)
 {
-    char buf[1024];
-    snprintf(buf, sizeof buf, "%s", v);
-    o->n_seeds = 0;
-    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-        int64_t s;
-        if (!ig_cli_parse_i64(t, 0, INT64_MAX, &s) || o->n_seeds == MAX_SEEDS)
-            return bad("--seeds", "a comma list of at most 64 non-negative integers", v);
-        for (int i = 0; i < o->n_seeds; i++)
-            if (o->seeds[i] == (uint64_t)s) return bad("--seeds", "distinct seeds", v);
-        o->seeds[o->n_seeds++] = (uint64_t)s;
+    int rc = parse_al_value(o, a, v);
+    if (rc != -2) return rc;
+    if (!strcmp(a, "--methods")) return lal_grid_parse_methods(&o->grid, prog, v);
+    if (!strcmp(a, "--seeds")) return lal_grid_parse_seeds(&o->grid, prog, v);
+    if (!strcmp(a, "--unlabeled-frac")) return lal_grid_parse_fracs(&o->grid, prog, v);
+    if (!strcmp(a, "--k")) return lal_grid_parse_ks(&o->grid, prog, v);
+    if (!strcmp(a, "--shard")) return lal_grid_parse_shard(prog, v, &o->shard_i, &o->shard_n);
+    if (!strcmp(a, "--data")) o->data = v;
+    else if (!strcmp(a, "--out")) o->out = v;
+    else if (!strcmp(a, "--device")) o->device = v;
+    else if (!strcmp(a, "--dataset")) {
+        if (strcmp(v, "cifar10") && strcmp(v, "fmnist")) return bad(a, "cifar10 or fmnist", v);
+        o->dataset = v;
+    } else if (!strcmp(a, "--arch")) {
+        if (strcmp(v, "paper") && strcmp(v, "small")) return bad(a, "paper or small", v);
+        o->arch = v;
+    } else if (!strcmp(a, "--train-subset")) {
+        if (!ig_cli_parse_i64(v, 2, 1000000000, &o->train_subset)) return bad(a, "an integer >= 2", v);
+    } else if (!strcmp(a, "--test-size")) {
+        if (!ig_cli_parse_i64(v, 1, 1000000000, &o->test_size)) return bad(a, "an integer >= 1", v);
+    } else if (!strcmp(a, "--threads")) {
+        if (!ig_cli_parse_i64(v, 1, 1024, &o->threads)) return bad(a, "an integer in 1..1024", v);
     }
-    if (!o->n_seeds) return bad("--seeds", "at least one seed", v);
     return -1;
+}
+
+/* A flag without a value; true when a is one. */
+static bool parse_switch(struct options *o, const char *a)
+{
+    if (!strcmp(a, "--resume")) o->resume = true;
+    else if (!strcmp(a, "--quiet")) o->quiet = true;
+    else if (!strcmp(a, "--compare-running")) o->al.compare_running = true;
+    else if (!strcmp(a, "--track-accuracy")) o->al.track_accuracy = true;
+    else if (!strcmp(a, "--no-track-accuracy")) o->al.track_accuracy = false;
+    else if (!strcmp(a, "--no-plots")) o->no_plots = true;
+    else if (!strcmp(a, "--data-parallel")) o->data_parallel = true;
+    else return false;
+    return true;
 }
 
 /* Returns -1 to continue, else an exit status. */
@@ -149,270 +220,38 @@ static int parse_args(int argc, char **argv, struct options *o)
     /* the preset first, so explicit flags override it wherever they stand */
     for (int i = 1; i < argc; i++)
         if (!strcmp(argv[i], "--preset")) {
-            if (i + 1 >= argc) return bad("--preset", "quick or paper", "");
-            if (strcmp(argv[i + 1], "quick") && strcmp(argv[i + 1], "paper")) return bad("--preset", "quick or paper", argv[i + 1]);
+            const char *v = i + 1 < argc ? argv[i + 1] : "";
+            if (strcmp(v, "quick") && strcmp(v, "study") && strcmp(v, "paper")) return bad("--preset", "quick, study or paper", v);
             apply_preset(o, argv[i + 1]);
         }
+    static const char *const with_value[] = {"--preset", "--data", "--dataset", "--methods", "--unlabeled-frac",
+                                             "--train-subset", "--test-size", "--k", "--al-epochs", "--train-epochs",
+                                             "--batch", "--lr", "--wd", "--reference", "--arch", "--seeds",
+                                             "--device", "--threads", "--out", "--shard"};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             usage(stdout);
             return 0;
         }
-        if (!strcmp(a, "--resume")) { o->resume = true; continue; }
-        if (!strcmp(a, "--quiet")) { o->quiet = true; continue; }
-        if (!strcmp(a, "--compare-running")) { o->compare_running = true; continue; }
-        if (!strcmp(a, "--track-accuracy")) { o->track = true; continue; }
-        if (!strcmp(a, "--data-parallel")) { o->data_parallel = true; continue; }
-        static const char *const with_value[] = {"--preset", "--data", "--dataset", "--methods", "--unlabeled-frac",
-                                                 "--train-subset", "--test-size", "--k", "--al-epochs", "--train-epochs",
-                                                 "--batch", "--lr", "--wd", "--reference", "--arch", "--seeds",
-                                                 "--device", "--threads", "--out", "--shard"};
+        if (parse_switch(o, a)) continue;
         if (!ig_cli_is_one_of(a, with_value, sizeof with_value / sizeof *with_value))
             return ig_cli_usage_error(prog, "unknown option '%s'", a);
         if (i + 1 >= argc) return ig_cli_usage_error(prog, "option %s needs a value", a);
         const char *v = argv[++i];
-        int rc = -1;
         if (!strcmp(a, "--preset")) continue;
-        else if (!strcmp(a, "--data")) o->data = v;
-        else if (!strcmp(a, "--out")) o->out = v;
-        else if (!strcmp(a, "--shard")) {
-            char *slash = strchr(v, '/'), num[32];
-            snprintf(num, sizeof num, "%.*s", slash ? (int)(slash - v) : 0, v);
-            if (!slash || !ig_cli_parse_i64(slash + 1, 1, 1000000, &o->shard_n) ||
-                !ig_cli_parse_i64(num, 0, o->shard_n - 1, &o->shard_i))
-                return bad(a, "I/N with 0 <= I < N (e.g. 0/4)", v);
-        }
-        else if (!strcmp(a, "--device")) o->device = v;
-        else if (!strcmp(a, "--dataset")) {
-            if (strcmp(v, "cifar10") && strcmp(v, "fmnist")) return bad(a, "cifar10 or fmnist", v);
-            o->dataset = v;
-        } else if (!strcmp(a, "--arch")) {
-            if (strcmp(v, "paper") && strcmp(v, "small")) return bad(a, "paper or small", v);
-            o->arch = v;
-        } else if (!strcmp(a, "--reference")) {
-            if (!ig_al_reference_parse(v, &o->reference)) return bad(a, "full, running or nli", v);
-        } else if (!strcmp(a, "--methods")) rc = parse_list_methods(o, v);
-        else if (!strcmp(a, "--seeds")) rc = parse_list_seeds(o, v);
-        else if (!strcmp(a, "--unlabeled-frac")) {
-            if (!ig_cli_parse_f(v, 1e-9, 1 - 1e-9, &o->frac)) return bad(a, "a fraction in (0, 1)", v);
-        } else if (!strcmp(a, "--train-subset")) {
-            if (!ig_cli_parse_i64(v, 2, 1000000000, &o->train_subset)) return bad(a, "an integer >= 2", v);
-        } else if (!strcmp(a, "--test-size")) {
-            if (!ig_cli_parse_i64(v, 1, 1000000000, &o->test_size)) return bad(a, "an integer >= 1", v);
-        } else if (!strcmp(a, "--k")) {
-            if (!ig_cli_parse_i64(v, 1, 1000000000, &o->k)) return bad(a, "an integer >= 1", v);
-        } else if (!strcmp(a, "--al-epochs")) {
-            if (!ig_cli_parse_i64(v, 0, 100000, &o->al_epochs)) return bad(a, "an integer >= 0", v);
-        } else if (!strcmp(a, "--train-epochs")) {
-            if (!ig_cli_parse_i64(v, 1, 100000, &o->train_epochs)) return bad(a, "an integer >= 1", v);
-        } else if (!strcmp(a, "--batch")) {
-            if (!ig_cli_parse_i64(v, 1, 65536, &o->batch)) return bad(a, "an integer in 1..65536", v);
-        } else if (!strcmp(a, "--threads")) {
-            if (!ig_cli_parse_i64(v, 1, 1024, &o->threads)) return bad(a, "an integer in 1..1024", v);
-        } else if (!strcmp(a, "--lr")) {
-            if (!ig_cli_parse_f(v, 1e-12, 10.0, &o->lr)) return bad(a, "a number in (0, 10]", v);
-        } else if (!strcmp(a, "--wd")) {
-            if (!ig_cli_parse_f(v, 0.0, 10.0, &o->wd)) return bad(a, "a number in [0, 10]", v);
-        }
+        int rc = parse_value(o, a, v);
         if (rc >= 0) return rc;
     }
-    if (o->compare_running && o->reference != IG_AL_REF_RUNNING) {
+    if (o->al.compare_running && o->al.reference != IG_AL_REF_RUNNING) {
         fprintf(stderr, "%s: --compare-running needs --reference running\n", prog);
         return IG_CLI_EXIT_USAGE;
     }
     if (o->data_parallel && !ig_dist_compiled())
         return ig_cli_usage_error(prog, "--data-parallel needs a build with MPI (meson setup -Dmpi=enabled)");
-    if (o->shard_n && o->data_parallel)
-        return ig_cli_usage_error(prog, "--shard and --data-parallel exclude each other");
-    if (o->data_parallel && o->compare_running)
-        return ig_cli_usage_error(prog, "--data-parallel does not support --compare-running");
+    if (o->data_parallel && (o->al.compare_running || o->shard_n > 1))
+        return ig_cli_usage_error(prog, "--data-parallel does not combine with --compare-running or --shard");
     return -1;
-}
-
-static volatile sig_atomic_t interrupted;
-static void on_sigint(int sig)
-{
-    (void)sig;
-    interrupted = 1;
-}
-
-struct progress_ctx { uint64_t seed; bool quiet; int al_epochs, train_epochs; bool line1_only; };
-
-static int on_progress(const struct ig_al_progress *ev, void *user)
-{
-    const struct progress_ctx *c = user;
-    if (!c->quiet) {
-        fprintf(stderr, "[%s s%llu] ", ev->method, (unsigned long long)c->seed);
-        if (!strcmp(ev->stage, "init-train") || !strcmp(ev->stage, "train") || !strcmp(ev->stage, "final-train"))
-            fprintf(stderr, "%s AL %d/%d epoch %d/%d loss %.4f (%.1f s)\n", ev->stage, ev->al_epoch, c->al_epochs,
-                    ev->train_epoch, c->train_epochs, ev->loss, ev->seconds);
-        else if (!strcmp(ev->stage, "eval") || !strcmp(ev->stage, "init-load"))
-            fprintf(stderr, "%s AL %d: test accuracy %.4f (%.1f s)\n", ev->stage, ev->al_epoch, ev->value, ev->seconds);
-        else if (!strcmp(ev->stage, "score") && !isnan(ev->value))
-            fprintf(stderr, "score AL %d epoch %d (%.1f s), Spearman running vs full %.3f\n", ev->al_epoch,
-                    ev->train_epoch, ev->seconds, ev->value);
-        else if (!strcmp(ev->stage, "done"))
-            fprintf(stderr, "done\n");
-        else
-            fprintf(stderr, "%s AL %d (%.2f s)\n", ev->stage, ev->al_epoch, ev->seconds);
-    }
-    return interrupted || c->line1_only ? 1 : 0;   /* line1_only: stop after line 2 */
-}
-
-/* ---------------------------------------------------------------- outputs */
-
-struct run_out {
-    bool ran;
-    struct ig_al_result res;
-    double wall_s, sec_per_epoch;
-    double pct_inc, pct_rnd, pct_lcs;
-    int64_t n_li0;
-};
-
-static json_t *num(double v) { return isfinite(v) ? json_real(v) : json_null(); }
-
-static int write_json_atomic(json_t *root, const char *path)
-{
-    char tmp[4300];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    if (json_dump_file(root, tmp, JSON_INDENT(1)) != 0 || rename(tmp, path) != 0) {
-        fprintf(stderr, "%s: cannot write %s: %s\n", prog, path, strerror(errno));
-        remove(tmp);
-        return -1;
-    }
-    return 0;
-}
-
-static int write_run_json(const struct options *o, const char *device, enum ig_al_method m, uint64_t seed,
-                          const struct run_out *r, int64_t n_train, int64_t n_test, int64_t n_ui)
-{
-    json_t *j = json_object();
-    json_object_set_new(j, "method", json_string(ig_al_method_name(m)));
-    json_object_set_new(j, "seed", json_integer((json_int_t)seed));
-    json_object_set_new(j, "dataset", json_string(o->dataset));
-    json_object_set_new(j, "arch", json_string(o->arch));
-    json_object_set_new(j, "reference", json_string(ig_al_reference_name(o->reference)));
-    json_object_set_new(j, "device", json_string(device));
-    json_object_set_new(j, "preset", o->preset ? json_string(o->preset) : json_null());
-    json_object_set_new(j, "train_subset", json_integer(n_train));
-    json_object_set_new(j, "test_size", json_integer(n_test));
-    json_object_set_new(j, "unlabeled_frac", json_real(o->frac));
-    json_object_set_new(j, "n_li", json_integer(r->n_li0));
-    json_object_set_new(j, "n_ui", json_integer(n_ui));
-    json_object_set_new(j, "k", json_integer(o->k));
-    json_object_set_new(j, "al_epochs", json_integer(o->al_epochs));
-    json_object_set_new(j, "train_epochs", json_integer(o->train_epochs));
-    json_object_set_new(j, "batch", json_integer(o->batch));
-    json_object_set_new(j, "lr", json_real(o->lr));
-    json_object_set_new(j, "wd", json_real(o->wd));
-    json_object_set_new(j, "a0", num(r->res.a0));
-    json_object_set_new(j, "a", num(r->res.a));
-    json_object_set_new(j, "pct_increase", num(r->pct_inc));
-    json_object_set_new(j, "pct_rnd", num(r->pct_rnd));
-    json_object_set_new(j, "pct_lcs", num(r->pct_lcs));
-    json_object_set_new(j, "seconds_per_al_epoch", num(r->sec_per_epoch));
-    json_object_set_new(j, "init_train_s", num(r->res.init_train_s));
-    json_object_set_new(j, "final_train_s", num(r->res.final_train_s));
-    json_object_set_new(j, "wall_s", num(r->wall_s));
-    json_object_set_new(j, "resumed", json_boolean(r->res.resumed));
-    json_t *ep = json_array();
-    for (int i = 0; i < r->res.al_epochs; i++) {
-        const struct ig_al_epoch_stats *s = &r->res.epochs[i];
-        json_t *e = json_object();
-        json_object_set_new(e, "train_s", num(s->train_s));
-        json_object_set_new(e, "score_s", num(s->score_s));
-        json_object_set_new(e, "fit_s", num(s->fit_s));
-        json_object_set_new(e, "predict_s", num(s->predict_s));
-        json_object_set_new(e, "select_s", num(s->select_s));
-        json_object_set_new(e, "total_s", num(s->total_s));
-        json_object_set_new(e, "score_mean", num(s->score_mean));
-        json_object_set_new(e, "ref_spearman", num(s->ref_spearman));
-        json_object_set_new(e, "test_acc", num(s->test_acc));
-        json_array_append_new(ep, e);
-    }
-    json_object_set_new(j, "epochs", ep);
-    json_t *sel = json_array();
-    for (int64_t i = r->n_li0; i < r->res.n_labeled; i++) json_array_append_new(sel, json_integer(r->res.labeled[i]));
-    json_object_set_new(j, "labeled_rows_added", sel);
-    char path[4200];
-    snprintf(path, sizeof path, "%s/run-%s-s%llu.json", o->out, ig_al_method_name(m), (unsigned long long)seed);
-    int rc = write_json_atomic(j, path);
-    json_decref(j);
-    return rc;
-}
-
-static void mean_std(const double *v, int n, double *mean, double *sd)
-{
-    double s = 0, q = 0;
-    int c = 0;
-    for (int i = 0; i < n; i++)
-        if (isfinite(v[i])) s += v[i], c++;
-    *mean = c ? s / c : NAN;
-    for (int i = 0; i < n; i++)
-        if (isfinite(v[i])) q += (v[i] - *mean) * (v[i] - *mean);
-    *sd = c > 1 ? sqrt(q / (c - 1)) : (c == 1 ? 0.0 : NAN);
-}
-
-static void csv_num(FILE *f, double v)
-{
-    if (isfinite(v)) fprintf(f, ",%.6g", v);
-    else fprintf(f, ",");
-}
-
-/* summary.csv: one row per run, then mean and std over the seeds per method. */
-static int write_summary(const struct options *o, struct run_out (*runs)[IG_AL_METHOD_COUNT], int n_seeds_done)
-{
-    char path[4200], tmp[4300];
-    snprintf(path, sizeof path, "%s/summary.csv", o->out);
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-        fprintf(stderr, "%s: cannot write %s: %s\n", prog, tmp, strerror(errno));
-        return -1;
-    }
-    fprintf(f, "method,seed,a0,a,pct_increase,pct_rnd,pct_lcs,sec_per_al_epoch\n");
-    for (int m = 0; m < IG_AL_METHOD_COUNT; m++)
-        for (int s = 0; s < n_seeds_done; s++) {
-            const struct run_out *r = &runs[s][m];
-            if (!r->ran) continue;
-            fprintf(f, "%s,%llu", ig_al_method_name((enum ig_al_method)m), (unsigned long long)o->seeds[s]);
-            csv_num(f, r->res.a0);
-            csv_num(f, r->res.a);
-            csv_num(f, r->pct_inc);
-            csv_num(f, r->pct_rnd);
-            csv_num(f, r->pct_lcs);
-            csv_num(f, r->sec_per_epoch);
-            fputc('\n', f);
-        }
-    for (int m = 0; m < IG_AL_METHOD_COUNT; m++) {
-        double v[6][MAX_SEEDS];
-        int n = 0;
-        for (int s = 0; s < n_seeds_done; s++) {
-            const struct run_out *r = &runs[s][m];
-            if (!r->ran) continue;
-            v[0][n] = r->res.a0, v[1][n] = r->res.a, v[2][n] = r->pct_inc;
-            v[3][n] = r->pct_rnd, v[4][n] = r->pct_lcs, v[5][n] = r->sec_per_epoch;
-            n++;
-        }
-        if (!n) continue;
-        double mean[6], sd[6];
-        for (int c = 0; c < 6; c++) mean_std(v[c], n, &mean[c], &sd[c]);
-        fprintf(f, "%s,mean", ig_al_method_name((enum ig_al_method)m));
-        for (int c = 0; c < 6; c++) csv_num(f, mean[c]);
-        fprintf(f, "\n%s,std", ig_al_method_name((enum ig_al_method)m));
-        for (int c = 0; c < 6; c++) csv_num(f, sd[c]);
-        fputc('\n', f);
-    }
-    int bad_w = fflush(f) != 0;
-    bad_w |= fsync(fileno(f)) != 0;
-    bad_w |= fclose(f) != 0;
-    if (bad_w || rename(tmp, path) != 0) {
-        fprintf(stderr, "%s: cannot write %s: %s\n", prog, path, strerror(errno));
-        remove(tmp);
-        return -1;
-    }
-    return 0;
 }
 
 static int make_dir(const char *d)
@@ -433,107 +272,40 @@ static int make_dir(const char *d)
     return -1;
 }
 
-/* What every run of one invocation shares. */
-struct job {
-    const struct options *o;
-    struct ig_backend *be;
-    const struct ig_dataset *train, *test;
-    const char *ckdir;
-    struct ig_dist *dist;
-};
-
-/* One run: method mi of seed on the split li / ui; line1_only: stop once the shared line-1
- * model is there and line 2 is drawn (ig_al_run then returns IG_ERR_STATE, "stopped"). */
-static enum ig_status run_unit(const struct job *j, uint64_t seed, int mi, const int64_t *li, int64_t n_li,
-                               const int64_t *ui, int64_t nu, bool resume, bool line1_only, struct ig_al_result *res)
+/* Training and test sets per --dataset / --data / subset sizes; exit status on failure (usage). */
+static int load_data(const struct options *o, struct ig_dataset *train, struct ig_dataset *test)
 {
-    const struct options *o = j->o;
-    char init[4400], tag[64];
-    snprintf(init, sizeof init, "%s/init-s%llu.safetensors", j->ckdir, (unsigned long long)seed);
-    struct ig_al_params p = ig_al_params_default();
-    p.method = (enum ig_al_method)mi;
-    p.reference = o->reference;
-    p.compare_running = o->compare_running;
-    p.k = o->k;
-    p.al_epochs = (int)o->al_epochs;
-    p.train_epochs = (int)o->train_epochs;
-    p.batch_size = o->batch;
-    p.lr = (float)o->lr;
-    p.weight_decay = (float)o->wd;
-    p.seed = seed;
-    p.n_threads = (int)o->threads;
-    p.init_path = init;
-    p.checkpoint_dir = j->ckdir;
-    snprintf(tag, sizeof tag, "%s-s%llu", ig_al_method_name(p.method), (unsigned long long)seed);
-    p.tag = tag;
-    p.resume = resume;
-    p.track_accuracy = o->track;
-    struct progress_ctx pc = {seed, o->quiet, (int)o->al_epochs, (int)o->train_epochs, line1_only};
-    p.progress = on_progress;
-    p.progress_user = &pc;
-    p.dist = o->data_parallel ? j->dist : NULL;
-    const struct ig_dataset *tr = j->train;
-    struct ig_model *m = NULL;
-    enum ig_status s = !strcmp(o->arch, "paper")
-                           ? ig_model_paper_cnn(&m, j->be, tr->channels, tr->height, tr->width, tr->num_classes, seed)
-                           : ig_model_small_cnn(&m, j->be, tr->channels, tr->height, tr->width, tr->num_classes, seed);
-    if (s == IG_OK) s = ig_al_run(res, m, tr, j->test, li, n_li, ui, nu, &p);
-    ig_model_free(m);
-    return s;
-}
-
-/* The next unit: --shard I/N takes I, I + N, ... (start with *u = -1); else the queue's next. */
-static bool next_unit(struct ig_dist_queue *q, const struct options *o, int64_t n_units, int64_t *u)
-{
-    if (!o->shard_n) return ig_dist_queue_next(q, u) == IG_OK && *u >= 0;
-    *u = *u < 0 ? o->shard_i : *u + o->shard_n;
-    return *u < n_units;
-}
-
-/* Several ranks without --data-parallel, or one --shard: the grid's runs spread. Stage 1:
- * each seed's line-1 model, trained by exactly one rank and shared through --out/ckpt;
- * stage 2: the runs, taken from a work queue (their costs differ). Every finished run
- * leaves its result in ckpt/ (a dead rank loses only its current run; --resume redoes
- * just that). was_resumed[seed * COUNT + method] > 0: finished before this job. Returns
- * 0, or 1 when any rank failed (every rank returns the same). A shard skips stage 1 (its
- * first run of a seed trains the line-1 model unless another shard already wrote it). */
-static int grid_on_ranks(const struct job *j, int64_t *li, int64_t *ui, double *was_resumed)
-{
-    const struct options *o = j->o;
-    int n_m = 0, ms[IG_AL_METHOD_COUNT];
-    for (int mi = 0; mi < IG_AL_METHOD_COUNT; mi++)
-        if (o->methods[mi]) ms[n_m++] = mi;
-    double failed = 0;
-    for (int stage = o->shard_n ? 2 : 1; stage <= 2; stage++) {
-        struct ig_dist_queue *q = NULL;
-        int64_t n_units = stage == 1 ? o->n_seeds : (int64_t)o->n_seeds * n_m;
-        if (!o->shard_n && ig_dist_queue_new(&q, j->dist, n_units) != IG_OK) {
-            fprintf(stderr, "%s: MPI work queue: %s\n", prog, ig_last_error());
-            return 1;
-        }
-        for (int64_t u = -1; !interrupted && next_unit(q, o, n_units, &u);) {
-            int si = stage == 1 ? (int)u : (int)(u / n_m), mi = stage == 1 ? ms[0] : ms[u % n_m];
-            int64_t n_li, nu;
-            struct ig_al_result res;
-            enum ig_status s = ig_al_split(j->train->n, o->frac, o->seeds[si], li, &n_li, ui, &nu);
-            if (s == IG_OK) s = run_unit(j, o->seeds[si], mi, li, n_li, ui, nu, o->resume, stage == 1, &res);
-            if (stage == 1 && s == IG_ERR_STATE && !interrupted) s = IG_OK;   /* stopped after line 2, as asked */
-            else if (s == IG_OK) was_resumed[si * IG_AL_METHOD_COUNT + mi] = res.resumed;
-            if (s != IG_OK) {
-                fprintf(stderr, "%s: rank %d: %s seed %llu: %s\n", prog, ig_dist_rank(j->dist),
-                        ig_al_method_name((enum ig_al_method)mi), (unsigned long long)o->seeds[si], ig_last_error());
-                failed += 1;
-            } else if (stage == 2) {
-                ig_al_result_free(&res);
-            }
-        }
-        ig_dist_queue_free(q);   /* collective: every rank has finished the stage */
+    bool fmnist = !strcmp(o->dataset, "fmnist");
+    enum ig_status s;
+    if (fmnist) {
+        s = ig_fmnist_load(train, o->data, IG_DATA_TRAIN, o->train_subset);
+        if (s == IG_OK) s = ig_fmnist_load(test, o->data, IG_DATA_TEST, o->test_size);
+    } else {
+        s = ig_cifar10_load(train, o->data, IG_DATA_TRAIN, o->train_subset);
+        if (s == IG_OK) s = ig_cifar10_load(test, o->data, IG_DATA_TEST, o->test_size);
     }
-    failed += interrupted;
-    if (ig_dist_sum_f64(j->dist, &failed, 1) != IG_OK ||
-        ig_dist_sum_f64(j->dist, was_resumed, (int64_t)o->n_seeds * IG_AL_METHOD_COUNT) != IG_OK)
-        return 1;
-    return failed > 0;
+    if (s != IG_OK) {
+        fprintf(stderr, "%s: --data %s: %s\n", prog, o->data, ig_last_error());
+        return IG_CLI_EXIT_USAGE;
+    }
+    if (o->train_subset > 0 && train->n < o->train_subset)
+        fprintf(stderr, "%s: note: only %lld training images available\n", prog, (long long)train->n);
+    return -1;
+}
+
+/* The label budget of every (fraction, k) and the output folders; -1 or an exit status. */
+static int check_budget_and_dirs(const struct options *o, const struct ig_dataset *train)
+{
+    struct lal_study chk = {.prog = prog, .grid = o->grid, .train = train, .base = o->al};
+    int rc = lal_study_check(&chk);
+    if (rc >= 0) return rc;
+    char ckdir[4200];
+    snprintf(ckdir, sizeof ckdir, "%s/ckpt", o->out);
+    if (make_dir(o->out) != 0 || make_dir(ckdir) != 0 || access(o->out, W_OK) != 0) {
+        fprintf(stderr, "%s: --out %s: cannot create a writable directory: %s\n", prog, o->out, strerror(errno));
+        return IG_CLI_EXIT_USAGE;
+    }
+    return -1;
 }
 
 /* The ranks of an mpirun / srun job (one process otherwise); with several ranks and no
@@ -549,189 +321,58 @@ static struct ig_dist *dist_start(int *argc, char ***argv, struct options *o)
     int cores, bound, t = ig_dist_threads_hint(d, &cores, &bound);
     if (!o->threads) o->threads = t;
     if (ig_dist_rank(d) == 0)
-        fprintf(stderr, "%s: %d ranks (%d on this node), node cores %d, rank bound to %d CPUs: %lld threads per rank%s\n",
+        fprintf(stderr, "%s: %d ranks (%d on this node), node cores %d, rank bound to %d CPUs: %lld threads per rank, %s\n",
                 prog, ig_dist_size(d), ig_dist_local_size(d), cores, bound, (long long)o->threads,
-                o->data_parallel ? ", data-parallel" : "");
+                o->data_parallel ? "data-parallel runs" : "the runs shared out");
     else if (o->data_parallel)
         o->quiet = true;   /* every rank runs the same run: rank 0 speaks for them */
     return d;
 }
 
+/* The grid of o on the loaded data (lal_study.h); the exit status. */
+static int run_grid(const struct options *o, const struct ig_dataset *train, const struct ig_dataset *test,
+                    struct ig_backend *be, struct ig_dist *dist)
+{
+    const struct ig_al_params *p = &o->al;
+    if (ig_dist_rank(dist) == 0)
+        fprintf(stderr, "%s: %s, %lld train / %lld test images, %d AL epochs x %d train epochs, arch %s, reference %s, "
+                    "device %s\n",
+            prog, o->dataset, (long long)train->n, (long long)test->n, p->al_epochs, p->train_epochs, o->arch,
+            ig_al_reference_name(p->reference), ig_backend_name(be));
+    struct lal_study st = {.prog = prog, .out = o->out, .dataset = o->dataset, .arch = o->arch, .preset = o->preset,
+                           .base = o->al, .grid = o->grid, .shard_i = o->shard_i, .shard_n = o->shard_n,
+                           .resume = o->resume, .quiet = o->quiet, .plots = !o->no_plots, .be = be, .train = train,
+                           .test = test, .dist = dist, .data_parallel = o->data_parallel};
+    st.base.n_threads = (int)o->threads;
+    st.base.dist = o->data_parallel ? dist : NULL;
+    return lal_study_run(&st);
+}
+
 int main(int argc, char **argv)
 {
-    struct options o = {.data = NULL, .dataset = "cifar10", .arch = "paper", .out = "runs/lal", .frac = 0.5, .lr = 1e-4,
-                        .wd = 5e-4, .k = 500, .al_epochs = 10, .train_epochs = 10, .batch = 32, .n_seeds = 1,
-                        .seeds = {1}, .reference = IG_AL_REF_FULL};
-    for (int m = 0; m < IG_AL_METHOD_COUNT; m++) o.methods[m] = true;
+    if (argc > 1 && !strcmp(argv[1], "report")) return lal_report_command(prog, argc - 1, argv + 1);
+    struct options o = options_default();
     int rc = parse_args(argc, argv, &o);
     if (rc >= 0) return rc;
-    bool fmnist = !strcmp(o.dataset, "fmnist");
-    if (!o.data) o.data = fmnist ? IG_FMNIST_DEFAULT_DIR : "data/cifar-10-batches-bin";
+    if (!o.data) o.data = !strcmp(o.dataset, "fmnist") ? IG_FMNIST_DEFAULT_DIR : "data/cifar-10-batches-bin";
 
     /* data first: a bad --data is a usage error (exit 2) before any device work */
     struct ig_dataset train = {0}, test = {0};
-    enum ig_status s;
-    if (fmnist) {
-        s = ig_fmnist_load(&train, o.data, IG_DATA_TRAIN, o.train_subset);
-        if (s == IG_OK) s = ig_fmnist_load(&test, o.data, IG_DATA_TEST, o.test_size);
-    } else {
-        s = ig_cifar10_load(&train, o.data, IG_DATA_TRAIN, o.train_subset);
-        if (s == IG_OK) s = ig_cifar10_load(&test, o.data, IG_DATA_TEST, o.test_size);
-    }
-    if (s != IG_OK) {
-        fprintf(stderr, "%s: --data %s: %s\n", prog, o.data, ig_last_error());
-        ig_dataset_free(&train);
-        ig_dataset_free(&test);
-        return IG_CLI_EXIT_USAGE;
-    }
-    if (o.train_subset > 0 && train.n < o.train_subset)
-        fprintf(stderr, "%s: note: only %lld training images available\n", prog, (long long)train.n);
-    int64_t n_ui = (int64_t)llround(o.frac * (double)train.n);
-    if (n_ui < 1) n_ui = 1;
-    if (n_ui > train.n - 1) n_ui = train.n - 1;
-    if (o.k * (o.al_epochs + 1) > n_ui) {
-        fprintf(stderr,
-                "%s: the label budget k (al-epochs + 1) = %lld exceeds the unlabeled pool |UI| = %lld "
-                "(%lld images x %g); lower --k / --al-epochs or raise --unlabeled-frac / --train-subset\n",
-                prog, (long long)(o.k * (o.al_epochs + 1)), (long long)n_ui, (long long)train.n, o.frac);
-        ig_dataset_free(&train);
-        ig_dataset_free(&test);
-        return IG_CLI_EXIT_USAGE;
-    }
-    char ckdir[4200];
-    snprintf(ckdir, sizeof ckdir, "%s/ckpt", o.out);
-    if (make_dir(o.out) != 0 || make_dir(ckdir) != 0 || access(o.out, W_OK) != 0) {
-        fprintf(stderr, "%s: --out %s: cannot create a writable directory: %s\n", prog, o.out, strerror(errno));
-        ig_dataset_free(&train);
-        ig_dataset_free(&test);
-        return IG_CLI_EXIT_USAGE;
-    }
-
-    struct ig_dist *dist = dist_start(&argc, &argv, &o);
-    bool root = ig_dist_rank(dist) == 0;
-    /* data parallel: every rank writes the same checkpoints; ranks > 0 into ckpt/rank<r>, so no
-     * two processes write one file and every rank decides (load or train) from its own copy */
-    if (dist && o.data_parallel && !root) {
-        snprintf(ckdir + strlen(ckdir), sizeof ckdir - strlen(ckdir), "/rank%d", ig_dist_rank(dist));
-        if (make_dir(ckdir) != 0) {
-            fprintf(stderr, "%s: --out %s: cannot create %s: %s\n", prog, o.out, ckdir, strerror(errno));
-            ig_dist_abort(dist, IG_CLI_EXIT_USAGE);
-        }
-    }
     struct ig_backend *be = NULL;
-    s = dist ? ig_cli_backend_init(o.device, o.threads, &be) : IG_ERR_IO;
-    if (s != IG_OK) {
-        ig_dist_finalize(dist);
-        fprintf(stderr, "%s: --device: %s\n", prog, ig_last_error());
-        ig_dataset_free(&train);
-        ig_dataset_free(&test);
-        return IG_CLI_EXIT_USAGE;
-    }
-    const char *device = ig_backend_name(be);
-    if (root) fprintf(stderr, "%s: %s, %lld train / %lld test images, |LI| %lld |UI| %lld, k %lld, %lld AL epochs x %lld train epochs, "
-                    "arch %s, reference %s, device %s\n",
-            prog, o.dataset, (long long)train.n, (long long)test.n, (long long)(train.n - n_ui), (long long)n_ui,
-            (long long)o.k, (long long)o.al_epochs, (long long)o.train_epochs, o.arch, ig_al_reference_name(o.reference),
-            device);
-
-
-
-    struct run_out (*runs)[IG_AL_METHOD_COUNT] = calloc((size_t)o.n_seeds, sizeof *runs);
-    int64_t *li = malloc((size_t)train.n * sizeof *li), *ui = malloc((size_t)train.n * sizeof *ui);
-    double *was_resumed = calloc((size_t)o.n_seeds * IG_AL_METHOD_COUNT, sizeof *was_resumed);
-    if (!runs || !li || !ui || !was_resumed) {
-        fprintf(stderr, "%s: out of memory\n", prog);
-        return 1;
-    }
-    signal(SIGINT, on_sigint);
-    int status = 0;
-    double t_all = ig_cli_now();
-    struct job job = {&o, be, &train, &test, ckdir, dist};
-    /* several ranks: they run the grid, then rank 0 collects the finished runs and reports */
-    bool on_ranks = ig_dist_size(dist) > 1 && !o.data_parallel;
-    if (o.shard_n && ig_dist_size(dist) > 1) {
+    int status = load_data(&o, &train, &test);
+    if (status < 0) status = check_budget_and_dirs(&o, &train);
+    struct ig_dist *dist = status < 0 ? dist_start(&argc, &argv, &o) : NULL;
+    if (status < 0 && !dist) status = 1;
+    if (status < 0 && ig_dist_size(dist) > 1 && o.shard_n > 1)
         status = ig_cli_usage_error(prog, "--shard is for single processes (job arrays); under mpirun leave it out");
-    } else if (o.shard_n) {
-        status = grid_on_ranks(&job, li, ui, was_resumed);
-        if (!status)
-            fprintf(stderr, "%s: shard %lld/%lld done; when every shard is, the same command without --shard and "
-                            "with --resume writes the reports\n", prog, (long long)o.shard_i, (long long)o.shard_n);
-        status = status ? status : -1;
-    } else if (on_ranks) {
-        status = grid_on_ranks(&job, li, ui, was_resumed);
-        o.resume = true;
-        if (!root) status = status ? status : -1;
+    if (status < 0 && ig_cli_backend_init(o.device, o.threads, &be) != IG_OK) {
+        fprintf(stderr, "%s: --device: %s\n", prog, ig_last_error());
+        status = IG_CLI_EXIT_USAGE;
     }
-    for (int si = 0; si < o.n_seeds && !status; si++) {
-        uint64_t seed = o.seeds[si];
-        int64_t n_li, nu;
-        if (ig_al_split(train.n, o.frac, seed, li, &n_li, ui, &nu) != IG_OK) {
-            fprintf(stderr, "%s: split: %s\n", prog, ig_last_error());
-            status = 1;
-            break;
-        }
-        for (int mi = 0; mi < IG_AL_METHOD_COUNT && !status; mi++) {
-            if (!o.methods[mi]) continue;
-            struct run_out *r = &runs[si][mi];
-            double t0 = ig_cli_now();
-            s = run_unit(&job, seed, mi, li, n_li, ui, nu, o.resume, false, &r->res);
-            if (s != IG_OK) {
-                if (interrupted) {
-                    fprintf(stderr, "%s: interrupted; state saved in %s, rerun with --resume to continue\n", prog, ckdir);
-                    status = 130;
-                } else {
-                    fprintf(stderr, "%s: %s seed %llu: %s\n", prog, ig_al_method_name((enum ig_al_method)mi),
-                            (unsigned long long)seed, ig_last_error());
-                    status = 1;
-                }
-                break;
-            }
-            r->ran = true;
-            if (on_ranks) r->res.resumed = was_resumed[si * IG_AL_METHOD_COUNT + mi] > 0;
-            r->n_li0 = n_li;
-            r->wall_s = ig_cli_now() - t0;
-            double tot = 0;
-            for (int i = 0; i < r->res.al_epochs; i++) tot += r->res.epochs[i].total_s;
-            r->sec_per_epoch = r->res.al_epochs ? tot / r->res.al_epochs : NAN;
-            r->pct_inc = 100.0 * (r->res.a - r->res.a0) / r->res.a0;
-            r->pct_rnd = r->pct_lcs = NAN;
-            if (root) fprintf(stderr, "%s: %-3s seed %llu: A0 %.4f  A %.4f  (%+.2f%%)  %.1f s per AL epoch, %.1f s in all%s\n", prog,
-                    ig_al_method_name((enum ig_al_method)mi), (unsigned long long)seed, r->res.a0, r->res.a, r->pct_inc, r->sec_per_epoch,
-                    r->wall_s, r->res.resumed ? " (resumed)" : "");
-        }
-        /* %Rnd / %LCS against the baselines of the same seed, then this seed's files */
-        for (int mi = 0; mi < IG_AL_METHOD_COUNT; mi++) {
-            struct run_out *r = &runs[si][mi];
-            if (!r->ran) continue;
-            const struct run_out *rnd = &runs[si][IG_AL_METHOD_RND], *lcs = &runs[si][IG_AL_METHOD_LCS];
-            r->pct_rnd = rnd->ran ? 100.0 * (r->res.a - rnd->res.a) / rnd->res.a : NAN;
-            r->pct_lcs = lcs->ran ? 100.0 * (r->res.a - lcs->res.a) / lcs->res.a : NAN;
-            if (root && write_run_json(&o, device, (enum ig_al_method)mi, seed, r, train.n, test.n, nu) != 0) status = 1;
-        }
-        if (root && write_summary(&o, runs, si + 1) != 0) status = 1;
-    }
-    if (!status && root) {
-        fprintf(stderr, "%s: done in %.1f s; results in %s/summary.csv\n", prog, ig_cli_now() - t_all, o.out);
-        /* the summary on stdout too */
-        printf("method,seed,a0,a,pct_increase,pct_rnd,pct_lcs,sec_per_al_epoch\n");
-        for (int mi = 0; mi < IG_AL_METHOD_COUNT; mi++)
-            for (int si = 0; si < o.n_seeds; si++) {
-                const struct run_out *r = &runs[si][mi];
-                if (!r->ran) continue;
-                printf("%s,%llu,%.4f,%.4f,%.2f,%.2f,%.2f,%.2f\n", ig_al_method_name((enum ig_al_method)mi),
-                       (unsigned long long)o.seeds[si], r->res.a0, r->res.a, r->pct_inc, r->pct_rnd, r->pct_lcs,
-                       r->sec_per_epoch);
-            }
-    }
-    for (int si = 0; si < o.n_seeds; si++)
-        for (int mi = 0; mi < IG_AL_METHOD_COUNT; mi++) ig_al_result_free(&runs[si][mi].res);
-    free(runs);
-    free(was_resumed);
-    free(li);
-    free(ui);
+    if (status < 0) status = run_grid(&o, &train, &test, be, dist);
     ig_backend_free(be);
     ig_dataset_free(&train);
     ig_dataset_free(&test);
     ig_dist_finalize(dist);
-    return status < 0 ? 0 : status;   /* -1: a shard, or a rank other than 0, whose part is done */
+    return status;
 }

@@ -16,22 +16,25 @@ tmp=$(mktemp -d /tmp/igmpi.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 lal="$build/apps/lal_cifar"
 grid="--dataset fmnist --data $data --train-subset 400 --test-size 200 --k 20 --al-epochs 1 --train-epochs 1 --arch small
-      --methods ds,rld,rnd,lcs --seeds 1,2 --lr 1e-3 --threads 1"
+      --methods ds,rld,rnd,lcs --seeds 1,2 --lr 1e-3 --threads 1 --no-plots"
 "$lal" $grid --out "$tmp/one" >"$tmp/one.log" 2>&1 || { cat "$tmp/one.log"; echo "one-process grid failed"; exit 1; }
 $mpi "$lal" $grid --out "$tmp/two" >"$tmp/two.log" 2>&1 || { cat "$tmp/two.log"; echo "2-rank grid failed"; exit 1; }
-trained=$(grep -c "init-train AL 0/1 epoch 1/1" "$tmp/two.log")
-[ "$trained" = 2 ] || { cat "$tmp/two.log"; echo "2-rank grid trained $trained line-1 models, expected 2 (one per seed)"; exit 1; }
+# rank 0's closing line counts the line-1 models trained in the job: one per (fraction, seed)
+grep -q "8 runs (0 finished before), 2 line-1 models trained" "$tmp/two.log" ||
+    { cat "$tmp/two.log"; echo "2-rank grid: expected 8 runs and 2 line-1 models trained"; exit 1; }
+[ "$(grep -c ' done: A ' "$tmp/two.log")" = 8 ] || { cat "$tmp/two.log"; echo "2-rank grid: not 8 units run"; exit 1; }
 python3 "$(dirname "$0")/mpi_compare.py" "$tmp/one" "$tmp/two" || exit 1
 echo "2-rank grid equals the one-process grid"
 
 # lal_cifar --data-parallel on 2 ranks: reports from rank 0, and both ranks hold the same run
 # (rank 1 keeps its checkpoints in ckpt/rank1): selections and accuracies equal
 dp="--dataset fmnist --data $data --train-subset 400 --test-size 200 --k 20 --al-epochs 1 --train-epochs 1 --arch small
-    --methods ds,lcs --seeds 1 --lr 1e-3 --threads 1 --data-parallel"
+    --methods ds,lcs --seeds 1 --lr 1e-3 --threads 1 --no-plots --data-parallel"
 $mpi "$lal" $dp --out "$tmp/dp" >"$tmp/dp.log" 2>&1 || { cat "$tmp/dp.log"; echo "--data-parallel on 2 ranks failed"; exit 1; }
 for m in ds lcs; do
-    [ -f "$tmp/dp/run-$m-s1.json" ] || { echo "--data-parallel: no run-$m-s1.json"; exit 1; }
-    python3 - "$tmp/dp/ckpt/$m-s1.state.json" "$tmp/dp/ckpt/rank1/$m-s1.state.json" <<'PY' || exit 1
+    u=$m-f0.5-k20-s1
+    [ -f "$tmp/dp/run-$u.json" ] || { ls "$tmp/dp"; echo "--data-parallel: no run-$u.json"; exit 1; }
+    python3 - "$tmp/dp/ckpt/$u.state.json" "$tmp/dp/ckpt/rank1/$u.state.json" <<'PY' || exit 1
 import json, sys
 a, b = (json.load(open(p)) for p in sys.argv[1:])
 diff = [k for k in ("done", "a0", "a", "li", "ui", "nli", "model_rng") if a.get(k) != b.get(k)]
