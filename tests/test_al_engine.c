@@ -277,17 +277,7 @@ static int32_t tr_lab[NTR], te_lab[NTE];
 /* Class c brightens channel c; noise elsewhere. Learnable but not trivially. */
 static void make_data(uint8_t *img, int32_t *lab, int n, uint64_t seed)
 {
-    int f = CH * HH * WW;
-    float *u = malloc((size_t)(n * f) * sizeof *u);
-    ig_test_fill_uniform(u, (size_t)(n * f), seed, 0, 1);
-    for (int i = 0; i < n; i++) {
-        lab[i] = (int32_t)((i * 5 + (int)seed) % NCL);
-        for (int j = 0; j < f; j++) {
-            float v = 150.0f * u[i * f + j] + (j / (HH * WW) == lab[i] ? 60.0f : 0.0f);
-            img[i * f + j] = (uint8_t)(v > 255 ? 255 : v);
-        }
-    }
-    free(u);
+    ig_test_class_images(img, lab, n, CH, HH * WW, NCL, seed);
 }
 
 static struct ig_dataset tr_data(void)

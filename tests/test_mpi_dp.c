@@ -21,29 +21,13 @@ enum { NTR = 240, NTE = 80, CH = 3, HH = 6, WW = 6, NCL = 3, FEAT = CH * HH * WW
 static uint8_t tr_img[NTR * FEAT], te_img[NTE * FEAT];
 static int32_t tr_lab[NTR], te_lab[NTE];
 
-/* Class c brightens channel c; noise elsewhere (as test_al_engine). */
-static void make_data(uint8_t *img, int32_t *lab, int n, uint64_t seed)
+/* rows 0..n-1 of one of the two synthetic sets */
+static struct ig_dataset data_of(uint8_t *img, int32_t *lab, int n)
 {
-    float *u = malloc((size_t)(n * FEAT) * sizeof *u);
-    ig_test_fill_uniform(u, (size_t)(n * FEAT), seed, 0, 1);
-    for (int i = 0; i < n; i++) {
-        lab[i] = (int32_t)((i * 5 + (int)seed) % NCL);
-        for (int j = 0; j < FEAT; j++) {
-            float v = 150.0f * u[i * FEAT + j] + (j / (HH * WW) == lab[i] ? 60.0f : 0.0f);
-            img[i * FEAT + j] = (uint8_t)(v > 255 ? 255 : v);
-        }
-    }
-    free(u);
+    return (struct ig_dataset){.n = n, .channels = CH, .height = HH, .width = WW, .images = img, .labels = lab, .num_classes = NCL};
 }
-
-static struct ig_dataset tr_data(void)
-{
-    return (struct ig_dataset){.n = NTR, .channels = CH, .height = HH, .width = WW, .images = tr_img, .labels = tr_lab, .num_classes = NCL};
-}
-static struct ig_dataset te_data(void)
-{
-    return (struct ig_dataset){.n = NTE, .channels = CH, .height = HH, .width = WW, .images = te_img, .labels = te_lab, .num_classes = NCL};
-}
+#define tr_data() data_of(tr_img, tr_lab, NTR)
+#define te_data() data_of(te_img, te_lab, NTE)
 
 static struct ig_model *new_model(bool bn, uint64_t seed)
 {
@@ -113,8 +97,8 @@ static void assert_same_on_ranks(const void *v, int64_t bytes)
 
 static void setup(void)
 {
-    make_data(tr_img, tr_lab, NTR, 1);
-    make_data(te_img, te_lab, NTE, 2);
+    ig_test_class_images(tr_img, tr_lab, NTR, CH, HH * WW, NCL, 1);
+    ig_test_class_images(te_img, te_lab, NTE, CH, HH * WW, NCL, 2);
     ck_assert_int_eq(ig_backend_init_cpu(&be, 1), IG_OK);
 }
 static void teardown(void) { ig_backend_free(be); }
