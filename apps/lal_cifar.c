@@ -136,6 +136,7 @@ static void apply_preset(struct options *o, const char *preset)
         o->grid.n_seeds = STUDY_SEEDS;
         for (int s = 0; s < STUDY_SEEDS; s++) o->grid.seeds[s] = (uint64_t)s + 1;
         o->al.al_epochs = 5;
+        o->al.track_accuracy = true;   /* the learning curves */
     }
 }
 
