@@ -233,7 +233,8 @@ static void lal_md_table1(FILE *f, const struct lal_runs *r, int k0, int k1)
             }
             struct lal_block b;
             lal_block_stats(r, i, lal_block_end(r, i, true), &b);
-            fprintf(f, "| %.4f ± %.4f (%d) ", b.a.mean, b.a.sd, b.a.n);
+            if (b.a.n > 1) fprintf(f, "| %.4f ± %.4f (%d) ", b.a.mean, b.a.sd, b.a.n);
+            else fprintf(f, "| %.4f (1) ", b.a.mean);
             lal_md_num(f, "%+.2f", b.rnd.mean);
             lal_md_num(f, "%+.2f", b.lcs.mean);
             lal_md_num(f, "%.1f", b.sec.mean);
@@ -260,7 +261,8 @@ static void lal_md_paired(FILE *f, const struct lal_runs *r, int k0, int k1)
         fprintf(f, "| %s ", r->v[i].method);
         lal_md_diff(f, &b.d_rnd);
         lal_md_diff(f, &b.d_lcs);
-        if (b.aulc.n) fprintf(f, "| %.4f ± %.4f (%d) |\n", b.aulc.mean, b.aulc.sd, b.aulc.n);
+        if (b.aulc.n > 1) fprintf(f, "| %.4f ± %.4f (%d) |\n", b.aulc.mean, b.aulc.sd, b.aulc.n);
+        else if (b.aulc.n == 1) fprintf(f, "| %.4f (1) |\n", b.aulc.mean);
         else fputs("| – |\n", f);
     }
 }
