@@ -14,6 +14,7 @@
 #include "ig_cli.h"
 #include "ig_data.h"
 #include "ig_nn.h"
+#include "lal_report.h"
 
 #define MAX_SEEDS 64
 
@@ -23,6 +24,7 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: %s [options]\n"
+            "       %s report DIR [--no-plots]   rebuild DIR's summary, results.md/.csv and figures\n"
             "Active learning with LAL-IGradV (Flesca et al.): for every seed, split the training subset into\n"
             "LI and UI, train the CNN on LI (A0, shared by all methods), then spend k labels per AL epoch\n"
             "with each method and report the final test accuracy A.\n\n"
@@ -59,7 +61,7 @@ static void usage(FILE *f)
             "  --help              this text\n"
             "Ctrl-C stops at the next AL-epoch checkpoint; rerun with --resume to continue.\n"
             "Exit status: 0 done, 1 runtime failure, 2 bad flag, file or data, 130 interrupted.\n",
-            prog, IG_FMNIST_DEFAULT_DIR);
+            prog, prog, IG_FMNIST_DEFAULT_DIR);
 }
 
 struct options {
@@ -321,79 +323,6 @@ static int write_run_json(const struct options *o, const char *device, enum ig_a
     return rc;
 }
 
-static void mean_std(const double *v, int n, double *mean, double *sd)
-{
-    double s = 0, q = 0;
-    int c = 0;
-    for (int i = 0; i < n; i++)
-        if (isfinite(v[i])) s += v[i], c++;
-    *mean = c ? s / c : NAN;
-    for (int i = 0; i < n; i++)
-        if (isfinite(v[i])) q += (v[i] - *mean) * (v[i] - *mean);
-    *sd = c > 1 ? sqrt(q / (c - 1)) : (c == 1 ? 0.0 : NAN);
-}
-
-static void csv_num(FILE *f, double v)
-{
-    if (isfinite(v)) fprintf(f, ",%.6g", v);
-    else fprintf(f, ",");
-}
-
-/* summary.csv: one row per run, then mean and std over the seeds per method. */
-static int write_summary(const struct options *o, struct run_out (*runs)[IG_AL_METHOD_COUNT], int n_seeds_done)
-{
-    char path[4200], tmp[4300];
-    snprintf(path, sizeof path, "%s/summary.csv", o->out);
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-        fprintf(stderr, "%s: cannot write %s: %s\n", prog, tmp, strerror(errno));
-        return -1;
-    }
-    fprintf(f, "method,seed,a0,a,pct_increase,pct_rnd,pct_lcs,sec_per_al_epoch\n");
-    for (int m = 0; m < IG_AL_METHOD_COUNT; m++)
-        for (int s = 0; s < n_seeds_done; s++) {
-            const struct run_out *r = &runs[s][m];
-            if (!r->ran) continue;
-            fprintf(f, "%s,%llu", ig_al_method_name((enum ig_al_method)m), (unsigned long long)o->seeds[s]);
-            csv_num(f, r->res.a0);
-            csv_num(f, r->res.a);
-            csv_num(f, r->pct_inc);
-            csv_num(f, r->pct_rnd);
-            csv_num(f, r->pct_lcs);
-            csv_num(f, r->sec_per_epoch);
-            fputc('\n', f);
-        }
-    for (int m = 0; m < IG_AL_METHOD_COUNT; m++) {
-        double v[6][MAX_SEEDS];
-        int n = 0;
-        for (int s = 0; s < n_seeds_done; s++) {
-            const struct run_out *r = &runs[s][m];
-            if (!r->ran) continue;
-            v[0][n] = r->res.a0, v[1][n] = r->res.a, v[2][n] = r->pct_inc;
-            v[3][n] = r->pct_rnd, v[4][n] = r->pct_lcs, v[5][n] = r->sec_per_epoch;
-            n++;
-        }
-        if (!n) continue;
-        double mean[6], sd[6];
-        for (int c = 0; c < 6; c++) mean_std(v[c], n, &mean[c], &sd[c]);
-        fprintf(f, "%s,mean", ig_al_method_name((enum ig_al_method)m));
-        for (int c = 0; c < 6; c++) csv_num(f, mean[c]);
-        fprintf(f, "\n%s,std", ig_al_method_name((enum ig_al_method)m));
-        for (int c = 0; c < 6; c++) csv_num(f, sd[c]);
-        fputc('\n', f);
-    }
-    int bad_w = fflush(f) != 0;
-    bad_w |= fsync(fileno(f)) != 0;
-    bad_w |= fclose(f) != 0;
-    if (bad_w || rename(tmp, path) != 0) {
-        fprintf(stderr, "%s: cannot write %s: %s\n", prog, path, strerror(errno));
-        remove(tmp);
-        return -1;
-    }
-    return 0;
-}
-
 static int make_dir(const char *d)
 {
     if (mkdir(d, 0755) == 0 || errno == EEXIST) {
@@ -414,6 +343,7 @@ static int make_dir(const char *d)
 
 int main(int argc, char **argv)
 {
+    if (argc > 1 && !strcmp(argv[1], "report")) return lal_report_command(prog, argc - 1, argv + 1);
     struct options o = {.data = NULL, .dataset = "cifar10", .arch = "paper", .out = "runs/lal", .frac = 0.5, .lr = 1e-4,
                         .wd = 5e-4, .k = 500, .al_epochs = 10, .train_epochs = 10, .batch = 32, .n_seeds = 1,
                         .seeds = {1}, .reference = IG_AL_REF_FULL};
@@ -561,7 +491,7 @@ int main(int argc, char **argv)
             r->pct_lcs = lcs->ran ? 100.0 * (r->res.a - lcs->res.a) / lcs->res.a : NAN;
             if (write_run_json(&o, device, (enum ig_al_method)mi, seed, r, train.n, test.n, nu) != 0) status = 1;
         }
-        if (write_summary(&o, runs, si + 1) != 0) status = 1;
+        if (lal_report_summary(o.out) != IG_OK) status = 1, fprintf(stderr, "%s: %s\n", prog, ig_last_error());
     }
     if (!status) {
         fprintf(stderr, "%s: done in %.1f s; results in %s/summary.csv\n", prog, ig_cli_now() - t_all, o.out);
