@@ -1,6 +1,7 @@
 /* Check suite for apps/lal_plots.py through `report DIR`: a synthetic run folder gives every figure as valid PNG (<= 200 KB) and SVG; skipped (77) without python3 + matplotlib. */
 #include "ig_npy.h"
 #include "lal_report.h"
+#include "ig_test_files.h"
 #include "ig_test_util.h"
 #include <check.h>
 #include <jansson.h>
@@ -10,17 +11,6 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-static char dir[256];
-
-static const char *path_in(const char *name)
-{
-    static char buf[4][600];
-    static int k;
-    char *b = buf[k++ % 4];
-    snprintf(b, sizeof buf[0], "%s/%s", dir, name);
-    return b;
-}
 
 /* a finished run with a learning curve: A(0) then one accuracy per AL epoch */
 static void write_run(const char *method, int seed, double frac, int k, double gain)
@@ -46,13 +36,13 @@ static void write_run(const char *method, int seed, double frac, int k, double g
     json_object_set_new(j, "labeled_rows_added", added);
     char name[128];
     snprintf(name, sizeof name, "run-%s-f%g-k%d-s%d.json", method, frac, k, seed);
-    ck_assert_int_eq(json_dump_file(j, path_in(name), 0), 0);
+    ck_assert_int_eq(json_dump_file(j, ig_test_in(name), 0), 0);
     json_decref(j);
 }
 
 static void check_png(const char *name)
 {
-    const char *p = path_in(name);
+    const char *p = ig_test_in(name);
     struct stat st;
     ck_assert_msg(stat(p, &st) == 0, "%s missing", p);
     ck_assert_msg(st.st_size > 1000 && st.st_size <= 200 * 1024, "%s: %lld bytes", p, (long long)st.st_size);
@@ -65,7 +55,7 @@ static void check_png(const char *name)
 
 static void check_svg(const char *name)
 {
-    const char *p = path_in(name);
+    const char *p = ig_test_in(name);
     FILE *f = fopen(p, "rb");
     ck_assert_msg(f != NULL, "%s missing", p);
     char *t = calloc(1, 1 << 22);
@@ -85,7 +75,7 @@ START_TEST(test_figures_from_synthetic_runs)
             for (int m = 0; m < 4; m++)
                 for (int s = 1; s <= 2; s++) write_run(methods[m], s, fracs[f], ks[k], 0.02 * (m + 1) + 0.01 * s + 0.03 * f);
     /* per-epoch DS and LD scores of one cell, as numpy.load reads them */
-    mkdir(path_in("scores"), 0755);
+    mkdir(ig_test_in("scores"), 0755);
     float v[500];
     for (int e = 1; e <= 3; e++)
         for (int s = 1; s <= 2; s++) {
@@ -93,11 +83,11 @@ START_TEST(test_figures_from_synthetic_runs)
             const int64_t n = 500;
             char name[128];
             snprintf(name, sizeof name, "scores/scores-ds-s%d-e%d.npy", s, e);
-            ck_assert_int_eq(ig_npy_write(path_in(name), IG_NPY_F32, 1, &n, v), IG_OK);
+            ck_assert_int_eq(ig_npy_write(ig_test_in(name), IG_NPY_F32, 1, &n, v), IG_OK);
             snprintf(name, sizeof name, "scores/scores-ld-f0.5-k100-s%d-e%d.npy", s, e);
-            ck_assert_int_eq(ig_npy_write(path_in(name), IG_NPY_F32, 1, &n, v), IG_OK);
+            ck_assert_int_eq(ig_npy_write(ig_test_in(name), IG_NPY_F32, 1, &n, v), IG_OK);
         }
-    char *argv[] = {"report", dir, NULL};
+    char *argv[] = {"report", (char *)ig_test_scratch(), NULL};
     ck_assert_int_eq(lal_report_command("lal_cifar", 2, argv), 0);
     const char *figs[] = {"fig1_scores_ds", "fig1_scores_ld_k100_f0.5", "fig2_pct_increase_vs_frac_k100",
                           "fig2_pct_increase_vs_frac_k200", "fig3_pct_increase_vs_k_f0.5", "fig3_pct_increase_vs_k_f0.9",
@@ -111,7 +101,7 @@ START_TEST(test_figures_from_synthetic_runs)
     }
     /* no temporaries left behind */
     char cmd[700];
-    snprintf(cmd, sizeof cmd, "ls -a '%s/figures' | grep -q igtmp", dir);
+    snprintf(cmd, sizeof cmd, "ls -a '%s/figures' | grep -q igtmp", ig_test_scratch());
     ck_assert_int_ne(system(cmd), 0);
 }
 END_TEST
@@ -149,17 +139,12 @@ int main(void)
         return IG_TEST_SKIP;
     }
     setenv("IG_TEST_PYTHON", py, 1);
-    snprintf(dir, sizeof dir, "/tmp/ig_test_lal_plots_%d", (int)getpid());
-    mkdir(dir, 0755);
+    if (ig_test_scratch_open("lal_plots")) return 1;
     Suite *s = suite_create("lal_plots");
     TCase *t = tcase_create("figures");
     tcase_set_timeout(t, 120);
     tcase_add_test(t, test_figures_from_synthetic_runs);
     tcase_add_test(t, test_script_bad_folder);
     suite_add_tcase(s, t);
-    int rc = ig_test_run(s);
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0) rc = 1;
-    return rc;
+    return ig_test_scratch_close(ig_test_run(s));
 }
