@@ -335,7 +335,7 @@ static int lal_spawn(char *const *argv, bool quiet)
 }
 
 /* The figures: the plotting script with the first Python that imports matplotlib. */
-static int lal_report_plots(const char *prog, const char *dir)
+int lal_report_figures(const char *prog, const char *dir)
 {
     const char *script = getenv("IGRADV_PLOTS_SCRIPT") ? getenv("IGRADV_PLOTS_SCRIPT") : LAL_PLOTS_SCRIPT;
     const char *cands[3] = {getenv("IGRADV_PYTHON"), "python3", "/usr/bin/python3"};
@@ -375,5 +375,5 @@ int lal_report_command(const char *prog, int argc, char **argv)
         return s == IG_ERR_IO || s == IG_ERR_FORMAT ? IG_CLI_EXIT_USAGE : 1;
     }
     fprintf(stderr, "%s: report: %s/results.md, results.csv, summary.csv\n", prog, dir);
-    return plots ? lal_report_plots(prog, dir) : 0;
+    return plots ? lal_report_figures(prog, dir) : 0;
 }
