@@ -63,9 +63,11 @@ static void usage(FILE *f)
             "  --lr LR             Adam learning rate (default %g)\n"
             "  --wd WD             Adam weight decay (default %g)\n"
             "  --reference R       full | running | nli: reference gradient δ (default %s)\n"
-            "  --compare-running   with --reference running: also score with full, report Spearman\n",
+            "  --compare-running   with --reference running: also score with full, report Spearman\n"
+            "  --params P          all | conv-linear: parameters of δ, δ_x and EGL (default %s)\n"
+            "  --abs-cos           score |cos| as the published code does (DS = |cos|, LD = 1 - |cos|)\n",
             (long long)d.k, d.al_epochs, d.train_epochs, (long long)d.batch_size, (double)d.lr, (double)d.weight_decay,
-            ig_al_reference_name(d.reference));
+            ig_al_reference_name(d.reference), ig_al_param_set_name(d.params));
     fprintf(f,
             "  --arch A            paper | small (default paper)\n"
             "  --seeds LIST        comma list of seeds (default 1); each seed: its own split and init\n"
@@ -140,6 +142,7 @@ static void apply_preset(struct options *o, const char *preset)
         o->grid.n_seeds = STUDY_SEEDS;
         for (int s = 0; s < STUDY_SEEDS; s++) o->grid.seeds[s] = (uint64_t)s + 1;
         o->al.al_epochs = 5;
+        o->al.track_accuracy = true;   /* the learning curves */
     }
 }
 
@@ -151,6 +154,8 @@ static int parse_al_value(struct options *o, const char *a, const char *v)
     struct ig_al_params *p = &o->al;
     if (!strcmp(a, "--reference")) {
         if (!ig_al_reference_parse(v, &p->reference)) return bad(a, "full, running or nli", v);
+    } else if (!strcmp(a, "--params")) {
+        if (!ig_al_param_set_parse(v, &p->params)) return bad(a, "all or conv-linear", v);
     } else if (!strcmp(a, "--al-epochs")) {
         if (!ig_cli_parse_i64(v, 0, 100000, &i)) return bad(a, "an integer >= 0", v);
         p->al_epochs = (int)i;
@@ -209,6 +214,7 @@ static bool parse_switch(struct options *o, const char *a)
     else if (!strcmp(a, "--track-accuracy")) o->al.track_accuracy = true;
     else if (!strcmp(a, "--no-track-accuracy")) o->al.track_accuracy = false;
     else if (!strcmp(a, "--no-plots")) o->no_plots = true;
+    else if (!strcmp(a, "--abs-cos")) o->al.abs_cos = true;
     else if (!strcmp(a, "--data-parallel")) o->data_parallel = true;
     else return false;
     return true;
@@ -227,7 +233,7 @@ static int parse_args(int argc, char **argv, struct options *o)
     static const char *const with_value[] = {"--preset", "--data", "--dataset", "--methods", "--unlabeled-frac",
                                              "--train-subset", "--test-size", "--k", "--al-epochs", "--train-epochs",
                                              "--batch", "--lr", "--wd", "--reference", "--arch", "--seeds",
-                                             "--device", "--threads", "--out", "--shard"};
+                                             "--device", "--threads", "--out", "--shard", "--params"};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {

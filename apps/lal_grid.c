@@ -33,14 +33,16 @@ int lal_grid_parse_fracs(struct lal_grid *g, const char *prog, const char *v)
 {
     static const char *what = "a comma list of at most 64 distinct fractions in (0, 1)";
     char buf[2048], *tok[LAL_GRID_MAX], names[LAL_GRID_MAX][32];
+    double f[LAL_GRID_MAX];
     int n;
     if (!split_list(v, buf, sizeof buf, tok, &n)) return ig_cli_expected(prog, "--unlabeled-frac", what, v);
     for (int i = 0; i < n; i++) {
-        if (!ig_cli_parse_f(tok[i], 1e-9, 1 - 1e-9, &g->fracs[i])) return ig_cli_expected(prog, "--unlabeled-frac", what, v);
-        snprintf(names[i], sizeof names[i], "%.6g", g->fracs[i]);   /* distinct as named in the files */
+        if (!ig_cli_parse_f(tok[i], 1e-9, 1 - 1e-9, &f[i])) return ig_cli_expected(prog, "--unlabeled-frac", what, v);
+        snprintf(names[i], sizeof names[i], "%.6g", f[i]);   /* distinct as named in the files */
         for (int j = 0; j < i; j++)
             if (!strcmp(names[i], names[j])) return ig_cli_expected(prog, "--unlabeled-frac", what, v);
     }
+    memcpy(g->fracs, f, (size_t)n * sizeof *f);
     g->n_fracs = n;
     return -1;
 }
@@ -49,13 +51,15 @@ int lal_grid_parse_ks(struct lal_grid *g, const char *prog, const char *v)
 {
     static const char *what = "a comma list of at most 64 distinct integers >= 1";
     char buf[2048], *tok[LAL_GRID_MAX];
+    int64_t k[LAL_GRID_MAX];
     int n;
     if (!split_list(v, buf, sizeof buf, tok, &n)) return ig_cli_expected(prog, "--k", what, v);
     for (int i = 0; i < n; i++) {
-        if (!ig_cli_parse_i64(tok[i], 1, 1000000000, &g->ks[i])) return ig_cli_expected(prog, "--k", what, v);
+        if (!ig_cli_parse_i64(tok[i], 1, 1000000000, &k[i])) return ig_cli_expected(prog, "--k", what, v);
         for (int j = 0; j < i; j++)
-            if (g->ks[i] == g->ks[j]) return ig_cli_expected(prog, "--k", what, v);
+            if (k[i] == k[j]) return ig_cli_expected(prog, "--k", what, v);
     }
+    memcpy(g->ks, k, (size_t)n * sizeof *k);
     g->n_ks = n;
     return -1;
 }
@@ -64,15 +68,17 @@ int lal_grid_parse_seeds(struct lal_grid *g, const char *prog, const char *v)
 {
     static const char *what = "a comma list of at most 64 distinct non-negative integers";
     char buf[2048], *tok[LAL_GRID_MAX];
+    uint64_t sd[LAL_GRID_MAX];
     int n;
     if (!split_list(v, buf, sizeof buf, tok, &n)) return ig_cli_expected(prog, "--seeds", what, v);
     for (int i = 0; i < n; i++) {
         int64_t s;
         if (!ig_cli_parse_i64(tok[i], 0, INT64_MAX, &s)) return ig_cli_expected(prog, "--seeds", what, v);
-        g->seeds[i] = (uint64_t)s;
+        sd[i] = (uint64_t)s;
         for (int j = 0; j < i; j++)
-            if (g->seeds[i] == g->seeds[j]) return ig_cli_expected(prog, "--seeds", what, v);
+            if (sd[i] == sd[j]) return ig_cli_expected(prog, "--seeds", what, v);
     }
+    memcpy(g->seeds, sd, (size_t)n * sizeof *sd);
     g->n_seeds = n;
     return -1;
 }

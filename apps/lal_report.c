@@ -233,7 +233,8 @@ static void lal_md_table1(FILE *f, const struct lal_runs *r, int k0, int k1)
             }
             struct lal_block b;
             lal_block_stats(r, i, lal_block_end(r, i, true), &b);
-            fprintf(f, "| %.4f ± %.4f (%d) ", b.a.mean, b.a.sd, b.a.n);
+            if (b.a.n > 1) fprintf(f, "| %.4f ± %.4f (%d) ", b.a.mean, b.a.sd, b.a.n);
+            else fprintf(f, "| %.4f (1) ", b.a.mean);
             lal_md_num(f, "%+.2f", b.rnd.mean);
             lal_md_num(f, "%+.2f", b.lcs.mean);
             lal_md_num(f, "%.1f", b.sec.mean);
@@ -260,7 +261,8 @@ static void lal_md_paired(FILE *f, const struct lal_runs *r, int k0, int k1)
         fprintf(f, "| %s ", r->v[i].method);
         lal_md_diff(f, &b.d_rnd);
         lal_md_diff(f, &b.d_lcs);
-        if (b.aulc.n) fprintf(f, "| %.4f ± %.4f (%d) |\n", b.aulc.mean, b.aulc.sd, b.aulc.n);
+        if (b.aulc.n > 1) fprintf(f, "| %.4f ± %.4f (%d) |\n", b.aulc.mean, b.aulc.sd, b.aulc.n);
+        else if (b.aulc.n == 1) fprintf(f, "| %.4f (1) |\n", b.aulc.mean);
         else fputs("| – |\n", f);
     }
 }
@@ -333,7 +335,7 @@ static int lal_spawn(char *const *argv, bool quiet)
 }
 
 /* The figures: the plotting script with the first Python that imports matplotlib. */
-static int lal_report_plots(const char *prog, const char *dir)
+int lal_report_figures(const char *prog, const char *dir)
 {
     const char *script = getenv("IGRADV_PLOTS_SCRIPT") ? getenv("IGRADV_PLOTS_SCRIPT") : LAL_PLOTS_SCRIPT;
     const char *cands[3] = {getenv("IGRADV_PYTHON"), "python3", "/usr/bin/python3"};
@@ -373,5 +375,5 @@ int lal_report_command(const char *prog, int argc, char **argv)
         return s == IG_ERR_IO || s == IG_ERR_FORMAT ? IG_CLI_EXIT_USAGE : 1;
     }
     fprintf(stderr, "%s: report: %s/results.md, results.csv, summary.csv\n", prog, dir);
-    return plots ? lal_report_plots(prog, dir) : 0;
+    return plots ? lal_report_figures(prog, dir) : 0;
 }

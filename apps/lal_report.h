@@ -62,6 +62,10 @@ double lal_aulc(const double *x, const double *y, int n);
 /* ---- writers (lal_report.c) */
 enum ig_status lal_report_summary(const char *dir);
 enum ig_status lal_report_write(const char *dir);
+/* The figures of DIR (DIR/figures/) by apps/lal_plots.py (IGRADV_PLOTS_SCRIPT overrides the path)
+ * with the first of $IGRADV_PYTHON, python3, /usr/bin/python3 that imports matplotlib; without
+ * one, prints the command to run later and returns 0. Returns 1 when the script fails. */
+int lal_report_figures(const char *prog, const char *dir);
 /* argv[0] == "report": "report DIR [--no-plots]". Returns the exit status (2 for usage errors). */
 int lal_report_command(const char *prog, int argc, char **argv);
 #endif

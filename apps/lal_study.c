@@ -229,8 +229,11 @@ static void print_table(const struct lal_unit *units, const struct lal_run_out *
 /* The reports over every finished run of DIR (and the figures unless --no-plots). */
 static int final_report(const struct lal_study *s)
 {
-    char *argv[] = {"report", (char *)s->out, s->plots ? NULL : "--no-plots", NULL};
-    return lal_report_command(s->prog, s->plots ? 2 : 3, argv);
+    if (lal_report_write(s->out) != IG_OK) {
+        fprintf(stderr, "%s: %s\n", s->prog, ig_last_error());
+        return 1;
+    }
+    return s->plots ? lal_report_figures(s->prog, s->out) : 0;
 }
 
 /* Runs units[0..n) in order (a new split whenever the (fraction, seed) pair changes). */

@@ -33,25 +33,34 @@ static int write_json_atomic(const char *prog, json_t *root, const char *path)
     return st == IG_OK ? 0 : -1;
 }
 
-/* epochs[]: per-phase seconds and diagnostics of every AL epoch; n_labeled = |LI ∪ NLI| the
- * epoch's model was trained on (the x of the learning curve, test_acc its y). */
-static json_t *epochs_json(const struct lal_unit *u, const struct lal_run_out *r)
+/* epochs[]: per-phase seconds, test accuracy, labels spent (n_labeled = |LI ∪ NLI| the epoch's
+ * model was trained on, the x of the learning curve; labels_spent = n_labeled - |LI| at line 1)
+ * and the diagnostics of the loop (README). */
+static json_t *epochs_json(const struct lal_study *s, const struct lal_run_out *r)
 {
     json_t *ep = json_array();
     for (int i = 0; i < r->res.al_epochs; i++) {
-        const struct ig_al_epoch_stats *s = &r->res.epochs[i];
+        const struct ig_al_epoch_stats *st = &r->res.epochs[i];
         json_t *e = json_object();
-        json_object_set_new(e, "train_s", num(s->train_s));
-        json_object_set_new(e, "score_s", num(s->score_s));
-        json_object_set_new(e, "fit_s", num(s->fit_s));
-        json_object_set_new(e, "predict_s", num(s->predict_s));
-        json_object_set_new(e, "select_s", num(s->select_s));
-        json_object_set_new(e, "total_s", num(s->total_s));
-        json_object_set_new(e, "score_mean", num(s->score_mean));
-        json_object_set_new(e, "ref_spearman", num(s->ref_spearman));
-        json_object_set_new(e, "test_acc", num(s->test_acc));
-        json_object_set_new(e, "n_labeled", json_integer(r->n_li0 + (int64_t)(i + 1) * u->k));
-        json_object_set_new(e, "labels_spent", json_integer((int64_t)(i + 1) * u->k));
+        json_object_set_new(e, "train_s", num(st->train_s));
+        json_object_set_new(e, "score_s", num(st->score_s));
+        json_object_set_new(e, "fit_s", num(st->fit_s));
+        json_object_set_new(e, "predict_s", num(st->predict_s));
+        json_object_set_new(e, "select_s", num(st->select_s));
+        json_object_set_new(e, "total_s", num(st->total_s));
+        json_object_set_new(e, "score_mean", num(st->score_mean));
+        json_object_set_new(e, "ref_spearman", num(st->ref_spearman));
+        json_object_set_new(e, "test_acc", num(st->test_acc));
+        json_object_set_new(e, "n_labeled", json_integer(st->n_labeled));
+        json_object_set_new(e, "labels_spent", json_integer(st->n_labeled - r->n_li0));
+        json_object_set_new(e, "reg_spearman", num(st->reg_spearman));
+        json_object_set_new(e, "delta_grad_norm", num(st->delta_grad_norm));
+        json_object_set_new(e, "delta_wd_norm", num(st->delta_wd_norm));
+        json_object_set_new(e, "delta_cos", num(st->delta_cos));
+        json_t *h = json_array();
+        for (int c = 0; c < s->train->num_classes && c < IG_AL_MAX_CLASSES; c++)
+            json_array_append_new(h, json_integer(st->class_hist[c]));
+        json_object_set_new(e, "class_hist", h);
         json_array_append_new(ep, e);
     }
     return ep;
@@ -67,6 +76,8 @@ int lal_study_write_run(const struct lal_study *s, const struct lal_unit *u, con
     json_object_set_new(j, "dataset", json_string(s->dataset));
     json_object_set_new(j, "arch", json_string(s->arch));
     json_object_set_new(j, "reference", json_string(ig_al_reference_name(p->reference)));
+    json_object_set_new(j, "params", json_string(ig_al_param_set_name(p->params)));
+    json_object_set_new(j, "abs_cos", json_boolean(p->abs_cos));
     json_object_set_new(j, "device", json_string(ig_backend_name(s->be)));
     json_object_set_new(j, "preset", s->preset ? json_string(s->preset) : json_null());
     json_object_set_new(j, "train_subset", json_integer(s->train->n));
@@ -92,7 +103,7 @@ int lal_study_write_run(const struct lal_study *s, const struct lal_unit *u, con
     json_object_set_new(j, "wall_s", num(r->wall_s));
     json_object_set_new(j, "resumed", json_boolean(r->res.resumed));
     json_object_set_new(j, "line1_trained", json_boolean(r->line1_trained));
-    json_object_set_new(j, "epochs", epochs_json(u, r));
+    json_object_set_new(j, "epochs", epochs_json(s, r));
     json_t *sel = json_array();
     for (int64_t i = r->n_li0; i < r->res.n_labeled; i++) json_array_append_new(sel, json_integer(r->res.labeled[i]));
     json_object_set_new(j, "labeled_rows_added", sel);

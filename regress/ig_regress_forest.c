@@ -289,22 +289,13 @@ static json_t *ig_rf_json(const struct ig_rf *m)
 enum ig_regress_status ig_rf_save(const struct ig_rf *m, const char *path)
 {
     if (!m || !path) return ig_rerror(IG_REGRESS_EINVAL, "rf: save needs a model and a path");
-    json_t *root = ig_rf_json(m);
-    if (!root) return IG_REGRESS_ENOMEM;
-    enum ig_regress_status st = ig_rjson_write(root, path);
-    json_decref(root);
-    return st;
+    return ig_rjson_emit(ig_rf_json(m), path, NULL, NULL);
 }
 
 enum ig_regress_status ig_rf_to_json(const struct ig_rf *m, char **text, size_t *len)
 {
     if (!m || !text) return ig_rerror(IG_REGRESS_EINVAL, "rf: to_json needs a model and text");
-    *text = NULL;
-    json_t *root = ig_rf_json(m);
-    if (!root) return IG_REGRESS_ENOMEM;
-    enum ig_regress_status st = ig_rjson_dumps(root, text, len);
-    json_decref(root);
-    return st;
+    return ig_rjson_emit(ig_rf_json(m), NULL, text, len);
 }
 
 static enum ig_regress_status ig_rf_load_kind(struct ig_rf **out, const char *path, const char *kind)

@@ -357,22 +357,13 @@ static json_t *ig_gbr_json(const struct ig_gbr *m)
 enum ig_regress_status ig_gbr_save(const struct ig_gbr *m, const char *path)
 {
     if (!m || !path) return ig_rerror(IG_REGRESS_EINVAL, "gbr: save needs a model and a path");
-    json_t *root = ig_gbr_json(m);
-    if (!root) return IG_REGRESS_ENOMEM;
-    enum ig_regress_status st = ig_rjson_write(root, path);
-    json_decref(root);
-    return st;
+    return ig_rjson_emit(ig_gbr_json(m), path, NULL, NULL);
 }
 
 enum ig_regress_status ig_gbr_to_json(const struct ig_gbr *m, char **text, size_t *len)
 {
     if (!m || !text) return ig_rerror(IG_REGRESS_EINVAL, "gbr: to_json needs a model and text");
-    *text = NULL;
-    json_t *root = ig_gbr_json(m);
-    if (!root) return IG_REGRESS_ENOMEM;
-    enum ig_regress_status st = ig_rjson_dumps(root, text, len);
-    json_decref(root);
-    return st;
+    return ig_rjson_emit(ig_gbr_json(m), NULL, text, len);
 }
 
 static int ig_rget_real(json_t *root, const char *key, double *v)

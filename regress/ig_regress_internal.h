@@ -126,6 +126,9 @@ enum ig_regress_status ig_rens_from_json(struct ig_rens *e, struct json_t *obj);
 enum ig_regress_status ig_rjson_write(struct json_t *root, const char *path);
 /* The same bytes ig_rjson_write writes, as a malloc'ed NUL-terminated string. */
 enum ig_regress_status ig_rjson_dumps(struct json_t *root, char **text, size_t *len);
+/* A model document built by the caller (NULL: its builder failed for memory) written to path,
+ * or else dumped into *text; releases root. */
+enum ig_regress_status ig_rjson_emit(struct json_t *root, const char *path, char **text, size_t *len);
 enum ig_regress_status ig_rjson_read(struct json_t **root, const char *path, const char *kind);
 
 #endif

@@ -171,6 +171,15 @@ enum ig_regress_status ig_rjson_dumps(json_t *root, char **text, size_t *len)
     return IG_REGRESS_OK;
 }
 
+enum ig_regress_status ig_rjson_emit(json_t *root, const char *path, char **text, size_t *len)
+{
+    if (text) *text = NULL;
+    if (!root) return IG_REGRESS_ENOMEM; /* the builder has set the message */
+    enum ig_regress_status st = path ? ig_rjson_write(root, path) : ig_rjson_dumps(root, text, len);
+    json_decref(root);
+    return st;
+}
+
 enum ig_regress_status ig_rjson_read(json_t **out, const char *path, const char *kind)
 {
     *out = NULL;

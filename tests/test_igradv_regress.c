@@ -2,6 +2,7 @@
 #include "ig_csv.h"
 #include "ig_npy.h"
 #include "ig_regress.h"
+#include "ig_test_files.h"
 #include "ig_test_util.h"
 #include <check.h>
 #include <stdint.h>
@@ -12,45 +13,15 @@
 #include <unistd.h>
 
 static const char *tool = "igradv-regress"; /* argv[1]: the built binary */
-static char dir[256];
-
-static const char *tmp(const char *name)
-{
-    static char buf[8][512];
-    static int k;
-    char *b = buf[k++ % 8];
-    snprintf(b, sizeof buf[0], "%s/%s", dir, name);
-    return b;
-}
-
-static void write_bytes(const char *path, const void *data, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    ck_assert_ptr_nonnull(f);
-    ck_assert_uint_eq(fwrite(data, 1, n, f), n);
-    fclose(f);
-}
-
-static char *read_text(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return calloc(1, 1);
-    char *t = calloc(1, 65536);
-    size_t n = fread(t, 1, 65535, f);
-    t[n] = '\0';
-    fclose(f);
-    return t;
-}
-
 /* Runs the tool with args; returns the exit status, stderr in *err (free it). */
 static int run_tool(const char *args, char **err)
 {
     char cmd[4096];
-    const char *ef = tmp("stderr.txt");
+    const char *ef = ig_test_in("stderr.txt");
     snprintf(cmd, sizeof cmd, "'%s' %s 2>'%s' >/dev/null", tool, args, ef);
     int st = system(cmd);
     ck_assert_msg(st != -1 && WIFEXITED(st), "cannot run %s", cmd);
-    char *e = read_text(ef);
+    char *e = ig_test_read_file(ef);
     if (err) *err = e;
     else free(e);
     return WEXITSTATUS(st);
@@ -62,15 +33,15 @@ START_TEST(test_npy_roundtrip_and_header)
 {
     const float f[6] = {1.5f, -2.0f, 3.25f, 0.0f, 1e-7f, 65504.0f};
     const int64_t shape[2] = {3, 2};
-    ck_assert_int_eq(ig_npy_write(tmp("a.npy"), IG_NPY_F32, 2, shape, f), IG_OK);
-    char *t = read_text(tmp("a.npy"));
+    ck_assert_int_eq(ig_npy_write(ig_test_in("a.npy"), IG_NPY_F32, 2, shape, f), IG_OK);
+    char *t = ig_test_read_file(ig_test_in("a.npy"));
     /* what numpy.save writes for np.float32 of shape (3, 2): version 1.0, 64-byte aligned */
     ck_assert_mem_eq(t, "\x93NUMPY\x01\x00\x76\x00", 10);
     ck_assert_str_eq(t + 10 + 118 - 1, "\n" "\x00\x00\xc0\x3f");
     ck_assert(strncmp(t + 10, "{'descr': '<f4', 'fortran_order': False, 'shape': (3, 2), }", 59) == 0);
     free(t);
     struct ig_npy a;
-    ck_assert_int_eq(ig_npy_read(tmp("a.npy"), &a), IG_OK);
+    ck_assert_int_eq(ig_npy_read(ig_test_in("a.npy"), &a), IG_OK);
     ck_assert_int_eq(a.dtype, IG_NPY_F32);
     ck_assert_int_eq(a.ndim, 2);
     ck_assert_int_eq(a.shape[0], 3);
@@ -85,16 +56,16 @@ START_TEST(test_npy_roundtrip_and_header)
     const void *src[] = {u8, i32, i64, f, dd};
     const int64_t n3 = 3, n0 = 0;
     for (int dt = IG_NPY_U8; dt <= IG_NPY_F64; dt++) {
-        ck_assert_int_eq(ig_npy_write(tmp("b.npy"), (enum ig_npy_dtype)dt, 1, &n3, src[dt]), IG_OK);
-        ck_assert_int_eq(ig_npy_read(tmp("b.npy"), &a), IG_OK);
+        ck_assert_int_eq(ig_npy_write(ig_test_in("b.npy"), (enum ig_npy_dtype)dt, 1, &n3, src[dt]), IG_OK);
+        ck_assert_int_eq(ig_npy_read(ig_test_in("b.npy"), &a), IG_OK);
         ck_assert_int_eq(a.dtype, dt);
         ck_assert_int_eq(a.ndim, 1);
         ck_assert_uint_eq(a.count, 3);
         ck_assert_mem_eq(a.data, src[dt], 3 * ig_npy_itemsize((enum ig_npy_dtype)dt));
         ig_npy_free(&a);
     }
-    ck_assert_int_eq(ig_npy_write(tmp("e.npy"), IG_NPY_F64, 1, &n0, NULL), IG_OK);
-    ck_assert_int_eq(ig_npy_read(tmp("e.npy"), &a), IG_OK);
+    ck_assert_int_eq(ig_npy_write(ig_test_in("e.npy"), IG_NPY_F64, 1, &n0, NULL), IG_OK);
+    ck_assert_int_eq(ig_npy_read(ig_test_in("e.npy"), &a), IG_OK);
     ck_assert_uint_eq(a.count, 0);
     ig_npy_free(&a);
     /* a version 2.0 header (u32 length), as numpy writes for huge headers, and '<u1' */
@@ -107,8 +78,8 @@ START_TEST(test_npy_roundtrip_and_header)
     memcpy(v2 + 12, hdr, hl);
     v2[12 + hl] = 9;
     v2[13 + hl] = 200;
-    write_bytes(tmp("v2.npy"), v2, sizeof v2);
-    ck_assert_int_eq(ig_npy_read(tmp("v2.npy"), &a), IG_OK);
+    ig_test_write_file(ig_test_in("v2.npy"), v2, sizeof v2);
+    ck_assert_int_eq(ig_npy_read(ig_test_in("v2.npy"), &a), IG_OK);
     ck_assert_int_eq(a.dtype, IG_NPY_U8);
     ck_assert_int_eq(((uint8_t *)a.data)[1], 200);
     ig_npy_free(&a);
@@ -125,7 +96,7 @@ static void write_npy_raw(const char *path, const char *dict, size_t data_bytes)
     memset(buf + 10, ' ', hl);
     memcpy(buf + 10, dict, n);
     buf[10 + hl - 1] = '\n';
-    write_bytes(path, buf, 10 + hl + data_bytes);
+    ig_test_write_file(path, buf, 10 + hl + data_bytes);
 }
 
 START_TEST(test_npy_bad_files)
@@ -143,7 +114,7 @@ START_TEST(test_npy_bad_files)
         {"{'descr': '<f8', 'fortran_order': False, 'shape': (99999999999999999999,), }", 8, "out of range"},
     };
     struct ig_npy a;
-    const char *path = tmp("bad.npy");
+    const char *path = ig_test_in("bad.npy");
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         write_npy_raw(path, cases[i].dict, cases[i].bytes);
         ck_assert_int_eq(ig_npy_read(path, &a), IG_ERR_FORMAT);
@@ -151,15 +122,15 @@ START_TEST(test_npy_bad_files)
                       "case %zu: %s", i, ig_last_error());
         ck_assert_ptr_null(a.data);
     }
-    write_bytes(path, "PK\x03\x04 not numpy", 16);
+    ig_test_write_file(path, "PK\x03\x04 not numpy", 16);
     ck_assert_int_eq(ig_npy_read(path, &a), IG_ERR_FORMAT);
     ck_assert(strstr(ig_last_error(), "magic") != NULL);
-    write_bytes(path, "\x93NUMPY\x09\x00\x10\x00", 10);
+    ig_test_write_file(path, "\x93NUMPY\x09\x00\x10\x00", 10);
     ck_assert_int_eq(ig_npy_read(path, &a), IG_ERR_FORMAT);
     ck_assert(strstr(ig_last_error(), "version 9.0") != NULL);
-    write_bytes(path, "\x93NUMPY\x01\x00\x40\x00{'descr'", 17); /* truncated header */
+    ig_test_write_file(path, "\x93NUMPY\x01\x00\x40\x00{'descr'", 17); /* truncated header */
     ck_assert_int_eq(ig_npy_read(path, &a), IG_ERR_FORMAT);
-    ck_assert_int_eq(ig_npy_read(tmp("missing.npy"), &a), IG_ERR_IO);
+    ck_assert_int_eq(ig_npy_read(ig_test_in("missing.npy"), &a), IG_ERR_IO);
     const int64_t bad_shape = -1;
     ck_assert_int_eq(ig_npy_write(path, IG_NPY_F32, 1, &bad_shape, "x"), IG_ERR_INVALID_ARG);
     ck_assert_int_eq(ig_npy_write(path, IG_NPY_F32, 3, &bad_shape, "x"), IG_ERR_INVALID_ARG);
@@ -170,8 +141,8 @@ END_TEST
 
 START_TEST(test_csv_read_write)
 {
-    const char *p = tmp("a.csv");
-    write_bytes(p, "f0, f1 ,f2\n1,2,3\r\n\n 4.5 ,-6e-1,7\n", 33);
+    const char *p = ig_test_in("a.csv");
+    ig_test_write_file(p, "f0, f1 ,f2\n1,2,3\r\n\n 4.5 ,-6e-1,7\n", 33);
     float *x = NULL;
     int64_t r = 0, c = 0;
     ck_assert_int_eq(ig_csv_read_f32(p, &x, &r, &c), IG_OK);
@@ -186,15 +157,15 @@ START_TEST(test_csv_read_write)
     ck_assert_int_eq(r * c, 4);
     ck_assert_mem_eq(x, v, sizeof v); /* %.9g is exact for float32 */
     free(x);
-    write_bytes(p, "1,2\n3,x\n", 8);
+    ig_test_write_file(p, "1,2\n3,x\n", 8);
     ck_assert_int_eq(ig_csv_read_f32(p, &x, &r, &c), IG_ERR_FORMAT);
     ck_assert_msg(strstr(ig_last_error(), "a.csv:2: field 2 is not a finite number"), "%s", ig_last_error());
-    write_bytes(p, "1,2\n3\n", 6);
+    ig_test_write_file(p, "1,2\n3\n", 6);
     ck_assert_int_eq(ig_csv_read_f32(p, &x, &r, &c), IG_ERR_FORMAT);
     ck_assert_msg(strstr(ig_last_error(), "a.csv:2: expected 2 fields"), "%s", ig_last_error());
-    write_bytes(p, "1,nan\n", 6);
+    ig_test_write_file(p, "1,nan\n", 6);
     ck_assert_int_eq(ig_csv_read_f32(p, &x, &r, &c), IG_ERR_FORMAT);
-    write_bytes(p, "only,a,header\n", 14);
+    ig_test_write_file(p, "only,a,header\n", 14);
     ck_assert_int_eq(ig_csv_read_f32(p, &x, &r, &c), IG_ERR_FORMAT);
     ck_assert(strstr(ig_last_error(), "no rows") != NULL);
     ck_assert_ptr_null(x);
@@ -236,17 +207,17 @@ START_TEST(test_tool_gbr_matches_library)
     static int32_t lab[N];
     dataset(x, y, lab);
     const int64_t sx[2] = {N, D}, sy = N;
-    ck_assert_int_eq(ig_npy_write(tmp("x.npy"), IG_NPY_U8, 2, sx, x), IG_OK);
+    ck_assert_int_eq(ig_npy_write(ig_test_in("x.npy"), IG_NPY_U8, 2, sx, x), IG_OK);
     double y64[N];
     for (int i = 0; i < N; i++) y64[i] = y[i];
-    ck_assert_int_eq(ig_npy_write(tmp("y.npy"), IG_NPY_F64, 1, &sy, y64), IG_OK);
+    ck_assert_int_eq(ig_npy_write(ig_test_in("y.npy"), IG_NPY_F64, 1, &sy, y64), IG_OK);
     char args[2048];
     snprintf(args, sizeof args, "fit --model gbr --loss ls --n-estimators 40 --learning-rate 0.2 --max-depth 4 "
-             "--subsample 0.8 --seed 3 --x '%s' --y '%s' --out '%s'", tmp("x.npy"), tmp("y.npy"), tmp("m.json"));
+             "--subsample 0.8 --seed 3 --x '%s' --y '%s' --out '%s'", ig_test_in("x.npy"), ig_test_in("y.npy"), ig_test_in("m.json"));
     char *err;
     ck_assert_msg(run_tool(args, &err) == 0, "fit failed: %s", err);
     free(err);
-    snprintf(args, sizeof args, "predict --model-file '%s' --x '%s' --out '%s'", tmp("m.json"), tmp("x.npy"), tmp("p.npy"));
+    snprintf(args, sizeof args, "predict --model-file '%s' --x '%s' --out '%s'", ig_test_in("m.json"), ig_test_in("x.npy"), ig_test_in("p.npy"));
     ck_assert_msg(run_tool(args, &err) == 0, "predict failed: %s", err);
     free(err);
     struct ig_gbr_params p = ig_gbr_params_default();
@@ -259,13 +230,13 @@ START_TEST(test_tool_gbr_matches_library)
     struct ig_gbr *m = NULL;
     ck_assert_int_eq(ig_gbr_fit_u8(&m, x, N, D, y, &p), IG_REGRESS_OK);
     ck_assert_int_eq(ig_gbr_predict_u8(m, x, N, D, want), IG_REGRESS_OK);
-    float *got = read_npy_f32(tmp("p.npy"), N, 1);
+    float *got = read_npy_f32(ig_test_in("p.npy"), N, 1);
     ck_assert_mem_eq(got, want, sizeof want);
     free(got);
     /* the saved model is the library's model, byte for byte */
     char *text = NULL;
     ck_assert_int_eq(ig_gbr_to_json(m, &text, NULL), IG_REGRESS_OK);
-    char *file = read_text(tmp("m.json"));
+    char *file = ig_test_read_file(ig_test_in("m.json"));
     ck_assert_str_eq(file, text);
     free(file);
     free(text);
@@ -282,22 +253,22 @@ START_TEST(test_tool_rf_csv_matches_library)
     for (int i = 0; i < N * D; i++) xf[i] = x[i] / 7.0f;
     float labf[N];
     for (int i = 0; i < N; i++) labf[i] = (float)lab[i];
-    ck_assert_int_eq(ig_csv_write_f32(tmp("x.csv"), xf, N, D), IG_OK);
-    ck_assert_int_eq(ig_csv_write_f32(tmp("lab.csv"), labf, N, 1), IG_OK);
+    ck_assert_int_eq(ig_csv_write_f32(ig_test_in("x.csv"), xf, N, D), IG_OK);
+    ck_assert_int_eq(ig_csv_write_f32(ig_test_in("lab.csv"), labf, N, 1), IG_OK);
     char args[2048];
     snprintf(args, sizeof args, "fit --model rf-classifier --n-estimators 15 --max-depth 5 --max-features 3 --seed 8 "
-             "--threads 2 --x '%s' --y '%s' --out '%s'", tmp("x.csv"), tmp("lab.csv"), tmp("rf.json"));
+             "--threads 2 --x '%s' --y '%s' --out '%s'", ig_test_in("x.csv"), ig_test_in("lab.csv"), ig_test_in("rf.json"));
     char *err;
     ck_assert_msg(run_tool(args, &err) == 0, "fit failed: %s", err);
     free(err);
-    snprintf(args, sizeof args, "predict --proba --model-file '%s' --x '%s' --out '%s'", tmp("rf.json"), tmp("x.csv"),
-             tmp("p.csv"));
+    snprintf(args, sizeof args, "predict --proba --model-file '%s' --x '%s' --out '%s'", ig_test_in("rf.json"), ig_test_in("x.csv"),
+             ig_test_in("p.csv"));
     ck_assert_msg(run_tool(args, &err) == 0, "predict failed: %s", err);
     free(err);
     /* the library on the same numbers (read back from the CSV: %.9g is exact) */
     float *xr = NULL;
     int64_t r, c;
-    ck_assert_int_eq(ig_csv_read_f32(tmp("x.csv"), &xr, &r, &c), IG_OK);
+    ck_assert_int_eq(ig_csv_read_f32(ig_test_in("x.csv"), &xr, &r, &c), IG_OK);
     ck_assert_mem_eq(xr, xf, sizeof xf);
     struct ig_rf_params p = ig_rf_params_default();
     p.n_estimators = 15;
@@ -308,7 +279,7 @@ START_TEST(test_tool_rf_csv_matches_library)
     ck_assert_int_eq(ig_rf_classifier_fit_f32(&m, xf, N, D, lab, 3, &p), IG_REGRESS_OK);
     ck_assert_int_eq(ig_rf_predict_proba_f32(m, xf, N, D, want), IG_REGRESS_OK);
     float *got = NULL;
-    ck_assert_int_eq(ig_csv_read_f32(tmp("p.csv"), &got, &r, &c), IG_OK);
+    ck_assert_int_eq(ig_csv_read_f32(ig_test_in("p.csv"), &got, &r, &c), IG_OK);
     ck_assert_int_eq(r, N);
     ck_assert_int_eq(c, 3);
     ck_assert_mem_eq(got, want, sizeof want);
@@ -325,12 +296,12 @@ START_TEST(test_tool_bad_input)
     static int32_t lab[N];
     dataset(x, y, lab);
     const int64_t sx[2] = {N, D}, sy = N, sy_short = N - 1;
-    ck_assert_int_eq(ig_npy_write(tmp("x.npy"), IG_NPY_U8, 2, sx, x), IG_OK);
-    ck_assert_int_eq(ig_npy_write(tmp("y.npy"), IG_NPY_F32, 1, &sy, y), IG_OK);
-    ck_assert_int_eq(ig_npy_write(tmp("ys.npy"), IG_NPY_F32, 1, &sy_short, y), IG_OK);
-    unlink(tmp("m.json"));
-    unlink(tmp("p.npy"));
-    write_bytes(tmp("lr.json"), "{\"format\":\"igradv-regress\",\"version\":1,\"kind\":\"gbr\"}", 52);
+    ck_assert_int_eq(ig_npy_write(ig_test_in("x.npy"), IG_NPY_U8, 2, sx, x), IG_OK);
+    ck_assert_int_eq(ig_npy_write(ig_test_in("y.npy"), IG_NPY_F32, 1, &sy, y), IG_OK);
+    ck_assert_int_eq(ig_npy_write(ig_test_in("ys.npy"), IG_NPY_F32, 1, &sy_short, y), IG_OK);
+    unlink(ig_test_in("m.json"));
+    unlink(ig_test_in("p.npy"));
+    ig_test_write_file(ig_test_in("lr.json"), "{\"format\":\"igradv-regress\",\"version\":1,\"kind\":\"gbr\"}", 52);
     struct { const char *args; const char *msg; } cases[] = {
         {"", "expected a command"},
         {"train", "unknown command 'train'"},
@@ -356,7 +327,7 @@ START_TEST(test_tool_bad_input)
                 const char *e = strchr(s, ' ');
                 char name[64];
                 snprintf(name, sizeof name, "%.*s", (int)(e ? e - s - 1 : (long)strlen(s + 1)), s + 1);
-                o += sprintf(o, "'%s'", tmp(name));
+                o += sprintf(o, "'%s'", ig_test_in(name));
                 s += strlen(name);
             } else {
                 *o++ = *s;
@@ -368,30 +339,27 @@ START_TEST(test_tool_bad_input)
         ck_assert_msg(strstr(err, cases[i].msg), "case %zu (%s): stderr %s", i, args, err);
         free(err);
     }
-    ck_assert_int_eq(access(tmp("m.json"), F_OK), -1); /* nothing written by a failed fit */
+    ck_assert_int_eq(access(ig_test_in("m.json"), F_OK), -1); /* nothing written by a failed fit */
     /* a feature count that differs from the model's */
     char args[2048];
-    snprintf(args, sizeof args, "fit --model gbr --n-estimators 3 --x '%s' --y '%s' --out '%s'", tmp("x.npy"),
-             tmp("y.npy"), tmp("m.json"));
+    snprintf(args, sizeof args, "fit --model gbr --n-estimators 3 --x '%s' --y '%s' --out '%s'", ig_test_in("x.npy"),
+             ig_test_in("y.npy"), ig_test_in("m.json"));
     ck_assert_int_eq(run_tool(args, NULL), 0);
     const int64_t s5[2] = {N, D - 1};
-    ck_assert_int_eq(ig_npy_write(tmp("x5.npy"), IG_NPY_U8, 2, s5, x), IG_OK);
-    snprintf(args, sizeof args, "predict --model-file '%s' --x '%s' --out '%s'", tmp("m.json"), tmp("x5.npy"), tmp("p.npy"));
+    ck_assert_int_eq(ig_npy_write(ig_test_in("x5.npy"), IG_NPY_U8, 2, s5, x), IG_OK);
+    snprintf(args, sizeof args, "predict --model-file '%s' --x '%s' --out '%s'", ig_test_in("m.json"), ig_test_in("x5.npy"), ig_test_in("p.npy"));
     char *err;
     ck_assert_int_eq(run_tool(args, &err), 2);
     ck_assert_msg(strstr(err, "has 5 features per row, the model") && strstr(err, "expects 6"), "%s", err);
     free(err);
-    ck_assert_int_eq(access(tmp("p.npy"), F_OK), -1);
+    ck_assert_int_eq(access(ig_test_in("p.npy"), F_OK), -1);
 }
 END_TEST
 
 int main(int argc, char **argv)
 {
     if (argc > 1) tool = argv[1];
-    snprintf(dir, sizeof dir, "/tmp/ig_test_igradv_regress_%d", (int)getpid());
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "mkdir -p '%s'", dir);
-    if (system(cmd) != 0) return 1;
+    if (ig_test_scratch_open("igradv_regress")) return 1;
     Suite *s = suite_create("igradv_regress");
     TCase *a = tcase_create("arrays");
     tcase_add_test(a, test_npy_roundtrip_and_header);
@@ -403,8 +371,6 @@ int main(int argc, char **argv)
     tcase_add_test(t, test_tool_rf_csv_matches_library);
     tcase_add_test(t, test_tool_bad_input);
     suite_add_tcase(s, t);
-    int rc = ig_test_run(s);
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0) rc = 1;
+    int rc = ig_test_scratch_close(ig_test_run(s));
     return rc;
 }

@@ -1,5 +1,6 @@
 /* Check suite for apps/lal_report: t quantiles, confidence intervals and AULC against hand-computed answers, and the reports rebuilt from run files of separate invocations. */
 #include "lal_report.h"
+#include "ig_test_files.h"
 #include "ig_test_util.h"
 #include <check.h>
 #include <jansson.h>
@@ -9,8 +10,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static char dir[256];
 
 static const char *path_in(const char *d, const char *name)
 {
@@ -25,22 +24,11 @@ static const char *path_in(const char *d, const char *name)
 static const char *fresh_dir(const char *tag)
 {
     static char d[400];
-    snprintf(d, sizeof d, "%s/%s", dir, tag);
+    snprintf(d, sizeof d, "%s/%s", ig_test_scratch(), tag);
     char cmd[1000];
     snprintf(cmd, sizeof cmd, "rm -rf '%s' && mkdir -p '%s'", d, d);
     ck_assert_int_eq(system(cmd), 0);
     return d;
-}
-
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    ck_assert_msg(f != NULL, "cannot open %s", path);
-    char *t = calloc(1, 1 << 20);
-    size_t n = fread(t, 1, (1 << 20) - 1, f);
-    t[n] = '\0';
-    fclose(f);
-    return t;
 }
 
 /* A run file as lal_cifar writes it (the keys the report reads). */
@@ -59,14 +47,6 @@ static void write_run(const char *d, const char *method, int seed, double frac, 
     snprintf(name, sizeof name, "run-%s-f%g-k%d-s%d.json", method, frac, k, seed);
     ck_assert_int_eq(json_dump_file(j, path_in(d, name), 0), 0);
     json_decref(j);
-}
-
-static void write_text(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    ck_assert_ptr_nonnull(f);
-    fputs(text, f);
-    fclose(f);
 }
 
 /* ------------------------------------------------------------ statistics */
@@ -152,7 +132,7 @@ START_TEST(test_summary_across_invocations)
     write_run(d, "lcs", 2, 0.5, 200, 0.42, 0.70, 2.0);
     write_run(d, "rnd", 1, 0.9, 200, 0.30, 0.80, 1.0); /* another fraction: not a partner of 0.5 */
     ck_assert_int_eq(lal_report_summary(d), IG_OK);
-    char *t = slurp(path_in(d, "summary.csv"));
+    char *t = ig_test_read_file(path_in(d, "summary.csv"));
     const char *head = "method,seed,a0,a,pct_increase,pct_rnd,pct_lcs,sec_per_al_epoch,unlabeled_frac,k\n";
     ck_assert(!strncmp(t, head, strlen(head)));
     /* ds s1: +37.5% over A0, (0.55-0.5)/0.5 = +10% vs Rnd, (0.55-0.44)/0.44 = +25% vs LCS */
@@ -177,7 +157,7 @@ START_TEST(test_results_ci_and_layout)
     }
     write_run(d, "ds", 1, 0.5, 300, 0.40, 0.60, 2.0); /* a second k: its own table */
     ck_assert_int_eq(lal_report_write(d), IG_OK);
-    char *md = slurp(path_in(d, "results.md"));
+    char *md = ig_test_read_file(path_in(d, "results.md"));
     ck_assert_msg(strstr(md, "| 0.5 | ds | +3.00 [+1.04, +4.96] (5) | – | – |"), "%s", md);
     ck_assert_msg(strstr(md, "| 0.5 | rnd | +0.00 [+0.00, +0.00] (5) |"), "%s", md);
     ck_assert(strstr(md, "## k = 100") && strstr(md, "## k = 300"));
@@ -188,7 +168,7 @@ START_TEST(test_results_ci_and_layout)
     ck_assert(strstr(md, "| UI fraction | A(0) | ds A | ds %Rnd | ds %LCS | ds s/epoch | rnd A |"));
     ck_assert_msg(strstr(md, "| 0.5 | ds | – | – | – |"), "k = 300 without baselines: %s", md);
     free(md);
-    char *csv = slurp(path_in(d, "results.csv"));
+    char *csv = ig_test_read_file(path_in(d, "results.csv"));
     ck_assert_msg(strstr(csv, "\n100,0.5,ds,5,0.4,0.53,0.0158114,32.5,3.95285,6,,2,5,0.03,0.0103676,0.0496324,0,,,,0,,\n"),
                   "%s", csv);
     free(csv);
@@ -198,11 +178,11 @@ END_TEST
 START_TEST(test_optional_keys_and_skipped_files)
 {
     const char *d = fresh_dir("opt");
-    write_text(path_in(d, "run-bare-s3.json"), "{\"method\": \"ds\", \"seed\": 3, \"a\": 0.5}");
-    write_text(path_in(d, "run-unfinished-s1.json"), "{\"method\": \"ds\", \"seed\": 1, \"a\": null}");
-    write_text(path_in(d, "run-broken.json"), "{\"method\": ");
-    write_text(path_in(d, ".run-ds-s1.json.igtmp.123.0"), "{\"method\": \"ds\", \"seed\": 9, \"a\": 0.9}");
-    write_text(path_in(d, "notes.json"), "{\"method\": \"ds\", \"seed\": 8, \"a\": 0.9}");
+    ig_test_write_str(path_in(d, "run-bare-s3.json"), "{\"method\": \"ds\", \"seed\": 3, \"a\": 0.5}");
+    ig_test_write_str(path_in(d, "run-unfinished-s1.json"), "{\"method\": \"ds\", \"seed\": 1, \"a\": null}");
+    ig_test_write_str(path_in(d, "run-broken.json"), "{\"method\": ");
+    ig_test_write_str(path_in(d, ".run-ds-s1.json.igtmp.123.0"), "{\"method\": \"ds\", \"seed\": 9, \"a\": 0.9}");
+    ig_test_write_str(path_in(d, "notes.json"), "{\"method\": \"ds\", \"seed\": 8, \"a\": 0.9}");
     struct lal_runs r;
     ck_assert_int_eq(lal_runs_read(d, &r), IG_OK);
     ck_assert_int_eq(r.n, 1);
@@ -212,11 +192,11 @@ START_TEST(test_optional_keys_and_skipped_files)
     ck_assert_int_eq(r.v[0].n_curve, 0);
     lal_runs_free(&r);
     ck_assert_int_eq(lal_report_write(d), IG_OK);
-    char *md = slurp(path_in(d, "results.md"));
-    ck_assert(strstr(md, "## k unknown") && strstr(md, "| ? | – | 0.5000 ± 0.0000 (1) | – | – | – |"));
+    char *md = ig_test_read_file(path_in(d, "results.md"));
+    ck_assert(strstr(md, "## k unknown") && strstr(md, "| ? | – | 0.5000 (1) | – | – | – |"));
     ck_assert(strstr(md, "Built from 1 finished run files (2 skipped)"));
     free(md);
-    char *s = slurp(path_in(d, "summary.csv"));
+    char *s = ig_test_read_file(path_in(d, "summary.csv"));
     ck_assert_str_eq(csv_row(s, "ds,3,"), "ds,3,,0.5,,,,,,");
     free(s);
     /* nothing finished: an error naming the folder */
@@ -232,7 +212,7 @@ START_TEST(test_learning_curve_area)
     /* n_li 1000; epochs at 1100 and 1200 labeled (100, 200 spent) with accuracies 0.6, 0.7;
      * 300 rows added in all, final A 0.8; A0 0.5: area (0.55 + 0.65 + 0.75) * 100 / 300 = 0.65 */
     const char *d = fresh_dir("curve");
-    write_text(path_in(d, "run-ds-s1.json"),
+    ig_test_write_str(path_in(d, "run-ds-s1.json"),
                "{\"method\":\"ds\",\"seed\":1,\"k\":100,\"unlabeled_frac\":0.5,\"a0\":0.5,\"a\":0.8,\"n_li\":1000,"
                "\"epochs\":[{\"test_acc\":0.6,\"n_labeled\":1100},{\"test_acc\":0.7,\"n_labeled\":1200},"
                "{\"test_acc\":null,\"n_labeled\":1300}],\"labeled_rows_added\":[1,2,3" /* ... 300 rows */);
@@ -248,8 +228,8 @@ START_TEST(test_learning_curve_area)
     ck_assert_double_eq_tol(lal_aulc(r.v[0].curve_x, r.v[0].curve_y, r.v[0].n_curve), 0.65, 1e-12);
     lal_runs_free(&r);
     ck_assert_int_eq(lal_report_write(d), IG_OK);
-    char *md = slurp(path_in(d, "results.md"));
-    ck_assert_msg(strstr(md, "| 0.6500 ± 0.0000 (1) |"), "%s", md);
+    char *md = ig_test_read_file(path_in(d, "results.md"));
+    ck_assert_msg(strstr(md, "| 0.6500 (1) |"), "%s", md);
     free(md);
 }
 END_TEST
@@ -276,8 +256,7 @@ END_TEST
 
 int main(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/ig_test_lal_report_%d", (int)getpid());
-    mkdir(dir, 0755);
+    if (ig_test_scratch_open("lal_report")) return 1;
     Suite *s = suite_create("lal_report");
     TCase *st = tcase_create("stats");
     tcase_add_test(st, test_t975_known_values);
@@ -291,9 +270,5 @@ int main(void)
     tcase_add_test(rp, test_learning_curve_area);
     tcase_add_test(rp, test_report_command_usage);
     suite_add_tcase(s, rp);
-    int rc = ig_test_run(s);
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0) rc = 1;
-    return rc;
+    return ig_test_scratch_close(ig_test_run(s));
 }
