@@ -7,7 +7,7 @@
 
 /* Max |a-b| / (atol + rtol*|b|) over n values; <= 1 means "close". */
 double ig_test_close_ratio(const float *a, const float *b, size_t n, double rtol, double atol);
-/* Deterministic uniform floats in [lo, hi) from a seed (splitmix64). */
+/* Deterministic uniform floats in [lo, hi) from a seed (the splitmix64 stream of ig_util.h). */
 void ig_test_fill_uniform(float *x, size_t n, uint64_t seed, float lo, float hi);
 /* Seeded synthetic images img[n, ch, hw] (hw = H*W pixels) with labels lab[n]: image i has
  * class (5 i + seed) mod classes, which brightens channel `class`; uniform noise elsewhere.
