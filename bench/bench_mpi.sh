@@ -9,7 +9,7 @@ $mpi -np 2 "$build/bench/bench_mpi" 1
 data=${IG_FMNIST_DIR:-/usr/share/datasets/fashion-mnist}
 tmp=$(mktemp -d /tmp/igbench_mpi.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
-grid="--dataset fmnist --data $data --train-subset 1000 --test-size 300 --k 20 --al-epochs 2 --train-epochs 1 --arch small
+grid="--dataset fmnist --data $data --train-subset 400 --test-size 200 --k 20 --al-epochs 1 --train-epochs 1 --arch small
       --methods ds,rld,rnd,lcs --seeds 1,2 --lr 1e-3 --quiet --no-plots"
 now() { date +%s.%N; }
 t0=$(now); OMP_NUM_THREADS=2 "$build/apps/lal_cifar" $grid --threads 2 --out "$tmp/one" >/dev/null 2>&1; t1=$(now)
