@@ -38,7 +38,7 @@ static void usage(FILE *f)
             "                      quick: small CNN, 10000 train / 2000 test images, UI 50%%, k 200,\n"
             "                             3 AL epochs, 2 train epochs, lr 1e-3 (a few minutes on 2 cores)\n"
             "                      study: small CNN, 20000 train / all 10000 test images, UI 10%%,50%%,90%%,\n"
-            "                             k 500, 5 AL epochs, 2 train epochs, lr 1e-3, every method,\n"
+            "                             k 250, 5 AL epochs, 2 train epochs, lr 1e-3, every method,\n"
             "                             " STUDY_SEEDS_TEXT " (about two hours on 2 cores; README)\n"
             "                      paper: the defaults below (paper CNN, all images, METHOD.md)\n"
             "  --data DIR          CIFAR-10 binary dir (cifar-10-batches-bin or its parent; default\n"
@@ -135,6 +135,7 @@ static void apply_preset(struct options *o, const char *preset)
         o->grid = lal_grid_default();
         o->grid.n_fracs = 3;
         o->grid.fracs[0] = 0.1, o->grid.fracs[1] = 0.5, o->grid.fracs[2] = 0.9;
+        o->grid.ks[0] = 250;   /* k (5 + 1) = 1500 of the 2000-image pool at 10 % */
         o->grid.n_seeds = STUDY_SEEDS;
         for (int s = 0; s < STUDY_SEEDS; s++) o->grid.seeds[s] = (uint64_t)s + 1;
         o->al.al_epochs = 5;
