@@ -75,7 +75,7 @@ static void usage(FILE *f)
             "  --threads T         CPU threads (default: OpenMP default)\n"
             "  --no-track-accuracy skip the test accuracy after every AL epoch (on by default)\n"
             "  --out DIR           output directory (default runs/lal): run-<method>-f<frac>-k<k>-s<seed>.json,\n"
-            "                      scores/<run>/al<i>-ep<j>.npy, summary.csv, results.csv, results.md,\n"
+            "                      scores/scores-<run>-e<i>.npy, summary.csv, results.csv, results.md,\n"
             "                      figures/, ckpt/ (shared line-1 models, per-epoch checkpoints)\n"
             "  --resume            continue interrupted runs from DIR/ckpt; finished runs are reused, so a\n"
             "                      grid can be extended by more seeds, fractions, k or methods\n"

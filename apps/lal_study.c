@@ -58,16 +58,16 @@ struct run_ctx {
 static enum ig_status dump_scores(struct run_ctx *c, const struct ig_al_progress *ev)
 {
     const char *dir = c->s->out, *unit = c->u->name;
-    char file[64];
-    snprintf(file, sizeof file, "al%d-ep%d", ev->al_epoch, ev->train_epoch);
-    IG_TRY(lal_study_write_npy(dir, unit, file, ev->scores, ev->n_scores, false));
+    char file[160];
+    snprintf(file, sizeof file, "scores-%s-e%d-t%d", unit, ev->al_epoch, ev->train_epoch);
+    IG_TRY(lal_study_write_npy(dir, file, ev->scores, ev->n_scores, false));
     for (int64_t j = 0; j < ev->n_scores; j++) c->sum[j] = (ev->train_epoch == 1 ? 0 : c->sum[j]) + ev->scores[j];
     if (ev->train_epoch < c->s->base.train_epochs) return IG_OK;
     for (int64_t j = 0; j < ev->n_scores; j++) c->sum[j] /= (double)c->s->base.train_epochs;
-    snprintf(file, sizeof file, "al%d-mean", ev->al_epoch);
-    IG_TRY(lal_study_write_npy(dir, unit, file, c->sum, ev->n_scores, false));
-    snprintf(file, sizeof file, "al%d-rows", ev->al_epoch);
-    return lal_study_write_npy(dir, unit, file, ev->rows, ev->n_scores, true);
+    snprintf(file, sizeof file, "scores-%s-e%d", unit, ev->al_epoch);
+    IG_TRY(lal_study_write_npy(dir, file, c->sum, ev->n_scores, false));
+    snprintf(file, sizeof file, "rows-%s-e%d", unit, ev->al_epoch);
+    return lal_study_write_npy(dir, file, ev->rows, ev->n_scores, true);
 }
 
 static int on_event(const struct ig_al_progress *ev, void *user)

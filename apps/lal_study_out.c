@@ -131,15 +131,12 @@ static enum ig_status dir_make(const char *d)
     return ig_error(IG_ERR_IO, "%s: cannot create the directory: %s", d, strerror(errno));
 }
 
-enum ig_status lal_study_write_npy(const char *dir, const char *unit, const char *file, const void *data, int64_t n,
-                                   bool ints)
+enum ig_status lal_study_write_npy(const char *dir, const char *file, const void *data, int64_t n, bool ints)
 {
     char path[4600];
     snprintf(path, sizeof path, "%s/scores", dir);
     IG_TRY(dir_make(path));
-    snprintf(path, sizeof path, "%s/scores/%s", dir, unit);
-    IG_TRY(dir_make(path));
-    snprintf(path, sizeof path, "%s/scores/%s/%s.npy", dir, unit, file);
+    snprintf(path, sizeof path, "%s/scores/%s.npy", dir, file);
     int64_t shape[2] = {n, 1};
     return ig_npy_write(path, ints ? IG_NPY_I64 : IG_NPY_F64, 1, shape, data);
 }
