@@ -276,7 +276,8 @@ int lal_study_run(const struct lal_study *s)
     lal_progress_init(&c.prog, all + first, n, s->base.al_epochs, s->base.train_epochs, s->quiet);
     fprintf(stderr, "%s: %d runs (%d fractions x %d seeds x %d k x %d methods)", s->prog, n_all, s->grid.n_fracs,
             s->grid.n_seeds, s->grid.n_ks, n_all / (s->grid.n_fracs * s->grid.n_seeds * s->grid.n_ks));
-    if (s->shard_n > 1) fprintf(stderr, "; shard %d/%d: runs %d..%d", s->shard_i, s->shard_n, first + 1, first + n);
+    if (s->shard_n > 1 && n) fprintf(stderr, "; shard %d/%d: runs %d..%d", s->shard_i, s->shard_n, first + 1, first + n);
+    else if (s->shard_n > 1) fprintf(stderr, "; shard %d/%d: no runs", s->shard_i, s->shard_n);
     fprintf(stderr, "\n");
     signal(SIGINT, on_sigint);
     double t0 = ig_now_seconds();
