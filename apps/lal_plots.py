@@ -4,8 +4,9 @@
 usage: lal_plots.py DIR [--out FIGDIR]
 
 Reads DIR/results.csv (written by `lal_cifar report DIR`), DIR/run-*.json and, when present,
-per-scoring-step score files DIR/**/scores-<method>[-f<frac>][-k<k>]-s<seed>-e<epoch>.npy, and
-writes into FIGDIR (default DIR/figures):
+the per-step score files of the grid runner, DIR/scores/<method>-f<frac>-k<k>-s<seed>/al<i>-mean.npy
+(else the last al<i>-ep<j>.npy of AL epoch i), or flat DIR/**/scores-<method>[-f<frac>][-k<k>]-s<seed>-e<i>.npy,
+and writes into FIGDIR (default DIR/figures):
 
   fig1_scores_<method>.png/.svg      DS and LD score histograms per AL epoch (from the score files)
   fig2_pct_increase_vs_frac_k<K>     % increase of A over A(0) against the unlabeled fraction, per method
@@ -31,6 +32,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 METHOD_ORDER = ["ds", "ld", "rds", "rld", "rnd", "lcs", "margin", "entropy", "egl", "badge", "coreset"]
+UNIT_RE = re.compile(r"^(?P<method>[a-z0-9_]+)-f(?P<frac>[0-9.]+)-k(?P<k>\d+)-s(?P<seed>\d+)$")
+STEP_RE = re.compile(r"^al(?P<epoch>\d+)-(?:mean|ep(?P<ep>\d+))\.npy$")
 SCORE_RE = re.compile(r"scores-(?P<method>[a-z0-9_]+?)(?:-f(?P<frac>[0-9.]+))?(?:-k(?P<k>\d+))?"
                       r"-s(?P<seed>\d+)-e(?P<epoch>\d+)\.npy$")
 _seq = itertools.count()
@@ -178,16 +181,37 @@ def load_npy(path):
         return None
 
 
-def fig_scores(d, figdir):
-    files = sorted(glob.glob(os.path.join(d, "**", "scores-*.npy"), recursive=True))
-    by_cell = {}  # (method, k, frac) -> epoch -> files (one per seed)
-    for p in files:
+def score_files(d):
+    """(method, k, frac, seed, AL epoch) -> one score file, from both layouts."""
+    found = {}
+    for unit in sorted(glob.glob(os.path.join(d, "scores", "*", ""))):
+        mu = UNIT_RE.match(os.path.basename(os.path.dirname(unit)))
+        if not mu:
+            continue
+        best = {}  # AL epoch -> (rank, path): the mean file, else the last training epoch
+        for p in glob.glob(os.path.join(unit, "al*.npy")):
+            ms = STEP_RE.match(os.path.basename(p))
+            if ms:
+                rank = 1 << 30 if ms["ep"] is None else int(ms["ep"])
+                e = int(ms["epoch"])
+                if e not in best or rank > best[e][0]:
+                    best[e] = (rank, p)
+        for e, (_, p) in best.items():
+            found[(mu["method"], mu["k"], mu["frac"], mu["seed"], e)] = p
+    for p in sorted(glob.glob(os.path.join(d, "**", "scores-*.npy"), recursive=True)):
         mt = SCORE_RE.search(os.path.basename(p))
-        if mt and mt["method"] in ("ds", "ld", "rds", "rld"):
-            cell = (mt["method"], mt["k"] or "", mt["frac"] or "")
-            by_cell.setdefault(cell, {}).setdefault(int(mt["epoch"]), []).append(p)
+        if mt:
+            found.setdefault((mt["method"], mt["k"] or "", mt["frac"] or "", mt["seed"], int(mt["epoch"])), p)
+    return found
+
+
+def fig_scores(d, figdir):
+    by_cell = {}  # (method, k, frac) -> AL epoch -> files (one per seed)
+    for (m, k, frac, _seed, e), p in sorted(score_files(d).items()):
+        if m in ("ds", "ld", "rds", "rld"):
+            by_cell.setdefault((m, k, frac), {}).setdefault(e, []).append(p)
     if not by_cell:
-        note("no DS/LD score files (scores-<method>-s<seed>-e<epoch>.npy): Fig. 1 skipped")
+        note("no DS/LD score files (scores/<unit>/al<i>-*.npy): Fig. 1 skipped")
     for (m, k, frac) in sorted(by_cell, key=lambda c: (method_key(c[0]), c[1], c[2])):
         by_epoch = by_cell[(m, k, frac)]
         epochs = sorted(by_epoch)

@@ -181,7 +181,7 @@ enum ig_status lal_runs_read(const char *dir, struct lal_runs *out)
         nn++;
     }
     closedir(d);
-    qsort(names, nn, sizeof *names, lal_name_cmp); /* file order decides which duplicate is kept */
+    if (nn) qsort(names, nn, sizeof *names, lal_name_cmp); /* file order decides which duplicate is kept */
     enum ig_status s = IG_OK;
     for (size_t i = 0; i < nn && s == IG_OK; i++) {
         char path[4400];
@@ -199,7 +199,7 @@ enum ig_status lal_runs_read(const char *dir, struct lal_runs *out)
         lal_runs_free(out);
         return s;
     }
-    qsort(out->v, (size_t)out->n, sizeof *out->v, lal_run_cmp);
+    if (out->n) qsort(out->v, (size_t)out->n, sizeof *out->v, lal_run_cmp);
     lal_runs_pair(out);
     return IG_OK;
 }

@@ -122,7 +122,7 @@ START_TEST(test_npy_bad_files)
                       "case %zu: %s", i, ig_last_error());
         ck_assert_ptr_null(a.data);
     }
-    ig_test_write_file(path, "PK\x03\x04 not numpy", 16);
+    ig_test_write_str(path, "PK\x03\x04 not numpy");
     ck_assert_int_eq(ig_npy_read(path, &a), IG_ERR_FORMAT);
     ck_assert(strstr(ig_last_error(), "magic") != NULL);
     ig_test_write_file(path, "\x93NUMPY\x09\x00\x10\x00", 10);
@@ -142,7 +142,7 @@ END_TEST
 START_TEST(test_csv_read_write)
 {
     const char *p = ig_test_in("a.csv");
-    ig_test_write_file(p, "f0, f1 ,f2\n1,2,3\r\n\n 4.5 ,-6e-1,7\n", 33);
+    ig_test_write_str(p, "f0, f1 ,f2\n1,2,3\r\n\n 4.5 ,-6e-1,7\n");
     float *x = NULL;
     int64_t r = 0, c = 0;
     ck_assert_int_eq(ig_csv_read_f32(p, &x, &r, &c), IG_OK);
@@ -157,15 +157,15 @@ START_TEST(test_csv_read_write)
     ck_assert_int_eq(r * c, 4);
     ck_assert_mem_eq(x, v, sizeof v); /* %.9g is exact for float32 */
     free(x);
-    ig_test_write_file(p, "1,2\n3,x\n", 8);
+    ig_test_write_str(p, "1,2\n3,x\n");
     ck_assert_int_eq(ig_csv_read_f32(p, &x, &r, &c), IG_ERR_FORMAT);
     ck_assert_msg(strstr(ig_last_error(), "a.csv:2: field 2 is not a finite number"), "%s", ig_last_error());
-    ig_test_write_file(p, "1,2\n3\n", 6);
+    ig_test_write_str(p, "1,2\n3\n");
     ck_assert_int_eq(ig_csv_read_f32(p, &x, &r, &c), IG_ERR_FORMAT);
     ck_assert_msg(strstr(ig_last_error(), "a.csv:2: expected 2 fields"), "%s", ig_last_error());
-    ig_test_write_file(p, "1,nan\n", 6);
+    ig_test_write_str(p, "1,nan\n");
     ck_assert_int_eq(ig_csv_read_f32(p, &x, &r, &c), IG_ERR_FORMAT);
-    ig_test_write_file(p, "only,a,header\n", 14);
+    ig_test_write_str(p, "only,a,header\n");
     ck_assert_int_eq(ig_csv_read_f32(p, &x, &r, &c), IG_ERR_FORMAT);
     ck_assert(strstr(ig_last_error(), "no rows") != NULL);
     ck_assert_ptr_null(x);
@@ -301,7 +301,7 @@ START_TEST(test_tool_bad_input)
     ck_assert_int_eq(ig_npy_write(ig_test_in("ys.npy"), IG_NPY_F32, 1, &sy_short, y), IG_OK);
     unlink(ig_test_in("m.json"));
     unlink(ig_test_in("p.npy"));
-    ig_test_write_file(ig_test_in("lr.json"), "{\"format\":\"igradv-regress\",\"version\":1,\"kind\":\"gbr\"}", 52);
+    ig_test_write_str(ig_test_in("lr.json"), "{\"format\":\"igradv-regress\",\"version\":1,\"kind\":\"gbr\"}");
     struct { const char *args; const char *msg; } cases[] = {
         {"", "expected a command"},
         {"train", "unknown command 'train'"},

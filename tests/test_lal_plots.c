@@ -74,22 +74,33 @@ START_TEST(test_figures_from_synthetic_runs)
         for (int k = 0; k < 2; k++)
             for (int m = 0; m < 4; m++)
                 for (int s = 1; s <= 2; s++) write_run(methods[m], s, fracs[f], ks[k], 0.02 * (m + 1) + 0.01 * s + 0.03 * f);
-    /* per-epoch DS and LD scores of one cell, as numpy.load reads them */
+    /* per-step DS scores as the grid runner writes them (scores/<unit>/al<i>-ep<j>.npy and
+     * al<i>-mean.npy, float64), LD scores with flat names (scores-<method>-s<seed>-e<i>.npy) */
     mkdir(ig_test_in("scores"), 0755);
     float v[500];
-    for (int e = 1; e <= 3; e++)
-        for (int s = 1; s <= 2; s++) {
+    double w[500];
+    const int64_t n = 500;
+    for (int s = 1; s <= 2; s++) {
+        char unit[128];
+        snprintf(unit, sizeof unit, "scores/ds-f0.5-k100-s%d", s);
+        mkdir(ig_test_in(unit), 0755);
+        for (int e = 1; e <= 3; e++) {
             ig_test_fill_uniform(v, 500, (uint64_t)(e * 10 + s), -1.0f, (float)e);
-            const int64_t n = 500;
-            char name[128];
-            snprintf(name, sizeof name, "scores/scores-ds-s%d-e%d.npy", s, e);
-            ck_assert_int_eq(ig_npy_write(ig_test_in(name), IG_NPY_F32, 1, &n, v), IG_OK);
+            for (int i = 0; i < 500; i++) w[i] = v[i];
+            char name[200];
+            for (int j = 1; j <= 2; j++) {
+                snprintf(name, sizeof name, "%s/al%d-ep%d.npy", unit, e, j);
+                ck_assert_int_eq(ig_npy_write(ig_test_in(name), IG_NPY_F64, 1, &n, w), IG_OK);
+            }
+            snprintf(name, sizeof name, "%s/al%d-mean.npy", unit, e);
+            ck_assert_int_eq(ig_npy_write(ig_test_in(name), IG_NPY_F64, 1, &n, w), IG_OK);
             snprintf(name, sizeof name, "scores/scores-ld-f0.5-k100-s%d-e%d.npy", s, e);
             ck_assert_int_eq(ig_npy_write(ig_test_in(name), IG_NPY_F32, 1, &n, v), IG_OK);
         }
+    }
     char *argv[] = {"report", (char *)ig_test_scratch(), NULL};
     ck_assert_int_eq(lal_report_command("lal_cifar", 2, argv), 0);
-    const char *figs[] = {"fig1_scores_ds", "fig1_scores_ld_k100_f0.5", "fig2_pct_increase_vs_frac_k100",
+    const char *figs[] = {"fig1_scores_ds_k100_f0.5", "fig1_scores_ld_k100_f0.5", "fig2_pct_increase_vs_frac_k100",
                           "fig2_pct_increase_vs_frac_k200", "fig3_pct_increase_vs_k_f0.5", "fig3_pct_increase_vs_k_f0.9",
                           "curves_k100_f0.5", "curves_k200_f0.9"};
     for (size_t i = 0; i < sizeof figs / sizeof figs[0]; i++) {
