@@ -51,8 +51,7 @@ static void usage(FILE *f)
             "  --batch N           training minibatch (default %lld)\n"
             "  --lr LR             Adam learning rate (default %g)\n"
             "  --wd WD             Adam weight decay (default %g)\n"
-            "  --reference R       full | running | nli: reference gradient δ (default %s)\n"
-            "  --compare-running   with --reference running: also score with full, report Spearman\n"
+            "  --reference R       full | nli: reference gradient δ (default %s)\n"
             "  --params P          all | conv-linear: parameters of δ, δ_x and EGL (default %s)\n"
             "  --abs-cos           score |cos| as the published code does (DS = |cos|, LD = 1 - |cos|)\n",
             (long long)d.k, d.al_epochs, d.train_epochs, (long long)d.batch_size, (double)d.lr, (double)d.weight_decay,
@@ -161,7 +160,10 @@ static int parse_al_value(struct options *o, const char *a, const char *v)
     double f;
     struct ig_al_params *p = &o->al;
     if (!strcmp(a, "--reference")) {
-        if (!ig_al_reference_parse(v, &p->reference)) return bad(a, "full, running or nli", v);
+        if (!ig_al_reference_parse(v, &p->reference) || p->reference == IG_AL_REF_RUNNING) {
+            if (!strcmp(v, "running")) return ig_cli_usage_error(prog, "--reference %s", IG_AL_RUNNING_REMOVED);
+            return bad(a, "full or nli", v);
+        }
     } else if (!strcmp(a, "--params")) {
         if (!ig_al_param_set_parse(v, &p->params)) return bad(a, "all or conv-linear", v);
     } else if (!strcmp(a, "--k")) {
@@ -219,7 +221,6 @@ static bool parse_switch(struct options *o, const char *a)
 {
     if (!strcmp(a, "--resume")) o->resume = true;
     else if (!strcmp(a, "--quiet")) o->quiet = true;
-    else if (!strcmp(a, "--compare-running")) o->al.compare_running = true;
     else if (!strcmp(a, "--track-accuracy")) o->al.track_accuracy = true;
     else if (!strcmp(a, "--no-track-accuracy")) o->al.track_accuracy = false;
     else if (!strcmp(a, "--abs-cos")) o->al.abs_cos = true;
@@ -256,10 +257,6 @@ static int parse_args(int argc, char **argv, struct options *o)
         int rc = parse_value(o, a, v);
         if (rc >= 0) return rc;
     }
-    if (o->al.compare_running && o->al.reference != IG_AL_REF_RUNNING) {
-        fprintf(stderr, "%s: --compare-running needs --reference running\n", prog);
-        return IG_CLI_EXIT_USAGE;
-    }
     return -1;
 }
 
@@ -282,9 +279,6 @@ static int on_progress(const struct ig_al_progress *ev, void *user)
                     ev->train_epoch, c->train_epochs, ev->loss, ev->seconds);
         else if (!strcmp(ev->stage, "eval") || !strcmp(ev->stage, "init-load"))
             fprintf(stderr, "%s AL %d: test accuracy %.4f (%.1f s)\n", ev->stage, ev->al_epoch, ev->value, ev->seconds);
-        else if (!strcmp(ev->stage, "score") && !isnan(ev->value))
-            fprintf(stderr, "score AL %d epoch %d (%.1f s), Spearman running vs full %.3f\n", ev->al_epoch,
-                    ev->train_epoch, ev->seconds, ev->value);
         else if (!strcmp(ev->stage, "done"))
             fprintf(stderr, "done\n");
         else
@@ -347,7 +341,6 @@ static json_t *epochs_json(const struct ig_al_result *res, int n_classes)
         json_object_set_new(e, "select_s", num(s->select_s));
         json_object_set_new(e, "total_s", num(s->total_s));
         json_object_set_new(e, "score_mean", num(s->score_mean));
-        json_object_set_new(e, "ref_spearman", num(s->ref_spearman));
         json_object_set_new(e, "test_acc", num(s->test_acc));
         json_object_set_new(e, "n_labeled", json_integer(s->n_labeled));
         json_object_set_new(e, "reg_spearman", num(s->reg_spearman));
