@@ -249,8 +249,7 @@ static void badge_brute(const float *probs, const float *feats, int k, uint64_t 
             if (taken[i]) d = 0;
             d2[i] = j == 0 || d < d2[i] ? d : d2[i];
         }
-        state = ig_hash64(state + 0x9E3779B97F4A7C15ull);
-        double u = (double)(state >> 11) * 0x1.0p-53, total = 0, acc = 0;
+        double u = ig_rng_unit(ig_splitmix64_next(&state)), total = 0, acc = 0;
         for (int i = 0; i < NB; i++) total += taken[i] ? 0 : d2[i];
         for (int i = 0; i < NB; i++) {
             if (taken[i]) continue;
