@@ -173,15 +173,20 @@ void ig_al_instance_terms(size_t n, const double *dot, const double *tdot, const
 
 /* ================================================================ the LAL-IGradV loop (ig_al_loop.c)
  *
- * Algorithm 1 of METHOD.md with its fixed open points, and the two baselines with the same
- * split, seed and label budget:
+ * Algorithm 1 of METHOD.md with its fixed open points, and the baselines (Rnd, LCS, margin,
+ * entropy, EGL, BADGE, Core-set; docs/BASELINES.md) with the same split, seed and label
+ * budget. The run is a sequence of phases (init or resume, line 1 + 2, AL epochs of
+ * train -> score -> fit -> predict -> select, final training), and each method is one row
+ * of the method table: its scoring function, its regressor (none, GBR, RF) and its
+ * selection function (top k, uniform, BADGE, Core-set):
  *   line 1  train on LI (train_epochs) -> A(0)        [shared: init_path checkpoint]
  *   line 2  NLI = k uniform from UI (same draw for every method of one seed)
  *   i = 1..al_epochs:
  *     line 5  train on LI ∪ NLI (train_epochs, continuing); after every training epoch, in
  *             eval mode, score every x in NLI; r_x = mean over the epochs (RDS/RLD: binned after)
  *     line 6  fit R on (raw pixel bytes, r_x): GBR LAD (DS/LD) or RF classifier on {0,.5,1}
- *     line 7  LI ∪= NLI;  line 8-11: r̂ on UI, NLI = top-k   (Rnd: uniform; LCS: top φ)
+ *     line 7  LI ∪= NLI;  line 8-11: r̂ on UI, NLI = top-k   (baselines: their own pool score
+ *             or selection, e.g. LCS: top φ)
  *   final   train on LI ∪ NLI (train_epochs); A = test accuracy.
  * Training: cross-entropy (mean over the minibatch), Adam(lr, wd), minibatches of
  * batch_size drawn from a permutation that depends only on (seed, AL epoch, epoch).
