@@ -61,8 +61,7 @@ static void usage(FILE *f)
             "  --batch N           training minibatch (default %lld)\n"
             "  --lr LR             Adam learning rate (default %g)\n"
             "  --wd WD             Adam weight decay (default %g)\n"
-            "  --reference R       full | running | nli: reference gradient δ (default %s)\n"
-            "  --compare-running   with --reference running: also score with full, report Spearman\n"
+            "  --reference R       full | nli: reference gradient δ (default %s)\n"
             "  --params P          all | conv-linear: parameters of δ, δ_x and EGL (default %s)\n"
             "  --abs-cos           score |cos| as the published code does (DS = |cos|, LD = 1 - |cos|)\n",
             (long long)d.k, d.al_epochs, d.train_epochs, (long long)d.batch_size, (double)d.lr, (double)d.weight_decay,
@@ -150,7 +149,10 @@ static int parse_al_value(struct options *o, const char *a, const char *v)
     double f;
     struct ig_al_params *p = &o->al;
     if (!strcmp(a, "--reference")) {
-        if (!ig_al_reference_parse(v, &p->reference)) return bad(a, "full, running or nli", v);
+        if (!ig_al_reference_parse(v, &p->reference) || p->reference == IG_AL_REF_RUNNING) {
+            if (!strcmp(v, "running")) return ig_cli_usage_error(prog, "--reference %s", IG_AL_RUNNING_REMOVED);
+            return bad(a, "full or nli", v);
+        }
     } else if (!strcmp(a, "--params")) {
         if (!ig_al_param_set_parse(v, &p->params)) return bad(a, "all or conv-linear", v);
     } else if (!strcmp(a, "--al-epochs")) {
@@ -207,7 +209,6 @@ static bool parse_switch(struct options *o, const char *a)
 {
     if (!strcmp(a, "--resume")) o->resume = true;
     else if (!strcmp(a, "--quiet")) o->quiet = true;
-    else if (!strcmp(a, "--compare-running")) o->al.compare_running = true;
     else if (!strcmp(a, "--track-accuracy")) o->al.track_accuracy = true;
     else if (!strcmp(a, "--no-track-accuracy")) o->al.track_accuracy = false;
     else if (!strcmp(a, "--no-plots")) o->no_plots = true;
@@ -244,10 +245,6 @@ static int parse_args(int argc, char **argv, struct options *o)
         if (!strcmp(a, "--preset")) continue;
         int rc = parse_value(o, a, v);
         if (rc >= 0) return rc;
-    }
-    if (o->al.compare_running && o->al.reference != IG_AL_REF_RUNNING) {
-        fprintf(stderr, "%s: --compare-running needs --reference running\n", prog);
-        return IG_CLI_EXIT_USAGE;
     }
     return -1;
 }

@@ -49,7 +49,6 @@ static json_t *epochs_json(const struct lal_study *s, const struct lal_run_out *
         json_object_set_new(e, "select_s", num(st->select_s));
         json_object_set_new(e, "total_s", num(st->total_s));
         json_object_set_new(e, "score_mean", num(st->score_mean));
-        json_object_set_new(e, "ref_spearman", num(st->ref_spearman));
         json_object_set_new(e, "test_acc", num(st->test_acc));
         json_object_set_new(e, "n_labeled", json_integer(st->n_labeled));
         json_object_set_new(e, "labels_spent", json_integer(st->n_labeled - r->n_li0));
