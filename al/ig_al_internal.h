@@ -49,7 +49,6 @@ struct ig_al_run {
     char prev_model[256];            /* model file of the last saved state */
     double *score, *acc_score;       /* [k] r_x of one training epoch, summed over the epochs */
     double *pool;                    /* [|UI|] pool scores */
-    double ref_spearman;             /* last scoring: running vs full (NaN unless compare_running) */
     double delta_grad_norm, delta_wd_norm, delta_cos;   /* last scoring: δ composition (NaN if none) */
 };
 

@@ -39,7 +39,7 @@ static void usage(FILE *f)
             "                      quick: small CNN, 10000 train / 2000 test images, UI 50%%, k 200,\n"
             "                             3 AL epochs, 2 train epochs, lr 1e-3 (a few minutes on 2 cores)\n"
             "                      study: small CNN, 20000 train / all 10000 test images, UI 10%%,50%%,90%%,\n"
-            "                             k 500, 5 AL epochs, 2 train epochs, lr 1e-3, every method,\n"
+            "                             k 250, 5 AL epochs, 2 train epochs, lr 1e-3, every method,\n"
             "                             " STUDY_SEEDS_TEXT " (about two hours on 2 cores; README)\n"
             "                      paper: the defaults below (paper CNN, all images, METHOD.md)\n"
             "  --data DIR          CIFAR-10 binary dir (cifar-10-batches-bin or its parent; default\n"
@@ -62,8 +62,7 @@ static void usage(FILE *f)
             "  --batch N           training minibatch (default %lld)\n"
             "  --lr LR             Adam learning rate (default %g)\n"
             "  --wd WD             Adam weight decay (default %g)\n"
-            "  --reference R       full | running | nli: reference gradient δ (default %s)\n"
-            "  --compare-running   with --reference running: also score with full, report Spearman\n"
+            "  --reference R       full | nli: reference gradient δ (default %s)\n"
             "  --params P          all | conv-linear: parameters of δ, δ_x and EGL (default %s)\n"
             "  --abs-cos           score |cos| as the published code does (DS = |cos|, LD = 1 - |cos|)\n",
             (long long)d.k, d.al_epochs, d.train_epochs, (long long)d.batch_size, (double)d.lr, (double)d.weight_decay,
@@ -76,7 +75,7 @@ static void usage(FILE *f)
             "  --threads T         CPU threads (default: OpenMP default)\n"
             "  --no-track-accuracy skip the test accuracy after every AL epoch (on by default)\n"
             "  --out DIR           output directory (default runs/lal): run-<method>-f<frac>-k<k>-s<seed>.json,\n"
-            "                      scores/<run>/al<i>-ep<j>.npy, summary.csv, results.csv, results.md,\n"
+            "                      scores/scores-<run>-e<i>.npy, summary.csv, results.csv, results.md,\n"
             "                      figures/, ckpt/ (shared line-1 models, per-epoch checkpoints)\n"
             "  --resume            continue interrupted runs from DIR/ckpt; finished runs are reused, so a\n"
             "                      grid can be extended by more seeds, fractions, k or methods\n"
@@ -139,6 +138,7 @@ static void apply_preset(struct options *o, const char *preset)
         o->grid = lal_grid_default();
         o->grid.n_fracs = 3;
         o->grid.fracs[0] = 0.1, o->grid.fracs[1] = 0.5, o->grid.fracs[2] = 0.9;
+        o->grid.ks[0] = 250;   /* k (5 + 1) = 1500 of the 2000-image pool at 10 % */
         o->grid.n_seeds = STUDY_SEEDS;
         for (int s = 0; s < STUDY_SEEDS; s++) o->grid.seeds[s] = (uint64_t)s + 1;
         o->al.al_epochs = 5;
@@ -153,7 +153,10 @@ static int parse_al_value(struct options *o, const char *a, const char *v)
     double f;
     struct ig_al_params *p = &o->al;
     if (!strcmp(a, "--reference")) {
-        if (!ig_al_reference_parse(v, &p->reference)) return bad(a, "full, running or nli", v);
+        if (!ig_al_reference_parse(v, &p->reference) || p->reference == IG_AL_REF_RUNNING) {
+            if (!strcmp(v, "running")) return ig_cli_usage_error(prog, "--reference %s", IG_AL_RUNNING_REMOVED);
+            return bad(a, "full or nli", v);
+        }
     } else if (!strcmp(a, "--params")) {
         if (!ig_al_param_set_parse(v, &p->params)) return bad(a, "all or conv-linear", v);
     } else if (!strcmp(a, "--al-epochs")) {
@@ -210,7 +213,6 @@ static bool parse_switch(struct options *o, const char *a)
 {
     if (!strcmp(a, "--resume")) o->resume = true;
     else if (!strcmp(a, "--quiet")) o->quiet = true;
-    else if (!strcmp(a, "--compare-running")) o->al.compare_running = true;
     else if (!strcmp(a, "--track-accuracy")) o->al.track_accuracy = true;
     else if (!strcmp(a, "--no-track-accuracy")) o->al.track_accuracy = false;
     else if (!strcmp(a, "--no-plots")) o->no_plots = true;
@@ -249,14 +251,10 @@ static int parse_args(int argc, char **argv, struct options *o)
         int rc = parse_value(o, a, v);
         if (rc >= 0) return rc;
     }
-    if (o->al.compare_running && o->al.reference != IG_AL_REF_RUNNING) {
-        fprintf(stderr, "%s: --compare-running needs --reference running\n", prog);
-        return IG_CLI_EXIT_USAGE;
-    }
     if (o->data_parallel && !ig_dist_compiled())
         return ig_cli_usage_error(prog, "--data-parallel needs a build with MPI (meson setup -Dmpi=enabled)");
-    if (o->data_parallel && (o->al.compare_running || o->shard_n > 1))
-        return ig_cli_usage_error(prog, "--data-parallel does not combine with --compare-running or --shard");
+    if (o->data_parallel && o->shard_n > 1)
+        return ig_cli_usage_error(prog, "--data-parallel does not combine with --shard");
     return -1;
 }
 

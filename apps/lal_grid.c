@@ -47,18 +47,25 @@ int lal_grid_parse_fracs(struct lal_grid *g, const char *prog, const char *v)
     return -1;
 }
 
+/* A list of distinct integers >= lo of the flag into out[0..*n); -1 or the usage-error status. */
+static int parse_ints(const char *prog, const char *flag, const char *what, const char *v, int64_t lo, int64_t hi,
+                      int64_t *out, int *n)
+{
+    char buf[2048], *tok[LAL_GRID_MAX];
+    if (!split_list(v, buf, sizeof buf, tok, n)) return ig_cli_expected(prog, flag, what, v);
+    for (int i = 0; i < *n; i++) {
+        if (!ig_cli_parse_i64(tok[i], lo, hi, &out[i])) return ig_cli_expected(prog, flag, what, v);
+        for (int j = 0; j < i; j++)
+            if (out[i] == out[j]) return ig_cli_expected(prog, flag, what, v);
+    }
+    return -1;
+}
+
 int lal_grid_parse_ks(struct lal_grid *g, const char *prog, const char *v)
 {
-    static const char *what = "a comma list of at most 64 distinct integers >= 1";
-    char buf[2048], *tok[LAL_GRID_MAX];
     int64_t k[LAL_GRID_MAX];
-    int n;
-    if (!split_list(v, buf, sizeof buf, tok, &n)) return ig_cli_expected(prog, "--k", what, v);
-    for (int i = 0; i < n; i++) {
-        if (!ig_cli_parse_i64(tok[i], 1, 1000000000, &k[i])) return ig_cli_expected(prog, "--k", what, v);
-        for (int j = 0; j < i; j++)
-            if (k[i] == k[j]) return ig_cli_expected(prog, "--k", what, v);
-    }
+    int n, rc = parse_ints(prog, "--k", "a comma list of at most 64 distinct integers >= 1", v, 1, 1000000000, k, &n);
+    if (rc >= 0) return rc;
     memcpy(g->ks, k, (size_t)n * sizeof *k);
     g->n_ks = n;
     return -1;
@@ -66,19 +73,10 @@ int lal_grid_parse_ks(struct lal_grid *g, const char *prog, const char *v)
 
 int lal_grid_parse_seeds(struct lal_grid *g, const char *prog, const char *v)
 {
-    static const char *what = "a comma list of at most 64 distinct non-negative integers";
-    char buf[2048], *tok[LAL_GRID_MAX];
-    uint64_t sd[LAL_GRID_MAX];
-    int n;
-    if (!split_list(v, buf, sizeof buf, tok, &n)) return ig_cli_expected(prog, "--seeds", what, v);
-    for (int i = 0; i < n; i++) {
-        int64_t s;
-        if (!ig_cli_parse_i64(tok[i], 0, INT64_MAX, &s)) return ig_cli_expected(prog, "--seeds", what, v);
-        sd[i] = (uint64_t)s;
-        for (int j = 0; j < i; j++)
-            if (sd[i] == sd[j]) return ig_cli_expected(prog, "--seeds", what, v);
-    }
-    memcpy(g->seeds, sd, (size_t)n * sizeof *sd);
+    int64_t s[LAL_GRID_MAX];
+    int n, rc = parse_ints(prog, "--seeds", "a comma list of at most 64 distinct non-negative integers", v, 0, INT64_MAX, s, &n);
+    if (rc >= 0) return rc;
+    for (int i = 0; i < n; i++) g->seeds[i] = (uint64_t)s[i];
     g->n_seeds = n;
     return -1;
 }

@@ -109,9 +109,6 @@ static void show_log(struct lal_progress *p, const struct ig_al_progress *ev, bo
                 hms(a, sizeof a, lal_progress_eta_run(p)), hms(b, sizeof b, lal_progress_eta_grid(p)));
     else if (!strcmp(ev->stage, "eval") || !strcmp(ev->stage, "init-load"))
         fprintf(p->f, "%s AL %d: test accuracy %.4f (%.1f s)\n", ev->stage, ev->al_epoch, ev->value, ev->seconds);
-    else if (!strcmp(ev->stage, "score") && !isnan(ev->value))
-        fprintf(p->f, "score AL %d epoch %d (%.1f s), Spearman running vs full %.3f\n", ev->al_epoch, ev->train_epoch,
-                ev->seconds, ev->value);
     else if (!strcmp(ev->stage, "done"))
         fprintf(p->f, "done\n");
     else

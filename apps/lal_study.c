@@ -51,16 +51,16 @@ int lal_study_check(const struct lal_study *s)
 static enum ig_status dump_scores(struct lal_run_ctx *c, const struct ig_al_progress *ev)
 {
     const char *dir = c->s->out, *unit = c->u->name;
-    char file[64];
-    snprintf(file, sizeof file, "al%d-ep%d", ev->al_epoch, ev->train_epoch);
-    IG_TRY(lal_study_write_npy(dir, unit, file, ev->scores, ev->n_scores, false));
+    char file[160];
+    snprintf(file, sizeof file, "scores-%s-e%d-t%d", unit, ev->al_epoch, ev->train_epoch);
+    IG_TRY(lal_study_write_npy(dir, file, ev->scores, ev->n_scores, false));
     for (int64_t j = 0; j < ev->n_scores; j++) c->sum[j] = (ev->train_epoch == 1 ? 0 : c->sum[j]) + ev->scores[j];
     if (ev->train_epoch < c->s->base.train_epochs) return IG_OK;
     for (int64_t j = 0; j < ev->n_scores; j++) c->sum[j] /= (double)c->s->base.train_epochs;
-    snprintf(file, sizeof file, "al%d-mean", ev->al_epoch);
-    IG_TRY(lal_study_write_npy(dir, unit, file, c->sum, ev->n_scores, false));
-    snprintf(file, sizeof file, "al%d-rows", ev->al_epoch);
-    return lal_study_write_npy(dir, unit, file, ev->rows, ev->n_scores, true);
+    snprintf(file, sizeof file, "scores-%s-e%d", unit, ev->al_epoch);
+    IG_TRY(lal_study_write_npy(dir, file, c->sum, ev->n_scores, false));
+    snprintf(file, sizeof file, "rows-%s-e%d", unit, ev->al_epoch);
+    return lal_study_write_npy(dir, file, ev->rows, ev->n_scores, true);
 }
 
 static int on_event(const struct ig_al_progress *ev, void *user)
@@ -292,7 +292,8 @@ int lal_study_run(const struct lal_study *s)
     if (ig_dist_rank(s->dist) == 0) {
         fprintf(stderr, "%s: %d runs (%d fractions x %d seeds x %d k x %d methods)", s->prog, n_all, s->grid.n_fracs,
                 s->grid.n_seeds, s->grid.n_ks, n_all / (s->grid.n_fracs * s->grid.n_seeds * s->grid.n_ks));
-        if (s->shard_n > 1) fprintf(stderr, "; shard %d/%d: runs %d..%d", s->shard_i, s->shard_n, first + 1, first + n);
+        if (s->shard_n > 1 && n) fprintf(stderr, "; shard %d/%d: runs %d..%d", s->shard_i, s->shard_n, first + 1, first + n);
+        else if (s->shard_n > 1) fprintf(stderr, "; shard %d/%d: no runs", s->shard_i, s->shard_n);
         fprintf(stderr, "\n");
     }
     signal(SIGINT, on_sigint);

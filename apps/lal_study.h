@@ -7,11 +7,11 @@
  *                                unit of the same fraction, k and seed, from any invocation),
  *                                epochs[] with per-phase seconds, test_acc and n_labeled (|LI ∪ NLI|
  *                                the model of test_acc was trained on), line1_trained, ...
- *   scores/<u>/al<i>-ep<j>.npy   float64 [k]: r_x of the k instances of NLI scored after training
- *                                epoch j of AL epoch i (methods with a regressor: ds, ld, rds, rld)
- *   scores/<u>/al<i>-mean.npy    float64 [k]: their mean over the training epochs (the regressor's
- *                                target before the RDS/RLD binning)
- *   scores/<u>/al<i>-rows.npy    int64 [k]: the training-set rows of those instances
+ *   scores/scores-<u>-e<i>.npy      float64 [k]: r_x of the k instances of NLI at AL epoch i, the
+ *                                   mean over its training epochs (the regressor's target before
+ *                                   the RDS/RLD binning; Fig. 1) -- methods with a regressor only
+ *   scores/scores-<u>-e<i>-t<j>.npy float64 [k]: the same instances scored after training epoch j
+ *   scores/rows-<u>-e<i>.npy        int64 [k]: their training-set rows
  *   ckpt/init-f<frac>-s<seed>.safetensors (+ .json sidecar)   line-1 model of a (fraction, seed)
  *   ckpt/<u>.state.json          the resumable state
  *   summary.csv (after every run), results.csv, results.md, figures/ (at the end, lal_report.h)
@@ -49,9 +49,8 @@ struct lal_run_out {
 int lal_study_write_run(const struct lal_study *s, const struct lal_unit *u, const struct lal_run_out *r);
 /* Number (or boolean as 0/1) `key` of the run file DIR/run-<name>.json, NaN when there is none. */
 double lal_study_read_num(const char *dir, const char *name, const char *key);
-/* DIR/scores/<unit>/<file>.npy of n float64 (rows: int64 when ints) through ig_npy. */
-enum ig_status lal_study_write_npy(const char *dir, const char *unit, const char *file, const void *data, int64_t n,
-                                   bool ints);
+/* DIR/scores/<file>.npy of n float64 (int64 when ints) through ig_npy. */
+enum ig_status lal_study_write_npy(const char *dir, const char *file, const void *data, int64_t n, bool ints);
 
 /* The progress callback's context: the display and the score files of the current unit. */
 struct lal_run_ctx {

@@ -49,7 +49,6 @@ static json_t *epochs_json(const struct lal_study *s, const struct lal_run_out *
         json_object_set_new(e, "select_s", num(st->select_s));
         json_object_set_new(e, "total_s", num(st->total_s));
         json_object_set_new(e, "score_mean", num(st->score_mean));
-        json_object_set_new(e, "ref_spearman", num(st->ref_spearman));
         json_object_set_new(e, "test_acc", num(st->test_acc));
         json_object_set_new(e, "n_labeled", json_integer(st->n_labeled));
         json_object_set_new(e, "labels_spent", json_integer(st->n_labeled - r->n_li0));
@@ -131,15 +130,12 @@ static enum ig_status dir_make(const char *d)
     return ig_error(IG_ERR_IO, "%s: cannot create the directory: %s", d, strerror(errno));
 }
 
-enum ig_status lal_study_write_npy(const char *dir, const char *unit, const char *file, const void *data, int64_t n,
-                                   bool ints)
+enum ig_status lal_study_write_npy(const char *dir, const char *file, const void *data, int64_t n, bool ints)
 {
     char path[4600];
     snprintf(path, sizeof path, "%s/scores", dir);
     IG_TRY(dir_make(path));
-    snprintf(path, sizeof path, "%s/scores/%s", dir, unit);
-    IG_TRY(dir_make(path));
-    snprintf(path, sizeof path, "%s/scores/%s/%s.npy", dir, unit, file);
+    snprintf(path, sizeof path, "%s/scores/%s.npy", dir, file);
     int64_t shape[2] = {n, 1};
     return ig_npy_write(path, ints ? IG_NPY_I64 : IG_NPY_F64, 1, shape, data);
 }

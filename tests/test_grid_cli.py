@@ -72,19 +72,19 @@ def line1_per_group(out, names):
 
 
 def check_scores(out, u, k):
-    d = os.path.join(out, "scores", u)
-    descr, shape, ep = read_npy(os.path.join(d, "al1-ep1.npy"))
-    check(descr == "<f8" and shape == (k,), "%s al1-ep1.npy: %s %s, expected float64 (%d,)" % (u, descr, shape, k))
-    _, _, mean = read_npy(os.path.join(d, "al1-mean.npy"))
+    d = os.path.join(out, "scores")
+    descr, shape, ep = read_npy(os.path.join(d, "scores-%s-e1-t1.npy" % u))
+    check(descr == "<f8" and shape == (k,), "%s e1-t1: %s %s, expected float64 (%d,)" % (u, descr, shape, k))
+    _, _, mean = read_npy(os.path.join(d, "scores-%s-e1.npy" % u))
     check(list(mean) == list(ep), "%s: the mean over one training epoch differs from that epoch's scores" % u)
     j = load(out, u)
-    check(abs(sum(mean) / k - j["epochs"][0]["score_mean"]) < 1e-12, "%s: al1-mean.npy does not average to score_mean" % u)
-    descr, _, rows = read_npy(os.path.join(d, "al1-rows.npy"))
+    check(abs(sum(mean) / k - j["epochs"][0]["score_mean"]) < 1e-12, "%s: the e1 scores do not average to score_mean" % u)
+    descr, _, rows = read_npy(os.path.join(d, "rows-%s-e1.npy" % u))
     first = j["labeled_rows_added"][:k]   # line 2's draw: the instances scored at AL epoch 1
-    check(descr == "<i8" and list(rows) == first, "%s al1-rows.npy %s vs the first k rows added %s" % (u, rows, first))
+    check(descr == "<i8" and list(rows) == first, "%s rows-e1 %s vs the first k rows added %s" % (u, rows, first))
     try:
         import numpy
-        check(numpy.load(os.path.join(d, "al1-ep1.npy")).tolist() == list(ep), "numpy.load disagrees with the header")
+        check(numpy.load(os.path.join(d, "scores-%s-e1-t1.npy" % u)).tolist() == list(ep), "numpy.load disagrees")
     except ImportError:
         pass
 
