@@ -15,6 +15,7 @@
 #include "ig_data.h"
 #include "ig_nn.h"
 #include "ig_util.h"
+#include "lal_report.h"
 
 #define MAX_SEEDS 64
 
@@ -25,6 +26,7 @@ static void usage(FILE *f)
     struct ig_al_params d = ig_al_params_default();
     fprintf(f,
             "usage: %s [options]\n"
+            "       %s report DIR [--no-plots]   rebuild DIR's summary, results.md/.csv and figures\n"
             "Active learning with LAL-IGradV (Flesca et al.): for every seed, split the training subset into\n"
             "LI and UI, train the CNN on LI (A0, shared by all methods), then spend k labels per AL epoch\n"
             "with each method and report the final test accuracy A.\n\n"
@@ -36,7 +38,7 @@ static void usage(FILE *f)
             "                      data/cifar-10-batches-bin) or the Fashion-MNIST dir with --dataset fmnist\n"
             "                      (default %s)\n"
             "  --dataset D         cifar10 | fmnist (default cifar10; features: 3072 / 784 pixel bytes)\n",
-            prog, IG_FMNIST_DEFAULT_DIR);
+            prog, prog, IG_FMNIST_DEFAULT_DIR);
     fprintf(f, "  --methods LIST      comma list of methods (default all):\n");
     for (int m = 0; m < IG_AL_METHOD_COUNT; m++)
         fprintf(f, "                        %-8s %s\n", ig_al_method_name((enum ig_al_method)m),
@@ -400,75 +402,6 @@ static int write_run_json(const struct options *o, const char *device, enum ig_a
     return rc;
 }
 
-static void mean_std(const double *v, int n, double *mean, double *sd)
-{
-    double s = 0, q = 0;
-    int c = 0;
-    for (int i = 0; i < n; i++)
-        if (isfinite(v[i])) s += v[i], c++;
-    *mean = c ? s / c : NAN;
-    for (int i = 0; i < n; i++)
-        if (isfinite(v[i])) q += (v[i] - *mean) * (v[i] - *mean);
-    *sd = c > 1 ? sqrt(q / (c - 1)) : (c == 1 ? 0.0 : NAN);
-}
-
-static void csv_num(FILE *f, double v)
-{
-    if (isfinite(v)) fprintf(f, ",%.6g", v);
-    else fprintf(f, ",");
-}
-
-/* summary.csv: one row per run, then mean and std over the seeds per method. */
-static int write_summary(const struct options *o, struct run_out (*runs)[IG_AL_METHOD_COUNT], int n_seeds_done)
-{
-    char path[4200];
-    snprintf(path, sizeof path, "%s/summary.csv", o->out);
-    struct ig_atomic_file af;
-    if (ig_atomic_open(&af, path) != IG_OK) {
-        fprintf(stderr, "%s: %s\n", prog, ig_last_error());
-        return -1;
-    }
-    FILE *f = af.fp;
-    fprintf(f, "method,seed,a0,a,pct_increase,pct_rnd,pct_lcs,sec_per_al_epoch\n");
-    for (int m = 0; m < IG_AL_METHOD_COUNT; m++)
-        for (int s = 0; s < n_seeds_done; s++) {
-            const struct run_out *r = &runs[s][m];
-            if (!r->ran) continue;
-            fprintf(f, "%s,%llu", ig_al_method_name((enum ig_al_method)m), (unsigned long long)o->seeds[s]);
-            csv_num(f, r->res.a0);
-            csv_num(f, r->res.a);
-            csv_num(f, r->pct_inc);
-            csv_num(f, r->pct_rnd);
-            csv_num(f, r->pct_lcs);
-            csv_num(f, r->sec_per_epoch);
-            fputc('\n', f);
-        }
-    for (int m = 0; m < IG_AL_METHOD_COUNT; m++) {
-        double v[6][MAX_SEEDS];
-        int n = 0;
-        for (int s = 0; s < n_seeds_done; s++) {
-            const struct run_out *r = &runs[s][m];
-            if (!r->ran) continue;
-            v[0][n] = r->res.a0, v[1][n] = r->res.a, v[2][n] = r->pct_inc;
-            v[3][n] = r->pct_rnd, v[4][n] = r->pct_lcs, v[5][n] = r->sec_per_epoch;
-            n++;
-        }
-        if (!n) continue;
-        double mean[6], sd[6];
-        for (int c = 0; c < 6; c++) mean_std(v[c], n, &mean[c], &sd[c]);
-        fprintf(f, "%s,mean", ig_al_method_name((enum ig_al_method)m));
-        for (int c = 0; c < 6; c++) csv_num(f, mean[c]);
-        fprintf(f, "\n%s,std", ig_al_method_name((enum ig_al_method)m));
-        for (int c = 0; c < 6; c++) csv_num(f, sd[c]);
-        fputc('\n', f);
-    }
-    if (ig_atomic_commit(&af) != IG_OK) {
-        fprintf(stderr, "%s: %s\n", prog, ig_last_error());
-        return -1;
-    }
-    return 0;
-}
-
 static int make_dir(const char *d)
 {
     if (mkdir(d, 0755) == 0 || errno == EEXIST) {
@@ -621,7 +554,7 @@ static int run_seed(struct session *ss, int si)
  * (the one place that builds summaries, so a report module can replace it). */
 static int write_reports(const struct options *o, struct run_out (*runs)[IG_AL_METHOD_COUNT], int n_seeds_done, bool final)
 {
-    if (write_summary(o, runs, n_seeds_done) != 0) return 1;
+    if ((final ? lal_report_write(o->out) : lal_report_summary(o->out)) != IG_OK) return fprintf(stderr, "%s: %s\n", prog, ig_last_error()), 1;
     if (!final) return 0;
     printf("method,seed,a0,a,pct_increase,pct_rnd,pct_lcs,sec_per_al_epoch\n");
     for (int mi = 0; mi < IG_AL_METHOD_COUNT; mi++)
@@ -660,6 +593,7 @@ static int run_all(struct session *ss)
 
 int main(int argc, char **argv)
 {
+    if (argc > 1 && !strcmp(argv[1], "report")) return lal_report_command(prog, argc - 1, argv + 1);
     struct options o = options_default();
     int rc = parse_args(argc, argv, &o);
     if (rc >= 0) return rc;
