@@ -1,5 +1,6 @@
 /* Per-sample gradient engine: exact D·g_n, θ·g_n and ‖g_n‖² per instance from one batched backward through the layer hook. */
 #include "ig_al.h"
+#include "ig_util.h"
 #include "ig_nn.h"
 #include <stdlib.h>
 #include <string.h>

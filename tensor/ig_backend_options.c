@@ -1,5 +1,5 @@
 /* Backend options: defaults and the one reader of the environment (IGRADV_CPU, IGRADV_CONV, IGRADV_CL_*, XDG_CACHE_HOME, OMP_NUM_THREADS, IGRADV_DEVICE). */
-#include "ig_internal.h"
+#include "ig_backend_impl.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
