@@ -30,7 +30,7 @@ flags="-std=gnu11 -O2 -Wall -Wextra -Wpedantic -Werror -fopenmp -D_GNU_SOURCE -I
 n=0
 for f in "$root"/tensor/*.c "$root"/tensor/cpu/*.c; do
     extra=
-    case "$f" in */ig_cpu_conv.c | */ig_cpu_winograd.c) extra=-DIG_SIMD_GENERIC ;; esac
+    case "$f" in */ig_cpu_backend.c | */ig_cpu_ref.c) ;; */cpu/*) extra=-DIG_SIMD_GENERIC ;; esac
     # shellcheck disable=SC2086
     "$cc" $flags $extra -c "$f" -o "$tmp/$(basename "$f" .c).o"
     n=$((n + 1))

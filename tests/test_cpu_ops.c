@@ -9,7 +9,19 @@
 
 static struct ig_backend *be;
 
-static void setup(void) { ck_assert_int_eq(ig_backend_init_cpu(&be, 2), IG_OK); }
+/* The instruction set of the "ops" test cases running now (one test case per ISA the CPU runs). */
+static enum ig_cpu_isa cur_isa = IG_CPU_ISA_AUTO;
+
+static void setup(void)
+{
+    struct ig_backend_options o = ig_backend_options_default();
+    o.threads = 2;
+    o.cpu_isa = cur_isa;
+    ck_assert_int_eq(ig_backend_init_opts("cpu", &o, &be), IG_OK);
+}
+static void setup_generic(void) { cur_isa = IG_CPU_ISA_GENERIC; setup(); }
+static void setup_avx2(void) { cur_isa = IG_CPU_ISA_AVX2; setup(); }
+static void setup_avx512(void) { cur_isa = IG_CPU_ISA_AVX512; setup(); }
 static void teardown(void) { ig_backend_free(be); be = NULL; }
 
 /* ---------------------------------------------------------------- tensor helpers */
@@ -922,23 +934,8 @@ START_TEST(test_all_ops_covered)
 }
 END_TEST
 
-static Suite *cpu_ops_suite(void)
+static void add_ops_tests(TCase *tc)
 {
-    Suite *s = suite_create("cpu_ops");
-    /* these create their own backend per instruction set (the conv ops are covered here) */
-    TCase *ti = tcase_create("isa");
-    tcase_set_timeout(ti, 300);
-    int ncase = (int)(sizeof conv_cases / sizeof conv_cases[0]);
-    tcase_add_loop_test(ti, test_isa_conv_vs_ref, 0, N_ISAS * ncase);
-    tcase_add_loop_test(ti, test_isa_conv_forced, 0, N_ISAS);
-    tcase_add_loop_test(ti, test_isa_winograd_vs_ref, 0, N_ISAS);
-    tcase_add_loop_test(ti, test_isa_deterministic, 0, N_ISAS);
-    tcase_add_test(ti, test_options_env);
-    tcase_add_test(ti, test_options_bad);
-    suite_add_tcase(s, ti);
-    TCase *tc = tcase_create("ops");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_set_timeout(tc, 300);
     tcase_add_test(tc, test_gemm_vs_ref);
     tcase_add_test(tc, test_conv_known);
     tcase_add_test(tc, test_conv_deterministic);
@@ -957,8 +954,39 @@ static Suite *cpu_ops_suite(void)
     tcase_add_test(tc, test_optim_vs_ref);
     tcase_add_test(tc, test_optim_known);
     tcase_add_test(tc, test_bad_args);
-    tcase_add_test(tc, test_all_ops_covered);
-    suite_add_tcase(s, tc);
+}
+
+static Suite *cpu_ops_suite(void)
+{
+    Suite *s = suite_create("cpu_ops");
+    /* these create their own backend per instruction set (the conv ops are covered here) */
+    TCase *ti = tcase_create("isa");
+    tcase_set_timeout(ti, 300);
+    int ncase = (int)(sizeof conv_cases / sizeof conv_cases[0]);
+    tcase_add_loop_test(ti, test_isa_conv_vs_ref, 0, N_ISAS * ncase);
+    tcase_add_loop_test(ti, test_isa_conv_forced, 0, N_ISAS);
+    tcase_add_loop_test(ti, test_isa_winograd_vs_ref, 0, N_ISAS);
+    tcase_add_loop_test(ti, test_isa_deterministic, 0, N_ISAS);
+    tcase_add_test(ti, test_options_env);
+    tcase_add_test(ti, test_options_bad);
+    suite_add_tcase(s, ti);
+    /* every fast kernel against its reference, once per instruction set this CPU runs */
+    static const struct { enum ig_cpu_isa isa; const char *name; void (*setup)(void); } runs[] = {
+        {IG_CPU_ISA_GENERIC, "ops_generic", setup_generic},
+        {IG_CPU_ISA_AVX2, "ops_avx2", setup_avx2},
+        {IG_CPU_ISA_AVX512, "ops_avx512", setup_avx512},
+    };
+    for (int r = 0; r < N_ISAS; r++) {
+        if (!ig_cpu_isa_table(runs[r].isa)) continue;   /* forcing it is an error: test_options_bad */
+        TCase *tc = tcase_create(runs[r].name);
+        tcase_add_checked_fixture(tc, runs[r].setup, teardown);
+        tcase_set_timeout(tc, 300);
+        add_ops_tests(tc);
+        suite_add_tcase(s, tc);
+    }
+    TCase *last = tcase_create("coverage");
+    tcase_add_test(last, test_all_ops_covered);
+    suite_add_tcase(s, last);
     return s;
 }
 

@@ -45,20 +45,6 @@ static enum ig_status cpu_copy(struct ig_backend *be, void *dst, size_t doff, vo
     return IG_OK;
 }
 
-/* The instruction-set specific ops go through the table picked at creation (be->impl). */
-enum ig_status ig_cpu_conv2d_fwd(struct ig_backend *be, const struct ig_op_call *call)
-{
-    return ig_cpu_isa_of(be)->conv2d_fwd(be, call);
-}
-enum ig_status ig_cpu_conv2d_bwd_data(struct ig_backend *be, const struct ig_op_call *call)
-{
-    return ig_cpu_isa_of(be)->conv2d_bwd_data(be, call);
-}
-enum ig_status ig_cpu_conv2d_bwd_weight(struct ig_backend *be, const struct ig_op_call *call)
-{
-    return ig_cpu_isa_of(be)->conv2d_bwd_weight(be, call);
-}
-
 /* With the threads option set, every kernel runs with that many OpenMP threads (and OpenBLAS
  * threads where it calls threaded BLAS): the calling thread's OpenMP team size and OpenBLAS's
  * count are set around the kernel and put back afterwards, so nothing outside the backend's own
@@ -89,11 +75,12 @@ static void threads_leave(const struct ig_backend *be, struct thread_scope sc)
     if (sc.blas != n) openblas_set_num_threads(sc.blas);
 }
 
+/* Every op: the kernel of the instruction set picked at creation (be->impl), inside the thread scope. */
 #define IG_OP(E, fn, name)                                                                     \
     static enum ig_status run_##fn(struct ig_backend *be, const struct ig_op_call *call)     \
     {                                                                                          \
         struct thread_scope sc = threads_enter(be);                                            \
-        enum ig_status s = ig_cpu_##fn(be, call);                                              \
+        enum ig_status s = ig_cpu_isa_of(be)->kernels[IG_OP_##E](be, call);                    \
         threads_leave(be, sc);                                                                 \
         return s;                                                                              \
     }

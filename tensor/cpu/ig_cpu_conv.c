@@ -307,7 +307,7 @@ static void fwd_range(const struct conv_geom *g, const struct conv_plan *pl, con
     }
 }
 
-static enum ig_status conv2d_fwd(struct ig_backend *be, const struct ig_op_call *call)
+enum ig_status IG_ISA_FN(ig_cpu_conv2d_fwd)(struct ig_backend *be, const struct ig_op_call *call)
 {
     struct conv_geom g = geom(call->t[1], call->t[2], call->t[0], &call->p.conv);
     float *y = ig_cpu_f32(call->t[0]);
@@ -358,7 +358,7 @@ static void bwd_data_range(const struct conv_geom *g, const struct conv_plan *pl
     }
 }
 
-static enum ig_status conv2d_bwd_data(struct ig_backend *be, const struct ig_op_call *call)
+enum ig_status IG_ISA_FN(ig_cpu_conv2d_bwd_data)(struct ig_backend *be, const struct ig_op_call *call)
 {
     struct conv_geom g = geom(call->t[0], call->t[2], call->t[1], &call->p.conv);
     float *dx = ig_cpu_f32(call->t[0]);
@@ -414,7 +414,7 @@ static void bwd_weight_range(const struct conv_geom *g, const struct conv_plan *
     }
 }
 
-static enum ig_status conv2d_bwd_weight(struct ig_backend *be, const struct ig_op_call *call)
+enum ig_status IG_ISA_FN(ig_cpu_conv2d_bwd_weight)(struct ig_backend *be, const struct ig_op_call *call)
 {
     struct conv_geom g = geom(call->t[2], call->t[0], call->t[1], &call->p.conv);
     float *dw = ig_cpu_f32(call->t[0]);
@@ -468,25 +468,3 @@ static enum ig_status conv2d_bwd_weight(struct ig_backend *be, const struct ig_o
     ig_cpu_blas_single_end(saved);
     return IG_OK;
 }
-
-#if defined(IG_SIMD_AVX512)
-#define ISA_ID IG_CPU_ISA_AVX512
-#define ISA_NAME "avx512"
-#elif defined(IG_SIMD_AVX2)
-#define ISA_ID IG_CPU_ISA_AVX2
-#define ISA_NAME "avx2"
-#else
-#define ISA_ID IG_CPU_ISA_GENERIC
-#define ISA_NAME "generic"
-#endif
-
-const struct ig_cpu_isa_fns IG_ISA_FN(ig_cpu_isa) = {
-    .isa = ISA_ID,
-    .name = ISA_NAME,
-    .conv2d_fwd = conv2d_fwd,
-    .conv2d_bwd_data = conv2d_bwd_data,
-    .conv2d_bwd_weight = conv2d_bwd_weight,
-    .winograd_suits = IG_ISA_FN(ig_cpu_winograd_suits),
-    .winograd_conv = IG_ISA_FN(ig_cpu_winograd_conv),
-    .winograd_bwd_weight = IG_ISA_FN(ig_cpu_winograd_bwd_weight),
-};

@@ -37,10 +37,10 @@ static enum ig_status reduce_axis(const struct ig_op_call *call, bool mean)
     return IG_OK;
 }
 
-enum ig_status ig_cpu_sum_axis(struct ig_backend *be, const struct ig_op_call *call) { (void)be; return reduce_axis(call, false); }
-enum ig_status ig_cpu_mean_axis(struct ig_backend *be, const struct ig_op_call *call) { (void)be; return reduce_axis(call, true); }
+enum ig_status IG_ISA_FN(ig_cpu_sum_axis)(struct ig_backend *be, const struct ig_op_call *call) { (void)be; return reduce_axis(call, false); }
+enum ig_status IG_ISA_FN(ig_cpu_mean_axis)(struct ig_backend *be, const struct ig_op_call *call) { (void)be; return reduce_axis(call, true); }
 
-enum ig_status ig_cpu_row_sqnorm(struct ig_backend *be, const struct ig_op_call *call)
+enum ig_status IG_ISA_FN(ig_cpu_row_sqnorm)(struct ig_backend *be, const struct ig_op_call *call)
 {
     (void)be;
     float *out = ig_cpu_f32(call->t[0]);
@@ -61,7 +61,7 @@ enum ig_status ig_cpu_row_sqnorm(struct ig_backend *be, const struct ig_op_call 
     return IG_OK;
 }
 
-enum ig_status ig_cpu_row_dot(struct ig_backend *be, const struct ig_op_call *call)
+enum ig_status IG_ISA_FN(ig_cpu_row_dot)(struct ig_backend *be, const struct ig_op_call *call)
 {
     (void)be;
     float *out = ig_cpu_f32(call->t[0]);
@@ -82,7 +82,7 @@ enum ig_status ig_cpu_row_dot(struct ig_backend *be, const struct ig_op_call *ca
     return IG_OK;
 }
 
-enum ig_status ig_cpu_conv2d_bwd_bias(struct ig_backend *be, const struct ig_op_call *call)
+enum ig_status IG_ISA_FN(ig_cpu_conv2d_bwd_bias)(struct ig_backend *be, const struct ig_op_call *call)
 {
     (void)be;
     float *db = ig_cpu_f32(call->t[0]);

@@ -17,13 +17,19 @@
 #include <immintrin.h>
 #define IG_VW 16
 #define IG_ISA_FN(name) name##_avx512
+#define IG_ISA_ID IG_CPU_ISA_AVX512
+#define IG_ISA_NAME "avx512"
 #elif defined(IG_SIMD_AVX2)
 #include <immintrin.h>
 #define IG_VW 8
 #define IG_ISA_FN(name) name##_avx2
+#define IG_ISA_ID IG_CPU_ISA_AVX2
+#define IG_ISA_NAME "avx2"
 #else
 #define IG_VW 4
 #define IG_ISA_FN(name) name##_generic
+#define IG_ISA_ID IG_CPU_ISA_GENERIC
+#define IG_ISA_NAME "generic"
 #endif
 
 typedef float ig_vf __attribute__((vector_size(4 * IG_VW)));
