@@ -87,6 +87,42 @@ START_TEST(test_linear_known_answer)
 }
 END_TEST
 
+/* The same layer with W frozen: no gradient reaches W, X and B get the known ones; unfreezing restores W's. */
+START_TEST(test_frozen_param)
+{
+    int64_t xs[2] = {2, 3}, ws[2] = {2, 3}, bs[1] = {2};
+    float x[6] = {1, 2, 3, 4, 5, 6}, w[6] = {0.5f, -1, 2, 1, 0, -0.5f}, b[2] = {0.25f, -0.75f};
+    struct ig_var *X = param_from(2, xs, x), *W = param_from(2, ws, w), *B = param_from(1, bs, b);
+    struct ig_graph *g;
+    ck_assert_int_eq(ig_graph_new(be, &g), IG_OK);
+    ck_assert_ptr_eq(ig_graph_backend(g), be);
+    ck_assert_ptr_null(ig_graph_backend(NULL));
+    ig_param_set_requires_grad(W, false);
+    ck_assert(!ig_var_requires_grad(W));
+    ck_assert_int_eq(ig_graph_backward(g, ig_ag_sum(g, ig_ag_linear(g, X, W, B))), IG_OK);
+    ck_assert(!ig_param_has_grad(W));
+    ck_assert(ig_param_has_grad(X) && ig_param_has_grad(B));
+    float db[2], dx[6], dw[6];
+    readt(ig_var_grad(B), db);
+    readt(ig_var_grad(X), dx);
+    float dbe[2] = {2, 2}, dxe[6] = {1.5f, -1, 1.5f, 1.5f, -1, 1.5f}, dwe[6] = {5, 7, 9, 5, 7, 9};
+    ck_assert(ig_test_close_ratio(db, dbe, 2, 1e-6, 1e-6) <= 1.0);
+    ck_assert(ig_test_close_ratio(dx, dxe, 6, 1e-6, 1e-6) <= 1.0);
+    ig_param_set_requires_grad(W, true);
+    ig_param_zero_grad(X);
+    ig_param_zero_grad(B);
+    ig_graph_reset(g);
+    ck_assert_int_eq(ig_graph_backward(g, ig_ag_sum(g, ig_ag_linear(g, X, W, B))), IG_OK);
+    ck_assert(ig_param_has_grad(W));
+    readt(ig_var_grad(W), dw);
+    ck_assert(ig_test_close_ratio(dw, dwe, 6, 1e-6, 1e-6) <= 1.0);
+    ig_graph_free(g);
+    ig_param_free(X);
+    ig_param_free(W);
+    ig_param_free(B);
+}
+END_TEST
+
 /* x used twice: d/dx sum(x*x + x) = 2x + 1; parameter gradients accumulate across backwards */
 START_TEST(test_accumulation)
 {
@@ -375,6 +411,7 @@ int main(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_tables);
     tcase_add_test(tc, test_linear_known_answer);
+    tcase_add_test(tc, test_frozen_param);
     tcase_add_test(tc, test_accumulation);
     tcase_add_test(tc, test_no_grad_and_release);
     tcase_add_test(tc, test_errors_propagate);
