@@ -1,4 +1,4 @@
-/* igradv data: CIFAR-10 binary and Fashion-MNIST IDX readers, seeded permutations, and a normalising minibatch loader. */
+/* igradv data (part of nn): datasets in host memory, CIFAR-10 / Fashion-MNIST readers, seeded permutations, batch tensors and the minibatch loader. */
 #ifndef IG_DATA_H
 #define IG_DATA_H
 /*
@@ -9,7 +9,7 @@
  *   offset) that is wrong; they never print or exit.
  *
  *   A struct ig_loader walks a dataset (or a subset of its rows) in minibatches: per
- *   epoch a permutation drawn from an explicit seed (own PRNG, splitmix64; the
+ *   epoch a permutation drawn from an explicit seed (the splitmix64 stream of ig_util.h; the
  *   permutation of epoch e depends only on (seed, e), so a resumed run sees the same
  *   order), u8 pixels copied to the backend and normalised there with ig_normalize_u8
  *   (METHOD.md: x/255, then (x - 0.5) / 0.5 per channel). The f32 batch tensor on the
@@ -96,17 +96,6 @@ enum ig_status ig_fmnist_load(struct ig_dataset *out, const char *dir, enum ig_d
 enum ig_status ig_idx_read_pair(struct ig_dataset *out, const char *images_path, const char *labels_path,
                                 int num_classes, int64_t max_n);
 
-/* ---------------------------------------------------------------- seeded permutations */
-
-/* Small PRNG (splitmix64), for shuffling and splits; never rand(). */
-struct ig_data_rng { uint64_t state; };
-void ig_data_rng_seed(struct ig_data_rng *r, uint64_t seed);
-uint64_t ig_data_rng_next(struct ig_data_rng *r);
-/* Unbiased integer in [0, bound), bound >= 1. */
-uint64_t ig_data_rng_below(struct ig_data_rng *r, uint64_t bound);
-/* perm = a uniformly random permutation of 0..n-1 (Fisher-Yates) drawn from r. */
-void ig_data_permutation(int64_t *perm, int64_t n, struct ig_data_rng *r);
-
 /* ---------------------------------------------------------------- minibatch loader */
 
 struct ig_loader_params {
@@ -144,6 +133,19 @@ enum ig_status ig_loader_start_epoch(struct ig_loader *l, int64_t epoch);
 /* Next batch of the current epoch into *b (tensors valid until the next call or free);
  * *got = false (and IG_OK) when the epoch is over. */
 enum ig_status ig_loader_next(struct ig_loader *l, struct ig_batch *b, bool *got);
+
+/* Reusable batch tensors for up to cap rows of ds on be (ds must outlive it): the one way
+ * the loader, the active-learning loop and ig_model_predict stage batches.
+ * ig_batcher_fill copies rows[0..n) (1 <= n <= cap) and returns x f32 [n,C,H,W] normalised
+ * with norm and y i32 [n] labels (either pointer may be NULL), valid until the next fill or
+ * free (views of the first n rows when n < cap). */
+struct ig_batcher; /* opaque */
+enum ig_status ig_batcher_new(struct ig_batcher **out, struct ig_backend *be, const struct ig_dataset *ds, int64_t cap,
+                              struct ig_norm_params norm);
+void ig_batcher_free(struct ig_batcher *b);
+int64_t ig_batcher_capacity(const struct ig_batcher *b);
+enum ig_status ig_batcher_fill(struct ig_batcher *b, const int64_t *rows, int64_t n, struct ig_tensor **x,
+                               struct ig_tensor **y);
 
 /* Lower level: copy the rows idx[0..n) of ds into x_u8 (u8 [n,C,H,W], contiguous), normalise
  * into x (f32 [n,C,H,W], same backend; may be NULL to get only the u8 pixels) and write their
