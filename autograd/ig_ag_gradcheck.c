@@ -25,6 +25,59 @@ static enum ig_status eval_projection(struct ig_graph *g, ig_gradcheck_fn fn, vo
     return IG_OK;
 }
 
+/* What the finite differences of one gradcheck need: the graph, the function and the projection r[n_out]. */
+struct ig_gradcheck_ctx {
+    struct ig_graph *g;
+    ig_gradcheck_fn fn;
+    void *user;
+    struct ig_var *const *inputs;
+    const float *r;
+    int64_t n_out;
+    float *outh;                    /* [n_out] host scratch */
+    struct ig_gradcheck_params p;
+};
+
+/* Central differences of up to p.max_checks elements of input k against its analytic gradient; *w = max error. */
+static enum ig_status check_input(const struct ig_gradcheck_ctx *c, int k, double *w)
+{
+    struct ig_var *in = c->inputs[k];
+    struct ig_gradcheck_params p = c->p;
+    int64_t n = ig_tensor_numel(in->value);
+    size_t bytes = (size_t)n * sizeof(float);
+    float *x = malloc(bytes), *ana = malloc(bytes);
+    struct ig_tensor *gr = ig_var_grad(in);
+    enum ig_status s = IG_OK;
+    if (!x || !ana) s = ig_error(IG_ERR_OOM, "gradcheck: out of memory");
+    else if (!gr) s = IG_ERR_INTERNAL;
+    if (s == IG_OK) s = ig_tensor_to_host(gr, ana, bytes);
+    if (s == IG_OK) s = ig_tensor_to_host(in->value, x, bytes);
+    int64_t checks = (p.max_checks <= 0 || p.max_checks >= n) ? n : p.max_checks;
+    for (int64_t ci = 0; s == IG_OK && ci < checks; ci++) {
+        int64_t j = checks == n ? ci : (ci * n) / checks + (ci * 7919) % (n / checks > 0 ? n / checks : 1);
+        if (j >= n) j = n - 1;
+        float x0 = x[j];
+        float xp = (float)(x0 + p.eps), xm = (float)(x0 - p.eps);
+        double Lp, Lm;
+        x[j] = xp;
+        if ((s = ig_tensor_from_host_into(in->value, x, bytes)) != IG_OK) break;
+        if ((s = eval_projection(c->g, c->fn, c->user, c->inputs, c->r, c->n_out, c->outh, &Lp)) != IG_OK) break;
+        x[j] = xm;
+        if ((s = ig_tensor_from_host_into(in->value, x, bytes)) != IG_OK) break;
+        if ((s = eval_projection(c->g, c->fn, c->user, c->inputs, c->r, c->n_out, c->outh, &Lm)) != IG_OK) break;
+        x[j] = x0;
+        if ((s = ig_tensor_from_host_into(in->value, x, bytes)) != IG_OK) break;
+        double num = (Lp - Lm) / ((double)xp - (double)xm);
+        double err = fabs(num - (double)ana[j]) / (p.atol + p.rtol * fabs(num));
+        if (err > *w) *w = err;
+        if (err > 1.0)
+            s = ig_error(IG_ERR_INTERNAL, "gradcheck: input %d element %lld: numeric %.6g vs analytic %.6g", k,
+                         (long long)j, num, (double)ana[j]);
+    }
+    free(x);
+    free(ana);
+    return s;
+}
+
 enum ig_status ig_gradcheck(struct ig_backend *be, ig_gradcheck_fn fn, void *user, int n_inputs,
                             struct ig_var *const *inputs, struct ig_gradcheck_params p, double *worst)
 {
@@ -35,7 +88,7 @@ enum ig_status ig_gradcheck(struct ig_backend *be, ig_gradcheck_fn fn, void *use
     struct ig_graph *g;
     IG_TRY(ig_graph_new(be, &g));
     enum ig_status s = IG_OK;
-    float *r = NULL, *outh = NULL, *x = NULL, *ana = NULL;
+    float *r = NULL, *outh = NULL;
     struct ig_tensor *seed = NULL;
     double w = 0.0;
 
@@ -62,55 +115,10 @@ enum ig_status ig_gradcheck(struct ig_backend *be, ig_gradcheck_fn fn, void *use
     if ((s = ig_graph_backward_seed(g, out, seed)) != IG_OK) goto done;
     ig_graph_set_grad_enabled(g, false);   /* the perturbed runs only need values */
 
-    for (int k = 0; k < n_inputs && s == IG_OK; k++) {
-        struct ig_var *in = inputs[k];
-        int64_t n = ig_tensor_numel(in->value);
-        size_t bytes = (size_t)n * sizeof(float);
-        x = malloc(bytes);
-        ana = malloc(bytes);
-        if (!x || !ana) {
-            s = ig_error(IG_ERR_OOM, "gradcheck: out of memory");
-            break;
-        }
-        struct ig_tensor *gr = ig_var_grad(in);
-        if (!gr) {
-            s = IG_ERR_INTERNAL;
-            break;
-        }
-        if ((s = ig_tensor_to_host(gr, ana, bytes)) != IG_OK) break;
-        if ((s = ig_tensor_to_host(in->value, x, bytes)) != IG_OK) break;
-        int64_t checks = (p.max_checks <= 0 || p.max_checks >= n) ? n : p.max_checks;
-        for (int64_t c = 0; c < checks; c++) {
-            int64_t j = checks == n ? c : (c * n) / checks + (c * 7919) % (n / checks > 0 ? n / checks : 1);
-            if (j >= n) j = n - 1;
-            float x0 = x[j];
-            float xp = (float)(x0 + p.eps), xm = (float)(x0 - p.eps);
-            double Lp, Lm;
-            x[j] = xp;
-            if ((s = ig_tensor_from_host_into(in->value, x, bytes)) != IG_OK) break;
-            if ((s = eval_projection(g, fn, user, inputs, r, n_out, outh, &Lp)) != IG_OK) break;
-            x[j] = xm;
-            if ((s = ig_tensor_from_host_into(in->value, x, bytes)) != IG_OK) break;
-            if ((s = eval_projection(g, fn, user, inputs, r, n_out, outh, &Lm)) != IG_OK) break;
-            x[j] = x0;
-            if ((s = ig_tensor_from_host_into(in->value, x, bytes)) != IG_OK) break;
-            double num = (Lp - Lm) / ((double)xp - (double)xm);
-            double err = fabs(num - (double)ana[j]) / (p.atol + p.rtol * fabs(num));
-            if (err > w) w = err;
-            if (err > 1.0 && s == IG_OK) {
-                s = ig_error(IG_ERR_INTERNAL, "gradcheck: input %d element %lld: numeric %.6g vs analytic %.6g",
-                             k, (long long)j, num, (double)ana[j]);
-                break;
-            }
-        }
-        free(x);
-        free(ana);
-        x = ana = NULL;
-    }
+    struct ig_gradcheck_ctx c = {g, fn, user, inputs, r, n_out, outh, p};
+    for (int k = 0; k < n_inputs && s == IG_OK; k++) s = check_input(&c, k, &w);
 done:
     if (worst) *worst = w;
-    free(x);
-    free(ana);
     free(r);
     free(outh);
     ig_tensor_free(seed);

@@ -2,8 +2,9 @@
  * paper-CNN training images/s and per-op device time per training step (JSON lines). */
 #include "ig_config.h"
 #include "ig_bench_util.h"
-#include "ig_util.h"
+#include "ig_backend_impl.h"   /* be->threads (test-only include path) */
 #include "ig_nn.h"
+#include "ig_util.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -54,11 +54,19 @@ START_TEST(test_tables)
 END_TEST
 
 /* y = x W^T + b, loss = sum(y): dW[o,i] = sum_n x[n,i], db[o] = N, dx[n,i] = sum_o W[o,i] */
+static const float lin_x[6] = {1, 2, 3, 4, 5, 6}, lin_w[6] = {0.5f, -1, 2, 1, 0, -0.5f}, lin_b[2] = {0.25f, -0.75f};
+static const float lin_dw[6] = {5, 7, 9, 5, 7, 9}, lin_db[2] = {2, 2}, lin_dx[6] = {1.5f, -1, 1.5f, 1.5f, -1, 1.5f};
+static void linear_params(struct ig_var **X, struct ig_var **W, struct ig_var **B)
+{
+    *X = param_from(2, (int64_t[]){2, 3}, lin_x);
+    *W = param_from(2, (int64_t[]){2, 3}, lin_w);
+    *B = param_from(1, (int64_t[]){2}, lin_b);
+}
+
 START_TEST(test_linear_known_answer)
 {
-    int64_t xs[2] = {2, 3}, ws[2] = {2, 3}, bs[1] = {2};
-    float x[6] = {1, 2, 3, 4, 5, 6}, w[6] = {0.5f, -1, 2, 1, 0, -0.5f}, b[2] = {0.25f, -0.75f};
-    struct ig_var *X = param_from(2, xs, x), *W = param_from(2, ws, w), *B = param_from(1, bs, b);
+    struct ig_var *X, *W, *B;
+    linear_params(&X, &W, &B);
     struct ig_graph *g;
     ck_assert_int_eq(ig_graph_new(be, &g), IG_OK);
     struct ig_var *y = ig_ag_linear(g, X, W, B);
@@ -76,10 +84,43 @@ START_TEST(test_linear_known_answer)
     readt(ig_var_grad(W), dw);
     readt(ig_var_grad(B), db);
     readt(ig_var_grad(X), dx);
-    float dwe[6] = {5, 7, 9, 5, 7, 9}, dbe[2] = {2, 2}, dxe[6] = {1.5f, -1, 1.5f, 1.5f, -1, 1.5f};
-    ck_assert(ig_test_close_ratio(dw, dwe, 6, 1e-6, 1e-6) <= 1.0);
-    ck_assert(ig_test_close_ratio(db, dbe, 2, 1e-6, 1e-6) <= 1.0);
-    ck_assert(ig_test_close_ratio(dx, dxe, 6, 1e-6, 1e-6) <= 1.0);
+    ck_assert(ig_test_close_ratio(dw, lin_dw, 6, 1e-6, 1e-6) <= 1.0);
+    ck_assert(ig_test_close_ratio(db, lin_db, 2, 1e-6, 1e-6) <= 1.0);
+    ck_assert(ig_test_close_ratio(dx, lin_dx, 6, 1e-6, 1e-6) <= 1.0);
+    ig_graph_free(g);
+    ig_param_free(X);
+    ig_param_free(W);
+    ig_param_free(B);
+}
+END_TEST
+
+/* The same layer with W frozen: no gradient reaches W, X and B get the known ones; unfreezing restores W's. */
+START_TEST(test_frozen_param)
+{
+    struct ig_var *X, *W, *B;
+    linear_params(&X, &W, &B);
+    struct ig_graph *g;
+    ck_assert_int_eq(ig_graph_new(be, &g), IG_OK);
+    ck_assert_ptr_eq(ig_graph_backend(g), be);
+    ck_assert_ptr_null(ig_graph_backend(NULL));
+    ig_param_set_requires_grad(W, false);
+    ck_assert(!ig_var_requires_grad(W));
+    ck_assert_int_eq(ig_graph_backward(g, ig_ag_sum(g, ig_ag_linear(g, X, W, B))), IG_OK);
+    ck_assert(!ig_param_has_grad(W));
+    ck_assert(ig_param_has_grad(X) && ig_param_has_grad(B));
+    float db[2], dx[6], dw[6];
+    readt(ig_var_grad(B), db);
+    readt(ig_var_grad(X), dx);
+    ck_assert(ig_test_close_ratio(db, lin_db, 2, 1e-6, 1e-6) <= 1.0);
+    ck_assert(ig_test_close_ratio(dx, lin_dx, 6, 1e-6, 1e-6) <= 1.0);
+    ig_param_set_requires_grad(W, true);
+    ig_param_zero_grad(X);
+    ig_param_zero_grad(B);
+    ig_graph_reset(g);
+    ck_assert_int_eq(ig_graph_backward(g, ig_ag_sum(g, ig_ag_linear(g, X, W, B))), IG_OK);
+    ck_assert(ig_param_has_grad(W));
+    readt(ig_var_grad(W), dw);
+    ck_assert(ig_test_close_ratio(dw, lin_dw, 6, 1e-6, 1e-6) <= 1.0);
     ig_graph_free(g);
     ig_param_free(X);
     ig_param_free(W);
@@ -375,6 +416,7 @@ int main(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_tables);
     tcase_add_test(tc, test_linear_known_answer);
+    tcase_add_test(tc, test_frozen_param);
     tcase_add_test(tc, test_accumulation);
     tcase_add_test(tc, test_no_grad_and_release);
     tcase_add_test(tc, test_errors_propagate);

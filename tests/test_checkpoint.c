@@ -214,6 +214,22 @@ START_TEST(test_round_trip)
     ck_assert_str_eq(ig_safetensors_meta(st, "note"), "adam \"lr\"=1e-4 \xc3\xa9");
     ck_assert_ptr_null(ig_safetensors_meta(st, "missing"));
     ck_assert_int_eq(ig_safetensors_meta_count(st), 2);
+    bool seen_step = false, seen_note = false;
+    for (int i = 0; i < 2; i++) {       /* meta_at lists each pair once, value matching ig_safetensors_meta */
+        const char *k = NULL, *v = NULL;
+        ig_safetensors_meta_at(st, i, &k, &v);
+        ck_assert(k && v);
+        ck_assert_str_eq(v, ig_safetensors_meta(st, k));
+        seen_step |= strcmp(k, "step") == 0;
+        seen_note |= strcmp(k, "note") == 0;
+    }
+    ck_assert(seen_step && seen_note);
+    const char *bk = "x", *bv = "x";
+    ig_safetensors_meta_at(st, 2, &bk, &bv);        /* out of range: both NULL */
+    ck_assert(!bk && !bv);
+    bk = bv = "x";
+    ig_safetensors_meta_at(st, -1, &bk, &bv);
+    ck_assert(!bk && !bv);
     int64_t step;
     ck_assert_int_eq(ig_safetensors_meta_i64(st, "step", &step), IG_OK);
     ck_assert_int_eq(step, 120);
