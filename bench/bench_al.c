@@ -439,19 +439,20 @@ static void bench_al_epoch(struct ig_backend *be, const char *data_dir)
 
 int main(int argc, char **argv)
 {
-    bool quick = false, peer = true, epoch = true;
+    bool quick = false, peer = true, epoch = true, models = true;
     const char *dev = NULL, *data = "data/cifar-10-batches-bin";
     int runs = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--quick")) quick = true;
         else if (!strcmp(argv[i], "--no-peer")) peer = false;
         else if (!strcmp(argv[i], "--no-al-epoch")) epoch = false;
+        else if (!strcmp(argv[i], "--al-epoch-only")) models = false;
         else if (!strcmp(argv[i], "--device") && i + 1 < argc) dev = argv[++i];
         else if (!strcmp(argv[i], "--data") && i + 1 < argc) data = argv[++i];
         else if (!strcmp(argv[i], "--runs") && i + 1 < argc && (runs = atoi(argv[++i])) >= 1 && runs <= MAXR) continue;
         else {
             fprintf(stderr, "usage: bench_al [--quick] [--runs 1..%d] [--device cpu|opencl|opencl:P:D] [--no-peer]\n"
-                            "                [--no-al-epoch] [--data CIFAR10_DIR]\n", MAXR);
+                            "                [--no-al-epoch | --al-epoch-only] [--data CIFAR10_DIR]\n", MAXR);
             return 2;
         }
     }
@@ -459,10 +460,10 @@ int main(int argc, char **argv)
     CHECK(dev ? ig_backend_init(dev, &be) : ig_backend_init_cpu(&be, 0));
     g_threads = ig_bench_omp_threads();
     if (runs == 0) runs = quick ? 3 : 7;
-    bool torch = peer && ig_bench_python_has("torch") && ig_bench_python_has("safetensors");
-    if (peer && !torch) fprintf(stderr, "bench_al: torch or safetensors not importable, skipping the vmap peer\n");
-    bench_model(be, "small_cnn", false, 64, runs, false);
-    bench_model(be, "paper_cnn", true, quick ? 16 : 32, runs, torch);
+    bool torch = models && peer && ig_bench_python_has("torch") && ig_bench_python_has("safetensors");
+    if (models && peer && !torch) fprintf(stderr, "bench_al: torch or safetensors not importable, skipping the vmap peer\n");
+    if (models) bench_model(be, "small_cnn", false, 64, runs, false);
+    if (models) bench_model(be, "paper_cnn", true, quick ? 16 : 32, runs, torch);
     if (epoch) bench_al_epoch(be, data);
     ig_backend_free(be);
     return 0;
