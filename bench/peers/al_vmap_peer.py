@@ -4,7 +4,8 @@
 Reads DIR/model.safetensors (igradv's state_dict of the paper CNN, names as PyTorch's) and
 DIR/inputs.safetensors (x [N,3,32,32], y [N], the flat reference D over all parameters in
 named_parameters order, igradv's DS scores, metadata weight_decay). In eval mode it computes
-per-instance g_n with vmap(grad), then DS = cos(D, g_n + wd theta), times that (median of --runs
+per-instance g_n with vmap(grad), then DS = cos(D, g_n + wd theta) from D.g_n, theta.g_n and
+|g_n|^2 (what igradv's engine returns), times that (median of --runs
 after one warm-up), checks its scores against igradv's and prints one JSON line:
 {"images_per_s": V, "max_abs_diff": d, "n": N, "params": P, "runs": R, "torch": version}.
 Exits 3 when torch or safetensors is missing, 4 when the scores differ by more than 1e-3.
@@ -42,7 +43,9 @@ def load(d):
 
 
 def ds_scores(model, x, y, ref, wd):
-    """DS per instance from vmap(grad) per-sample gradients over every parameter."""
+    """DS per instance from vmap(grad) per-sample gradients over every parameter; the dots
+    D.g_n, theta.g_n and |g_n|^2 per parameter tensor in float32 (no [N, P] concatenation),
+    the scalars then in float64."""
     params = {k: v.detach() for k, v in model.named_parameters()}
     buffers = {k: v.detach() for k, v in model.named_buffers()}
 
@@ -52,10 +55,21 @@ def ds_scores(model, x, y, ref, wd):
 
     g = vmap(grad(loss), in_dims=(None, 0, 0))(params, x, y)
     n = x.shape[0]
-    G = torch.cat([g[k].reshape(n, -1) for k in params], 1).double()           # [N, P]
-    theta = torch.cat([v.reshape(-1) for v in params.values()]).double()       # [P]
-    dx = G + wd * theta
-    return (dx @ ref) / (dx.norm(dim=1) * ref.norm()), G.shape[1]
+    dot = torch.zeros(n, dtype=torch.float64)
+    tdot = torch.zeros(n, dtype=torch.float64)
+    sq = torch.zeros(n, dtype=torch.float64)
+    off = 0
+    for k, th in params.items():
+        gk = g[k].reshape(n, -1)
+        m = gk.shape[1]
+        dot += (gk @ ref[off:off + m].float()).double()
+        tdot += (gk @ th.reshape(-1)).double()
+        sq += (gk * gk).sum(1).double()
+        off += m
+    theta = torch.cat([v.reshape(-1) for v in params.values()]).double()
+    dd = dot + wd * (theta @ ref)
+    dsq = sq + 2 * wd * tdot + wd * wd * (theta @ theta)
+    return dd / (dsq.sqrt() * ref.norm()), off
 
 
 def main():
