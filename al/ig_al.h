@@ -26,7 +26,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include "ig_internal.h"
 #include "ig_tensor.h"
 
 enum ig_al_score { IG_AL_DS, IG_AL_LD, IG_AL_RDS, IG_AL_RLD };

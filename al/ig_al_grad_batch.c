@@ -1,6 +1,5 @@
 /* Per-sample gradient engine, per-instance terms: the layer hook (linear, conv, batch norm), ig_al_engine_batch and EGL's per-class gradient norms. */
 #include "ig_al_grad_internal.h"
-#include "ig_cpu_persample.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -147,12 +146,12 @@ static enum ig_status conv_terms(struct ig_al_engine *e, const struct ig_layer_g
     const struct ig_tensor *w = ig_var_value(L->w);
     if (ig_backend_kind(e->be) == IG_BACKEND_CPU) {
         int64_t K = ig_tensor_numel(w) / w->shape[0], P = dy->shape[2] * dy->shape[3];
-        bool ghost = ig_cpu_persample_uses_ghost(K, w->shape[0], P);
+        bool ghost = ig_conv2d_persample_uses_ghost(K, w->shape[0], P);
         const struct ig_tensor *rw[1] = {L->dw}, *rb[1] = {L->db};
         double *acc[1] = {e->dot};
         int nr = e->want_dot && !ghost ? 1 : 0;
         if (e->want_dot && ghost) IG_TRY(layer_dot(e, lg, true, x, dy, L->dw, L->db));
-        return ig_cpu_persample_conv(e->be, x, dy, w, lg->conv, L->b != NULL, nr, rw, rb, acc, e->sq);
+        return ig_conv2d_persample_terms(e->be, x, dy, w, lg->conv, L->b != NULL, nr, rw, rb, acc, e->sq);
     }
     if (e->want_dot) IG_TRY(layer_dot(e, lg, true, x, dy, L->dw, L->db));
     return conv_sq_generic(e, lg, L, x, dy);

@@ -3,6 +3,7 @@
 #define IG_AL_INTERNAL_H
 #include "ig_al.h"
 #include "ig_nn.h"
+#include "ig_util.h"
 
 /* Resumable state of one run, written as JSON after every AL epoch. */
 struct al_state {

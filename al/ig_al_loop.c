@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 struct run {
@@ -26,13 +25,6 @@ struct run {
     const char *mname;
     bool stop;                       /* the progress callback asked to stop */
 };
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static void report(struct run *r, const char *stage, int al_epoch, int train_epoch, double loss, double value, double secs)
 {
@@ -257,7 +249,7 @@ static enum ig_status fit_predict(struct run *r, const double *score, int al_epo
     const struct ig_al_params *p = r->p;
     bool ranked = p->method == IG_AL_METHOD_RDS || p->method == IG_AL_METHOD_RLD;
     int64_t k = r->n_nli, chunk = 4096;
-    double t0 = now_s();
+    double t0 = ig_now_seconds();
     uint8_t *x = gather(r, r->nli, k);
     float *yf = malloc((size_t)k * sizeof *yf);
     int32_t *yc = malloc((size_t)k * sizeof *yc);
@@ -293,8 +285,8 @@ static enum ig_status fit_predict(struct run *r, const double *score, int al_epo
     }
     free(x);
     x = NULL;
-    st->fit_s = now_s() - t0;
-    t0 = now_s();
+    st->fit_s = ig_now_seconds() - t0;
+    t0 = ig_now_seconds();
     for (int64_t i = 0; s == IG_OK && i < r->n_ui; i += chunk) {
         int64_t nb = r->n_ui - i < chunk ? r->n_ui - i : chunk;
         uint8_t *px = gather(r, r->ui + i, nb);
@@ -314,7 +306,7 @@ static enum ig_status fit_predict(struct run *r, const double *score, int al_epo
         }
         free(px);
     }
-    st->predict_s = now_s() - t0;
+    st->predict_s = ig_now_seconds() - t0;
     ig_gbr_free(gbr);
     ig_rf_free(rf);
     free(yf);
@@ -431,23 +423,23 @@ static enum ig_status line1(struct run *r, struct ig_al_result *res)
     double a0 = NAN, ts = 0;
     if (p->init_path && ig_al_init_meta_load(meta, fp, &a0, &ts)) {
         bool opt_loaded = false;
-        double t0 = now_s();
+        double t0 = ig_now_seconds();
         IG_TRY(ig_model_load(r->m, r->opt, p->init_path, &opt_loaded));
         if (!opt_loaded) return ig_error(IG_ERR_FORMAT, "%s: optimiser state missing", p->init_path);
         res->a0 = a0;
         res->init_train_s = ts;
-        report(r, "init-load", 0, 0, NAN, a0, now_s() - t0);
+        report(r, "init-load", 0, 0, NAN, a0, ig_now_seconds() - t0);
     } else {
-        double t0 = now_s();
+        double t0 = ig_now_seconds();
         for (int ep = 1; ep <= p->train_epochs; ep++) {
-            double te = now_s(), loss;
+            double te = ig_now_seconds(), loss;
             IG_TRY(train_epoch(r, r->li, r->n_li, order_seed(p->seed, 0, ep), false, &loss));
-            report(r, "init-train", 0, ep, loss, NAN, now_s() - te);
+            report(r, "init-train", 0, ep, loss, NAN, ig_now_seconds() - te);
         }
-        res->init_train_s = now_s() - t0;
-        double te = now_s();
+        res->init_train_s = ig_now_seconds() - t0;
+        double te = ig_now_seconds();
         IG_TRY(ig_al_evaluate(r->m, r->test, p->eval_batch, p->norm, &res->a0));
-        report(r, "eval", 0, 0, NAN, res->a0, now_s() - te);
+        report(r, "eval", 0, 0, NAN, res->a0, ig_now_seconds() - te);
         if (p->init_path) {
             IG_TRY(ig_model_save(r->m, r->opt, p->init_path));
             IG_TRY(ig_al_init_meta_save(meta, fp, res->a0, res->init_train_s));
@@ -644,7 +636,7 @@ enum ig_status ig_al_run(struct ig_al_result *res, struct ig_model *m, const str
         struct ig_al_epoch_stats *st = &res->epochs[i - 1];
         memset(st, 0, sizeof *st);
         st->ref_spearman = st->test_acc = st->score_mean = NAN;
-        double t_epoch = now_s();
+        double t_epoch = ig_now_seconds();
         /* line 5: train on LI ∪ NLI, scoring NLI after every training epoch */
         int64_t n_lab = r.n_li + r.n_nli;
         memcpy(r.li + r.n_li, r.nli, (size_t)r.n_nli * sizeof *r.nli);   /* LI ∪ NLI view, LI unchanged */
@@ -653,19 +645,19 @@ enum ig_status ig_al_run(struct ig_al_result *res, struct ig_model *m, const str
         int sp_n = 0;
         for (int ep = 1; s == IG_OK && ep <= p->train_epochs; ep++) {
             bool running = scored && p->reference == IG_AL_REF_RUNNING;
-            double t0 = now_s(), loss;
+            double t0 = ig_now_seconds(), loss;
             if (running) s = ig_al_engine_ref_zero(r.e);
             if (s == IG_OK) s = train_epoch(&r, r.li, n_lab, order_seed(p->seed, i, ep), running, &loss);
-            st->train_s += now_s() - t0;
-            report(&r, "train", i, ep, loss, NAN, now_s() - t0);
+            st->train_s += ig_now_seconds() - t0;
+            report(&r, "train", i, ep, loss, NAN, ig_now_seconds() - t0);
             if (s == IG_OK && scored) {
                 double sp;
-                t0 = now_s();
+                t0 = ig_now_seconds();
                 s = score_epoch(&r, kind, r.li, n_lab, score, &sp);
                 for (int64_t j = 0; s == IG_OK && j < r.n_nli; j++) acc_score[j] += score[j];
                 if (s == IG_OK && !isnan(sp)) sp_sum += sp, sp_n++;
-                st->score_s += now_s() - t0;
-                report(&r, "score", i, ep, NAN, sp, now_s() - t0);
+                st->score_s += ig_now_seconds() - t0;
+                report(&r, "score", i, ep, NAN, sp, ig_now_seconds() - t0);
             }
         }
         if (s == IG_OK && p->track_accuracy) s = ig_al_evaluate(m, test, p->eval_batch, p->norm, &st->test_acc);
@@ -685,14 +677,14 @@ enum ig_status ig_al_run(struct ig_al_result *res, struct ig_model *m, const str
         }
         if (s == IG_OK) {
             merge_nli(&r);                                                   /* line 7 */
-            double t0 = now_s();
+            double t0 = ig_now_seconds();
             if (p->method == IG_AL_METHOD_LCS) s = lcs_pool(&r, pool);
             if (s == IG_OK && p->method == IG_AL_METHOD_RND) s = take_random(&r, k, ig_hash64(p->seed ^ 0x22ull ^ ((uint64_t)i << 20)));
             else if (s == IG_OK) s = take_top(&r, pool, k);                  /* lines 9-11 */
-            st->select_s = now_s() - t0;
+            st->select_s = ig_now_seconds() - t0;
             report(&r, "select", i, 0, NAN, NAN, st->select_s);
         }
-        st->total_s = now_s() - t_epoch;
+        st->total_s = ig_now_seconds() - t_epoch;
         if (s == IG_OK) s = save_state(&r, res, i, false, fp, prev_model);
         if (s == IG_OK && r.stop) s = ig_error(IG_ERR_STATE, "active learning stopped by the progress callback after AL epoch %d", i);
     }
@@ -701,18 +693,18 @@ enum ig_status ig_al_run(struct ig_al_result *res, struct ig_model *m, const str
         /* final retraining on LI ∪ NLI so A includes the last batch; A = test accuracy */
         int64_t n_lab = r.n_li + r.n_nli;
         memcpy(r.li + r.n_li, r.nli, (size_t)r.n_nli * sizeof *r.nli);
-        double t0 = now_s();
+        double t0 = ig_now_seconds();
         for (int ep = 1; s == IG_OK && ep <= p->train_epochs; ep++) {
-            double te = now_s(), loss;
+            double te = ig_now_seconds(), loss;
             s = train_epoch(&r, r.li, n_lab, order_seed(p->seed, p->al_epochs + 1, ep), false, &loss);
-            report(&r, "final-train", p->al_epochs + 1, ep, loss, NAN, now_s() - te);
+            report(&r, "final-train", p->al_epochs + 1, ep, loss, NAN, ig_now_seconds() - te);
         }
-        res->final_train_s = now_s() - t0;
+        res->final_train_s = ig_now_seconds() - t0;
         if (s == IG_OK) {
             merge_nli(&r);
-            t0 = now_s();
+            t0 = ig_now_seconds();
             s = ig_al_evaluate(m, test, p->eval_batch, p->norm, &res->a);
-            res->eval_s = now_s() - t0;
+            res->eval_s = ig_now_seconds() - t0;
             report(&r, "eval", p->al_epochs + 1, 0, NAN, res->a, res->eval_s);
         }
         if (s == IG_OK) s = save_state(&r, res, p->al_epochs, true, fp, prev_model);

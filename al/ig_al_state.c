@@ -135,21 +135,14 @@ static double num_get(json_t *o, const char *k)
 
 static enum ig_status write_atomic(json_t *root, const char *path)
 {
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "w");
-    if (!f) return ig_error(IG_ERR_IO, "%s: cannot create: %s", tmp, strerror(errno));
-    int bad = json_dumpf(root, f, JSON_INDENT(1) | JSON_COMPACT) != 0;
-    bad |= fputc('\n', f) == EOF;
-    bad |= fflush(f) != 0;
-    bad |= fsync(fileno(f)) != 0;
-    bad |= fclose(f) != 0;
-    if (bad || rename(tmp, path) != 0) {
+    struct ig_atomic_file af;
+    IG_TRY(ig_atomic_open(&af, path));
+    if (json_dumpf(root, af.fp, JSON_INDENT(1) | JSON_COMPACT) != 0 || fputc('\n', af.fp) == EOF) {
         int err = errno;
-        remove(tmp);
+        ig_atomic_abort(&af);
         return ig_error(IG_ERR_IO, "%s: write failed: %s", path, strerror(err));
     }
-    return IG_OK;
+    return ig_atomic_commit(&af);
 }
 
 static json_t *epochs_json(const struct ig_al_epoch_stats *ep, int n)

@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 bool ig_cli_parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *out)
 {
@@ -60,11 +59,4 @@ enum ig_status ig_cli_backend_init(const char *device, int64_t threads, struct i
     if (device) return ig_backend_init(device, be);
     if (threads > 0) return ig_backend_init_cpu(be, (int)threads);
     return ig_backend_init_best(be);
-}
-
-double ig_cli_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }

@@ -1,4 +1,4 @@
-/* ig_cli: command-line helpers of the apps/ programs: strict number parsing, usage errors (exit status 2), --device/--threads backend, wall clock. */
+/* ig_cli: command-line helpers of the apps/ programs: strict number parsing, usage errors (exit status 2), --device/--threads backend. */
 #ifndef IG_CLI_H
 #define IG_CLI_H
 
@@ -33,8 +33,5 @@ int ig_cli_expected(const char *prog, const char *opt, const char *what, const c
 /* The backend of --device D and --threads T (0: not given): D "cpu" -> the CPU backend with T threads (0: OpenMP
  * default); another D -> ig_backend_init(D); no D -> the CPU backend when T > 0, else ig_backend_init_best(). */
 enum ig_status ig_cli_backend_init(const char *device, int64_t threads, struct ig_backend **be);
-
-/* Monotonic wall clock, seconds. */
-double ig_cli_now(void);
 
 #endif

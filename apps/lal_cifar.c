@@ -14,6 +14,7 @@
 #include "ig_cli.h"
 #include "ig_data.h"
 #include "ig_nn.h"
+#include "ig_util.h"
 
 #define MAX_SEEDS 64
 
@@ -253,11 +254,18 @@ static json_t *num(double v) { return isfinite(v) ? json_real(v) : json_null(); 
 
 static int write_json_atomic(json_t *root, const char *path)
 {
-    char tmp[4300];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    if (json_dump_file(root, tmp, JSON_INDENT(1)) != 0 || rename(tmp, path) != 0) {
-        fprintf(stderr, "%s: cannot write %s: %s\n", prog, path, strerror(errno));
-        remove(tmp);
+    struct ig_atomic_file af;
+    if (ig_atomic_open(&af, path) != IG_OK) {
+        fprintf(stderr, "%s: %s\n", prog, ig_last_error());
+        return -1;
+    }
+    if (json_dumpf(root, af.fp, JSON_INDENT(1)) != 0) {
+        ig_atomic_abort(&af);
+        fprintf(stderr, "%s: cannot write %s\n", prog, path);
+        return -1;
+    }
+    if (ig_atomic_commit(&af) != IG_OK) {
+        fprintf(stderr, "%s: %s\n", prog, ig_last_error());
         return -1;
     }
     return 0;
@@ -342,14 +350,14 @@ static void csv_num(FILE *f, double v)
 /* summary.csv: one row per run, then mean and std over the seeds per method. */
 static int write_summary(const struct options *o, struct run_out (*runs)[IG_AL_METHOD_COUNT], int n_seeds_done)
 {
-    char path[4200], tmp[4300];
+    char path[4200];
     snprintf(path, sizeof path, "%s/summary.csv", o->out);
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-        fprintf(stderr, "%s: cannot write %s: %s\n", prog, tmp, strerror(errno));
+    struct ig_atomic_file af;
+    if (ig_atomic_open(&af, path) != IG_OK) {
+        fprintf(stderr, "%s: %s\n", prog, ig_last_error());
         return -1;
     }
+    FILE *f = af.fp;
     fprintf(f, "method,seed,a0,a,pct_increase,pct_rnd,pct_lcs,sec_per_al_epoch\n");
     for (int m = 0; m < IG_AL_METHOD_COUNT; m++)
         for (int s = 0; s < n_seeds_done; s++) {
@@ -383,12 +391,8 @@ static int write_summary(const struct options *o, struct run_out (*runs)[IG_AL_M
         for (int c = 0; c < 6; c++) csv_num(f, sd[c]);
         fputc('\n', f);
     }
-    int bad_w = fflush(f) != 0;
-    bad_w |= fsync(fileno(f)) != 0;
-    bad_w |= fclose(f) != 0;
-    if (bad_w || rename(tmp, path) != 0) {
-        fprintf(stderr, "%s: cannot write %s: %s\n", prog, path, strerror(errno));
-        remove(tmp);
+    if (ig_atomic_commit(&af) != IG_OK) {
+        fprintf(stderr, "%s: %s\n", prog, ig_last_error());
         return -1;
     }
     return 0;
@@ -487,7 +491,7 @@ int main(int argc, char **argv)
     }
     signal(SIGINT, on_sigint);
     int status = 0;
-    double t_all = ig_cli_now();
+    double t_all = ig_now_seconds();
     for (int si = 0; si < o.n_seeds && !status; si++) {
         uint64_t seed = o.seeds[si];
         int64_t n_li, nu;
@@ -526,7 +530,7 @@ int main(int argc, char **argv)
                     ? ig_model_paper_cnn(&m, be, train.channels, train.height, train.width, train.num_classes, seed)
                     : ig_model_small_cnn(&m, be, train.channels, train.height, train.width, train.num_classes, seed);
             struct run_out *r = &runs[si][mi];
-            double t0 = ig_cli_now();
+            double t0 = ig_now_seconds();
             if (s == IG_OK) s = ig_al_run(&r->res, m, &trd, &ted, li, n_li, ui, nu, &p);
             ig_model_free(m);
             if (s != IG_OK) {
@@ -542,7 +546,7 @@ int main(int argc, char **argv)
             }
             r->ran = true;
             r->n_li0 = n_li;
-            r->wall_s = ig_cli_now() - t0;
+            r->wall_s = ig_now_seconds() - t0;
             double tot = 0;
             for (int i = 0; i < r->res.al_epochs; i++) tot += r->res.epochs[i].total_s;
             r->sec_per_epoch = r->res.al_epochs ? tot / r->res.al_epochs : NAN;
@@ -564,7 +568,7 @@ int main(int argc, char **argv)
         if (write_summary(&o, runs, si + 1) != 0) status = 1;
     }
     if (!status) {
-        fprintf(stderr, "%s: done in %.1f s; results in %s/summary.csv\n", prog, ig_cli_now() - t_all, o.out);
+        fprintf(stderr, "%s: done in %.1f s; results in %s/summary.csv\n", prog, ig_now_seconds() - t_all, o.out);
         /* the summary on stdout too */
         printf("method,seed,a0,a,pct_increase,pct_rnd,pct_lcs,sec_per_al_epoch\n");
         for (int mi = 0; mi < IG_AL_METHOD_COUNT; mi++)

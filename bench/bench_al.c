@@ -154,16 +154,16 @@ static struct timings time_interleaved(struct ig_model *m, struct ig_al_engine *
     CHECK(ig_graph_new(m->be, &gr));
     for (int k = -1; k < runs; k++) {   /* k = -1: warm-up */
         ig_model_set_train(m, false);
-        double t0 = ig_bench_now();
+        double t0 = ig_now_seconds();
         CHECK(ig_al_engine_batch(ea, b->x, b->y, dot, dot + N, dot + 2 * N));
-        double t1 = ig_bench_now();
+        double t1 = ig_now_seconds();
         CHECK(ig_al_engine_batch(ec, b->x, b->y, dot, dot + N, dot + 2 * N));
-        double t2 = ig_bench_now();
+        double t2 = ig_now_seconds();
         if (egl) CHECK(ig_al_engine_class_sq(ea, b->x, 10, dot + 3 * N));
-        double t3 = ig_bench_now();
+        double t3 = ig_now_seconds();
         CHECK(ig_model_train_step(m, opt, gr, b->x, b->y, NULL, NULL));
         CHECK(ig_backend_sync(m->be));
-        double t4 = ig_bench_now();
+        double t4 = ig_now_seconds();
         if (k < 0) continue;
         te[k] = t1 - t0, tc[k] = t2 - t1, tg[k] = t3 - t2, tt[k] = t4 - t3;
     }
@@ -180,7 +180,7 @@ static double time_per_instance(struct ig_al_engine *e, const struct batch *b)
 {
     int64_t P = ig_al_engine_num_params(e);
     float *g = malloc((size_t)P * sizeof *g);
-    double t0 = ig_bench_now(), sink = 0;
+    double t0 = ig_now_seconds(), sink = 0;
     for (int64_t n = 0; n < b->n; n++) {
         struct ig_tensor *xn = ig_tensor_slice(b->x, n, 1), *yn = ig_tensor_slice(b->y, n, 1);
         CHECK(ig_al_engine_ref_zero(e));
@@ -190,7 +190,7 @@ static double time_per_instance(struct ig_al_engine *e, const struct batch *b)
         ig_tensor_free(xn);
         ig_tensor_free(yn);
     }
-    double t = ig_bench_now() - t0;
+    double t = ig_now_seconds() - t0;
     free(g);
     return sink >= 0 ? t : -t;
 }
@@ -293,14 +293,14 @@ static void score_rows(struct qctx *q, struct ig_tensor *x, struct ig_tensor *y,
 static void ref_and_score(struct qctx *q, const int64_t *rows, int64_t n, float alpha, int64_t n_all, const int64_t *nli,
                           double *ds, double *secs)
 {
-    double t0 = ig_bench_now();
+    double t0 = ig_now_seconds();
     CHECK(ig_al_engine_ref_zero(q->e));
     rows_pass(q, rows, n, ref_rows, &alpha);
     CHECK(ig_al_engine_ref_add_theta(q->e, (float)n_all * WD));
-    double t1 = ig_bench_now();
+    double t1 = ig_now_seconds();
     rows_pass(q, nli, Q_K, score_rows, ds);
     secs[0] += t1 - t0;
-    secs[1] += ig_bench_now() - t1;
+    secs[1] += ig_now_seconds() - t1;
 }
 
 static void train_epoch(struct qctx *q, struct ig_optim *opt, const int64_t *rows, int64_t n, int64_t epoch)
@@ -363,14 +363,14 @@ static void fit_predict_select(const struct ig_dataset *ds, const int64_t *nli, 
     gp.n_estimators = 200;
     gp.n_threads = g_threads;
     struct ig_gbr *gbr;
-    double t0 = ig_bench_now();
+    double t0 = ig_now_seconds();
     if (ig_gbr_fit_u8(&gbr, fx, Q_K, 3072, y, &gp) != IG_REGRESS_OK) ig_bench_die("bench_al", "gbr fit", "failed");
-    double t1 = ig_bench_now();
+    double t1 = ig_now_seconds();
     if (ig_gbr_predict_u8(gbr, fu, (size_t)n_ui, 3072, pred) != IG_REGRESS_OK) ig_bench_die("bench_al", "gbr predict", "failed");
-    double t2 = ig_bench_now();
+    double t2 = ig_now_seconds();
     for (int64_t i = 0; i < n_ui; i++) pd[i] = pred[i];
     CHECK(ig_al_topk(pd, (size_t)n_ui, Q_K, pick));
-    secs[0] += t1 - t0, secs[1] += t2 - t1, secs[2] += ig_bench_now() - t2;
+    secs[0] += t1 - t0, secs[1] += t2 - t1, secs[2] += ig_now_seconds() - t2;
     ig_gbr_free(gbr);
     free(fx), free(fu), free(pred), free(pd), free(pick);
 }
@@ -400,18 +400,17 @@ static void bench_al_epoch(struct ig_backend *be, const char *data_dir)
     train_epoch(&q, opt, li, n_li, 0);   /* line 1 (one epoch, untimed) */
     double t_train = 0, rs[2] = {0, 0}, fs[3] = {0, 0, 0}, ds[Q_K], mean[Q_K] = {0}, est[Q_K], es[2] = {0, 0};
     for (int ep = 0; ep < Q_EPOCHS; ep++) {
-        double t0 = ig_bench_now();
+        double t0 = ig_now_seconds();
         train_epoch(&q, opt, lab, n_lab, ep + 1);
-        t_train += ig_bench_now() - t0;
+        t_train += ig_now_seconds() - t0;
         ref_and_score(&q, lab, n_lab, 1.0f, n_lab, nli, ds, rs);
         for (int i = 0; i < Q_K; i++) mean[i] += ds[i] / Q_EPOCHS;
     }
     fit_predict_select(&q.ds, nli, mean, ui + Q_K, n_ui - Q_K, fs);
     /* full:N: a random subset of LI ∪ NLI, scaled by n / N */
-    struct ig_data_rng r;
-    ig_data_rng_seed(&r, 5);
+    uint64_t rs5 = 5;
     int64_t *perm = malloc((size_t)n_lab * sizeof *perm), *sub = malloc(Q_SUB_REF * sizeof *sub);
-    ig_data_permutation(perm, n_lab, &r);
+    ig_splitmix64_permutation(&rs5, perm, n_lab);
     for (int i = 0; i < Q_SUB_REF; i++) sub[i] = lab[perm[i]];
     ref_and_score(&q, sub, Q_SUB_REF, (float)n_lab / Q_SUB_REF, n_lab, nli, est, es);
     double rho = ig_al_spearman(ds, est, Q_K);

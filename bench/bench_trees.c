@@ -24,21 +24,13 @@
 #define N_TRAIN 500
 #define N_POOL 45000
 
-static uint64_t splitmix64(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
 static void gen_cifar_like(uint8_t *x, float *y, int32_t *lab, size_t n, uint64_t seed)
 {
     uint64_t s = seed;
     for (size_t i = 0; i < n; i++) {
         uint8_t *r = x + i * D;
-        for (size_t j = 0; j < D; j++) r[j] = (uint8_t)(splitmix64(&s) >> 56);
-        double v = (double)(splitmix64(&s) >> 11) * (1.0 / 9007199254740992.0);
+        for (size_t j = 0; j < D; j++) r[j] = (uint8_t)(ig_splitmix64_next(&s) >> 56);
+        double v = ig_rng_unit(ig_splitmix64_next(&s));
         double u100 = r[100] / 255.0, u1000 = r[1000] / 255.0, u2000 = r[2000] / 255.0;
         double u3000 = r[3000] / 255.0, u1500 = r[1500] / 255.0, e = 2.0 * v - 1.0;
         double t = 2.0 * u100 + sin(6.0 * u1000) + (u2000 > 0.5 ? 1.0 : 0.0) + u3000 * u1500 +
@@ -121,20 +113,20 @@ int main(int argc, char **argv)
     for (int r = 0; r < runs; r++) {
         ig_gbr_free(gbr);
         gbr = NULL;
-        double t0 = ig_bench_now(), c0 = ig_bench_cpu_now();
+        double t0 = ig_now_seconds(), c0 = ig_bench_cpu_now();
         if (ig_gbr_fit_u8(&gbr, xt, N_TRAIN, D, yt, &gp)) {
             fprintf(stderr, "bench_trees: gbr fit: %s\n", ig_regress_last_error());
             return 1;
         }
-        t[r] = ig_bench_now() - t0;
+        t[r] = ig_now_seconds() - t0;
         c[r] = ig_bench_cpu_now() - c0;
     }
     ours[0] = ig_bench_median(t, runs);
     cpu[0] = ig_bench_median(c, runs);
     for (int r = 0; r < runs; r++) {
-        double t0 = ig_bench_now(), c0 = ig_bench_cpu_now();
+        double t0 = ig_now_seconds(), c0 = ig_bench_cpu_now();
         ig_gbr_predict_u8(gbr, xp, N_POOL, D, out);
-        t[r] = ig_bench_now() - t0;
+        t[r] = ig_now_seconds() - t0;
         c[r] = ig_bench_cpu_now() - c0;
     }
     ours[1] = ig_bench_median(t, runs);
@@ -150,20 +142,20 @@ int main(int argc, char **argv)
     for (int r = 0; r < runs; r++) {
         ig_rf_free(rf);
         rf = NULL;
-        double t0 = ig_bench_now(), c0 = ig_bench_cpu_now();
+        double t0 = ig_now_seconds(), c0 = ig_bench_cpu_now();
         if (ig_rf_classifier_fit_u8(&rf, xt, N_TRAIN, D, lt, 3, &rp)) {
             fprintf(stderr, "bench_trees: rf fit: %s\n", ig_regress_last_error());
             return 1;
         }
-        t[r] = ig_bench_now() - t0;
+        t[r] = ig_now_seconds() - t0;
         c[r] = ig_bench_cpu_now() - c0;
     }
     ours[2] = ig_bench_median(t, runs);
     cpu[2] = ig_bench_median(c, runs);
     for (int r = 0; r < runs; r++) {
-        double t0 = ig_bench_now(), c0 = ig_bench_cpu_now();
+        double t0 = ig_now_seconds(), c0 = ig_bench_cpu_now();
         ig_rf_predict_proba_u8(rf, xp, N_POOL, D, out);
-        t[r] = ig_bench_now() - t0;
+        t[r] = ig_now_seconds() - t0;
         c[r] = ig_bench_cpu_now() - c0;
     }
     ours[3] = ig_bench_median(t, runs);

@@ -132,6 +132,11 @@ struct ig_tensor *ig_tensor_zeros(struct ig_backend *be, enum ig_dtype dt, int n
 struct ig_tensor *ig_tensor_from_host(struct ig_backend *be, enum ig_dtype dt, int ndim,
                                       const int64_t *shape, const void *data);
 void ig_tensor_free(struct ig_tensor *t);
+/* A contiguous tensor of the given shape for a cache slot: t itself (its shape rewritten) when it lives
+ * on be, is the only user of its buffer, starts at offset 0 and its buffer holds between bytes and
+ * 2*bytes + 4 KiB; otherwise t is freed and a new tensor returned. Contents undefined; NULL on error. */
+struct ig_tensor *ig_tensor_renew(struct ig_tensor *t, struct ig_backend *be, enum ig_dtype dt, int ndim,
+                                  const int64_t *shape);
 
 int64_t ig_tensor_numel(const struct ig_tensor *t);
 size_t ig_tensor_nbytes(const struct ig_tensor *t);       /* numel * dtype size */
@@ -169,7 +174,7 @@ struct ig_pool2d_params { int kernel, stride; };                     /* no paddi
 struct ig_bn_params { float momentum, eps; };                        /* PyTorch: 0.1, 1e-5 */
 /* Dropout mask from a counter-based hash so every backend draws the same mask:
  * element (or channel, when per_channel) i keeps with u(seed, counter + i) >= p, where
- * u(s, j) = (ig_hash64(s ^ ig_hash64(j)) >> 40) * 2^-24 (see ig_hash64 below), and
+ * u(s, j) = (ig_hash64(s ^ ig_hash64(j)) >> 40) * 2^-24 (ig_hash64, ig_hash_uniform: ig_util.h), and
  * i is the flat index of the element in x (per_channel: n*C + c for x[N,C,H,W]). */
 struct ig_dropout_params { float p; uint64_t seed; uint64_t counter; bool per_channel; };
 enum ig_reduction { IG_REDUCTION_MEAN, IG_REDUCTION_SUM, IG_REDUCTION_NONE };
@@ -187,19 +192,6 @@ struct ig_conv2d_params ig_conv2d_params_default(void);   /* stride 1, pad 0 */
 struct ig_bn_params ig_bn_params_default(void);
 struct ig_adam_params ig_adam_params_default(void);       /* lr 1e-3, 0.9, 0.999, 1e-8, 0 */
 struct ig_sgd_params ig_sgd_params_default(void);
-
-/* splitmix64 finaliser used by the dropout masks (and anyone needing a stateless hash). */
-static inline uint64_t ig_hash64(uint64_t z)
-{
-    z += 0x9E3779B97F4A7C15ull;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-static inline float ig_hash_uniform(uint64_t seed, uint64_t i)
-{
-    return (float)(ig_hash64(seed ^ ig_hash64(i)) >> 40) * (1.0f / 16777216.0f);
-}
 
 /* ---------------------------------------------------------------- ops
  * All tensors of one call live on the same backend, are f32 and contiguous unless
@@ -281,6 +273,21 @@ enum ig_status ig_fill(struct ig_tensor *y, float value);
 enum ig_status ig_row_sqnorm(struct ig_tensor *out, const struct ig_tensor *x);
 /* out[N] = x[N,M] . v[M] */
 enum ig_status ig_row_dot(struct ig_tensor *out, const struct ig_tensor *x, const struct ig_tensor *v);
+/* Per-sample terms of a conv layer for the per-sample gradient engine (tensor/cpu/ig_cpu_persample.c;
+ * the CPU backend only: IG_ERR_UNSUPPORTED on others, whose callers keep a generic path).
+ * x [N,C,H,W], dy = dL/dy [N,O,Ho,Wo] contiguous, w the layer's weight [O,C,KH,KW]; per instance
+ * n, with col_n the im2col of x_n [K,P] (K = C KH KW, P = Ho Wo), dW_n[O,K] = dy_n[O,P] col_n^T
+ * and, when has_bias, db_n = sum_p dy_n:
+ *     acc_dot[r][n] += <dW_n, refw[r]> + <db_n, refb[r]>   r < n_refs <= 2 (refb[r] NULL: no bias term)
+ *     acc_sq[n]     += |dW_n|^2 + |db_n|^2
+ * refw[r] contiguous, w's shape; refb[r] [O]. With n_refs == 0 the weight norm is the ghost norm
+ * <col_n^T col_n, dy_n^T dy_n> where ig_conv2d_persample_uses_ghost(K, O, P). Sums in double. */
+enum ig_status ig_conv2d_persample_terms(struct ig_backend *be, const struct ig_tensor *x, const struct ig_tensor *dy,
+                                         const struct ig_tensor *w, struct ig_conv2d_params p, bool has_bias, int n_refs,
+                                         const struct ig_tensor *const *refw, const struct ig_tensor *const *refb,
+                                         double *const *acc_dot, double *acc_sq);
+/* Whether the ghost norm is the cheaper way to |dW_n|^2: P (K + O) < K O. */
+bool ig_conv2d_persample_uses_ghost(int64_t K, int64_t O, int64_t P);
 
 /* ---------------------------------------------------------------- op table */
 

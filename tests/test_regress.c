@@ -1,6 +1,7 @@
 /* Check suite for regress/: known answers, bad input, save/load, and quality against scikit-learn fixtures. */
 #include "ig_regress.h"
 #include "ig_test_util.h"
+#include "ig_util.h"
 #include <check.h>
 #include <jansson.h>
 #include <math.h>
@@ -13,15 +14,7 @@
 /* ------------------------------------------------------------ datasets
  * Same definitions as tests/fixtures/gen_regress_fixtures.py (see its docstring). */
 
-static uint64_t sm64(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-static double unif(uint64_t *s) { return (double)(sm64(s) >> 11) * (1.0 / 9007199254740992.0); }
+static double unif(uint64_t *s) { return ig_rng_unit(ig_splitmix64_next(s)); }
 
 #define FD 10
 /* x: [n, 10] u8, xf: [n, 10] f32 (jittered), y: [n] */
@@ -30,7 +23,7 @@ static void gen_friedman(uint8_t *x, float *xf, float *y, size_t n, uint64_t see
     uint64_t s = seed;
     for (size_t i = 0; i < n; i++) {
         uint8_t *r = x + i * FD;
-        for (int j = 0; j < FD; j++) r[j] = (uint8_t)(sm64(&s) >> 56);
+        for (int j = 0; j < FD; j++) r[j] = (uint8_t)(ig_splitmix64_next(&s) >> 56);
         double v = unif(&s);
         for (int j = 0; j < FD; j++) xf[i * FD + j] = (float)(((double)r[j] + unif(&s)) / 256.0);
         double u[5], e = 2.0 * v - 1.0;
@@ -46,7 +39,7 @@ static void gen_cifar_like(uint8_t *x, float *y, int32_t *lab, size_t n, uint64_
     uint64_t s = seed;
     for (size_t i = 0; i < n; i++) {
         uint8_t *r = x + i * CD;
-        for (size_t j = 0; j < CD; j++) r[j] = (uint8_t)(sm64(&s) >> 56);
+        for (size_t j = 0; j < CD; j++) r[j] = (uint8_t)(ig_splitmix64_next(&s) >> 56);
         double v = unif(&s);
         double u100 = r[100] / 255.0, u1000 = r[1000] / 255.0, u2000 = r[2000] / 255.0;
         double u3000 = r[3000] / 255.0, u1500 = r[1500] / 255.0, e = 2.0 * v - 1.0;
@@ -215,7 +208,7 @@ START_TEST(test_gbr_depth_limit_and_min_leaf)
     uint8_t *xr = malloc(N * DD);
     float *yr = malloc(N * sizeof(float));
     uint64_t s = 5;
-    for (int i = 0; i < N * DD; i++) xr[i] = (uint8_t)(sm64(&s) >> 56);
+    for (int i = 0; i < N * DD; i++) xr[i] = (uint8_t)(ig_splitmix64_next(&s) >> 56);
     for (int i = 0; i < N; i++) yr[i] = (float)unif(&s);
     p = ig_gbr_params_default();
     p.n_estimators = 20;
@@ -292,7 +285,7 @@ START_TEST(test_u8_equals_integer_f32)
     float *a = malloc(N * sizeof(float)), *b = malloc(N * sizeof(float));
     float *c = malloc(N * sizeof(float));
     uint64_t s = 77;
-    for (int i = 0; i < N * DD; i++) xf[i] = x[i] = (uint8_t)(sm64(&s) >> 58); /* 64 levels */
+    for (int i = 0; i < N * DD; i++) xf[i] = x[i] = (uint8_t)(ig_splitmix64_next(&s) >> 58); /* 64 levels */
     for (int i = 0; i < N; i++) y[i] = (float)(x[i * DD] * 0.1 + sin(x[i * DD + 3]) + unif(&s));
     struct ig_gbr_params p = ig_gbr_params_default();
     p.n_estimators = 30;

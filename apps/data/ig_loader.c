@@ -1,45 +1,7 @@
-/* Seeded PRNG and permutations, batch filling (u8 -> backend -> normalised f32), and the minibatch loader. */
+/* Batch filling (u8 -> backend -> normalised f32), and the minibatch loader. */
 #include "ig_data_internal.h"
 #include <stdlib.h>
 #include <string.h>
-
-/* ---------------------------------------------------------------- PRNG */
-
-void ig_data_rng_seed(struct ig_data_rng *r, uint64_t seed)
-{
-    r->state = seed;
-}
-
-uint64_t ig_data_rng_next(struct ig_data_rng *r)
-{
-    /* splitmix64 */
-    uint64_t z = (r->state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-uint64_t ig_data_rng_below(struct ig_data_rng *r, uint64_t bound)
-{
-    if (bound <= 1) return 0;
-    /* reject the lowest (2^64 mod bound) values so every residue is equally likely */
-    uint64_t threshold = (0 - bound) % bound;
-    for (;;) {
-        uint64_t x = ig_data_rng_next(r);
-        if (x >= threshold) return x % bound;
-    }
-}
-
-void ig_data_permutation(int64_t *perm, int64_t n, struct ig_data_rng *r)
-{
-    for (int64_t i = 0; i < n; i++) perm[i] = i;
-    for (int64_t i = n - 1; i > 0; i--) {
-        int64_t j = (int64_t)ig_data_rng_below(r, (uint64_t)i + 1);
-        int64_t t = perm[i];
-        perm[i] = perm[j];
-        perm[j] = t;
-    }
-}
 
 /* ---------------------------------------------------------------- batch filling */
 
@@ -224,9 +186,8 @@ enum ig_status ig_loader_start_epoch(struct ig_loader *l, int64_t epoch)
 {
     if (!l || epoch < 0) return ig_error(IG_ERR_INVALID_ARG, "loader: bad epoch");
     if (l->p.shuffle) {
-        struct ig_data_rng r;
-        ig_data_rng_seed(&r, ig_hash64(l->p.seed ^ ig_hash64((uint64_t)epoch)));
-        ig_data_permutation(l->perm, l->n, &r);
+        uint64_t state = ig_hash64(l->p.seed ^ ig_hash64((uint64_t)epoch));
+        ig_splitmix64_permutation(&state, l->perm, l->n);
         for (int64_t i = 0; i < l->n; i++) l->order[i] = l->rows[l->perm[i]];
     } else {
         memcpy(l->order, l->rows, (size_t)l->n * sizeof(int64_t));

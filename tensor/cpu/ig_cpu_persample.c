@@ -1,7 +1,8 @@
 /* CPU per-sample conv gradient terms: per instance, im2col + one single-threaded sgemm (or the ghost norm), inside one OpenMP loop over instances. */
-#include "ig_cpu_persample.h"
 #include "ig_cpu_util.h"
 #include <string.h>
+
+#define PS_MAX_REFS 2
 
 /* One conv's geometry; K = C KH KW rows of col, P = Ho Wo columns. */
 struct ps_geom {
@@ -9,7 +10,7 @@ struct ps_geom {
     struct ig_conv2d_params p;
 };
 
-bool ig_cpu_persample_uses_ghost(int64_t K, int64_t O, int64_t P)
+bool ig_conv2d_persample_uses_ghost(int64_t K, int64_t O, int64_t P)
 {
     /* ghost: P^2 (K + O) / 2 (two syrk) vs dW_n: P K O multiply-adds */
     return P * (K + O) < K * O;
@@ -108,7 +109,7 @@ struct ps_job {
     struct ps_geom g;
     bool has_bias, ghost;
     int n_refs;
-    const float *x, *dy, *rw[IG_CPU_PERSAMPLE_MAX_REFS], *rb[IG_CPU_PERSAMPLE_MAX_REFS];
+    const float *x, *dy, *rw[PS_MAX_REFS], *rb[PS_MAX_REFS];
     double *const *acc_dot;
     double *acc_sq;
     int64_t per_thread;   /* scratch floats per thread */
@@ -162,16 +163,16 @@ static void ps_instance(const struct ps_job *j, int64_t n, float *scr)
 
 static bool on_cpu(const struct ig_tensor *t) { return !t || ig_backend_kind(t->backend) == IG_BACKEND_CPU; }
 
-enum ig_status ig_cpu_persample_conv(struct ig_backend *be, const struct ig_tensor *x, const struct ig_tensor *dy,
-                                     const struct ig_tensor *w, struct ig_conv2d_params p, bool has_bias, int n_refs,
-                                     const struct ig_tensor *const *refw, const struct ig_tensor *const *refb,
-                                     double *const *acc_dot, double *acc_sq)
+enum ig_status ig_conv2d_persample_terms(struct ig_backend *be, const struct ig_tensor *x, const struct ig_tensor *dy,
+                                         const struct ig_tensor *w, struct ig_conv2d_params p, bool has_bias, int n_refs,
+                                         const struct ig_tensor *const *refw, const struct ig_tensor *const *refb,
+                                         double *const *acc_dot, double *acc_sq)
 {
-    if (!be || !x || !dy || !w || !acc_sq || n_refs < 0 || n_refs > IG_CPU_PERSAMPLE_MAX_REFS || x->ndim != 4 || dy->ndim != 4)
+    if (!be || !x || !dy || !w || !acc_sq || n_refs < 0 || n_refs > PS_MAX_REFS || x->ndim != 4 || dy->ndim != 4)
         return ig_error(IG_ERR_INVALID_ARG, "persample conv: bad arguments");
     bool cpu = ig_backend_kind(be) == IG_BACKEND_CPU && on_cpu(x) && on_cpu(dy);
     for (int r = 0; r < n_refs; r++) cpu = cpu && refw[r] && on_cpu(refw[r]) && on_cpu(refb[r]);
-    if (!cpu) return ig_error(IG_ERR_BACKEND, "persample conv: tensors are not on the CPU backend");
+    if (!cpu) return ig_error(IG_ERR_UNSUPPORTED, "persample conv: the fast path needs the CPU backend");
     if (!ig_tensor_is_contiguous(x) || !ig_tensor_is_contiguous(dy))
         return ig_error(IG_ERR_LAYOUT, "persample conv: x and dy must be contiguous");
     struct ps_job j = {.has_bias = has_bias, .n_refs = n_refs, .acc_dot = acc_dot, .acc_sq = acc_sq};
@@ -188,7 +189,7 @@ enum ig_status ig_cpu_persample_conv(struct ig_backend *be, const struct ig_tens
     g->KH = w->shape[2], g->KW = w->shape[3];
     g->K = g->C * g->KH * g->KW, g->P = g->Ho * g->Wo;
     if (g->N == 0 || g->P == 0 || g->K == 0 || g->O == 0) return IG_OK;
-    j.ghost = n_refs == 0 && ig_cpu_persample_uses_ghost(g->K, g->O, g->P);
+    j.ghost = n_refs == 0 && ig_conv2d_persample_uses_ghost(g->K, g->O, g->P);
     j.x = ig_cpu_f32(x), j.dy = ig_cpu_f32(dy);
     for (int r = 0; r < n_refs; r++) {
         j.rw[r] = ig_cpu_f32(refw[r]);
