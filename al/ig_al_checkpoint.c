@@ -41,6 +41,8 @@ uint64_t ig_al_fp_run(const struct ig_al_run *r, const int64_t *li, int64_t n_li
     fp = ig_al_fnv(fp, &p->gbr_estimators, sizeof p->gbr_estimators);
     fp = ig_al_fnv(fp, &p->rf_estimators, sizeof p->rf_estimators);
     fp = ig_al_fnv(fp, &p->rf_max_depth, sizeof p->rf_max_depth);
+    fp = ig_al_fnv(fp, &p->params, sizeof p->params);
+    fp = ig_al_fnv(fp, &p->abs_cos, sizeof p->abs_cos);
     return fp;
 }
 

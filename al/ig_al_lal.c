@@ -19,6 +19,26 @@ static enum ig_status reference_full(struct ig_al_run *r, const int64_t *set, in
     return s;
 }
 
+/* The published code's |cos|: DS = |cos(δ, δ_x)|, LD = 1 - |cos(δ, δ - δ_x)|. */
+static void abs_cosine(enum ig_al_score kind, size_t n, double *out)
+{
+    for (size_t i = 0; i < n; i++) out[i] = kind == IG_AL_DS ? fabs(out[i]) : 1.0 - fabs(1.0 - out[i]);
+}
+
+/* δ = G + n·wd·θ: ‖G‖, ‖n·wd·θ‖ and cos(G, θ) from ‖δ‖², δ·θ and ‖θ‖² (n = the reference's set size). */
+static void delta_composition(struct ig_al_run *r, int64_t n)
+{
+    struct ig_al_ref_stats rs;
+    r->delta_grad_norm = r->delta_wd_norm = r->delta_cos = NAN;
+    if (ig_al_engine_ref_stats(r->e, &rs) != IG_OK) return;
+    double a = (double)n * r->p->weight_decay;
+    double g_sq = rs.ref_sq - 2.0 * a * rs.ref_dot_theta + a * a * rs.theta_sq, g_theta = rs.ref_dot_theta - a * rs.theta_sq;
+    r->delta_grad_norm = sqrt(g_sq > 0 ? g_sq : 0);
+    r->delta_wd_norm = a * sqrt(rs.theta_sq);
+    double den = r->delta_grad_norm * sqrt(rs.theta_sq);
+    r->delta_cos = den > 0 ? g_theta / den : NAN;
+}
+
 /* DS or LD score of the rows against the reference now in the engine. */
 static enum ig_status score_with_reference(struct ig_al_run *r, enum ig_al_score kind, const int64_t *rows, int64_t k,
                                            double *out)
@@ -38,6 +58,7 @@ static enum ig_status score_with_reference(struct ig_al_run *r, enum ig_al_score
     if (s == IG_OK) {
         ig_al_instance_terms((size_t)k, dot, tdot, sq, r->p->weight_decay, &rs, dd, dsq);
         ig_al_scores_from_dots(kind, (size_t)k, dd, dsq, rs.ref_sq, out);
+        if (r->p->abs_cos) abs_cosine(kind, (size_t)k, out);
     }
     free(dot);
     free(tdot);
@@ -58,6 +79,7 @@ static enum ig_status score_lal(struct ig_al_run *r, enum ig_al_score kind, cons
     r->ref_spearman = NAN;
     if (p->reference == IG_AL_REF_FULL) s = reference_full(r, r->li, n_lab);
     else if (p->reference == IG_AL_REF_NLI) s = reference_full(r, r->nli, r->n_nli);
+    if (s == IG_OK) delta_composition(r, p->reference == IG_AL_REF_NLI ? r->n_nli : n_lab);
     if (s == IG_OK) s = score_with_reference(r, kind, rows, n, out);
     if (s == IG_OK && p->reference == IG_AL_REF_RUNNING && p->compare_running) {
         double *full = malloc((size_t)n * sizeof *full);

@@ -190,6 +190,9 @@ static enum ig_status phase_fit(struct ig_al_run *r, int i, struct ig_al_epoch_s
     st->score_mean = r->n_nli ? mean / (double)r->n_nli : NAN;
     if (r->row->regressor == IG_AL_REGRESSOR_RF) IG_TRY(ig_al_rank_bin(r->acc_score, (size_t)r->n_nli, r->acc_score));
     IG_TRY(ig_al_fit_predict(r, r->acc_score, i, r->pool, st));
+    double t0 = ig_now_seconds();
+    IG_TRY(ig_al_fit_cv(r, r->acc_score, i, &st->reg_spearman));
+    st->fit_s += ig_now_seconds() - t0;
     ig_al_report(r, "fit", i, 0, NAN, NAN, st->fit_s + st->predict_s);
     return IG_OK;
 }
@@ -205,6 +208,10 @@ static enum ig_status phase_select(struct ig_al_run *r, int i, struct ig_al_epoc
     enum ig_status s = r->row->select(r, i, r->pool, r->p->k, picked);
     if (s == IG_OK) s = take_positions(r, picked, r->p->k);
     free(picked);
+    for (int64_t j = 0; s == IG_OK && j < r->n_nli; j++) {
+        int32_t c = r->train->labels[r->nli[j]];
+        if (c >= 0 && c < IG_AL_MAX_CLASSES) st->class_hist[c]++;
+    }
     st->select_s = ig_now_seconds() - t0;
     ig_al_report(r, "select", i, 0, NAN, NAN, st->select_s);
     return s;
@@ -216,9 +223,14 @@ static enum ig_status phase_al_epoch(struct ig_al_run *r, struct ig_al_result *r
     const struct ig_al_params *p = r->p;
     struct ig_al_epoch_stats *st = &res->epochs[i - 1];
     memset(st, 0, sizeof *st);
-    st->ref_spearman = st->test_acc = st->score_mean = NAN;
+    st->ref_spearman = st->test_acc = st->score_mean = st->reg_spearman = NAN;
+    st->n_labeled = r->n_li + r->n_nli;
+    r->delta_grad_norm = r->delta_wd_norm = r->delta_cos = NAN;
     double t_epoch = ig_now_seconds(), sp = NAN;
     IG_TRY(phase_train_score(r, i, st, &sp));
+    st->delta_grad_norm = r->delta_grad_norm;
+    st->delta_wd_norm = r->delta_wd_norm;
+    st->delta_cos = r->delta_cos;
     if (p->track_accuracy) IG_TRY(ig_al_evaluate(r->m, r->test, p->eval_batch, p->norm, &st->test_acc));
     if (r->row->regressor != IG_AL_REGRESSOR_NONE) {
         st->ref_spearman = sp;
@@ -253,6 +265,7 @@ static enum ig_status check_params(const struct ig_al_params *p, const struct ig
                                    int64_t n_ui)
 {
     if ((unsigned)p->method >= IG_AL_METHOD_COUNT) return ig_error(IG_ERR_INVALID_ARG, "ig_al_run: unknown method");
+    if ((unsigned)p->params >= IG_AL_PARAMS_COUNT) return ig_error(IG_ERR_INVALID_ARG, "ig_al_run: unknown parameter set");
     if (p->k < 1 || p->al_epochs < 0 || p->train_epochs < 1 || p->batch_size < 1 || p->eval_batch < 1)
         return ig_error(IG_ERR_INVALID_ARG, "ig_al_run: k, train_epochs, batch sizes must be >= 1 and al_epochs >= 0");
     if (!(p->lr > 0) || !(p->weight_decay >= 0))
@@ -307,7 +320,11 @@ static enum ig_status run_init(struct ig_al_run *r, struct ig_al_result *res, st
     IG_TRY(ig_optim_adam_new(&r->opt, m, ap));
     IG_TRY(ig_graph_new(r->be, &r->g));
     IG_TRY(ig_batcher_new(&r->batch, r->be, train, p->batch_size > p->eval_batch ? p->batch_size : p->eval_batch, p->norm));
-    if (r->row->per_sample_grads) IG_TRY(ig_al_engine_new(&r->e, m));
+    if (r->row->per_sample_grads) {
+        struct ig_al_engine_opts eo = ig_al_engine_opts_default();
+        eo.params = p->params;
+        IG_TRY(ig_al_engine_new_opts(&r->e, m, &eo));
+    }
     r->fp = ig_al_fp_run(r, li, n_li, ui, n_ui);
     return IG_OK;
 }

@@ -42,6 +42,9 @@ struct ig_al_params ig_al_params_default(void)
     p.gbr_estimators = 200;
     p.rf_estimators = 100;
     p.rf_max_depth = 5;
+    p.track_accuracy = true;
+    p.params = IG_AL_PARAMS_ALL;
+    p.cv_folds = 5;
     for (int c = 0; c < 4; c++) p.norm.mean[c] = 0.5f, p.norm.std[c] = 0.5f;
     return p;
 }
@@ -146,6 +149,14 @@ static json_t *epochs_json(const struct ig_al_epoch_stats *ep, int n)
         json_object_set_new(o, "ref_spearman", num(ep[i].ref_spearman));
         json_object_set_new(o, "test_acc", num(ep[i].test_acc));
         json_object_set_new(o, "score_mean", num(ep[i].score_mean));
+        json_object_set_new(o, "n_labeled", json_integer(ep[i].n_labeled));
+        json_object_set_new(o, "reg_spearman", num(ep[i].reg_spearman));
+        json_object_set_new(o, "delta_grad_norm", num(ep[i].delta_grad_norm));
+        json_object_set_new(o, "delta_wd_norm", num(ep[i].delta_wd_norm));
+        json_object_set_new(o, "delta_cos", num(ep[i].delta_cos));
+        json_t *h = json_array();
+        for (int c = 0; c < IG_AL_MAX_CLASSES; c++) json_array_append_new(h, json_integer(ep[i].class_hist[c]));
+        json_object_set_new(o, "class_hist", h);
         json_array_append_new(a, o);
     }
     return a;
@@ -249,6 +260,13 @@ enum ig_status ig_al_state_load(struct al_state *s, const char *path)
             e->ref_spearman = num_get(o, "ref_spearman");
             e->test_acc = num_get(o, "test_acc");
             e->score_mean = num_get(o, "score_mean");
+            e->n_labeled = (int64_t)json_integer_value(json_object_get(o, "n_labeled"));
+            e->reg_spearman = num_get(o, "reg_spearman");
+            e->delta_grad_norm = num_get(o, "delta_grad_norm");
+            e->delta_wd_norm = num_get(o, "delta_wd_norm");
+            e->delta_cos = num_get(o, "delta_cos");
+            json_t *h = json_object_get(o, "class_hist");
+            for (int c = 0; c < IG_AL_MAX_CLASSES; c++) e->class_hist[c] = (int64_t)json_integer_value(json_array_get(h, (size_t)c));
         }
     }
     json_decref(root);
