@@ -1,4 +1,4 @@
-/* CPU fast path of the per-sample gradient engine: per-instance conv weight gradients dotted with reference vectors, and their squared norms. */
+/* Public entry of the CPU fast path of the per-sample gradient engine (tensor/cpu/ig_cpu_persample.c): per-instance conv weight gradients dotted with reference vectors, and their squared norms. */
 #ifndef IG_CPU_PERSAMPLE_H
 #define IG_CPU_PERSAMPLE_H
 #include "ig_tensor.h"
