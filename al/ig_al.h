@@ -173,15 +173,20 @@ void ig_al_instance_terms(size_t n, const double *dot, const double *tdot, const
 
 /* ================================================================ the LAL-IGradV loop (ig_al_loop.c)
  *
- * Algorithm 1 of METHOD.md with its fixed open points, and the two baselines with the same
- * split, seed and label budget:
+ * Algorithm 1 of METHOD.md with its fixed open points, and the baselines (Rnd, LCS, margin,
+ * entropy, EGL, BADGE, Core-set; docs/BASELINES.md) with the same split, seed and label
+ * budget. The run is a sequence of phases (init or resume, line 1 + 2, AL epochs of
+ * train -> score -> fit -> predict -> select, final training), and each method is one row
+ * of the method table: its scoring function, its regressor (none, GBR, RF) and its
+ * selection function (top k, uniform, BADGE, Core-set):
  *   line 1  train on LI (train_epochs) -> A(0)        [shared: init_path checkpoint]
  *   line 2  NLI = k uniform from UI (same draw for every method of one seed)
  *   i = 1..al_epochs:
  *     line 5  train on LI ∪ NLI (train_epochs, continuing); after every training epoch, in
  *             eval mode, score every x in NLI; r_x = mean over the epochs (RDS/RLD: binned after)
  *     line 6  fit R on (raw pixel bytes, r_x): GBR LAD (DS/LD) or RF classifier on {0,.5,1}
- *     line 7  LI ∪= NLI;  line 8-11: r̂ on UI, NLI = top-k   (Rnd: uniform; LCS: top φ)
+ *     line 7  LI ∪= NLI;  line 8-11: r̂ on UI, NLI = top-k   (baselines: their own pool score
+ *             or selection, e.g. LCS: top φ)
  *   final   train on LI ∪ NLI (train_epochs); A = test accuracy.
  * Training: cross-entropy (mean over the minibatch), Adam(lr, wd), minibatches of
  * batch_size drawn from a permutation that depends only on (seed, AL epoch, epoch).
@@ -196,7 +201,14 @@ const char *ig_al_method_name(enum ig_al_method m);      /* "ds", "ld", ..., "lc
 const char *ig_al_method_summary(enum ig_al_method m);   /* one line: what the method selects */
 int ig_al_method_parse(const char *name, enum ig_al_method *out);  /* case-insensitive; 1 on success */
 
+/* The reference gradient δ: FULL (Σ ∇L over LI ∪ NLI + n·wd·θ at the scoring θ, eval mode)
+ * or NLI (over NLI only, the published code). RUNNING, the sum of the minibatch gradients
+ * along the training epoch, was removed: ig_al_run rejects it (IG_AL_RUNNING_REMOVED says why). */
 enum ig_al_reference { IG_AL_REF_FULL, IG_AL_REF_RUNNING, IG_AL_REF_NLI };
+#define IG_AL_RUNNING_REMOVED                                                                                          \
+    "'running' was removed: it sums minibatch gradients taken at the θ of each training step, and θ moves "       \
+    "during the epoch, so it ranks instances against a stale direction (quick preset: Spearman 0.20, then -0.65 against 'full') "   \
+    "on the quick preset); use full or nli"
 const char *ig_al_reference_name(enum ig_al_reference r); /* "full", "running", "nli" */
 int ig_al_reference_parse(const char *name, enum ig_al_reference *out);
 
@@ -206,17 +218,20 @@ struct ig_al_progress {
     int al_epoch;         /* 0: line 1; 1..al_epochs; al_epochs+1: final retraining */
     int train_epoch;      /* 1-based within the stage, 0 if none */
     double loss;          /* mean training loss of the epoch (train stages), NaN otherwise */
-    double value;         /* accuracy (eval), Spearman (score, running vs full), else NaN */
+    double value;         /* accuracy (eval), else NaN */
     double seconds;       /* wall time of the stage */
+    const double *scores; /* "score": r_x of the n_scores instances rows[] (NLI) at this training epoch, else NULL */
+    const int64_t *rows;  /* train rows of scores[] */
+    int64_t n_scores;
 };
 /* Return 0 to continue; non-zero stops the run at its next checkpoint (after line 2 or an
  * AL epoch), and ig_al_run returns IG_ERR_STATE ("stopped"); resume continues it. */
 typedef int (*ig_al_progress_fn)(const struct ig_al_progress *ev, void *user);
 
+struct ig_dist;
 struct ig_al_params {
     enum ig_al_method method;          /* default DS */
     enum ig_al_reference reference;    /* default FULL */
-    bool compare_running;              /* running: also score with `full` and report Spearman (default false) */
     int64_t k;                         /* labels per AL epoch (default 500) */
     int al_epochs;                     /* epch (default 10) */
     int train_epochs;                  /* epochs at line 1, line 5 and the final retraining (default 10) */
@@ -238,13 +253,13 @@ struct ig_al_params {
     int cv_folds;                      /* regressor quality: k-fold over NLI (default 5; < 2: off) */
     ig_al_progress_fn progress;
     void *progress_user;
+    struct ig_dist *dist;              /* data-parallel ranks (ig_dist.h); NULL: this process alone */
 };
 struct ig_al_params ig_al_params_default(void);
 
 #define IG_AL_MAX_CLASSES 16
 struct ig_al_epoch_stats {
     double train_s, score_s, fit_s, predict_s, select_s, total_s;
-    double ref_spearman;     /* running vs full (NaN unless compare_running) */
     double test_acc;         /* after this epoch's training (NaN unless track_accuracy) */
     int64_t n_labeled;       /* labels spent by the model test_acc measures: |LI ∪ NLI| of its training */
     double score_mean;       /* mean r_x over NLI (NaN for methods without a regressor) */

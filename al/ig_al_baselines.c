@@ -1,5 +1,6 @@
 /* Baseline selection rules on model outputs: margin, entropy, EGL from per-class gradient norms, BADGE (k-means++ on factorised gradient embeddings), Core-set (greedy k-centre). */
 #include "ig_al.h"
+#include "ig_util.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,8 +123,7 @@ enum ig_status ig_al_badge_select(const float *probs, const float *feats, size_t
             double d = taken[i] ? 0 : badge_dist(a, feats, na, nb, C, F, i, c);
             d2[i] = j == 0 || d < d2[i] ? d : d2[i];
         }
-        state = ig_hash64(state + 0x9E3779B97F4A7C15ull);
-        c = sample_d2(d2, taken, n, (double)(state >> 11) * 0x1.0p-53);
+        c = sample_d2(d2, taken, n, ig_rng_unit(ig_splitmix64_next(&state)));
     }
     free(a), free(na), free(nb), free(d2), free(taken);
     return IG_OK;

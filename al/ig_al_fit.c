@@ -1,5 +1,6 @@
 /* Lines 6 and 8 of Algorithm 1: fit the method's regressor (GBR LAD on r_x, or an RF classifier on binned r_x) on NLI's pixels and predict r̂ for the pool. */
 #include "ig_al_internal.h"
+#include "ig_dist.h"
 #include "ig_regress.h"
 #include <math.h>
 #include <stdlib.h>
@@ -110,12 +111,15 @@ enum ig_status ig_al_fit_predict(struct ig_al_run *r, const double *target, int 
     t0 = ig_now_seconds();
     float *out = malloc((size_t)chunk * 3 * sizeof *out);
     if (s == IG_OK && !out) s = ig_error(IG_ERR_OOM, "regressor: out of host memory");
-    for (int64_t i = 0; s == IG_OK && i < r->n_ui; i += chunk) {
-        int64_t nb = r->n_ui - i < chunk ? r->n_ui - i : chunk;
+    int64_t lo, hi;   /* data parallel: this rank's block of the pool, then the sum */
+    ig_dist_range(r->p->dist, r->n_ui, &lo, &hi);
+    for (int64_t i = lo; s == IG_OK && i < hi; i += chunk) {
+        int64_t nb = hi - i < chunk ? hi - i : chunk;
         uint8_t *px = gather(r, r->ui + i, nb);
         s = px ? predict(r, &f, px, nb, out, pool + i) : ig_error(IG_ERR_OOM, "regressor: out of host memory");
         free(px);
     }
+    if (s == IG_OK) s = ig_dist_gather_f64(r->p->dist, pool, r->n_ui, lo, hi);
     st->predict_s = ig_now_seconds() - t0;
     ig_gbr_free(f.gbr);
     ig_rf_free(f.rf);

@@ -49,7 +49,6 @@ struct ig_al_run {
     char prev_model[256];            /* model file of the last saved state */
     double *score, *acc_score;       /* [k] r_x of one training epoch, summed over the epochs */
     double *pool;                    /* [|UI|] pool scores */
-    double ref_spearman;             /* last scoring: running vs full (NaN unless compare_running) */
     double delta_grad_norm, delta_wd_norm, delta_cos;   /* last scoring: δ composition (NaN if none) */
 };
 
@@ -66,6 +65,12 @@ enum ig_status ig_al_select_top(struct ig_al_run *r, int al_epoch, const double 
 enum ig_status ig_al_select_random(struct ig_al_run *r, int al_epoch, const double *pool, int64_t k, size_t *picked);
 /* k uniform pool positions from a stateless seed (line 2 and Rnd). */
 enum ig_status ig_al_draw_random(const struct ig_al_run *r, uint64_t seed, int64_t k, size_t *picked);
+
+/* Data parallelism (ig_al_dist.c; p->dist NULL or one rank: plain calls). The row's score
+ * function on this rank's block of rows[0..n), the blocks summed so every rank holds
+ * out[0..n); and the engine's reference summed over the ranks (each added its block). */
+enum ig_status ig_al_score_split(struct ig_al_run *r, const int64_t *rows, int64_t n, double *out);
+enum ig_status ig_al_ref_sum_ranks(struct ig_al_run *r);
 
 /* Line 6 and 8: fit the row's regressor on (pixels of NLI, target) and predict pool[|UI|]. */
 enum ig_status ig_al_fit_predict(struct ig_al_run *r, const double *target, int al_epoch, double *pool,

@@ -1,5 +1,6 @@
-/* LAL-IGradV scoring (line 5): the reference gradient δ (full, running or NLI) and the DS / LD score of every NLI instance from the per-sample engine. */
+/* LAL-IGradV scoring (line 5): the reference gradient δ (full or NLI) and the DS / LD score of every NLI instance from the per-sample engine. */
 #include "ig_al_internal.h"
+#include "ig_dist.h"
 #include <math.h>
 #include <stdlib.h>
 
@@ -7,14 +8,16 @@
 static enum ig_status reference_full(struct ig_al_run *r, const int64_t *set, int64_t n)
 {
     IG_TRY(ig_al_engine_ref_zero(r->e));
-    int64_t B = r->p->eval_batch;
+    int64_t B = r->p->eval_batch, lo, hi;
+    ig_dist_range(r->p->dist, n, &lo, &hi);   /* data parallel: this rank's block, then the sum */
     enum ig_status s = IG_OK;
-    for (int64_t i = 0; s == IG_OK && i < n; i += B) {
-        int64_t nb = n - i < B ? n - i : B;
+    for (int64_t i = lo; s == IG_OK && i < hi; i += B) {
+        int64_t nb = hi - i < B ? hi - i : B;
         struct ig_tensor *x = NULL, *y = NULL;
         s = ig_batcher_fill(r->batch, set + i, nb, &x, &y);
         if (s == IG_OK) s = ig_al_engine_ref_add_batch(r->e, x, y);
     }
+    if (s == IG_OK && (lo != 0 || hi != n)) s = ig_al_ref_sum_ranks(r);
     if (s == IG_OK) s = ig_al_engine_ref_add_theta(r->e, (float)n * r->p->weight_decay);
     return s;
 }
@@ -68,27 +71,17 @@ static enum ig_status score_with_reference(struct ig_al_run *r, enum ig_al_score
     return s;
 }
 
-/* Score rows (NLI) after one training epoch; the labeled set LI ∪ NLI is r->li[0..n_li + n_nli).
- * r->ref_spearman: running vs full when compare_running, else NaN. */
+/* Score rows (NLI) after one training epoch; the labeled set LI ∪ NLI is r->li[0..n_li + n_nli). */
 static enum ig_status score_lal(struct ig_al_run *r, enum ig_al_score kind, const int64_t *rows, int64_t n, double *out)
 {
     const struct ig_al_params *p = r->p;
     int64_t n_lab = r->n_li + r->n_nli;
     ig_model_set_train(r->m, false);
     enum ig_status s = IG_OK;
-    r->ref_spearman = NAN;
     if (p->reference == IG_AL_REF_FULL) s = reference_full(r, r->li, n_lab);
     else if (p->reference == IG_AL_REF_NLI) s = reference_full(r, r->nli, r->n_nli);
     if (s == IG_OK) delta_composition(r, p->reference == IG_AL_REF_NLI ? r->n_nli : n_lab);
     if (s == IG_OK) s = score_with_reference(r, kind, rows, n, out);
-    if (s == IG_OK && p->reference == IG_AL_REF_RUNNING && p->compare_running) {
-        double *full = malloc((size_t)n * sizeof *full);
-        if (!full) s = ig_error(IG_ERR_OOM, "scoring: out of host memory");
-        if (s == IG_OK) s = reference_full(r, r->li, n_lab);
-        if (s == IG_OK) s = score_with_reference(r, kind, rows, n, full);
-        if (s == IG_OK) r->ref_spearman = ig_al_spearman(out, full, (size_t)n);
-        free(full);
-    }
     ig_model_set_train(r->m, true);
     return s;
 }

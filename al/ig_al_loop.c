@@ -1,5 +1,6 @@
 /* The active-learning loop (Algorithm 1 of METHOD.md) as named phases: init or resume, line-1 model, AL epochs (train -> score -> fit -> predict -> select), final training; methods come from the method table. */
 #include "ig_al_internal.h"
+#include "ig_dist.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,7 +9,16 @@ void ig_al_report(struct ig_al_run *r, const char *stage, int al_epoch, int trai
                   double secs)
 {
     if (!r->p->progress) return;
-    struct ig_al_progress ev = {r->mname, stage, al_epoch, train_epoch, loss, value, secs};
+    struct ig_al_progress ev = {r->mname, stage, al_epoch, train_epoch, loss, value, secs, NULL, NULL, 0};
+    if (r->p->progress(&ev, r->p->progress_user)) r->stop = true;
+}
+
+/* The "score" event, carrying the per-instance scores of rows[0..n). */
+static void report_scores(struct ig_al_run *r, int al_epoch, int train_epoch, double value, double secs,
+                          const double *scores, const int64_t *rows, int64_t n)
+{
+    if (!r->p->progress) return;
+    struct ig_al_progress ev = {r->mname, "score", al_epoch, train_epoch, NAN, value, secs, scores, rows, n};
     if (r->p->progress(&ev, r->p->progress_user)) r->stop = true;
 }
 
@@ -33,10 +43,8 @@ enum ig_status ig_al_evaluate(struct ig_model *m, const struct ig_dataset *data,
 
 /* ---------------------------------------------------------------- training */
 
-/* One epoch over set[0..n) in minibatches (order from oseed). running: D += B (g + wd θ)
- * after every step. *mean_loss: mean training loss. */
-static enum ig_status train_epoch(struct ig_al_run *r, const int64_t *set, int64_t n, uint64_t oseed, bool running,
-                                  double *mean_loss)
+/* One epoch over set[0..n) in minibatches (order from oseed). *mean_loss: mean training loss. */
+static enum ig_status train_epoch(struct ig_al_run *r, const int64_t *set, int64_t n, uint64_t oseed, double *mean_loss)
 {
     int64_t B = r->p->batch_size;
     int64_t *perm = malloc((size_t)n * sizeof *perm), *rows = malloc((size_t)B * sizeof *rows);
@@ -55,14 +63,14 @@ static enum ig_status train_epoch(struct ig_al_run *r, const int64_t *set, int64
         for (int64_t j = 0; j < nb; j++) rows[j] = set[perm[i + j]];
         struct ig_tensor *x = NULL, *y = NULL;
         float loss = 0;
-        s = ig_batcher_fill(r->batch, rows, nb, &x, &y);
+        int64_t lo, hi;   /* this rank's block of the minibatch (all of it without data parallelism) */
+        ig_dist_dp_batch(r->p->dist, nb, &lo, &hi);
+        s = ig_batcher_fill(r->batch, rows + lo, hi - lo, &x, &y);
         if (s == IG_OK) s = ig_model_train_step(r->m, r->opt, r->g, x, y, &loss, NULL);
-        if (s == IG_OK && running) {
-            s = ig_al_engine_ref_add_param_grads(r->e, (float)nb);
-            if (s == IG_OK) s = ig_al_engine_ref_add_theta(r->e, (float)nb * r->p->weight_decay);
-        }
-        loss_sum += (double)loss * (double)nb;
+        bool whole = lo == 0 && hi == nb;   /* every rank computed all nb rows: count them once */
+        loss_sum += (double)loss * (double)(hi - lo) / (whole ? ig_dist_size(r->p->dist) : 1);
     }
+    if (s == IG_OK) s = ig_dist_sum_f64(r->p->dist, &loss_sum, 1);
     free(perm);
     free(rows);
     *mean_loss = n ? loss_sum / (double)n : NAN;
@@ -76,7 +84,7 @@ static enum ig_status train_labeled(struct ig_al_run *r, int al, const char *sta
     memcpy(r->li + r->n_li, r->nli, (size_t)r->n_nli * sizeof *r->nli);   /* LI ∪ NLI view, LI unchanged */
     for (int ep = 1; ep <= r->p->train_epochs; ep++) {
         double te = ig_now_seconds(), loss;
-        IG_TRY(train_epoch(r, r->li, n_lab, order_seed(r->p->seed, al, ep), false, &loss));
+        IG_TRY(train_epoch(r, r->li, n_lab, order_seed(r->p->seed, al, ep), &loss));
         ig_al_report(r, stage, al, ep, loss, NAN, ig_now_seconds() - te);
     }
     return IG_OK;
@@ -151,31 +159,25 @@ static enum ig_status phase_line1(struct ig_al_run *r, struct ig_al_result *res)
 
 /* Line 5: train on LI ∪ NLI; for a method with a regressor, score NLI after every training
  * epoch in eval mode and sum the scores into r->acc_score. */
-static enum ig_status phase_train_score(struct ig_al_run *r, int i, struct ig_al_epoch_stats *st, double *sp_mean)
+static enum ig_status phase_train_score(struct ig_al_run *r, int i, struct ig_al_epoch_stats *st)
 {
     const struct ig_al_params *p = r->p;
     bool scored = r->row->regressor != IG_AL_REGRESSOR_NONE;
-    bool running = scored && p->reference == IG_AL_REF_RUNNING;
     int64_t n_lab = r->n_li + r->n_nli;
     memcpy(r->li + r->n_li, r->nli, (size_t)r->n_nli * sizeof *r->nli);   /* LI ∪ NLI view, LI unchanged */
     for (int64_t j = 0; j < r->n_nli; j++) r->acc_score[j] = 0;
-    double sp_sum = 0;
-    int sp_n = 0;
     for (int ep = 1; ep <= p->train_epochs; ep++) {
         double t0 = ig_now_seconds(), loss;
-        if (running) IG_TRY(ig_al_engine_ref_zero(r->e));
-        IG_TRY(train_epoch(r, r->li, n_lab, order_seed(p->seed, i, ep), running, &loss));
+        IG_TRY(train_epoch(r, r->li, n_lab, order_seed(p->seed, i, ep), &loss));
         st->train_s += ig_now_seconds() - t0;
         ig_al_report(r, "train", i, ep, loss, NAN, ig_now_seconds() - t0);
         if (!scored) continue;
         t0 = ig_now_seconds();
-        IG_TRY(r->row->score(r, r->nli, r->n_nli, r->score));
+        IG_TRY(ig_al_score_split(r, r->nli, r->n_nli, r->score));
         for (int64_t j = 0; j < r->n_nli; j++) r->acc_score[j] += r->score[j];
-        if (!isnan(r->ref_spearman)) sp_sum += r->ref_spearman, sp_n++;
         st->score_s += ig_now_seconds() - t0;
-        ig_al_report(r, "score", i, ep, NAN, r->ref_spearman, ig_now_seconds() - t0);
+        report_scores(r, i, ep, NAN, ig_now_seconds() - t0, r->score, r->nli, r->n_nli);
     }
-    *sp_mean = sp_n ? sp_sum / sp_n : NAN;
     return IG_OK;
 }
 
@@ -202,7 +204,7 @@ static enum ig_status phase_select(struct ig_al_run *r, int i, struct ig_al_epoc
 {
     merge_nli(r);
     double t0 = ig_now_seconds();
-    if (r->row->regressor == IG_AL_REGRESSOR_NONE && r->row->score) IG_TRY(r->row->score(r, r->ui, r->n_ui, r->pool));
+    if (r->row->regressor == IG_AL_REGRESSOR_NONE && r->row->score) IG_TRY(ig_al_score_split(r, r->ui, r->n_ui, r->pool));
     size_t *picked = malloc((size_t)r->p->k * sizeof *picked);
     if (!picked) return ig_error(IG_ERR_OOM, "selection: out of host memory");
     enum ig_status s = r->row->select(r, i, r->pool, r->p->k, picked);
@@ -223,19 +225,16 @@ static enum ig_status phase_al_epoch(struct ig_al_run *r, struct ig_al_result *r
     const struct ig_al_params *p = r->p;
     struct ig_al_epoch_stats *st = &res->epochs[i - 1];
     memset(st, 0, sizeof *st);
-    st->ref_spearman = st->test_acc = st->score_mean = st->reg_spearman = NAN;
+    st->test_acc = st->score_mean = st->reg_spearman = NAN;
     st->n_labeled = r->n_li + r->n_nli;
     r->delta_grad_norm = r->delta_wd_norm = r->delta_cos = NAN;
-    double t_epoch = ig_now_seconds(), sp = NAN;
-    IG_TRY(phase_train_score(r, i, st, &sp));
+    double t_epoch = ig_now_seconds();
+    IG_TRY(phase_train_score(r, i, st));
     st->delta_grad_norm = r->delta_grad_norm;
     st->delta_wd_norm = r->delta_wd_norm;
     st->delta_cos = r->delta_cos;
     if (p->track_accuracy) IG_TRY(ig_al_evaluate(r->m, r->test, p->eval_batch, p->norm, &st->test_acc));
-    if (r->row->regressor != IG_AL_REGRESSOR_NONE) {
-        st->ref_spearman = sp;
-        IG_TRY(phase_fit(r, i, st));
-    }
+    if (r->row->regressor != IG_AL_REGRESSOR_NONE) IG_TRY(phase_fit(r, i, st));
     IG_TRY(phase_select(r, i, st));
     st->total_s = ig_now_seconds() - t_epoch;
     IG_TRY(ig_al_save_state(r, res, i, false));
@@ -266,6 +265,8 @@ static enum ig_status check_params(const struct ig_al_params *p, const struct ig
 {
     if ((unsigned)p->method >= IG_AL_METHOD_COUNT) return ig_error(IG_ERR_INVALID_ARG, "ig_al_run: unknown method");
     if ((unsigned)p->params >= IG_AL_PARAMS_COUNT) return ig_error(IG_ERR_INVALID_ARG, "ig_al_run: unknown parameter set");
+    if (p->reference != IG_AL_REF_FULL && p->reference != IG_AL_REF_NLI)
+        return ig_error(IG_ERR_INVALID_ARG, "ig_al_run: reference %s", IG_AL_RUNNING_REMOVED);
     if (p->k < 1 || p->al_epochs < 0 || p->train_epochs < 1 || p->batch_size < 1 || p->eval_batch < 1)
         return ig_error(IG_ERR_INVALID_ARG, "ig_al_run: k, train_epochs, batch sizes must be >= 1 and al_epochs >= 0");
     if (!(p->lr > 0) || !(p->weight_decay >= 0))
@@ -298,7 +299,6 @@ static enum ig_status run_init(struct ig_al_run *r, struct ig_al_result *res, st
     r->test = test;
     r->feat = ig_dataset_image_bytes(train);
     r->mname = r->row->name;
-    r->ref_spearman = NAN;
     int64_t k = p->k;
     r->li = malloc((size_t)(n_li + n_ui) * sizeof *r->li);
     r->ui = malloc((size_t)n_ui * sizeof *r->ui);
@@ -318,6 +318,7 @@ static enum ig_status run_init(struct ig_al_run *r, struct ig_al_result *res, st
     ap.lr = p->lr;
     ap.weight_decay = p->weight_decay;
     IG_TRY(ig_optim_adam_new(&r->opt, m, ap));
+    IG_TRY(ig_dist_dp_attach(p->dist, r->opt, m));
     IG_TRY(ig_graph_new(r->be, &r->g));
     IG_TRY(ig_batcher_new(&r->batch, r->be, train, p->batch_size > p->eval_batch ? p->batch_size : p->eval_batch, p->norm));
     if (r->row->per_sample_grads) {

@@ -146,7 +146,6 @@ static json_t *epochs_json(const struct ig_al_epoch_stats *ep, int n)
         json_object_set_new(o, "predict_s", num(ep[i].predict_s));
         json_object_set_new(o, "select_s", num(ep[i].select_s));
         json_object_set_new(o, "total_s", num(ep[i].total_s));
-        json_object_set_new(o, "ref_spearman", num(ep[i].ref_spearman));
         json_object_set_new(o, "test_acc", num(ep[i].test_acc));
         json_object_set_new(o, "score_mean", num(ep[i].score_mean));
         json_object_set_new(o, "n_labeled", json_integer(ep[i].n_labeled));
@@ -257,7 +256,6 @@ enum ig_status ig_al_state_load(struct al_state *s, const char *path)
             e->predict_s = num_get(o, "predict_s");
             e->select_s = num_get(o, "select_s");
             e->total_s = num_get(o, "total_s");
-            e->ref_spearman = num_get(o, "ref_spearman");
             e->test_acc = num_get(o, "test_acc");
             e->score_mean = num_get(o, "score_mean");
             e->n_labeled = (int64_t)json_integer_value(json_object_get(o, "n_labeled"));

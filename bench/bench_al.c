@@ -120,6 +120,7 @@ int main(int argc, char **argv)
     }
     struct ig_backend *be;
     CHECK(dev ? ig_backend_init(dev, &be) : ig_backend_init_cpu(&be, 0));
+    ig_bench_set_isa(ig_backend_isa_name(be)[0] ? ig_backend_isa_name(be) : "opencl");
     fprintf(stderr, "bench_al: no Python peer for per-sample gradient dot products (PyTorch needs functorch per-sample "
                     "gradients materialised); comparing with one backward per instance instead\n");
     int runs = quick ? 3 : 5;

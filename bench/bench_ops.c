@@ -414,6 +414,7 @@ int main(int argc, char **argv)
     if (runs <= 0) runs = quick ? 5 : 9;
     if (runs > 64) runs = 64;
     if (ig_backend_init(g_device, &be) != IG_OK) die("backend");
+    ig_bench_set_isa(ig_backend_isa_name(be)[0] ? ig_backend_isa_name(be) : "opencl");
     g_threads = ig_bench_omp_threads();
     fprintf(stderr, "bench_ops: %s; OpenBLAS peer with %d threads; load average %s\n", ig_backend_name(be),
             openblas_get_num_threads(), load_average());

@@ -82,7 +82,7 @@ static int bench_ours(struct ig_backend *be, int b, int steps, int runs, int war
     return 0;
 }
 
-struct torch_lines { const int *batches; int nb; double *peer; };
+struct torch_lines { const int *batches; int nb; double *peer; char *isa; };
 
 /* {"batch": B, "images_per_s": V, ...} lines of the peer into peer[i] where batches[i] == B */
 static void on_torch_line(const char *line, json_t *j, void *ctx)
@@ -94,10 +94,12 @@ static void on_torch_line(const char *line, json_t *j, void *ctx)
     double v = json_number_value(json_object_get(j, "images_per_s"));
     for (int i = 0; i < t->nb; i++)
         if (t->batches[i] == b) t->peer[i] = v;
+    const char *isa = json_string_value(json_object_get(j, "isa"));
+    if (isa) snprintf(t->isa, 32, "%s", isa);
 }
 
-/* PyTorch peer: fills peer[i] for batches[i] (0 when missing). */
-static void bench_torch(const int *batches, int nb, int steps, int runs, int warmup, double *peer)
+/* PyTorch peer: fills peer[i] for batches[i] (0 when missing) and isa[32] with the peer's kernel path. */
+static void bench_torch(const int *batches, int nb, int steps, int runs, int warmup, double *peer, char *isa)
 {
     for (int i = 0; i < nb; i++) peer[i] = 0;
     char list[128] = "", cmd[1024];
@@ -105,7 +107,7 @@ static void bench_torch(const int *batches, int nb, int steps, int runs, int war
     snprintf(cmd, sizeof cmd, "python3 %s/torch_train_peer.py --batches %s --steps %d --runs %d --warmup %d --threads %d",
              IG_BENCH_PEER_DIR, list, steps, runs, warmup, g_threads);
     int status;
-    if (ig_bench_peer_run(cmd, on_torch_line, &(struct torch_lines){batches, nb, peer}, &status) != 0) {
+    if (ig_bench_peer_run(cmd, on_torch_line, &(struct torch_lines){batches, nb, peer, isa}, &status) != 0) {
         fprintf(stderr, "bench_train: cannot start the torch peer\n");
         return;
     }
@@ -146,6 +148,8 @@ int main(int argc, char **argv)
         return 2;
     }
     fprintf(stderr, "bench_train: %s\n", ig_backend_name(be));
+    const char *isa = ig_backend_isa_name(be)[0] ? ig_backend_isa_name(be) : "opencl";
+    ig_bench_set_isa(isa);
     /* each batch size: ours, then the peer right after, so both see the same machine state */
     bool have_torch = peer && ig_bench_python_has("torch");
     if (peer && !have_torch) fprintf(stderr, "bench_train: PyTorch not importable, skipping the torch peer\n");
@@ -161,11 +165,14 @@ int main(int argc, char **argv)
         snprintf(cas, sizeof cas, "paper_cnn.train.b%d", batches[i]);
         emit("train", cas, "images_per_s", ours, "images/s", runs);
         if (!have_torch) continue;
-        bench_torch(&batches[i], 1, steps, runs, warmup, &theirs);
+        char torch_isa[32] = "peer";
+        bench_torch(&batches[i], 1, steps, runs, warmup, &theirs, torch_isa);
         if (theirs <= 0) continue;
         snprintf(cas, sizeof cas, "paper_cnn.train.b%d.torch", batches[i]);
         g_device = "cpu";
+        ig_bench_set_isa(torch_isa);
         emit("train", cas, "images_per_s", theirs, "images/s", runs);
+        ig_bench_set_isa(isa);
         g_device = dev;
         snprintf(cas, sizeof cas, "paper_cnn.train.b%d.igradv_over_torch", batches[i]);
         emit("train", cas, "ratio", ours / theirs, "x", runs);

@@ -5,6 +5,8 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
 #include <time.h>
 #if IG_HAVE_OPENMP
 #include <omp.h>
@@ -44,6 +46,38 @@ _Noreturn void ig_bench_die(const char *prog, const char *what, const char *err)
     exit(1);
 }
 
+#if IG_BUILD_NATIVE
+static char g_isa[32] = "native";
+#else
+static char g_isa[32] = "baseline";
+#endif
+
+void ig_bench_set_isa(const char *isa)
+{
+    if (isa && *isa) snprintf(g_isa, sizeof g_isa, "%s", isa);
+}
+
+const char *ig_bench_cpu_model(void)
+{
+    static char model[128];
+    if (model[0]) return model;
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    char line[512];
+    while (f && fgets(line, sizeof line, f)) {
+        const char *colon = strchr(line, ':');
+        if (strncmp(line, "model name", 10) != 0 || !colon) continue;
+        snprintf(model, sizeof model, "%s", colon + (colon[1] == ' ' ? 2 : 1));
+        model[strcspn(model, "\n")] = '\0';
+        break;
+    }
+    if (f) fclose(f);
+    struct utsname u;
+    if (!model[0]) snprintf(model, sizeof model, "%s", uname(&u) == 0 ? u.machine : "unknown");
+    for (char *p = model; *p; p++)   /* keep the JSON string plain */
+        if (*p == '"' || *p == '\\' || (unsigned char)*p < 0x20) *p = ' ';
+    return model;
+}
+
 void ig_bench_emit(const struct ig_bench_line *l)
 {
     char num[64];
@@ -59,8 +93,9 @@ void ig_bench_emit(const struct ig_bench_line *l)
     }
     printf("{\"bench\":\"%s\",\"case\":\"%s\",", l->bench, l->cas);
     if (l->impl) printf("\"impl\":\"%s\",", l->impl);
-    printf("\"metric\":\"%s\",\"value\":%s,\"unit\":\"%s\",\"device\":\"%s\",\"threads\":%d,\"runs\":%d}\n", l->metric,
-           num, l->unit, l->device, l->threads, l->runs);
+    printf("\"metric\":\"%s\",\"value\":%s,\"unit\":\"%s\",\"device\":\"%s\",\"threads\":%d,\"runs\":%d,\"isa\":\"%s\","
+           "\"cpu\":\"%s\"}\n",
+           l->metric, num, l->unit, l->device, l->threads, l->runs, g_isa, ig_bench_cpu_model());
     fflush(stdout);
 }
 
@@ -71,6 +106,24 @@ bool ig_bench_python_has(const char *module)
     return system(cmd) == 0;
 }
 
+/* Appends "isa" and "cpu" to the text of a JSON object line that lacks them (and to obj). */
+static void tag_line(char *line, size_t cap, json_t *o)
+{
+    char *end = strrchr(line, '}');
+    if (!end) return;
+    char tail[256] = "";
+    if (!json_object_get(o, "isa")) {
+        snprintf(tail, sizeof tail, ",\"isa\":\"peer\"");
+        json_object_set_new(o, "isa", json_string("peer"));
+    }
+    if (!json_object_get(o, "cpu")) {
+        snprintf(tail + strlen(tail), sizeof tail - strlen(tail), ",\"cpu\":\"%s\"", ig_bench_cpu_model());
+        json_object_set_new(o, "cpu", json_string(ig_bench_cpu_model()));
+    }
+    if ((size_t)(end - line) + strlen(tail) + 3 > cap) return;
+    snprintf(end, cap - (size_t)(end - line), "%s}\n", tail);
+}
+
 int ig_bench_peer_run(const char *cmd, ig_bench_peer_fn fn, void *ctx, int *status)
 {
     FILE *f = popen(cmd, "r");
@@ -78,6 +131,7 @@ int ig_bench_peer_run(const char *cmd, ig_bench_peer_fn fn, void *ctx, int *stat
     char line[4096];
     while (fgets(line, sizeof line, f)) {
         json_t *o = json_loads(line, 0, NULL);
+        if (json_is_object(o)) tag_line(line, sizeof line, o);
         fn(line, o, ctx);
         json_decref(o);
     }

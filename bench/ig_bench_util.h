@@ -30,6 +30,13 @@ enum ig_bench_value_fmt {
     IG_BENCH_VALUE_MILLI,   /* rounded to 3 decimals, written as jansson writes a real at precision 6 ("5.0", "1.5e6") */
 };
 
+/* The instruction set the measured kernels run ("avx512", "avx2", "generic": ig_backend_isa_name of the CPU
+ * backend in use; "opencl" for a device). Until set, lines say "baseline" (code built for the x86-64
+ * baseline, not dispatched), or "native" in -Dnative=true builds. Copied (at most 31 characters). */
+void ig_bench_set_isa(const char *isa);
+/* The CPU model ("model name" of /proc/cpuinfo, else the machine name of uname), read once. */
+const char *ig_bench_cpu_model(void);
+
 /* One DESIGN.md result line; impl NULL leaves the "impl" key out. */
 struct ig_bench_line {
     const char *bench, *cas, *impl, *metric;
@@ -39,15 +46,17 @@ struct ig_bench_line {
     enum ig_bench_value_fmt fmt;
 };
 
-/* {"bench":..,"case":..[,"impl":..],"metric":..,"value":..,"unit":..,"device":..,"threads":..,"runs":..} and a
- * newline on stdout, flushed (strings are written as given: names without quotes or backslashes). */
+/* {"bench":..,"case":..[,"impl":..],"metric":..,"value":..,"unit":..,"device":..,"threads":..,"runs":..,"isa":..,
+ * "cpu":..} and a newline on stdout, flushed (strings are written as given: names without quotes or backslashes;
+ * the CPU model is escaped). */
 void ig_bench_emit(const struct ig_bench_line *l);
 
 /* Whether `python3 -c 'import MODULE'` succeeds (output discarded). */
 bool ig_bench_python_has(const char *module);
 
 /* Runs the shell command cmd and calls fn(line, obj, ctx) for every stdout line (with its newline); obj is the line
- * parsed as JSON, NULL when it is not JSON, and is freed after fn returns. Returns -1 when cmd cannot be started,
+ * parsed as JSON, NULL when it is not JSON, and is freed after fn returns. A JSON object line without "isa"/"cpu"
+ * keys gets them added to its text ("isa" of the peer: its own, else "peer"; "cpu": this machine's). Returns -1 when cmd cannot be started,
  * else 0 with *status = pclose()'s result (0: the command exited 0). */
 typedef void (*ig_bench_peer_fn)(const char *line, json_t *obj, void *ctx);
 int ig_bench_peer_run(const char *cmd, ig_bench_peer_fn fn, void *ctx, int *status);

@@ -1,4 +1,4 @@
-/* igradv data (part of nn): datasets in host memory, CIFAR-10 / Fashion-MNIST readers, seeded permutations, batch tensors and the minibatch loader. */
+/* igradv data (part of nn): datasets in host memory, CIFAR-10 / Fashion-MNIST readers, batch tensors and the minibatch loader. */
 #ifndef IG_DATA_H
 #define IG_DATA_H
 /*

@@ -194,6 +194,10 @@ enum ig_status ig_optim_step(struct ig_optim *o);
 int64_t ig_optim_steps(const struct ig_optim *o);
 void ig_optim_set_lr(struct ig_optim *o, float lr);
 float ig_optim_lr(const struct ig_optim *o);
+/* Called by ig_optim_step before it updates anything, after the backward pass filled the
+ * gradients (e.g. to sum them over data-parallel ranks, ig_dist.h); NULL removes it. */
+typedef enum ig_status (*ig_optim_grad_fn)(struct ig_optim *o, struct ig_model *m, void *user);
+void ig_optim_set_grad_hook(struct ig_optim *o, ig_optim_grad_fn fn, void *user);
 
 /* ---------------------------------------------------------------- checkpoints (safetensors) */
 

@@ -18,6 +18,8 @@ struct ig_optim {
     int n;
     struct ig_optim_state *state;   /* one per model parameter, same order */
     int64_t steps;                  /* ig_optim_step calls */
+    ig_optim_grad_fn grad_hook;     /* before every step (NULL: none) */
+    void *grad_user;
 };
 
 /* Allocate (zeroed) every state tensor, e.g. before loading saved state. */

@@ -71,6 +71,13 @@ void ig_optim_set_lr(struct ig_optim *o, float lr)
 
 float ig_optim_lr(const struct ig_optim *o) { return !o ? 0.0f : o->kind == IG_OPTIM_ADAM ? o->adam.lr : o->sgd.lr; }
 
+void ig_optim_set_grad_hook(struct ig_optim *o, ig_optim_grad_fn fn, void *user)
+{
+    if (!o) return;
+    o->grad_hook = fn;
+    o->grad_user = user;
+}
+
 void ig_optim_zero_grad(struct ig_optim *o)
 {
     for (int i = 0; o && i < o->n; i++) ig_param_zero_grad(o->state[i].param);
@@ -99,6 +106,7 @@ enum ig_status ig_optim_state_alloc(struct ig_optim *o)
 enum ig_status ig_optim_step(struct ig_optim *o)
 {
     if (!o) return ig_error(IG_ERR_INVALID_ARG, "ig_optim_step: optimiser is NULL");
+    if (o->grad_hook) IG_TRY(o->grad_hook(o, o->model, o->grad_user));
     if (o->kind == IG_OPTIM_ADAM) {
         struct ig_adam_params p = o->adam;
         for (int i = 0; i < o->n; i++) {

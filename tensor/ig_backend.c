@@ -1,4 +1,4 @@
-/* Backend selection (IGRADV_DEVICE, GPU first, CPU fallback), lifetime, scratch, dispatch and profiling (buffer pool: ig_buffer.c). */
+/* Backend selection (options, IGRADV_DEVICE, GPU first, CPU fallback), lifetime, scratch, dispatch and profiling (buffer pool: ig_buffer.c). */
 #include "ig_backend_impl.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,22 +11,28 @@ void ig_backend_base_init(struct ig_backend *be, const struct ig_backend_vtable 
     be->impl = impl;
 }
 
-enum ig_status ig_backend_init_cpu(struct ig_backend **out, int threads)
+/* Options from the caller, or the defaults plus the environment. */
+static enum ig_status resolve_options(const struct ig_backend_options *opts, struct ig_backend_options *o)
 {
-    if (!out) return ig_error(IG_ERR_INVALID_ARG, "ig_backend_init_cpu: out is NULL");
-    *out = NULL;
-    return ig_cpu_backend_create(out, threads);
+    if (opts) {
+        *o = *opts;
+        return ig_backend_options_check(o);
+    }
+    *o = ig_backend_options_default();
+    return ig_backend_options_from_env(o);
 }
 
-enum ig_status ig_backend_init(const char *spec, struct ig_backend **out)
+enum ig_status ig_backend_init_opts(const char *spec, const struct ig_backend_options *opts, struct ig_backend **out)
 {
-    if (!out) return ig_error(IG_ERR_INVALID_ARG, "ig_backend_init: out is NULL");
+    if (!out) return ig_error(IG_ERR_INVALID_ARG, "ig_backend_init_opts: out is NULL");
     *out = NULL;
     if (!spec) return ig_error(IG_ERR_INVALID_ARG, "ig_backend_init: device spec is NULL");
-    if (strcmp(spec, "cpu") == 0) return ig_cpu_backend_create(out, 0);
+    struct ig_backend_options o;
+    IG_TRY(resolve_options(opts, &o));
+    if (strcmp(spec, "cpu") == 0) return ig_cpu_backend_create(&o, out);
     if (strcmp(spec, "opencl") == 0 || strncmp(spec, "opencl:", 7) == 0) {
 #if IG_HAVE_OPENCL
-        return ig_cl_backend_create(spec, false, out);
+        return ig_cl_backend_create(spec, false, &o, out);
 #else
         return ig_error(IG_ERR_UNSUPPORTED, "device '%s': this build of igradv has no OpenCL backend (configure with -Dopencl=enabled)", spec);
 #endif
@@ -34,29 +40,47 @@ enum ig_status ig_backend_init(const char *spec, struct ig_backend **out)
     return ig_error(IG_ERR_INVALID_ARG, "device '%s' not understood: expected cpu, opencl or opencl:<platform>:<device>", spec);
 }
 
+enum ig_status ig_backend_init_cpu(struct ig_backend **out, int threads)
+{
+    if (!out) return ig_error(IG_ERR_INVALID_ARG, "ig_backend_init_cpu: out is NULL");
+    *out = NULL;
+    struct ig_backend_options o;
+    IG_TRY(resolve_options(NULL, &o));
+    if (threads > 0) o.threads = threads;
+    return ig_cpu_backend_create(&o, out);
+}
+
+enum ig_status ig_backend_init(const char *spec, struct ig_backend **out)
+{
+    if (!out) return ig_error(IG_ERR_INVALID_ARG, "ig_backend_init: out is NULL");
+    return ig_backend_init_opts(spec, NULL, out);
+}
+
 enum ig_status ig_backend_init_best(struct ig_backend **out)
 {
     if (!out) return ig_error(IG_ERR_INVALID_ARG, "ig_backend_init_best: out is NULL");
     *out = NULL;
-    const char *env = getenv("IGRADV_DEVICE");
-    if (env && *env) {
-        enum ig_status s = ig_backend_init(env, out);
+    struct ig_backend_options o;
+    IG_TRY(resolve_options(NULL, &o));
+    const char *env = ig_backend_env_device();
+    if (env) {
+        enum ig_status s = ig_backend_init_opts(env, &o, out);
         if (s != IG_OK) return ig_error_prefix(s, "IGRADV_DEVICE=%s", env);
         ig_log(IG_LOG_INFO, "using %s (IGRADV_DEVICE=%s)", ig_backend_name(*out), env);
         return IG_OK;
     }
 #if IG_HAVE_OPENCL
-    if (ig_cl_backend_create("opencl", true, out) == IG_OK) {
+    if (ig_cl_backend_create("opencl", true, &o, out) == IG_OK) {
         ig_log(IG_LOG_INFO, "using %s (first OpenCL GPU)", ig_backend_name(*out));
         return IG_OK;
     }
     char why[512];
     snprintf(why, sizeof why, "%s", ig_last_error());
-    enum ig_status s = ig_cpu_backend_create(out, 0);
+    enum ig_status s = ig_cpu_backend_create(&o, out);
     if (s == IG_OK) ig_log(IG_LOG_INFO, "using %s (no OpenCL GPU: %s)", ig_backend_name(*out), why);
     return s;
 #else
-    enum ig_status s = ig_cpu_backend_create(out, 0);
+    enum ig_status s = ig_cpu_backend_create(&o, out);
     if (s == IG_OK) ig_log(IG_LOG_INFO, "using %s (built without OpenCL)", ig_backend_name(*out));
     return s;
 #endif
@@ -73,6 +97,7 @@ void ig_backend_free(struct ig_backend *be)
 
 enum ig_backend_kind ig_backend_kind(const struct ig_backend *be) { return be->vt->kind; }
 const char *ig_backend_name(const struct ig_backend *be) { return be ? be->name : "(none)"; }
+const struct ig_backend_options *ig_backend_options_of(const struct ig_backend *be) { return &be->opts; }
 
 enum ig_status ig_backend_sync(struct ig_backend *be)
 {

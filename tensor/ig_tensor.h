@@ -79,13 +79,44 @@ void ig_log_stderr(enum ig_log_level level, const char *msg, void *user);
 enum ig_backend_kind { IG_BACKEND_CPU, IG_BACKEND_OPENCL };
 struct ig_backend;  /* opaque */
 
-/* CPU backend; always available. threads <= 0: OpenMP default. */
+/* Options of a backend, fixed at creation and stored on it (kernels read them from there,
+ * never from the environment). README's options table documents each one with its variable.
+ *   struct ig_backend_options o = ig_backend_options_default();
+ *   if (ig_backend_options_from_env(&o) != IG_OK) ...;     (optional: IGRADV_* variables)
+ *   o.threads = 4;                                         (flags override the environment)
+ *   ig_backend_init_opts("cpu", &o, &be);                  */
+enum ig_conv_algo { IG_CONV_AUTO, IG_CONV_WINOGRAD, IG_CONV_IM2COL };
+enum ig_cpu_isa { IG_CPU_ISA_AUTO, IG_CPU_ISA_GENERIC, IG_CPU_ISA_AVX2, IG_CPU_ISA_AVX512 };
+struct ig_backend_options {
+    int threads;               /* CPU: OpenMP/OpenBLAS threads of this backend's kernels; 0: OpenMP default */
+    enum ig_conv_algo conv;    /* CPU conv: Winograd where it measured faster (auto), or forced */
+    enum ig_cpu_isa cpu_isa;   /* CPU kernels' instruction set: best the CPU runs (auto), or forced */
+    int cl_splitk;             /* OpenCL weight-gradient GEMM: columns per split-K slice, 0 = off */
+    int cl_conv_images;        /* OpenCL conv: at most this many images per chunk, 0 = as memory allows */
+    bool cl_cache;             /* OpenCL: keep compiled programs in cl_cache_dir */
+    char cl_cache_dir[512];    /* "" = $XDG_CACHE_HOME/igradv, else $HOME/.cache/igradv */
+};
+/* threads 0, conv auto, ISA auto, split-K 1024, no image cap, cache on in the default folder. */
+struct ig_backend_options ig_backend_options_default(void);
+/* Overrides *o from IGRADV_CPU, IGRADV_CONV, IGRADV_CL_SPLITK, IGRADV_CL_CONV_IMAGES,
+ * IGRADV_CL_CACHE, XDG_CACHE_HOME/HOME and OMP_NUM_THREADS where set. A value that is not
+ * understood is IG_ERR_INVALID_ARG naming the variable and the accepted values (o unchanged). */
+enum ig_status ig_backend_options_from_env(struct ig_backend_options *o);
+/* spec as for ig_backend_init; opts NULL: defaults plus environment. Forcing an instruction set
+ * this build or CPU lacks is IG_ERR_UNSUPPORTED. */
+enum ig_status ig_backend_init_opts(const char *spec, const struct ig_backend_options *opts, struct ig_backend **out);
+/* CPU backend; always available. threads <= 0: OpenMP default. Other options from the environment. */
 enum ig_status ig_backend_init_cpu(struct ig_backend **out, int threads);
-/* spec: "cpu", "opencl" (best OpenCL device: GPU first) or "opencl:<platform>:<device>". */
+/* spec: "cpu", "opencl" (best OpenCL device: GPU first) or "opencl:<platform>:<device>";
+ * options from the environment. */
 enum ig_status ig_backend_init(const char *spec, struct ig_backend **out);
 /* IGRADV_DEVICE from the environment if set, else an OpenCL GPU, then any OpenCL device,
- * then the CPU; logs one INFO line saying which and why. */
+ * then the CPU; logs one INFO line saying which and why; options from the environment. */
 enum ig_status ig_backend_init_best(struct ig_backend **out);
+/* The options the backend was created with. */
+const struct ig_backend_options *ig_backend_options_of(const struct ig_backend *be);
+/* Instruction set of the CPU kernels in use: "generic", "avx2", "avx512"; "" for other backends. */
+const char *ig_backend_isa_name(const struct ig_backend *be);
 void ig_backend_free(struct ig_backend *be);
 enum ig_backend_kind ig_backend_kind(const struct ig_backend *be);
 const char *ig_backend_name(const struct ig_backend *be); /* "cpu (2 threads)", "opencl:0:0 NVIDIA H100 (..)" */

@@ -46,3 +46,19 @@ static int run_suite(Suite *s, bool fork)
 
 int ig_test_run(Suite *s) { return run_suite(s, true); }
 int ig_test_run_nofork(Suite *s) { return run_suite(s, false); }
+
+void ig_test_class_images(uint8_t *img, int32_t *lab, int n, int ch, int hw, int classes, uint64_t seed)
+{
+    int f = ch * hw;
+    float *u = malloc((size_t)(n * f) * sizeof *u);
+    ck_assert_ptr_nonnull(u);
+    ig_test_fill_uniform(u, (size_t)(n * f), seed, 0, 1);
+    for (int i = 0; i < n; i++) {
+        lab[i] = (int32_t)((i * 5 + (int)seed) % classes);
+        for (int j = 0; j < f; j++) {
+            float v = 150.0f * u[i * f + j] + (j / hw == lab[i] ? 60.0f : 0.0f);
+            img[i * f + j] = (uint8_t)(v > 255 ? 255 : v);
+        }
+    }
+    free(u);
+}

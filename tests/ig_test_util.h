@@ -9,6 +9,10 @@
 double ig_test_close_ratio(const float *a, const float *b, size_t n, double rtol, double atol);
 /* Deterministic uniform floats in [lo, hi) from a seed (the splitmix64 stream of ig_util.h). */
 void ig_test_fill_uniform(float *x, size_t n, uint64_t seed, float lo, float hi);
+/* Seeded synthetic images img[n, ch, hw] (hw = H*W pixels) with labels lab[n]: image i has
+ * class (5 i + seed) mod classes, which brightens channel `class`; uniform noise elsewhere.
+ * Learnable but not trivially (the active-learning suites' data). */
+void ig_test_class_images(uint8_t *img, int32_t *lab, int n, int ch, int hw, int classes, uint64_t seed);
 /* Path of a fixture file under tests/fixtures (env IG_TEST_FIXTURES); static buffer. */
 const char *ig_test_fixture(const char *name);
 /* Run a suite (forking per test, Check's default) and return the process exit status:

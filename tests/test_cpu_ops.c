@@ -1,5 +1,5 @@
-/* Check suite cpu_ops: every fast CPU kernel (through the public op functions) against its reference kernel, known answers, bad arguments. */
-#include "ig_cpu_kernels.h"
+/* Check suite cpu_ops: every fast CPU kernel (through the public op functions, on every instruction set the CPU runs) against its reference kernel, known answers, backend options, bad arguments. */
+#include "ig_cpu_isa.h"
 #include "ig_cpu_util.h"
 #include "ig_test_util.h"
 #include <check.h>
@@ -9,7 +9,19 @@
 
 static struct ig_backend *be;
 
-static void setup(void) { ck_assert_int_eq(ig_backend_init_cpu(&be, 2), IG_OK); }
+/* The instruction set of the "ops" test cases running now (one test case per ISA the CPU runs). */
+static enum ig_cpu_isa cur_isa = IG_CPU_ISA_AUTO;
+
+static void setup(void)
+{
+    struct ig_backend_options o = ig_backend_options_default();
+    o.threads = 2;
+    o.cpu_isa = cur_isa;
+    ck_assert_int_eq(ig_backend_init_opts("cpu", &o, &be), IG_OK);
+}
+static void setup_generic(void) { cur_isa = IG_CPU_ISA_GENERIC; setup(); }
+static void setup_avx2(void) { cur_isa = IG_CPU_ISA_AVX2; setup(); }
+static void setup_avx512(void) { cur_isa = IG_CPU_ISA_AVX512; setup(); }
 static void teardown(void) { ig_backend_free(be); be = NULL; }
 
 /* ---------------------------------------------------------------- tensor helpers */
@@ -212,12 +224,6 @@ static void conv_case_run(const struct conv_case *k, bool bias)
     check_vs_ref(&c, 1e-4, 1e-3, "conv2d_bwd_bias");
 }
 
-START_TEST(test_conv_vs_ref)
-{
-    conv_case_run(&conv_cases[_i], _i % 2 == 0);
-}
-END_TEST
-
 START_TEST(test_conv_known)
 {
     /* x = 1..9 in a 3x3 plane, w = ones 2x2, no padding: y = window sums */
@@ -252,11 +258,180 @@ START_TEST(test_conv_known)
 }
 END_TEST
 
-/* The Winograd kernels directly on odd shapes (clipped edge tiles, padding 0..2, batch 1, several
- * chunks, channel counts not multiples of 16): forward, rotated (backward data) and, in AVX-512
- * builds, the weight gradient, against the reference kernels. */
-START_TEST(test_winograd_vs_ref)
+/* reps more weight gradients of the same inputs are bit-identical to the first (frees the tensors) */
+static void check_bwd_weight_repeatable(struct ig_tensor *dw, struct ig_tensor *dy, struct ig_tensor *x, int reps)
 {
+    struct ig_conv2d_params p = {.stride_h = 1, .stride_w = 1, .pad_h = 1, .pad_w = 1};
+    ck_assert_int_eq(ig_conv2d_backward_weight(dw, dy, x, p), IG_OK);
+    float *first = host_f32(dw);
+    for (int r = 0; r < reps; r++) {
+        ck_assert_int_eq(ig_conv2d_backward_weight(dw, dy, x, p), IG_OK);
+        float *again = host_f32(dw);
+        ck_assert(memcmp(first, again, ig_tensor_nbytes(dw)) == 0);
+        free(again);
+    }
+    free(first);
+    ig_tensor_free(x); ig_tensor_free(dy); ig_tensor_free(dw);
+}
+
+START_TEST(test_conv_deterministic)
+{
+    /* threads take image chunks dynamically; the weight gradient must still be bit-identical (same
+     * ISA, same binary), for im2col and for the Winograd path (64 channels: partial sums in fixed groups) */
+    check_bwd_weight_repeatable(RND(0, 1, 16, 32, 3, 3), RND(-1, 1, 33, 16, 8, 8), RND(-1, 1, 33, 32, 8, 8), 8);
+    check_bwd_weight_repeatable(RND(0, 1, 64, 64, 3, 3), RND(-1, 1, 33, 64, 8, 8), RND(-1, 1, 33, 64, 8, 8), 4);
+}
+END_TEST
+
+/* ---------------------------------------------------------------- instruction sets and backend options */
+
+static const enum ig_cpu_isa isas[] = {IG_CPU_ISA_GENERIC, IG_CPU_ISA_AVX2, IG_CPU_ISA_AVX512};
+#define N_ISAS ((int)(sizeof isas / sizeof isas[0]))
+
+/* be = a 2-thread CPU backend on isas[i] with the given conv algorithm; false (and no backend)
+ * when this build or CPU lacks that instruction set, after checking that forcing it fails. */
+static bool isa_backend(int i, enum ig_conv_algo conv)
+{
+    struct ig_backend_options o = ig_backend_options_default();
+    o.threads = 2;
+    o.cpu_isa = isas[i];
+    o.conv = conv;
+    enum ig_status s = ig_backend_init_opts("cpu", &o, &be);
+    if (!ig_cpu_isa_table(isas[i])) {
+        ck_assert_int_eq(s, IG_ERR_UNSUPPORTED);
+        ck_assert_ptr_null(be);
+        ck_assert_ptr_nonnull(strstr(ig_last_error(), "IGRADV_CPU"));
+        return false;
+    }
+    ck_assert_msg(s == IG_OK, "%s", ig_last_error());
+    ck_assert_int_eq(ig_cpu_isa_of(be)->isa, isas[i]);
+    return true;
+}
+
+/* Every conv case through the public functions on every instruction set. */
+START_TEST(test_isa_conv_vs_ref)
+{
+    int ncase = (int)(sizeof conv_cases / sizeof conv_cases[0]);
+    if (!isa_backend(_i / ncase, IG_CONV_AUTO)) return;
+    conv_case_run(&conv_cases[_i % ncase], _i % 2 == 0);
+    teardown();
+}
+END_TEST
+
+/* Winograd forced (IGRADV_CONV=winograd) on every 3x3 stride-1 case, including those it does not
+ * suit (3 channels, 4x4 planes), and im2col forced on the Winograd-sized ones. */
+START_TEST(test_isa_conv_forced)
+{
+    for (int algo = 0; algo < 2; algo++) {
+        if (!isa_backend(_i, algo ? IG_CONV_IM2COL : IG_CONV_WINOGRAD)) return;
+        for (size_t k = 0; k < sizeof conv_cases / sizeof conv_cases[0]; k++) {
+            const struct conv_case *c = &conv_cases[k];
+            bool s1_3x3 = c->KH == 3 && c->KW == 3 && c->stride == 1 && c->H * c->W <= 1024;
+            if (s1_3x3 && (algo == 0 || c->C >= 32)) conv_case_run(c, k % 2 == 1);
+        }
+        teardown();
+    }
+}
+END_TEST
+
+/* ig_backend_init("cpu") with one variable set to value: its status, and the error must name the variable. */
+static enum ig_status init_with_env(const char *var, const char *value)
+{
+    char *saved = getenv(var) ? strdup(getenv(var)) : NULL;
+    setenv(var, value, 1);
+    struct ig_backend *b = NULL;
+    enum ig_status s = ig_backend_init("cpu", &b);
+    if (s != IG_OK) {
+        ck_assert_ptr_null(b);
+        ck_assert_msg(strstr(ig_last_error(), var) != NULL, "error does not name %s: %s", var, ig_last_error());
+    }
+    ig_backend_free(b);
+    if (saved) setenv(var, saved, 1);
+    else unsetenv(var);
+    free(saved);
+    return s;
+}
+
+START_TEST(test_options_env)
+{
+    ck_assert_int_eq(init_with_env("IGRADV_CPU", "avx9"), IG_ERR_INVALID_ARG);
+    ck_assert_ptr_nonnull(strstr(ig_last_error(), "generic, avx2, avx512"));
+    ck_assert_int_eq(init_with_env("IGRADV_CONV", "fft"), IG_ERR_INVALID_ARG);
+    ck_assert_ptr_nonnull(strstr(ig_last_error(), "winograd, im2col"));
+    ck_assert_int_eq(init_with_env("IGRADV_CL_SPLITK", "-3"), IG_ERR_INVALID_ARG);
+    ck_assert_int_eq(init_with_env("IGRADV_CL_CONV_IMAGES", "4x"), IG_ERR_INVALID_ARG);
+    ck_assert_int_eq(init_with_env("IGRADV_CL_CACHE", "yes"), IG_ERR_INVALID_ARG);
+    ck_assert_int_eq(init_with_env("OMP_NUM_THREADS", "many"), IG_ERR_INVALID_ARG);
+    ck_assert_int_eq(init_with_env("IGRADV_CPU", "generic"), IG_OK);
+    ck_assert_int_eq(init_with_env("OMP_NUM_THREADS", "3,2"), IG_OK);
+    /* the reader fills the options, the backend keeps them */
+    struct ig_backend_options o = ig_backend_options_default();
+    setenv("IGRADV_CPU", "generic", 1);
+    setenv("IGRADV_CONV", "im2col", 1);
+    setenv("IGRADV_CL_SPLITK", "0", 1);
+    setenv("XDG_CACHE_HOME", "/tmp/igradv-test-xdg", 1);
+    ck_assert_int_eq(ig_backend_options_from_env(&o), IG_OK);
+    unsetenv("IGRADV_CPU"); unsetenv("IGRADV_CONV"); unsetenv("IGRADV_CL_SPLITK"); unsetenv("XDG_CACHE_HOME");
+    ck_assert_int_eq(o.cpu_isa, IG_CPU_ISA_GENERIC);
+    ck_assert_int_eq(o.conv, IG_CONV_IM2COL);
+    ck_assert_int_eq(o.cl_splitk, 0);
+    ck_assert_str_eq(o.cl_cache_dir, "/tmp/igradv-test-xdg/igradv");
+    o.threads = 3;
+    struct ig_backend *b = NULL;
+    ck_assert_int_eq(ig_backend_init_opts("cpu", &o, &b), IG_OK);
+    ck_assert_str_eq(ig_backend_isa_name(b), "generic");
+    ck_assert_int_eq(ig_backend_options_of(b)->conv, IG_CONV_IM2COL);
+    ck_assert_int_eq(ig_backend_options_of(b)->threads, 3);
+    ig_backend_free(b);
+}
+END_TEST
+
+START_TEST(test_options_bad)
+{
+    struct ig_backend *b = NULL;
+    struct ig_backend_options o = ig_backend_options_default();
+    o.cpu_isa = (enum ig_cpu_isa)9;
+    ck_assert_int_eq(ig_backend_init_opts("cpu", &o, &b), IG_ERR_INVALID_ARG);
+    ck_assert_ptr_nonnull(strstr(ig_last_error(), "cpu_isa"));
+    o = ig_backend_options_default();
+    o.threads = -2;
+    ck_assert_int_eq(ig_backend_init_opts("cpu", &o, &b), IG_ERR_INVALID_ARG);
+    ck_assert_ptr_nonnull(strstr(ig_last_error(), "threads"));
+    o = ig_backend_options_default();
+    o.cl_splitk = -1;
+    ck_assert_int_eq(ig_backend_init_opts("cpu", &o, &b), IG_ERR_INVALID_ARG);
+    ck_assert_ptr_null(b);
+    ck_assert_int_eq(ig_backend_options_from_env(NULL), IG_ERR_INVALID_ARG);
+    ck_assert_int_eq(ig_backend_init_opts("cpu", NULL, NULL), IG_ERR_INVALID_ARG);
+    /* forcing each instruction set: works exactly when the table exists, and is then the one in use */
+    for (int i = 0; i < N_ISAS; i++) {
+        o = ig_backend_options_default();
+        o.cpu_isa = isas[i];
+        enum ig_status s = ig_backend_init_opts("cpu", &o, &b);
+        if (ig_cpu_isa_table(isas[i])) {
+            ck_assert_int_eq(s, IG_OK);
+            ck_assert_str_eq(ig_backend_isa_name(b), ig_cpu_isa_table(isas[i])->name);
+            ig_backend_free(b);
+            b = NULL;
+        } else {
+            ck_assert_int_eq(s, IG_ERR_UNSUPPORTED);
+        }
+    }
+    /* auto picks the best the CPU runs */
+    ck_assert_int_eq(ig_backend_init_opts("cpu", &(struct ig_backend_options){.cl_splitk = 1}, &b), IG_OK);
+    ck_assert_ptr_eq(ig_cpu_isa_of(b), ig_cpu_isa_table(IG_CPU_ISA_AUTO));
+    ck_assert_int_ge(ig_cpu_isa_of(b)->isa, IG_CPU_ISA_GENERIC);
+    ig_backend_free(b);
+}
+END_TEST
+
+/* The Winograd kernels of each instruction set directly on odd shapes (clipped edge tiles,
+ * padding 0..2, batch 1, several chunks, channel counts not multiples of 8 or 16): forward,
+ * rotated (backward data) and the weight gradient, against the reference kernels. */
+START_TEST(test_isa_winograd_vs_ref)
+{
+    if (!isa_backend(_i, IG_CONV_AUTO)) return;
+    const struct ig_cpu_isa_fns *f = ig_cpu_isa_of(be);
     static const struct conv_case wc[] = {
         {3, 5, 9, 7, 6, 3, 3, 1, 1}, {2, 4, 6, 6, 7, 3, 3, 1, 0}, {1, 3, 5, 5, 2, 3, 3, 1, 2}, {9, 8, 8, 8, 8, 3, 3, 1, 1},
     };
@@ -268,18 +443,17 @@ START_TEST(test_winograd_vs_ref)
         struct ig_tensor *b = RND(-1, 1, c->O), *y = RND(0, 1, c->N, c->O, Ho, Wo), *yr = RND(0, 1, c->N, c->O, Ho, Wo);
         struct ig_tensor *dy = RND(-1, 1, c->N, c->O, Ho, Wo);
         struct ig_tensor *dx = RND(0, 1, c->N, c->C, c->H, c->W), *dxr = RND(0, 1, c->N, c->C, c->H, c->W);
-        ck_assert_int_eq(ig_cpu_winograd_conv(be, ig_cpu_f32(x), c->N, c->C, c->H, c->W, ig_cpu_f32(w), false, c->O, c->pad,
+        ck_assert_int_eq(f->winograd_conv(be, ig_cpu_f32(x), c->N, c->C, c->H, c->W, ig_cpu_f32(w), false, c->O, c->pad,
                                               c->pad, ig_cpu_f32(b), ig_cpu_f32(y), Ho, Wo), IG_OK);
         struct ig_op_call r = {.op = IG_OP_CONV2D_FWD, .t = {yr, x, w, b}, .p.conv = p};
         ck_assert_int_eq(ig_cpu_ref_conv2d_fwd(be, &r), IG_OK);
-        ck_assert_int_eq(ig_cpu_winograd_conv(be, ig_cpu_f32(dy), c->N, c->O, Ho, Wo, ig_cpu_f32(w), true, c->C, 2 - c->pad,
+        ck_assert_int_eq(f->winograd_conv(be, ig_cpu_f32(dy), c->N, c->O, Ho, Wo, ig_cpu_f32(w), true, c->C, 2 - c->pad,
                                               2 - c->pad, NULL, ig_cpu_f32(dx), c->H, c->W), IG_OK);
         r = (struct ig_op_call){.op = IG_OP_CONV2D_BWD_DATA, .t = {dxr, dy, w}, .p.conv = p};
         ck_assert_int_eq(ig_cpu_ref_conv2d_bwd_data(be, &r), IG_OK);
-#ifdef __AVX512F__
         {   /* weight gradient of the same tiling */
             struct ig_tensor *dw = RND(0, 1, c->O, c->C, 3, 3), *dwr = RND(0, 1, c->O, c->C, 3, 3);
-            ck_assert_int_eq(ig_cpu_winograd_bwd_weight(be, ig_cpu_f32(x), ig_cpu_f32(dy), c->N, c->C, c->H, c->W, c->O,
+            ck_assert_int_eq(f->winograd_bwd_weight(be, ig_cpu_f32(x), ig_cpu_f32(dy), c->N, c->C, c->H, c->W, c->O,
                                                         c->pad, c->pad, Ho, Wo, ig_cpu_f32(dw)), IG_OK);
             struct ig_op_call rw = {.op = IG_OP_CONV2D_BWD_WEIGHT, .t = {dwr, dy, x}, .p.conv = p};
             ck_assert_int_eq(ig_cpu_ref_conv2d_bwd_weight(be, &rw), IG_OK);
@@ -288,7 +462,6 @@ START_TEST(test_winograd_vs_ref)
             free(wa); free(we);
             ig_tensor_free(dw); ig_tensor_free(dwr);
         }
-#endif
         float *a = host_f32(y), *e = host_f32(yr), *da = host_f32(dx), *de = host_f32(dxr);
         ck_assert_double_le(ig_test_close_ratio(a, e, (size_t)ig_tensor_numel(y), 1e-4, 1e-4), 1.0);
         ck_assert_double_le(ig_test_close_ratio(da, de, (size_t)ig_tensor_numel(dx), 1e-4, 1e-4), 1.0);
@@ -296,37 +469,7 @@ START_TEST(test_winograd_vs_ref)
         ig_tensor_free(x); ig_tensor_free(w); ig_tensor_free(b); ig_tensor_free(y); ig_tensor_free(yr);
         ig_tensor_free(dy); ig_tensor_free(dx); ig_tensor_free(dxr);
     }
-}
-END_TEST
-
-START_TEST(test_conv_deterministic)
-{
-    /* threads take image chunks dynamically; the weight gradient must still be bit-identical */
-    struct ig_conv2d_params p = {.stride_h = 1, .stride_w = 1, .pad_h = 1, .pad_w = 1};
-    struct ig_tensor *x = RND(-1, 1, 33, 32, 8, 8), *dy = RND(-1, 1, 33, 16, 8, 8);
-    struct ig_tensor *dw = RND(0, 1, 16, 32, 3, 3);
-    ck_assert_int_eq(ig_conv2d_backward_weight(dw, dy, x, p), IG_OK);
-    float *first = host_f32(dw);
-    for (int r = 0; r < 8; r++) {
-        ck_assert_int_eq(ig_conv2d_backward_weight(dw, dy, x, p), IG_OK);
-        float *again = host_f32(dw);
-        ck_assert(memcmp(first, again, ig_tensor_nbytes(dw)) == 0);
-        free(again);
-    }
-    free(first);
-    ig_tensor_free(x); ig_tensor_free(dy); ig_tensor_free(dw);
-    /* the same for the Winograd weight gradient (64 channels: partial sums in fixed groups) */
-    x = RND(-1, 1, 33, 64, 8, 8), dy = RND(-1, 1, 33, 64, 8, 8), dw = RND(0, 1, 64, 64, 3, 3);
-    ck_assert_int_eq(ig_conv2d_backward_weight(dw, dy, x, p), IG_OK);
-    first = host_f32(dw);
-    for (int r = 0; r < 4; r++) {
-        ck_assert_int_eq(ig_conv2d_backward_weight(dw, dy, x, p), IG_OK);
-        float *again = host_f32(dw);
-        ck_assert(memcmp(first, again, ig_tensor_nbytes(dw)) == 0);
-        free(again);
-    }
-    free(first);
-    ig_tensor_free(x); ig_tensor_free(dy); ig_tensor_free(dw);
+    teardown();
 }
 END_TEST
 
@@ -765,17 +908,11 @@ START_TEST(test_all_ops_covered)
 }
 END_TEST
 
-static Suite *cpu_ops_suite(void)
+static void add_ops_tests(TCase *tc)
 {
-    Suite *s = suite_create("cpu_ops");
-    TCase *tc = tcase_create("ops");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_set_timeout(tc, 300);
     tcase_add_test(tc, test_gemm_vs_ref);
-    tcase_add_loop_test(tc, test_conv_vs_ref, 0, (int)(sizeof conv_cases / sizeof conv_cases[0]));
     tcase_add_test(tc, test_conv_known);
     tcase_add_test(tc, test_conv_deterministic);
-    tcase_add_test(tc, test_winograd_vs_ref);
     tcase_add_test(tc, test_pool_vs_ref);
     tcase_add_test(tc, test_relu_vs_ref);
     tcase_add_test(tc, test_bn_vs_ref);
@@ -791,8 +928,38 @@ static Suite *cpu_ops_suite(void)
     tcase_add_test(tc, test_optim_vs_ref);
     tcase_add_test(tc, test_optim_known);
     tcase_add_test(tc, test_bad_args);
-    tcase_add_test(tc, test_all_ops_covered);
-    suite_add_tcase(s, tc);
+}
+
+static Suite *cpu_ops_suite(void)
+{
+    Suite *s = suite_create("cpu_ops");
+    /* these create their own backend per instruction set (the conv ops are covered here) */
+    TCase *ti = tcase_create("isa");
+    tcase_set_timeout(ti, 300);
+    int ncase = (int)(sizeof conv_cases / sizeof conv_cases[0]);
+    tcase_add_loop_test(ti, test_isa_conv_vs_ref, 0, N_ISAS * ncase);
+    tcase_add_loop_test(ti, test_isa_conv_forced, 0, N_ISAS);
+    tcase_add_loop_test(ti, test_isa_winograd_vs_ref, 0, N_ISAS);
+    tcase_add_test(ti, test_options_env);
+    tcase_add_test(ti, test_options_bad);
+    suite_add_tcase(s, ti);
+    /* every fast kernel against its reference, once per instruction set this CPU runs */
+    static const struct { enum ig_cpu_isa isa; const char *name; void (*setup)(void); } runs[] = {
+        {IG_CPU_ISA_GENERIC, "ops_generic", setup_generic},
+        {IG_CPU_ISA_AVX2, "ops_avx2", setup_avx2},
+        {IG_CPU_ISA_AVX512, "ops_avx512", setup_avx512},
+    };
+    for (int r = 0; r < N_ISAS; r++) {
+        if (!ig_cpu_isa_table(runs[r].isa)) continue;   /* forcing it is an error: test_options_bad */
+        TCase *tc = tcase_create(runs[r].name);
+        tcase_add_checked_fixture(tc, runs[r].setup, teardown);
+        tcase_set_timeout(tc, 300);
+        add_ops_tests(tc);
+        suite_add_tcase(s, tc);
+    }
+    TCase *last = tcase_create("coverage");
+    tcase_add_test(last, test_all_ops_covered);
+    suite_add_tcase(s, last);
     return s;
 }
 

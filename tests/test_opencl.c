@@ -19,6 +19,7 @@ int main(void)
 #include <unistd.h>
 
 static struct ig_backend *cpu, *gpu;
+static const char *gpu_spec = "opencl";
 
 /* ---------------------------------------------------------------- helpers: the same tensor on both backends */
 
@@ -153,8 +154,14 @@ START_TEST(test_conv2d)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const struct conv_case *k = &cases[i];
-        if (k->chunk) setenv("IGRADV_CL_CONV_IMAGES", k->chunk, 1);
-        if (k->chunk) setenv("IGRADV_CL_SPLITK", "10", 1);  /* 32 columns per chunk: 3 slices + a tail of 2 */
+        struct ig_backend *shared_gpu = gpu;   /* chunked cases: a device backend with these options */
+        if (k->chunk) {
+            struct ig_backend_options o = ig_backend_options_default();
+            ck_assert_int_eq(ig_backend_options_from_env(&o), IG_OK);   /* the program cache folder */
+            o.cl_conv_images = atoi(k->chunk);
+            o.cl_splitk = 10;   /* 32 columns per chunk: 3 slices + a tail of 2 */
+            ck_assert_msg(ig_backend_init_opts(gpu_spec, &o, &gpu) == IG_OK, "%s", ig_last_error());
+        }
         struct ig_conv2d_params p = {k->sh, k->sw, k->ph, k->pw};
         int64_t Ho = ig_conv_out_size(k->H, k->KH, k->sh, k->ph), Wo = ig_conv_out_size(k->W, k->KW, k->sw, k->pw);
         int64_t xs[4] = {k->N, k->C, k->H, k->W}, ws[4] = {k->O, k->C, k->KH, k->KW}, ys[4] = {k->N, k->O, Ho, Wo}, bs[1] = {k->O};
@@ -176,8 +183,8 @@ START_TEST(test_conv2d)
         snprintf(what, sizeof what, "conv2d_bwd_bias case %zu", i);
         expect_close(db, 1e-4, 1e-5 * (double)(k->N * Ho * Wo), what);
         pair_free(x), pair_free(w), pair_free(b), pair_free(y), pair_free(dy), pair_free(dx), pair_free(dw), pair_free(db);
-        if (k->chunk) unsetenv("IGRADV_CL_CONV_IMAGES");
-        if (k->chunk) unsetenv("IGRADV_CL_SPLITK");
+        if (k->chunk) ig_backend_free(gpu);
+        gpu = shared_gpu;
     }
 }
 END_TEST
@@ -760,7 +767,8 @@ int main(void)
     }
     /* IGRADV_TEST_DEVICE picks the device (e.g. opencl:1:0 on a GPU machine); default: best device */
     const char *spec = getenv("IGRADV_TEST_DEVICE");
-    if (ig_backend_init(spec && *spec ? spec : "opencl", &gpu) != IG_OK) {
+    if (spec && *spec) gpu_spec = spec;
+    if (ig_backend_init(gpu_spec, &gpu) != IG_OK) {
         fprintf(stderr, "test_opencl: no usable OpenCL device (%s), skipping\n", ig_last_error());
         return IG_TEST_SKIP;
     }

@@ -14,6 +14,12 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from paper_cnn import paper_cnn  # noqa: E402
 
 
+def torch_isa():
+    """PyTorch's own CPU kernel path, e.g. "torch-avx512" (bench lines name the ISA actually used)."""
+    cap = getattr(getattr(torch.backends, "cpu", None), "get_cpu_capability", lambda: "unknown")()
+    return "torch-" + str(cap).lower()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--batch", type=int, default=64)
@@ -49,7 +55,7 @@ def main():
                                 ("images_per_s", a.batch / sec, "images/s")):
         print(json.dumps({"bench": "torch_peer", "case": name, "metric": metric, "value": round(value, 3),
                           "unit": unit, "device": "cpu", "threads": a.threads, "runs": a.runs,
-                          "peer": f"torch {torch.__version__}"}))
+                          "peer": f"torch {torch.__version__}", "isa": torch_isa()}))
 
 
 if __name__ == "__main__":

@@ -55,8 +55,9 @@ def main():
             for _ in range(a.steps):
                 step()
             rates.append(a.steps * b / (time.perf_counter() - t0))
+        cap = getattr(getattr(torch.backends, "cpu", None), "get_cpu_capability", lambda: "unknown")()
         print(json.dumps({"batch": b, "images_per_s": statistics.median(rates), "runs": a.runs,
-                          "torch": torch.__version__}), flush=True)
+                          "torch": torch.__version__, "isa": "torch-" + str(cap).lower()}), flush=True)
 
 
 if __name__ == "__main__":

@@ -1,11 +1,10 @@
-/* CPU conv2d kernels: per-thread pipelines of im2col/col2im around single-threaded OpenBLAS sgemm over image chunks (Winograd F(2x2,3x3) for suitable 3x3 layers). */
+/* CPU conv2d kernels: per-thread pipelines of masked im2col/col2im around single-threaded OpenBLAS sgemm over image chunks (Winograd F(2x2,3x3) for suitable 3x3 layers); compiled once per ISA. */
+#include "ig_cpu_isa.h"
+#include "ig_cpu_simd.h"
 #include "ig_cpu_util.h"
 #include <cblas.h>
 #include <stdlib.h>
 #include <string.h>
-#ifdef __AVX512F__
-#include <immintrin.h>
-#endif
 
 /* Geometry of one conv call; K = C*KH*KW is the GEMM depth, P = Ho*Wo pixels per image. */
 struct conv_geom {
@@ -96,22 +95,10 @@ IG_NO_LIBCALLS static void im2col_row(const struct conv_geom *g, const float *xp
             if (hi > g->Wo) hi = g->Wo;
             if (hi < lo) hi = lo;
             const float *s = src - g->pw + kw;   /* dst[ow] = s[ow] on [lo, hi), 0 elsewhere */
-#ifdef __AVX512F__
-            /* rows are short (8..32 floats in the paper CNN): one masked load/store per 16 floats,
+            /* rows are short (8..32 floats in the paper CNN): one masked load/store per IG_VW floats,
              * masked-off lanes read nothing (no access before the row start) and store zeros */
-            for (int64_t o0 = 0; o0 < g->Wo; o0 += 16) {
-                int64_t n = g->Wo - o0 < 16 ? g->Wo - o0 : 16;
-                int64_t a = lo - o0 < 0 ? 0 : (lo - o0 > 16 ? 16 : lo - o0);
-                int64_t b = hi - o0 < 0 ? 0 : (hi - o0 > 16 ? 16 : hi - o0);
-                __mmask16 lm = (__mmask16)(((1u << b) - 1u) & ~((1u << a) - 1u));
-                __m512 v = _mm512_maskz_loadu_ps(lm, s + o0);
-                _mm512_mask_storeu_ps(dst + o0, (__mmask16)((1u << n) - 1u), v);
-            }
-#else
-            for (int64_t ow = 0; ow < lo; ow++) dst[ow] = 0.0f;
-            for (int64_t ow = lo; ow < hi; ow++) dst[ow] = s[ow];
-            for (int64_t ow = hi; ow < g->Wo; ow++) dst[ow] = 0.0f;
-#endif
+            for (int64_t o0 = 0; o0 < g->Wo; o0 += IG_VW)
+                vstore_mask(dst + o0, vmask_range(0, g->Wo - o0), vload_mask(s + o0, vmask_range(lo - o0, hi - o0)));
         } else {
             for (int64_t ow = 0; ow < g->Wo; ow++) {
                 int64_t iw = ow * g->sw - g->pw + kw;
@@ -121,42 +108,33 @@ IG_NO_LIBCALLS static void im2col_row(const struct conv_geom *g, const float *xp
     }
 }
 
-#ifdef __AVX512F__
-/* Stride-1 fast paths for rows of at most 64 floats (4 zmm): the lane masks depend only on the
- * kernel column, so they are computed once per tap instead of once per row. */
-#define S1_MAX_CHUNKS 4
+/* Stride-1 fast paths for rows of at most 64 floats (64 / IG_VW vectors): the lane masks depend
+ * only on the kernel column, so they are computed once per tap instead of once per row. */
+#define S1_MAX_CHUNKS (64 / IG_VW)
 static bool s1_fast(const struct conv_geom *g)
 {
-    return g->sh == 1 && g->sw == 1 && g->Wo <= 16 * S1_MAX_CHUNKS && g->W <= 16 * S1_MAX_CHUNKS;
+    return g->sh == 1 && g->sw == 1 && g->Wo <= IG_VW * S1_MAX_CHUNKS && g->W <= IG_VW * S1_MAX_CHUNKS;
 }
 
-/* Lanes [a, b) of chunk o0 (16 lanes), clipped. */
-static __mmask16 lane_mask(int64_t o0, int64_t a, int64_t b)
-{
-    int64_t lo = a - o0 < 0 ? 0 : (a - o0 > 16 ? 16 : a - o0);
-    int64_t hi = b - o0 < 0 ? 0 : (b - o0 > 16 ? 16 : b - o0);
-    if (hi < lo) hi = lo;
-    return (__mmask16)(((1u << hi) - 1u) & ~((1u << lo) - 1u));
-}
+/* Lanes [a, b) of the vector starting at o0, clipped. */
+static ig_vmask lane_mask(int64_t o0, int64_t a, int64_t b) { return vmask_range(a - o0, b - o0); }
 
 /* col rows of one (c, kh, kw) tap for one image: dst[oh*Wo + ow] = x[oh-ph+kh][ow-pw+kw] or 0 */
 static void im2col_tap_s1(const struct conv_geom *g, const float *xp, int64_t kh, int64_t kw, float *dst)
 {
-    int64_t nch = (g->Wo + 15) / 16;
-    __mmask16 lm[S1_MAX_CHUNKS], sm[S1_MAX_CHUNKS];
+    int64_t nch = (g->Wo + IG_VW - 1) / IG_VW;
+    ig_vmask lm[S1_MAX_CHUNKS], sm[S1_MAX_CHUNKS];
     for (int64_t k = 0; k < nch; k++) {
-        lm[k] = lane_mask(16 * k, g->pw - kw, g->W + g->pw - kw);  /* ow whose iw is inside the row */
-        sm[k] = lane_mask(16 * k, 0, g->Wo);
+        lm[k] = lane_mask(IG_VW * k, g->pw - kw, g->W + g->pw - kw);  /* ow whose iw is inside the row */
+        sm[k] = lane_mask(IG_VW * k, 0, g->Wo);
     }
     const float *base = xp - g->pw + kw;
     for (int64_t oh = 0; oh < g->Ho; oh++, dst += g->Wo) {
         int64_t ih = oh - g->ph + kh;
         bool inside = ih >= 0 && ih < g->H;
         const float *s = base + ih * g->W;
-        for (int64_t k = 0; k < nch; k++) {
-            __m512 v = _mm512_maskz_loadu_ps(inside ? lm[k] : 0, s + 16 * k);
-            _mm512_mask_storeu_ps(dst + 16 * k, sm[k], v);
-        }
+        for (int64_t k = 0; k < nch; k++)
+            vstore_mask(dst + IG_VW * k, sm[k], vload_mask(s + IG_VW * k, inside ? lm[k] : vmask_none()));
     }
 }
 
@@ -164,37 +142,36 @@ static void im2col_tap_s1(const struct conv_geom *g, const float *xp, int64_t kh
  * registers and is stored once (no zeroing pass, no read-modify-write per tap). */
 static void col2im_s1(const struct conv_geom *g, const float *dcol, int64_t n0, int64_t nb, float *dx)
 {
-    int64_t ld = nb * g->P, HW = g->H * g->W, nch = (g->W + 15) / 16;
-    __mmask16 tm[16][S1_MAX_CHUNKS], sm[S1_MAX_CHUNKS];
+    int64_t ld = nb * g->P, HW = g->H * g->W, nch = (g->W + IG_VW - 1) / IG_VW;
+    ig_vmask tm[16][S1_MAX_CHUNKS], sm[S1_MAX_CHUNKS];
     bool small_kw = g->KW <= 16;
     for (int64_t k = 0; k < nch; k++) {
-        sm[k] = lane_mask(16 * k, 0, g->W);
+        sm[k] = lane_mask(IG_VW * k, 0, g->W);
         for (int64_t kw = 0; small_kw && kw < g->KW; kw++)   /* iw with ow = iw+pw-kw in [0, Wo) */
-            tm[kw][k] = lane_mask(16 * k, kw - g->pw, g->Wo + kw - g->pw);
+            tm[kw][k] = lane_mask(IG_VW * k, kw - g->pw, g->Wo + kw - g->pw);
     }
     for (int64_t i = 0; i < nb; i++)
         for (int64_t c = 0; c < g->C; c++) {
             float *xp = dx + ((n0 + i) * g->C + c) * HW;
             const float *tap0 = dcol + c * g->KH * g->KW * ld + i * g->P;
             for (int64_t ih = 0; ih < g->H; ih++) {
-                __m512 acc[S1_MAX_CHUNKS];
-                for (int64_t k = 0; k < nch; k++) acc[k] = _mm512_setzero_ps();
+                ig_vf acc[S1_MAX_CHUNKS];
+                for (int64_t k = 0; k < nch; k++) acc[k] = vzero();
                 for (int64_t kh = 0; kh < g->KH; kh++) {
                     int64_t oh = ih + g->ph - kh;
                     if (oh < 0 || oh >= g->Ho) continue;
                     for (int64_t kw = 0; kw < g->KW; kw++) {
                         const float *s = tap0 + (kh * g->KW + kw) * ld + oh * g->Wo + g->pw - kw;  /* s[iw] */
                         for (int64_t k = 0; k < nch; k++) {
-                            __mmask16 m = small_kw ? tm[kw][k] : lane_mask(16 * k, kw - g->pw, g->Wo + kw - g->pw);
-                            acc[k] = _mm512_add_ps(acc[k], _mm512_maskz_loadu_ps(m, s + 16 * k));
+                            ig_vmask m = small_kw ? tm[kw][k] : lane_mask(IG_VW * k, kw - g->pw, g->Wo + kw - g->pw);
+                            acc[k] = acc[k] + vload_mask(s + IG_VW * k, m);
                         }
                     }
                 }
-                for (int64_t k = 0; k < nch; k++) _mm512_mask_storeu_ps(xp + ih * g->W + 16 * k, sm[k], acc[k]);
+                for (int64_t k = 0; k < nch; k++) vstore_mask(xp + ih * g->W + IG_VW * k, sm[k], acc[k]);
             }
         }
 }
-#endif
 
 /* col[K, nb*P] from x[n0 .. n0+nb): column j = i*P + pixel of image i. */
 static void im2col(const struct conv_geom *g, const float *x, int64_t n0, int64_t nb, float *col)
@@ -204,12 +181,10 @@ static void im2col(const struct conv_geom *g, const float *x, int64_t n0, int64_
         for (int64_t i = 0; i < nb; i++) {
             int64_t c = r / (g->KH * g->KW), kh = (r / g->KW) % g->KH, kw = r % g->KW;
             const float *xp = x + ((n0 + i) * g->C + c) * g->H * g->W;
-#ifdef __AVX512F__
             if (s1_fast(g)) {
                 im2col_tap_s1(g, xp, kh, kw, col + r * ld + i * g->P);
                 continue;
             }
-#endif
             im2col_row(g, xp, kh, kw, col + r * ld + i * g->P);
         }
 }
@@ -217,12 +192,10 @@ static void im2col(const struct conv_geom *g, const float *x, int64_t n0, int64_
 /* dx[n0 .. n0+nb) = col2im(dcol[K, nb*P]) (overwrites dx). */
 static void col2im(const struct conv_geom *g, const float *dcol, int64_t n0, int64_t nb, float *dx)
 {
-#ifdef __AVX512F__
     if (s1_fast(g)) {
         col2im_s1(g, dcol, n0, nb, dx);
         return;
     }
-#endif
     int64_t ld = nb * g->P, HW = g->H * g->W;
     for (int64_t i = 0; i < nb; i++)
         for (int64_t c = 0; c < g->C; c++) {
@@ -240,16 +213,10 @@ static void col2im(const struct conv_geom *g, const float *dcol, int64_t n0, int
                             if (lo < 0) lo = 0;
                             if (hi > g->Wo) hi = g->Wo;
                             float *d = drow - g->pw + kw;
-#ifdef __AVX512F__
-                            for (int64_t o0 = lo; o0 < hi; o0 += 16) {
-                                int64_t n = hi - o0 < 16 ? hi - o0 : 16;
-                                __mmask16 m = (__mmask16)((1u << n) - 1u);
-                                __m512 v = _mm512_add_ps(_mm512_maskz_loadu_ps(m, d + o0), _mm512_maskz_loadu_ps(m, src + o0));
-                                _mm512_mask_storeu_ps(d + o0, m, v);
+                            for (int64_t o0 = lo; o0 < hi; o0 += IG_VW) {
+                                ig_vmask m = vmask_range(0, hi - o0);
+                                vstore_mask(d + o0, m, vload_mask(d + o0, m) + vload_mask(src + o0, m));
                             }
-#else
-                            for (int64_t ow = lo; ow < hi; ow++) d[ow] += src[ow];
-#endif
                         } else {
                             for (int64_t ow = 0; ow < g->Wo; ow++) {
                                 int64_t iw = ow * g->sw - g->pw + kw;
@@ -292,16 +259,16 @@ static void add_bias(const struct conv_geom *g, const float *bias, int64_t n0, i
         }
 }
 
-/* Winograd for the 3x3 stride-1 layers where it measured faster (ig_cpu_winograd.c);
- * IGRADV_CONV=im2col in the environment turns it off (comparisons, debugging). */
-static bool winograd_enabled(void)
+/* Winograd for the 3x3 stride-1 layers where it measured faster on this ISA (ig_cpu_winograd.c);
+ * the backend's conv option (IGRADV_CONV) forces either algorithm. */
+static bool use_winograd(const struct ig_backend *be, int64_t cin, int64_t cout, const struct conv_geom *g, int ph,
+                         int pw, int64_t out_h, int64_t out_w)
 {
-    static int on = -1;
-    if (on < 0) {
-        const char *e = getenv("IGRADV_CONV");
-        on = !(e && strcmp(e, "im2col") == 0);
-    }
-    return on;
+    enum ig_conv_algo algo = ig_backend_options_of(be)->conv;
+    if (algo == IG_CONV_IM2COL) return false;
+    if (algo == IG_CONV_WINOGRAD)
+        return g->KH == 3 && g->KW == 3 && g->sh == 1 && g->sw == 1 && ph >= 0 && ph <= 2 && pw >= 0 && pw <= 2;
+    return IG_ISA_FN(ig_cpu_winograd_suits)(cin, cout, g->KH, g->KW, g->sh, g->sw, ph, pw, out_h, out_w);
 }
 
 /* Row-major sgemm with alpha 1 (single-threaded inside the OpenMP regions, see ig_cpu_util.h). */
@@ -340,7 +307,7 @@ static void fwd_range(const struct conv_geom *g, const struct conv_plan *pl, con
     }
 }
 
-enum ig_status ig_cpu_conv2d_fwd(struct ig_backend *be, const struct ig_op_call *call)
+enum ig_status IG_ISA_FN(ig_cpu_conv2d_fwd)(struct ig_backend *be, const struct ig_op_call *call)
 {
     struct conv_geom g = geom(call->t[1], call->t[2], call->t[0], &call->p.conv);
     float *y = ig_cpu_f32(call->t[0]);
@@ -352,8 +319,8 @@ enum ig_status ig_cpu_conv2d_fwd(struct ig_backend *be, const struct ig_op_call 
         if (b) add_bias(&g, b, 0, g.N, y);
         return IG_OK;
     }
-    if (winograd_enabled() && ig_cpu_winograd_suits(g.C, g.O, g.KH, g.KW, g.sh, g.sw, g.ph, g.pw, g.Ho, g.Wo))
-        return ig_cpu_winograd_conv(be, x, g.N, g.C, g.H, g.W, w, false, g.O, g.ph, g.pw, b, y, g.Ho, g.Wo);
+    if (use_winograd(be, g.C, g.O, &g, g.ph, g.pw, g.Ho, g.Wo))
+        return IG_ISA_FN(ig_cpu_winograd_conv)(be, x, g.N, g.C, g.H, g.W, w, false, g.O, g.ph, g.pw, b, y, g.Ho, g.Wo);
     struct conv_plan pl = plan(&g);
     float *scr = ig_backend_scratch(be, (size_t)(pl.per_thread * pl.nth) * sizeof(float));
     if (!scr) return IG_ERR_OOM;
@@ -391,7 +358,7 @@ static void bwd_data_range(const struct conv_geom *g, const struct conv_plan *pl
     }
 }
 
-enum ig_status ig_cpu_conv2d_bwd_data(struct ig_backend *be, const struct ig_op_call *call)
+enum ig_status IG_ISA_FN(ig_cpu_conv2d_bwd_data)(struct ig_backend *be, const struct ig_op_call *call)
 {
     struct conv_geom g = geom(call->t[0], call->t[2], call->t[1], &call->p.conv);
     float *dx = ig_cpu_f32(call->t[0]);
@@ -402,8 +369,9 @@ enum ig_status ig_cpu_conv2d_bwd_data(struct ig_backend *be, const struct ig_op_
         return IG_OK;
     }
     /* stride 1: dx is the convolution of dy with the rotated, channel-swapped kernel, padded 2 - p */
-    if (winograd_enabled() && ig_cpu_winograd_suits(g.O, g.C, g.KH, g.KW, g.sh, g.sw, 2 - g.ph, 2 - g.pw, g.H, g.W))
-        return ig_cpu_winograd_conv(be, dy, g.N, g.O, g.Ho, g.Wo, w, true, g.C, 2 - g.ph, 2 - g.pw, NULL, dx, g.H, g.W);
+    if (use_winograd(be, g.O, g.C, &g, 2 - g.ph, 2 - g.pw, g.H, g.W))
+        return IG_ISA_FN(ig_cpu_winograd_conv)(be, dy, g.N, g.O, g.Ho, g.Wo, w, true, g.C, 2 - g.ph, 2 - g.pw, NULL, dx,
+                                               g.H, g.W);
     struct conv_plan pl = plan(&g);
     float *scr = ig_backend_scratch(be, (size_t)(pl.per_thread * pl.nth) * sizeof(float));
     if (!scr) return IG_ERR_OOM;
@@ -446,7 +414,7 @@ static void bwd_weight_range(const struct conv_geom *g, const struct conv_plan *
     }
 }
 
-enum ig_status ig_cpu_conv2d_bwd_weight(struct ig_backend *be, const struct ig_op_call *call)
+enum ig_status IG_ISA_FN(ig_cpu_conv2d_bwd_weight)(struct ig_backend *be, const struct ig_op_call *call)
 {
     struct conv_geom g = geom(call->t[2], call->t[0], call->t[1], &call->p.conv);
     float *dw = ig_cpu_f32(call->t[0]);
@@ -456,10 +424,8 @@ enum ig_status ig_cpu_conv2d_bwd_weight(struct ig_backend *be, const struct ig_o
         zero(dw, g.O * g.K);
         return IG_OK;
     }
-#ifdef __AVX512F__
-    if (winograd_enabled() && ig_cpu_winograd_suits(g.C, g.O, g.KH, g.KW, g.sh, g.sw, g.ph, g.pw, g.Ho, g.Wo))
-        return ig_cpu_winograd_bwd_weight(be, x, dy, g.N, g.C, g.H, g.W, g.O, g.ph, g.pw, g.Ho, g.Wo, dw);
-#endif
+    if (use_winograd(be, g.C, g.O, &g, g.ph, g.pw, g.Ho, g.Wo))
+        return IG_ISA_FN(ig_cpu_winograd_bwd_weight)(be, x, dy, g.N, g.C, g.H, g.W, g.O, g.ph, g.pw, g.Ho, g.Wo, dw);
     struct conv_plan pl = plan(&g);
     int64_t chunks_all = (g.N + pl.nb - 1) / pl.nb;
     pl.groups = chunks_all < BWD_WEIGHT_GROUPS ? chunks_all : BWD_WEIGHT_GROUPS;
@@ -500,26 +466,5 @@ enum ig_status ig_cpu_conv2d_bwd_weight(struct ig_backend *be, const struct ig_o
         }
     }
     ig_cpu_blas_single_end(saved);
-    return IG_OK;
-}
-
-enum ig_status ig_cpu_conv2d_bwd_bias(struct ig_backend *be, const struct ig_op_call *call)
-{
-    (void)be;
-    float *db = ig_cpu_f32(call->t[0]);
-    const struct ig_tensor *DY = call->t[1];
-    const float *dy = ig_cpu_f32(DY);
-    int64_t N = DY->shape[0], O = DY->shape[1], P = DY->shape[2] * DY->shape[3];
-    IG_OMP(omp parallel for schedule(dynamic, 4) if (N * O * P > IG_CPU_PAR_MIN))
-    for (int64_t o = 0; o < O; o++) {
-        double s = 0.0;
-        for (int64_t n = 0; n < N; n++) {
-            const float *r = dy + (n * O + o) * P;
-            float t = 0.0f;
-            for (int64_t j = 0; j < P; j++) t += r[j];
-            s += t;
-        }
-        db[o] = (float)s;
-    }
     return IG_OK;
 }

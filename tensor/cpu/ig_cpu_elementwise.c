@@ -2,7 +2,7 @@
 #include "ig_cpu_util.h"
 #include <string.h>
 
-enum ig_status ig_cpu_relu_fwd(struct ig_backend *be, const struct ig_op_call *call)
+enum ig_status IG_ISA_FN(ig_cpu_relu_fwd)(struct ig_backend *be, const struct ig_op_call *call)
 {
     (void)be;
     float *y = ig_cpu_f32(call->t[0]);
@@ -13,7 +13,7 @@ enum ig_status ig_cpu_relu_fwd(struct ig_backend *be, const struct ig_op_call *c
     return IG_OK;
 }
 
-enum ig_status ig_cpu_relu_bwd(struct ig_backend *be, const struct ig_op_call *call)
+enum ig_status IG_ISA_FN(ig_cpu_relu_bwd)(struct ig_backend *be, const struct ig_op_call *call)
 {
     (void)be;
     float *dx = ig_cpu_f32(call->t[0]);
@@ -24,7 +24,7 @@ enum ig_status ig_cpu_relu_bwd(struct ig_backend *be, const struct ig_op_call *c
     return IG_OK;
 }
 
-enum ig_status ig_cpu_dropout_fwd(struct ig_backend *be, const struct ig_op_call *call)
+enum ig_status IG_ISA_FN(ig_cpu_dropout_fwd)(struct ig_backend *be, const struct ig_op_call *call)
 {
     (void)be;
     const struct ig_dropout_params *p = &call->p.dropout;
@@ -54,7 +54,7 @@ enum ig_status ig_cpu_dropout_fwd(struct ig_backend *be, const struct ig_op_call
     return IG_OK;
 }
 
-enum ig_status ig_cpu_bias_add(struct ig_backend *be, const struct ig_op_call *call)
+enum ig_status IG_ISA_FN(ig_cpu_bias_add)(struct ig_backend *be, const struct ig_op_call *call)
 {
     (void)be;
     const struct ig_tensor *Y = call->t[0];
@@ -71,7 +71,7 @@ enum ig_status ig_cpu_bias_add(struct ig_backend *be, const struct ig_op_call *c
     return IG_OK;
 }
 
-enum ig_status ig_cpu_add(struct ig_backend *be, const struct ig_op_call *call)
+enum ig_status IG_ISA_FN(ig_cpu_add)(struct ig_backend *be, const struct ig_op_call *call)
 {
     (void)be;
     float *z = ig_cpu_f32(call->t[0]);
@@ -82,7 +82,7 @@ enum ig_status ig_cpu_add(struct ig_backend *be, const struct ig_op_call *call)
     return IG_OK;
 }
 
-enum ig_status ig_cpu_sub(struct ig_backend *be, const struct ig_op_call *call)
+enum ig_status IG_ISA_FN(ig_cpu_sub)(struct ig_backend *be, const struct ig_op_call *call)
 {
     (void)be;
     float *z = ig_cpu_f32(call->t[0]);
@@ -93,7 +93,7 @@ enum ig_status ig_cpu_sub(struct ig_backend *be, const struct ig_op_call *call)
     return IG_OK;
 }
 
-enum ig_status ig_cpu_mul(struct ig_backend *be, const struct ig_op_call *call)
+enum ig_status IG_ISA_FN(ig_cpu_mul)(struct ig_backend *be, const struct ig_op_call *call)
 {
     (void)be;
     float *z = ig_cpu_f32(call->t[0]);
@@ -104,7 +104,7 @@ enum ig_status ig_cpu_mul(struct ig_backend *be, const struct ig_op_call *call)
     return IG_OK;
 }
 
-enum ig_status ig_cpu_scale(struct ig_backend *be, const struct ig_op_call *call)
+enum ig_status IG_ISA_FN(ig_cpu_scale)(struct ig_backend *be, const struct ig_op_call *call)
 {
     (void)be;
     float *y = ig_cpu_f32(call->t[0]);
@@ -116,7 +116,7 @@ enum ig_status ig_cpu_scale(struct ig_backend *be, const struct ig_op_call *call
     return IG_OK;
 }
 
-enum ig_status ig_cpu_axpy(struct ig_backend *be, const struct ig_op_call *call)
+enum ig_status IG_ISA_FN(ig_cpu_axpy)(struct ig_backend *be, const struct ig_op_call *call)
 {
     (void)be;
     float *y = ig_cpu_f32(call->t[0]);
@@ -128,7 +128,7 @@ enum ig_status ig_cpu_axpy(struct ig_backend *be, const struct ig_op_call *call)
     return IG_OK;
 }
 
-enum ig_status ig_cpu_copy(struct ig_backend *be, const struct ig_op_call *call)
+enum ig_status IG_ISA_FN(ig_cpu_copy)(struct ig_backend *be, const struct ig_op_call *call)
 {
     const struct ig_tensor *D = call->t[0], *S = call->t[1];
     size_t es = ig_dtype_size(S->dtype);
@@ -156,7 +156,7 @@ enum ig_status ig_cpu_copy(struct ig_backend *be, const struct ig_op_call *call)
     return IG_OK;
 }
 
-enum ig_status ig_cpu_fill(struct ig_backend *be, const struct ig_op_call *call)
+enum ig_status IG_ISA_FN(ig_cpu_fill)(struct ig_backend *be, const struct ig_op_call *call)
 {
     const struct ig_tensor *Y = call->t[0];
     int64_t n = ig_cpu_numel(Y);

@@ -20,7 +20,7 @@ static bool blas_operand(const struct ig_tensor *t, bool *flip, int64_t *ld)
     return false;
 }
 
-enum ig_status ig_cpu_gemm(struct ig_backend *be, const struct ig_op_call *call)
+enum ig_status IG_ISA_FN(ig_cpu_gemm)(struct ig_backend *be, const struct ig_op_call *call)
 {
     const struct ig_gemm_params *p = &call->p.gemm;
     const struct ig_tensor *C = call->t[0], *A = call->t[1], *B = call->t[2];

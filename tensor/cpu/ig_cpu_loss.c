@@ -19,7 +19,7 @@ static float row_lse(const float *x, int64_t M)
     return m + (float)log(s);
 }
 
-enum ig_status ig_cpu_softmax(struct ig_backend *be, const struct ig_op_call *call)
+enum ig_status IG_ISA_FN(ig_cpu_softmax)(struct ig_backend *be, const struct ig_op_call *call)
 {
     (void)be;
     float *y = ig_cpu_f32(call->t[0]);
@@ -41,7 +41,7 @@ enum ig_status ig_cpu_softmax(struct ig_backend *be, const struct ig_op_call *ca
     return IG_OK;
 }
 
-enum ig_status ig_cpu_log_softmax(struct ig_backend *be, const struct ig_op_call *call)
+enum ig_status IG_ISA_FN(ig_cpu_log_softmax)(struct ig_backend *be, const struct ig_op_call *call)
 {
     (void)be;
     float *y = ig_cpu_f32(call->t[0]);
@@ -64,7 +64,7 @@ static enum ig_status check_labels(const char *what, const int32_t *lab, int64_t
     return IG_OK;
 }
 
-enum ig_status ig_cpu_xent_fwd(struct ig_backend *be, const struct ig_op_call *call)
+enum ig_status IG_ISA_FN(ig_cpu_xent_fwd)(struct ig_backend *be, const struct ig_op_call *call)
 {
     (void)be;
     float *loss = ig_cpu_f32(call->t[0]);
@@ -85,7 +85,7 @@ enum ig_status ig_cpu_xent_fwd(struct ig_backend *be, const struct ig_op_call *c
     return IG_OK;
 }
 
-enum ig_status ig_cpu_xent_bwd(struct ig_backend *be, const struct ig_op_call *call)
+enum ig_status IG_ISA_FN(ig_cpu_xent_bwd)(struct ig_backend *be, const struct ig_op_call *call)
 {
     (void)be;
     float *dx = ig_cpu_f32(call->t[0]);
@@ -104,7 +104,7 @@ enum ig_status ig_cpu_xent_bwd(struct ig_backend *be, const struct ig_op_call *c
     return IG_OK;
 }
 
-enum ig_status ig_cpu_argmax_rows(struct ig_backend *be, const struct ig_op_call *call)
+enum ig_status IG_ISA_FN(ig_cpu_argmax_rows)(struct ig_backend *be, const struct ig_op_call *call)
 {
     (void)be;
     int32_t *out = ig_cpu_i32(call->t[0]);

@@ -11,7 +11,7 @@ static void dims(const struct ig_tensor *x, int64_t *N, int64_t *C, int64_t *HW)
     for (int d = 2; d < x->ndim; d++) *HW *= x->shape[d];
 }
 
-enum ig_status ig_cpu_bn2d_fwd_train(struct ig_backend *be, const struct ig_op_call *call)
+enum ig_status IG_ISA_FN(ig_cpu_bn2d_fwd_train)(struct ig_backend *be, const struct ig_op_call *call)
 {
     (void)be;
     const struct ig_bn_params *p = &call->p.bn;
@@ -57,7 +57,7 @@ enum ig_status ig_cpu_bn2d_fwd_train(struct ig_backend *be, const struct ig_op_c
     return IG_OK;
 }
 
-enum ig_status ig_cpu_bn2d_fwd_eval(struct ig_backend *be, const struct ig_op_call *call)
+enum ig_status IG_ISA_FN(ig_cpu_bn2d_fwd_eval)(struct ig_backend *be, const struct ig_op_call *call)
 {
     (void)be;
     const struct ig_bn_params *p = &call->p.bn;
@@ -78,7 +78,7 @@ enum ig_status ig_cpu_bn2d_fwd_eval(struct ig_backend *be, const struct ig_op_ca
     return IG_OK;
 }
 
-enum ig_status ig_cpu_bn2d_bwd(struct ig_backend *be, const struct ig_op_call *call)
+enum ig_status IG_ISA_FN(ig_cpu_bn2d_bwd)(struct ig_backend *be, const struct ig_op_call *call)
 {
     (void)be;
     float *dx = ig_cpu_f32(call->t[0]), *dgamma = ig_cpu_f32(call->t[1]), *dbeta = ig_cpu_f32(call->t[2]);
@@ -115,7 +115,7 @@ enum ig_status ig_cpu_bn2d_bwd(struct ig_backend *be, const struct ig_op_call *c
     return IG_OK;
 }
 
-enum ig_status ig_cpu_normalize_u8(struct ig_backend *be, const struct ig_op_call *call)
+enum ig_status IG_ISA_FN(ig_cpu_normalize_u8)(struct ig_backend *be, const struct ig_op_call *call)
 {
     (void)be;
     float *y = ig_cpu_f32(call->t[0]);

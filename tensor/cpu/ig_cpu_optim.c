@@ -2,7 +2,7 @@
 #include "ig_cpu_util.h"
 #include <math.h>
 
-enum ig_status ig_cpu_adam_step(struct ig_backend *be, const struct ig_op_call *call)
+enum ig_status IG_ISA_FN(ig_cpu_adam_step)(struct ig_backend *be, const struct ig_op_call *call)
 {
     (void)be;
     const struct ig_adam_params *p = &call->p.adam;
@@ -25,7 +25,7 @@ enum ig_status ig_cpu_adam_step(struct ig_backend *be, const struct ig_op_call *
     return IG_OK;
 }
 
-enum ig_status ig_cpu_sgd_step(struct ig_backend *be, const struct ig_op_call *call)
+enum ig_status IG_ISA_FN(ig_cpu_sgd_step)(struct ig_backend *be, const struct ig_op_call *call)
 {
     (void)be;
     const struct ig_sgd_params *p = &call->p.sgd;

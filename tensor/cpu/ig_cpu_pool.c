@@ -3,7 +3,7 @@
 #include <math.h>
 #include <string.h>
 
-enum ig_status ig_cpu_maxpool2d_fwd(struct ig_backend *be, const struct ig_op_call *call)
+enum ig_status IG_ISA_FN(ig_cpu_maxpool2d_fwd)(struct ig_backend *be, const struct ig_op_call *call)
 {
     (void)be;
     const struct ig_pool2d_params *p = &call->p.pool;
@@ -50,7 +50,7 @@ enum ig_status ig_cpu_maxpool2d_fwd(struct ig_backend *be, const struct ig_op_ca
     return IG_OK;
 }
 
-enum ig_status ig_cpu_maxpool2d_bwd(struct ig_backend *be, const struct ig_op_call *call)
+enum ig_status IG_ISA_FN(ig_cpu_maxpool2d_bwd)(struct ig_backend *be, const struct ig_op_call *call)
 {
     (void)be;
     const struct ig_tensor *DX = call->t[0], *DY = call->t[1];

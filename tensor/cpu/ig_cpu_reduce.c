@@ -1,4 +1,4 @@
-/* CPU reductions: sum/mean over one axis, per-row squared norm and dot product (OpenMP over outputs). */
+/* CPU reductions: sum/mean over one axis, per-row squared norm and dot product, the conv bias gradient (OpenMP over outputs). */
 #include "ig_cpu_util.h"
 #include <math.h>
 #include <string.h>
@@ -37,10 +37,10 @@ static enum ig_status reduce_axis(const struct ig_op_call *call, bool mean)
     return IG_OK;
 }
 
-enum ig_status ig_cpu_sum_axis(struct ig_backend *be, const struct ig_op_call *call) { (void)be; return reduce_axis(call, false); }
-enum ig_status ig_cpu_mean_axis(struct ig_backend *be, const struct ig_op_call *call) { (void)be; return reduce_axis(call, true); }
+enum ig_status IG_ISA_FN(ig_cpu_sum_axis)(struct ig_backend *be, const struct ig_op_call *call) { (void)be; return reduce_axis(call, false); }
+enum ig_status IG_ISA_FN(ig_cpu_mean_axis)(struct ig_backend *be, const struct ig_op_call *call) { (void)be; return reduce_axis(call, true); }
 
-enum ig_status ig_cpu_row_sqnorm(struct ig_backend *be, const struct ig_op_call *call)
+enum ig_status IG_ISA_FN(ig_cpu_row_sqnorm)(struct ig_backend *be, const struct ig_op_call *call)
 {
     (void)be;
     float *out = ig_cpu_f32(call->t[0]);
@@ -61,7 +61,7 @@ enum ig_status ig_cpu_row_sqnorm(struct ig_backend *be, const struct ig_op_call 
     return IG_OK;
 }
 
-enum ig_status ig_cpu_row_dot(struct ig_backend *be, const struct ig_op_call *call)
+enum ig_status IG_ISA_FN(ig_cpu_row_dot)(struct ig_backend *be, const struct ig_op_call *call)
 {
     (void)be;
     float *out = ig_cpu_f32(call->t[0]);
@@ -78,6 +78,27 @@ enum ig_status ig_cpu_row_dot(struct ig_backend *be, const struct ig_op_call *ca
             s += t;
         }
         out[n] = (float)s;
+    }
+    return IG_OK;
+}
+
+enum ig_status IG_ISA_FN(ig_cpu_conv2d_bwd_bias)(struct ig_backend *be, const struct ig_op_call *call)
+{
+    (void)be;
+    float *db = ig_cpu_f32(call->t[0]);
+    const struct ig_tensor *DY = call->t[1];
+    const float *dy = ig_cpu_f32(DY);
+    int64_t N = DY->shape[0], O = DY->shape[1], P = DY->shape[2] * DY->shape[3];
+    IG_OMP(omp parallel for schedule(dynamic, 4) if (N * O * P > IG_CPU_PAR_MIN))
+    for (int64_t o = 0; o < O; o++) {
+        double s = 0.0;
+        for (int64_t n = 0; n < N; n++) {
+            const float *r = dy + (n * O + o) * P;
+            float t = 0.0f;
+            for (int64_t j = 0; j < P; j++) t += r[j];
+            s += t;
+        }
+        db[o] = (float)s;
     }
     return IG_OK;
 }

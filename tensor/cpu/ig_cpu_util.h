@@ -2,6 +2,7 @@
 #ifndef IG_CPU_UTIL_H
 #define IG_CPU_UTIL_H
 #include "ig_cpu_kernels.h"
+#include "ig_cpu_simd.h"
 #include <cblas.h>
 #if IG_HAVE_OPENMP
 #include <omp.h>
@@ -34,18 +35,4 @@ static inline void ig_cpu_blas_single_end(int saved)
     if (saved != 1) openblas_set_num_threads(saved);
 }
 
-/* Winograd F(2x2,3x3) convolution (ig_cpu_winograd.c): y[N,cout,Ho,Wo] = conv(x[N,cin,H,W], w) + bias,
- * stride 1; w is [cout,cin,3,3], or with rotated the [cin,cout,3,3] kernel of a forward conv
- * turned by 180 degrees (the backward-data pass). suits(): shapes where it beats im2col. */
-bool ig_cpu_winograd_suits(int64_t cin, int64_t cout, int64_t kh, int64_t kw, int sh, int sw, int ph, int pw,
-                           int64_t out_h, int64_t out_w);
-enum ig_status ig_cpu_winograd_conv(struct ig_backend *be, const float *x, int64_t N, int64_t cin, int64_t H, int64_t W,
-                                    const float *w, bool rotated, int64_t cout, int ph, int pw, const float *bias,
-                                    float *y, int64_t Ho, int64_t Wo);
-#ifdef __AVX512F__
-/* Weight gradient dw[O,C,3,3] of the same stride-1 3x3 conv by Winograd (AVX-512 builds only). */
-enum ig_status ig_cpu_winograd_bwd_weight(struct ig_backend *be, const float *x, const float *dy, int64_t N, int64_t C,
-                                          int64_t H, int64_t W, int64_t O, int ph, int pw, int64_t Ho, int64_t Wo,
-                                          float *dw);
-#endif
 #endif

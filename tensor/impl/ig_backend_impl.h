@@ -60,6 +60,7 @@ struct ig_backend {
     void *impl;                     /* backend private state */
     char name[256];
     int threads;
+    struct ig_backend_options opts;   /* fixed at creation (ig_backend_init_opts) */
     /* buffer pool: free buffers kept for reuse */
     struct ig_buffer *free_list;
     size_t bytes_in_use, bytes_pooled;
@@ -85,10 +86,15 @@ static inline float *ig_cpu_f32(const struct ig_tensor *t) { return (float *)t->
 static inline int32_t *ig_cpu_i32(const struct ig_tensor *t) { return (int32_t *)t->buf->mem + t->offset; }
 static inline uint8_t *ig_cpu_u8(const struct ig_tensor *t) { return (uint8_t *)t->buf->mem + t->offset; }
 
-/* Backend constructors (tensor/cpu, tensor/opencl). */
-enum ig_status ig_cpu_backend_create(struct ig_backend **out, int threads);
+/* Backend constructors (tensor/cpu, tensor/opencl); o is validated and copied to be->opts. */
+enum ig_status ig_cpu_backend_create(const struct ig_backend_options *o, struct ig_backend **out);
+/* IG_ERR_INVALID_ARG naming the first field of o that is out of range. */
+enum ig_status ig_backend_options_check(const struct ig_backend_options *o);
+/* IGRADV_DEVICE, or NULL when unset or empty (read by the options reader, ig_backend_options.c). */
+const char *ig_backend_env_device(void);
 #if IG_HAVE_OPENCL
-enum ig_status ig_cl_backend_create(const char *spec, bool gpu_only, struct ig_backend **out);
+enum ig_status ig_cl_backend_create(const char *spec, bool gpu_only, const struct ig_backend_options *o,
+                                    struct ig_backend **out);
 enum ig_status ig_cl_list_devices(char *buf, size_t cap);
 #endif
 #endif /* IG_BACKEND_IMPL_H */

@@ -65,7 +65,7 @@ enum ig_status ig_cl_fail(cl_int err, const char *fmt, ...) __attribute__((forma
 /* Name of a kernel ("relu_fwd"). */
 const char *ig_cl_kernel_name(enum ig_cl_kid kid);
 /* Build (or load from the disk cache) the embedded program for cl and create all kernels. */
-enum ig_status ig_cl_program_init(struct ig_cl *cl);
+enum ig_status ig_cl_program_init(struct ig_cl *cl, const struct ig_backend_options *o);
 /* Build an arbitrary source for cl's device (no cache); IG_ERR_BUILD with the log logged on failure. */
 enum ig_status ig_cl_program_build_source(struct ig_cl *cl, const char *src, const char *options, cl_program *out);
 /* Device string "<device> | <platform> | <driver> | <version>" used in cache keys and names. */

@@ -298,14 +298,15 @@ static enum ig_status setup(struct ig_backend *be, struct ig_cl *cl, const char 
     cl->dummy = clCreateBuffer(cl->ctx, CL_MEM_READ_WRITE, 16, NULL, &err);
     if (err != CL_SUCCESS) return ig_cl_fail(err, "clCreateBuffer(dummy)");
     cl->live_mems++;
-    IG_TRY(ig_cl_program_init(cl));
+    IG_TRY(ig_cl_program_init(cl, &be->opts));
     cl->info.platform_index = cl->platform_index;
     cl->info.device_index = cl->device_index;
     cl->info.is_gpu = cl->is_gpu;
     return IG_OK;
 }
 
-enum ig_status ig_cl_backend_create(const char *spec, bool gpu_only, struct ig_backend **out)
+enum ig_status ig_cl_backend_create(const char *spec, bool gpu_only, const struct ig_backend_options *o,
+                                    struct ig_backend **out)
 {
     *out = NULL;
     struct ig_backend *be = malloc(sizeof *be);
@@ -317,6 +318,7 @@ enum ig_status ig_cl_backend_create(const char *spec, bool gpu_only, struct ig_b
     }
     ig_backend_base_init(be, &cl_vtable, cl);
     be->threads = 1;
+    be->opts = *o;
     enum ig_status s = setup(be, cl, spec ? spec : "opencl", gpu_only);
     if (s != IG_OK) {
         cl_destroy(be);

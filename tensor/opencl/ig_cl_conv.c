@@ -59,8 +59,8 @@ static enum ig_status conv_geo_init(struct ig_backend *be, const struct ig_tenso
     size_t per_image = (size_t)(g->ckk > g->O ? g->ckk : g->O) * (size_t)g->hw * sizeof(float);
     int64_t nb = per_image ? (int64_t)(budget / per_image) : g->N;
     if (nb < 1) nb = 1;
-    const char *cap = getenv("IGRADV_CL_CONV_IMAGES");    /* test knob: force small chunks */
-    if (cap && atoi(cap) > 0 && nb > atoi(cap)) nb = atoi(cap);
+    int cap = be->opts.cl_conv_images;    /* option (IGRADV_CL_CONV_IMAGES): force small chunks */
+    if (cap > 0 && nb > cap) nb = cap;
     if (nb > g->N) nb = g->N;
     if (per_image * (size_t)nb > ig_cl_of(be)->max_alloc)
         return ig_error(IG_ERR_OOM, "conv2d (opencl): one image needs %zu bytes of columns, device allows %zu", per_image, ig_cl_of(be)->max_alloc);
@@ -200,14 +200,12 @@ enum ig_status ig_cl_op_conv2d_bwd_data(struct ig_backend *be, const struct ig_o
 /* dw[O, ckk] = beta dw + tmp[O, cols] col[ckk, cols]^T. The output is small and K = cols long, which
  * leaves most of a GPU idle (and runs clBLAST's slow path on PoCL), so K is split into S slices computed
  * as one strided-batched GEMM into partial results, then summed; a tail of cols % S columns goes
- * through one more GEMM. IGRADV_CL_SPLITK (columns per slice, default 1024; 0 = off) tunes it. */
+ * through one more GEMM. The cl_splitk option (IGRADV_CL_SPLITK: columns per slice, default 1024; 0 = off) tunes it. */
 static enum ig_status weight_grad_gemm(struct ig_backend *be, const struct conv_geo *g, cl_mem tmp, cl_mem col, size_t cols,
                                        const struct ig_tensor *dw, float beta)
 {
     size_t O = (size_t)g->O, ckk = (size_t)g->ckk, outn = O * ckk;
-    size_t per = 1024;
-    const char *env = getenv("IGRADV_CL_SPLITK");
-    if (env) per = (size_t)atol(env);
+    size_t per = (size_t)be->opts.cl_splitk;
     size_t S = per ? cols / per : 1;
     if (S > 64) S = 64;
     while (S > 1 && S * outn * sizeof(float) > ((size_t)64 << 20)) S--;  /* partials under 64 MiB */

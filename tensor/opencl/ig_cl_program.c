@@ -42,16 +42,11 @@ static bool make_dirs(const char *path)
     return mkdir(tmp, 0755) == 0 || errno == EEXIST;
 }
 
-/* $XDG_CACHE_HOME/igradv or $HOME/.cache/igradv; false when caching is off (IGRADV_CL_CACHE=0). */
-static bool cache_dir(char *buf, size_t cap)
+/* The options' cache folder; false when caching is off (IGRADV_CL_CACHE=0) or no folder is known. */
+static bool cache_dir(const struct ig_backend_options *o, char *buf, size_t cap)
 {
-    const char *off = getenv("IGRADV_CL_CACHE");
-    if (off && strcmp(off, "0") == 0) return false;
-    const char *xdg = getenv("XDG_CACHE_HOME");
-    const char *home = getenv("HOME");
-    if (xdg && *xdg == '/') snprintf(buf, cap, "%s/igradv", xdg);
-    else if (home && *home) snprintf(buf, cap, "%s/.cache/igradv", home);
-    else return false;
+    if (!o->cl_cache || !o->cl_cache_dir[0]) return false;
+    snprintf(buf, cap, "%s", o->cl_cache_dir);
     return true;
 }
 
@@ -156,7 +151,7 @@ static bool save_cached(struct ig_cl *cl, cl_program prog, const char *dir, cons
     return ok;
 }
 
-enum ig_status ig_cl_program_init(struct ig_cl *cl)
+enum ig_status ig_cl_program_init(struct ig_cl *cl, const struct ig_backend_options *o)
 {
     double t0 = ig_now_seconds();
     char options[256];
@@ -170,7 +165,7 @@ enum ig_status ig_cl_program_init(struct ig_cl *cl)
     h = fnv1a(h, options, strlen(options) + 1);
     h = fnv1a(h, ig_cl_source, ig_cl_source_len);
     h = fnv1a(h, IG_VERSION, sizeof IG_VERSION);
-    bool caching = cache_dir(dir, sizeof dir);
+    bool caching = cache_dir(o, dir, sizeof dir);
     cl->info.cache_path[0] = '\0';
     if (caching) snprintf(cl->info.cache_path, sizeof cl->info.cache_path, "%s/kernels-%016llx.bin", dir, (unsigned long long)h);
 
