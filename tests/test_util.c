@@ -1,4 +1,5 @@
 /* Check suite for tensor/ig_util.h: the atomic file writer and its temporary cleanup, the RNG family, error text. */
+#include "ig_test_files.h"
 #include "ig_test_util.h"
 #include "ig_util.h"
 #include <check.h>
@@ -10,56 +11,26 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static char tmpdir[256];
+static void setup(void) { ck_assert_int_eq(ig_test_scratch_open("util"), 0); }   /* one folder per forked test */
+static void teardown(void) { ck_assert_int_eq(ig_test_scratch_close(0), 0); }
 
-static void setup(void)
-{
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/ig_test_util_XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-}
-
-static void teardown(void)
-{
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    ck_assert_int_eq(system(cmd), 0);
-}
-
-static const char *tpath(const char *name)
-{
-    static char p[2][512];
-    static int k;
-    k ^= 1;
-    snprintf(p[k], sizeof p[k], "%s/%s", tmpdir, name);
-    return p[k];
-}
-
-static void put(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    ck_assert_ptr_nonnull(f);
-    fputs(text, f);
-    ck_assert_int_eq(fclose(f), 0);
-}
-
-/* Contents of a small file ("" plus a failed assert when missing). */
+/* Contents of a small file (a failed assert when missing). */
 static const char *get(const char *path)
 {
     static char buf[256];
-    FILE *f = fopen(path, "r");
-    ck_assert_msg(f != NULL, "%s missing", path);
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    buf[n] = '\0';
-    fclose(f);
+    ck_assert_msg(access(path, F_OK) == 0, "%s missing", path);
+    char *t = ig_test_read_file(path);
+    snprintf(buf, sizeof buf, "%s", t);
+    free(t);
     return buf;
 }
 
-/* Names in tmpdir other than . and .., sorted into one "a|b|c" string. */
+/* Names in the scratch folder other than . and .., sorted into one "a|b|c" string. */
 static const char *listing(void)
 {
     static char out[1024];
     struct dirent **names;
-    int n = scandir(tmpdir, &names, NULL, alphasort);
+    int n = scandir(ig_test_scratch(), &names, NULL, alphasort);
     ck_assert_int_ge(n, 0);
     out[0] = '\0';
     for (int i = 0; i < n; i++) {
@@ -77,8 +48,8 @@ static const char *listing(void)
 
 START_TEST(test_atomic_commit_replaces_target)
 {
-    const char *path = tpath("run.json");
-    put(path, "old");
+    const char *path = ig_test_in("run.json");
+    ig_test_write_str(path, "old");
     struct ig_atomic_file af;
     ck_assert_int_eq(ig_atomic_open(&af, path), IG_OK);
     fputs("new contents", af.fp);
@@ -98,18 +69,18 @@ START_TEST(test_atomic_commit_replaces_target)
     ck_assert_str_eq(get(path), "");
     char cwd[4096];
     ck_assert_ptr_nonnull(getcwd(cwd, sizeof cwd));
-    ck_assert_int_eq(chdir(tmpdir), 0);
+    ck_assert_int_eq(chdir(ig_test_scratch()), 0);
     ck_assert_int_eq(ig_file_write_atomic("bare.txt", "xy", 2), IG_OK);
     ck_assert_int_eq(chdir(cwd), 0);
-    ck_assert_str_eq(get(tpath("bare.txt")), "xy");
+    ck_assert_str_eq(get(ig_test_in("bare.txt")), "xy");
     ck_assert_str_eq(listing(), "bare.txt|run.json");
 }
 END_TEST
 
 START_TEST(test_atomic_abort_keeps_target)
 {
-    const char *path = tpath("summary.csv");
-    put(path, "old");
+    const char *path = ig_test_in("summary.csv");
+    ig_test_write_str(path, "old");
     struct ig_atomic_file af;
     ck_assert_int_eq(ig_atomic_open(&af, path), IG_OK);
     fputs("half a row,", af.fp);
@@ -126,26 +97,26 @@ START_TEST(test_atomic_failures)
 {
     /* a missing folder: IG_ERR_IO naming the folder, nothing created */
     char missing[600];
-    snprintf(missing, sizeof missing, "%s/no_such_dir", tmpdir);
+    snprintf(missing, sizeof missing, "%s/no_such_dir", ig_test_scratch());
     struct ig_atomic_file af;
-    ck_assert_int_eq(ig_atomic_open(&af, tpath("no_such_dir/x.json")), IG_ERR_IO);
+    ck_assert_int_eq(ig_atomic_open(&af, ig_test_in("no_such_dir/x.json")), IG_ERR_IO);
     ck_assert_msg(strstr(ig_last_error(), missing) != NULL, "%s", ig_last_error());
     ck_assert_ptr_null(af.fp);
-    ck_assert_int_eq(ig_file_write_atomic(tpath("no_such_dir/y.bin"), "z", 1), IG_ERR_IO);
+    ck_assert_int_eq(ig_file_write_atomic(ig_test_in("no_such_dir/y.bin"), "z", 1), IG_ERR_IO);
     ck_assert_msg(strstr(ig_last_error(), missing) != NULL, "%s", ig_last_error());
     ck_assert_str_eq(listing(), "");
     /* a rename that fails (the target is a folder): IG_ERR_IO naming it, the folder intact, no temporary */
-    const char *dir = tpath("target_is_dir");
+    const char *dir = ig_test_in("target_is_dir");
     ck_assert_int_eq(mkdir(dir, 0755), 0);
-    put(tpath("target_is_dir/inside"), "kept");
+    ig_test_write_str(ig_test_in("target_is_dir/inside"), "kept");
     ck_assert_int_eq(ig_file_write_atomic(dir, "data", 4), IG_ERR_IO);
     ck_assert_msg(strstr(ig_last_error(), dir) != NULL, "%s", ig_last_error());
-    ck_assert_str_eq(get(tpath("target_is_dir/inside")), "kept");
+    ck_assert_str_eq(get(ig_test_in("target_is_dir/inside")), "kept");
     ck_assert_str_eq(listing(), "target_is_dir");
     /* bad arguments */
     ck_assert_int_eq(ig_atomic_open(&af, NULL), IG_ERR_INVALID_ARG);
     ck_assert_int_eq(ig_atomic_open(&af, ""), IG_ERR_INVALID_ARG);
-    ck_assert_int_eq(ig_atomic_open(NULL, tpath("a")), IG_ERR_INVALID_ARG);
+    ck_assert_int_eq(ig_atomic_open(NULL, ig_test_in("a")), IG_ERR_INVALID_ARG);
     ck_assert_int_eq(ig_atomic_commit(NULL), IG_ERR_STATE);
     ig_atomic_abort(NULL);
 }
@@ -166,21 +137,21 @@ END_TEST
 START_TEST(test_atomic_clean_dir)
 {
     const char *keep[] = {"keep.txt", ".foo", "x.igtmp", ".x.igtmp", ".a.tmp.1.2", ".state.json"};
-    for (size_t i = 0; i < sizeof keep / sizeof *keep; i++) put(tpath(keep[i]), "k");
-    put(tpath(".run.json.igtmp.123.0"), "t");
-    put(tpath(".ckpt.safetensors.igtmp.99.12"), "t");
+    for (size_t i = 0; i < sizeof keep / sizeof *keep; i++) ig_test_write_str(ig_test_in(keep[i]), "k");
+    ig_test_write_str(ig_test_in(".run.json.igtmp.123.0"), "t");
+    ig_test_write_str(ig_test_in(".ckpt.safetensors.igtmp.99.12"), "t");
     struct ig_atomic_file af;                  /* a real leftover: opened, never committed */
-    ck_assert_int_eq(ig_atomic_open(&af, tpath("summary.csv")), IG_OK);
+    ck_assert_int_eq(ig_atomic_open(&af, ig_test_in("summary.csv")), IG_OK);
     fclose(af.fp);
     int n = -1;
-    ck_assert_int_eq(ig_atomic_clean_dir(tmpdir, &n), IG_OK);
+    ck_assert_int_eq(ig_atomic_clean_dir(ig_test_scratch(), &n), IG_OK);
     ck_assert_int_eq(n, 3);
     ck_assert_str_eq(listing(), ".a.tmp.1.2|.foo|.state.json|.x.igtmp|keep.txt|x.igtmp");
-    ck_assert_int_eq(ig_atomic_clean_dir(tmpdir, &n), IG_OK);
+    ck_assert_int_eq(ig_atomic_clean_dir(ig_test_scratch(), &n), IG_OK);
     ck_assert_int_eq(n, 0);
-    ck_assert_int_eq(ig_atomic_clean_dir(tpath("missing"), &n), IG_OK);   /* nothing to clean */
+    ck_assert_int_eq(ig_atomic_clean_dir(ig_test_in("missing"), &n), IG_OK);   /* nothing to clean */
     ck_assert_int_eq(n, 0);
-    ck_assert_int_eq(ig_atomic_clean_dir(tmpdir, NULL), IG_OK);
+    ck_assert_int_eq(ig_atomic_clean_dir(ig_test_scratch(), NULL), IG_OK);
     ck_assert_int_eq(ig_atomic_clean_dir(NULL, &n), IG_ERR_INVALID_ARG);
     ck_assert_int_eq(ig_atomic_clean_dir("", &n), IG_ERR_INVALID_ARG);
 }
