@@ -25,10 +25,6 @@ void cblas_ssyrk(enum CBLAS_ORDER, enum CBLAS_UPLO, enum CBLAS_TRANSPOSE, blasin
                  blasint, float, float *, blasint);
 void cblas_sgemm(enum CBLAS_ORDER, enum CBLAS_TRANSPOSE, enum CBLAS_TRANSPOSE, blasint, blasint, blasint, float,
                  const float *, blasint, const float *, blasint, float, float *, blasint);
-enum CBLAS_UPLO { CblasUpper = 121, CblasLower = 122 };
-float cblas_sdot(blasint, const float *, blasint, const float *, blasint);
-void cblas_ssyrk(enum CBLAS_ORDER, enum CBLAS_UPLO, enum CBLAS_TRANSPOSE, blasint, blasint, float, const float *,
-                 blasint, float, float *, blasint);
 int openblas_get_num_threads(void);
 void openblas_set_num_threads(int);
 char *openblas_get_config(void);
