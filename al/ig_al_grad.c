@@ -54,11 +54,12 @@ static enum ig_status ref_slice(struct ig_backend *be, const struct ig_var *v, s
 
 static enum ig_status engine_layers(struct ig_al_engine *e)
 {
-    struct ig_model *m = e->m;
-    for (int i = 0; i < m->n_params; i++) {
-        struct ig_module *own = m->params[i].owner;
+    const struct ig_model *m = e->m;
+    for (int i = 0; i < ig_model_num_param_tensors(m); i++) {
+        const struct ig_module *own = NULL;
+        struct ig_var *var = ig_model_param_at(m, i, NULL, &own);
         enum al_layer_kind kind;
-        if (!layer_kind(own, e->set, &kind) || m->params[i].var != own->weight) continue;
+        if (!own || !layer_kind(own, e->set, &kind) || var != own->weight) continue;
         struct al_layer *L = &e->layers[e->n_layers++];
         L->kind = kind;
         L->w = own->weight;
@@ -84,10 +85,11 @@ enum ig_status ig_al_engine_new_opts(struct ig_al_engine **out, struct ig_model 
     struct ig_al_engine *e = calloc(1, sizeof *e);
     if (!e) return ig_error(IG_ERR_OOM, "ig_al_engine_new: out of host memory");
     e->m = m;
-    e->be = m->be;
+    e->be = ig_model_backend(m);
     e->set = o.params;
-    e->layers = calloc((size_t)(m->n_params ? m->n_params : 1), sizeof *e->layers);
-    enum ig_status s = e->layers ? ig_graph_new(m->be, &e->g) : ig_error(IG_ERR_OOM, "ig_al_engine_new: out of host memory");
+    int n_tensors = ig_model_num_param_tensors(m);
+    e->layers = calloc((size_t)(n_tensors ? n_tensors : 1), sizeof *e->layers);
+    enum ig_status s = e->layers ? ig_graph_new(e->be, &e->g) : ig_error(IG_ERR_OOM, "ig_al_engine_new: out of host memory");
     if (s == IG_OK) s = engine_layers(e);
     if (s == IG_OK && e->n_layers == 0) s = ig_error(IG_ERR_INVALID_ARG, "ig_al_engine_new: model has no conv/linear layer");
     if (s != IG_OK) {

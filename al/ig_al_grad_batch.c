@@ -238,7 +238,7 @@ static enum ig_status ensure_cap(struct ig_al_engine *e, int64_t n)
 static enum ig_status engine_pass(struct ig_al_engine *e, struct ig_tensor *x, const struct ig_tensor *y, int classes,
                                   const char *who)
 {
-    if (e->has_bn && e->m->training)
+    if (e->has_bn && ig_model_is_training(e->m))
         return ig_error(IG_ERR_STATE, "%s: the model is in train mode; per-sample batch-norm gradients need eval mode "
                                       "(ig_model_set_train(m, false))", who);
     int64_t n = x->shape[0];
