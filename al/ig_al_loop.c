@@ -401,35 +401,18 @@ static void path_join(char *out, size_t cap, const char *dir, const char *tag, c
     snprintf(out, cap, "%s/%s%s", dir, tag, suffix);
 }
 
-static uint64_t fp_common(const struct run *r, const int64_t *li, int64_t n_li)
-{
-    const struct ig_al_params *p = r->p;
-    uint64_t h = IG_AL_FNV_INIT;
-    h = ig_al_fnv(h, li, (size_t)n_li * sizeof *li);
-    h = ig_al_fnv(h, &n_li, sizeof n_li);
-    h = ig_al_fnv(h, &p->train_epochs, sizeof p->train_epochs);
-    h = ig_al_fnv(h, &p->batch_size, sizeof p->batch_size);
-    h = ig_al_fnv(h, &p->lr, sizeof p->lr);
-    h = ig_al_fnv(h, &p->weight_decay, sizeof p->weight_decay);
-    h = ig_al_fnv(h, &p->seed, sizeof p->seed);
-    h = ig_al_fnv(h, r->m->arch, strlen(r->m->arch));
-    int64_t np = ig_model_num_params(r->m);
-    h = ig_al_fnv(h, &np, sizeof np);
-    h = ig_al_fnv(h, &r->train->n, sizeof r->train->n);
-    return h;
-}
-
 /* Line 1, shared: load the line-1 model from init_path when its sidecar matches, else
  * train on LI and write it. The model's generator is then reseeded so every method
  * continues from the same state. */
 static enum ig_status line1(struct run *r, struct ig_al_result *res)
 {
     const struct ig_al_params *p = r->p;
-    uint64_t fp = fp_common(r, r->li, r->n_li);
+    struct al_settings set;
+    ig_al_settings_line1(&set, p, r->m, r->train, r->test, r->li, r->n_li);
     char meta[4200];
     if (p->init_path) snprintf(meta, sizeof meta, "%s.json", p->init_path);
     double a0 = NAN, ts = 0;
-    if (p->init_path && ig_al_init_meta_load(meta, fp, &a0, &ts)) {
+    if (p->init_path && ig_al_init_meta_load(meta, p->init_path, &set, &a0, &ts)) {
         bool opt_loaded = false;
         double t0 = now_s();
         IG_TRY(ig_model_load(r->m, r->opt, p->init_path, &opt_loaded));
@@ -450,7 +433,7 @@ static enum ig_status line1(struct run *r, struct ig_al_result *res)
         report(r, "eval", 0, 0, NAN, res->a0, now_s() - te);
         if (p->init_path) {
             IG_TRY(ig_model_save(r->m, r->opt, p->init_path));
-            IG_TRY(ig_al_init_meta_save(meta, fp, res->a0, res->init_train_s));
+            IG_TRY(ig_al_init_meta_save(meta, p->init_path, &set, res->a0, res->init_train_s));
         }
     }
     ig_rng_seed(&r->m->rng, ig_hash64(p->seed ^ 0xa1a1ull));
@@ -465,8 +448,8 @@ static void merge_nli(struct run *r)
     r->n_nli = 0;
 }
 
-static enum ig_status save_state(struct run *r, struct ig_al_result *res, int epoch_done, bool done, uint64_t fp,
-                                 char *prev_model)
+static enum ig_status save_state(struct run *r, struct ig_al_result *res, int epoch_done, bool done,
+                                 const struct al_settings *set, char *prev_model)
 {
     const struct ig_al_params *p = r->p;
     if (!p->checkpoint_dir) return IG_OK;
@@ -474,7 +457,7 @@ static enum ig_status save_state(struct run *r, struct ig_al_result *res, int ep
     struct al_state st;
     memset(&st, 0, sizeof st);
     snprintf(st.method, sizeof st.method, "%s", r->mname);
-    st.fingerprint = fp;
+    st.settings = *set;
     st.epoch_done = epoch_done;
     st.done = done;
     st.a0 = res->a0;
@@ -496,21 +479,14 @@ static enum ig_status save_state(struct run *r, struct ig_al_result *res, int ep
         snprintf(st.model_file, sizeof st.model_file, "%s.e%d.safetensors", tag, epoch_done);
         char mpath[4400];
         snprintf(mpath, sizeof mpath, "%s/%s", p->checkpoint_dir, st.model_file);
-        IG_TRY(ig_model_save(r->m, r->opt, mpath));
+        IG_TRY(ig_al_state_model_save(r->m, r->opt, mpath, ig_al_settings_fingerprint(set), epoch_done));
     }
     char path[4400];
     path_join(path, sizeof path, p->checkpoint_dir, tag, ".state.json");
     IG_TRY(ig_al_state_save(&st, path));
-    /* the state now names the new model file: the previous one can go */
-    if (prev_model[0] && strcmp(prev_model, st.model_file)) {
-        char old[4400];
-        snprintf(old, sizeof old, "%s/%s", p->checkpoint_dir, prev_model);
-        remove(old);
-        snprintf(old, sizeof old, "%s/%s.optim", p->checkpoint_dir, prev_model);
-        remove(old);
-    }
+    /* the state now names the new model file: the previous one (and any debris) can go */
     snprintf(prev_model, 256, "%s", st.model_file);
-    return IG_OK;
+    return ig_al_state_clean(p->checkpoint_dir, tag, st.model_file);
 }
 
 static enum ig_status check_params(const struct ig_al_params *p, const struct ig_al_data *train, const struct ig_al_data *test,
@@ -579,17 +555,9 @@ enum ig_status ig_al_run(struct ig_al_result *res, struct ig_model *m, const str
     if (s == IG_OK) s = ig_graph_new(r.be, &r.g);
     if (s == IG_OK && scored) s = ig_al_engine_new(&r.e, m);
 
-    /* fingerprint of this run's inputs: split, budget, method, reference, regressors */
-    uint64_t fp = fp_common(&r, li, n_li);
-    fp = ig_al_fnv(fp, ui, (size_t)n_ui * sizeof *ui);
-    fp = ig_al_fnv(fp, &p->method, sizeof p->method);
-    fp = ig_al_fnv(fp, &p->reference, sizeof p->reference);
-    fp = ig_al_fnv(fp, &k, sizeof k);
-    fp = ig_al_fnv(fp, &p->al_epochs, sizeof p->al_epochs);
-    fp = ig_al_fnv(fp, &p->gbr_estimators, sizeof p->gbr_estimators);
-    fp = ig_al_fnv(fp, &p->rf_estimators, sizeof p->rf_estimators);
-    fp = ig_al_fnv(fp, &p->rf_max_depth, sizeof p->rf_max_depth);
-
+    /* every input that changes a result (data hashes, sizes, settings, version) */
+    struct al_settings set;
+    ig_al_settings_run(&set, p, m, train, test, li, n_li, ui, n_ui);
     char prev_model[256] = "";
     int start = 1;
     bool finished = false;
@@ -598,10 +566,9 @@ enum ig_status ig_al_run(struct ig_al_result *res, struct ig_model *m, const str
         char path[4400];
         path_join(path, sizeof path, p->checkpoint_dir, tag, ".state.json");
         struct al_state st;
+        struct al_state_expect x = {&set, r.mname, tag, p->checkpoint_dir, train->n, li, ui, n_li, n_ui, k, p->al_epochs};
         if (access(path, F_OK) == 0 && (s = ig_al_state_load(&st, path)) == IG_OK) {
-            if (st.fingerprint != fp || strcmp(st.method, r.mname) || st.al_epochs != p->al_epochs ||
-                st.n_li + st.n_ui + st.n_nli != total || st.n_nli > k)
-                s = ig_error(IG_ERR_STATE, "%s: the checkpoint belongs to a different run (method, split or settings differ)", path);
+            s = ig_al_state_check(&st, &x, path);
             if (s == IG_OK && !st.done) {
                 /* a finished run needs no model: its result is in the state */
                 char mpath[4400];
@@ -628,6 +595,7 @@ enum ig_status ig_al_run(struct ig_al_result *res, struct ig_model *m, const str
                 start = st.epoch_done + 1;
                 finished = st.done;
                 snprintf(prev_model, sizeof prev_model, "%s", st.model_file);
+                s = ig_al_state_clean(p->checkpoint_dir, tag, st.model_file);
                 report(&r, "resume", st.epoch_done, 0, NAN, NAN, 0);
             }
             ig_al_state_free(&st);
@@ -636,7 +604,7 @@ enum ig_status ig_al_run(struct ig_al_result *res, struct ig_model *m, const str
     if (s == IG_OK && !res->resumed) {
         s = line1(&r, res);
         if (s == IG_OK) s = take_random(&r, k, ig_hash64(p->seed ^ 0x11ull));   /* line 2 */
-        if (s == IG_OK) s = save_state(&r, res, 0, false, fp, prev_model);
+        if (s == IG_OK) s = save_state(&r, res, 0, false, &set, prev_model);
     }
     if (s == IG_OK && r.stop) s = ig_error(IG_ERR_STATE, "active learning stopped by the progress callback");
 
@@ -693,7 +661,7 @@ enum ig_status ig_al_run(struct ig_al_result *res, struct ig_model *m, const str
             report(&r, "select", i, 0, NAN, NAN, st->select_s);
         }
         st->total_s = now_s() - t_epoch;
-        if (s == IG_OK) s = save_state(&r, res, i, false, fp, prev_model);
+        if (s == IG_OK) s = save_state(&r, res, i, false, &set, prev_model);
         if (s == IG_OK && r.stop) s = ig_error(IG_ERR_STATE, "active learning stopped by the progress callback after AL epoch %d", i);
     }
 
@@ -715,7 +683,7 @@ enum ig_status ig_al_run(struct ig_al_result *res, struct ig_model *m, const str
             res->eval_s = now_s() - t0;
             report(&r, "eval", p->al_epochs + 1, 0, NAN, res->a, res->eval_s);
         }
-        if (s == IG_OK) s = save_state(&r, res, p->al_epochs, true, fp, prev_model);
+        if (s == IG_OK) s = save_state(&r, res, p->al_epochs, true, &set, prev_model);
     } else if (s == IG_OK) {
         merge_nli(&r);
     }

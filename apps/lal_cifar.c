@@ -253,14 +253,15 @@ static json_t *num(double v) { return isfinite(v) ? json_real(v) : json_null(); 
 
 static int write_json_atomic(json_t *root, const char *path)
 {
-    char tmp[4300];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    if (json_dump_file(root, tmp, JSON_INDENT(1)) != 0 || rename(tmp, path) != 0) {
-        fprintf(stderr, "%s: cannot write %s: %s\n", prog, path, strerror(errno));
-        remove(tmp);
-        return -1;
+    struct ig_atomic_file af;
+    enum ig_status st = ig_atomic_open(&af, path);
+    if (st == IG_OK && json_dumpf(root, af.fp, JSON_INDENT(1)) != 0) {
+        ig_atomic_abort(&af);
+        st = ig_error(IG_ERR_IO, "%s: write failed", path);
     }
-    return 0;
+    if (st == IG_OK) st = ig_atomic_commit(&af);
+    if (st != IG_OK) fprintf(stderr, "%s: cannot write %s: %s\n", prog, path, ig_last_error());
+    return st == IG_OK ? 0 : -1;
 }
 
 static int write_run_json(const struct options *o, const char *device, enum ig_al_method m, uint64_t seed,
@@ -342,14 +343,14 @@ static void csv_num(FILE *f, double v)
 /* summary.csv: one row per run, then mean and std over the seeds per method. */
 static int write_summary(const struct options *o, struct run_out (*runs)[IG_AL_METHOD_COUNT], int n_seeds_done)
 {
-    char path[4200], tmp[4300];
+    char path[4200];
     snprintf(path, sizeof path, "%s/summary.csv", o->out);
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-        fprintf(stderr, "%s: cannot write %s: %s\n", prog, tmp, strerror(errno));
+    struct ig_atomic_file af;
+    if (ig_atomic_open(&af, path) != IG_OK) {
+        fprintf(stderr, "%s: cannot write %s: %s\n", prog, path, ig_last_error());
         return -1;
     }
+    FILE *f = af.fp;
     fprintf(f, "method,seed,a0,a,pct_increase,pct_rnd,pct_lcs,sec_per_al_epoch\n");
     for (int m = 0; m < IG_AL_METHOD_COUNT; m++)
         for (int s = 0; s < n_seeds_done; s++) {
@@ -383,12 +384,8 @@ static int write_summary(const struct options *o, struct run_out (*runs)[IG_AL_M
         for (int c = 0; c < 6; c++) csv_num(f, sd[c]);
         fputc('\n', f);
     }
-    int bad_w = fflush(f) != 0;
-    bad_w |= fsync(fileno(f)) != 0;
-    bad_w |= fclose(f) != 0;
-    if (bad_w || rename(tmp, path) != 0) {
-        fprintf(stderr, "%s: cannot write %s: %s\n", prog, path, strerror(errno));
-        remove(tmp);
+    if (ig_atomic_commit(&af) != IG_OK) {
+        fprintf(stderr, "%s: cannot write %s: %s\n", prog, path, ig_last_error());
         return -1;
     }
     return 0;
@@ -420,6 +417,7 @@ int main(int argc, char **argv)
     for (int m = 0; m < IG_AL_METHOD_COUNT; m++) o.methods[m] = true;
     int rc = parse_args(argc, argv, &o);
     if (rc >= 0) return rc;
+    if (!ig_cli_test_kill_install(prog)) return IG_CLI_EXIT_USAGE;
     bool fmnist = !strcmp(o.dataset, "fmnist");
     if (!o.data) o.data = fmnist ? IG_FMNIST_DEFAULT_DIR : "data/cifar-10-batches-bin";
 
@@ -455,7 +453,8 @@ int main(int argc, char **argv)
     }
     char ckdir[4200];
     snprintf(ckdir, sizeof ckdir, "%s/ckpt", o.out);
-    if (make_dir(o.out) != 0 || make_dir(ckdir) != 0 || access(o.out, W_OK) != 0) {
+    if (make_dir(o.out) != 0 || make_dir(ckdir) != 0 || access(o.out, W_OK) != 0 || ig_atomic_clean_dir(o.out, NULL) != IG_OK ||
+        ig_atomic_clean_dir(ckdir, NULL) != IG_OK) {
         fprintf(stderr, "%s: --out %s: cannot create a writable directory: %s\n", prog, o.out, strerror(errno));
         ig_dataset_free(&train);
         ig_dataset_free(&test);
@@ -536,7 +535,7 @@ int main(int argc, char **argv)
                 } else {
                     fprintf(stderr, "%s: %s seed %llu: %s\n", prog, ig_al_method_name(p.method), (unsigned long long)seed,
                             ig_last_error());
-                    status = 1;
+                    status = s == IG_ERR_FORMAT ? IG_CLI_EXIT_USAGE : 1;   /* a damaged or foreign checkpoint */
                 }
                 break;
             }
