@@ -26,7 +26,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include "ig_internal.h"
+#include "ig_data.h"
+#include "ig_util.h"
 #include "ig_tensor.h"
 
 enum ig_al_score { IG_AL_DS, IG_AL_LD, IG_AL_RDS, IG_AL_RLD };
@@ -136,19 +137,10 @@ void ig_al_instance_terms(size_t n, const double *dot, const double *tdot, const
  * The library never prints: progress goes to the callback.
  */
 
-/* A labelled image set in host memory (borrowed): u8 pixels [n, C, H, W], labels [n].
- * The raw bytes of a row (C·H·W) are the regressor's features. */
-struct ig_al_data {
-    int64_t n;
-    int channels, height, width;
-    const uint8_t *images;
-    const int32_t *labels;
-    int num_classes;
-};
-
 enum ig_al_method { IG_AL_METHOD_DS, IG_AL_METHOD_LD, IG_AL_METHOD_RDS, IG_AL_METHOD_RLD, IG_AL_METHOD_RND,
                     IG_AL_METHOD_LCS, IG_AL_METHOD_COUNT };
 const char *ig_al_method_name(enum ig_al_method m);      /* "ds", "ld", ..., "lcs" */
+const char *ig_al_method_summary(enum ig_al_method m);   /* one line: what the method selects */
 int ig_al_method_parse(const char *name, enum ig_al_method *out);  /* case-insensitive; 1 on success */
 
 enum ig_al_reference { IG_AL_REF_FULL, IG_AL_REF_RUNNING, IG_AL_REF_NLI };
@@ -219,10 +211,10 @@ enum ig_status ig_al_split(int64_t n, double unlabeled_frac, uint64_t seed, int6
 
 /* Run one method on model m (freshly constructed; the loop trains it). li/ui are rows of
  * train; test gives A(0) and A. res is filled (free with ig_al_result_free). */
-enum ig_status ig_al_run(struct ig_al_result *res, struct ig_model *m, const struct ig_al_data *train,
-                         const struct ig_al_data *test, const int64_t *li, int64_t n_li, const int64_t *ui,
+enum ig_status ig_al_run(struct ig_al_result *res, struct ig_model *m, const struct ig_dataset *train,
+                         const struct ig_dataset *test, const int64_t *li, int64_t n_li, const int64_t *ui,
                          int64_t n_ui, const struct ig_al_params *p);
 /* Test accuracy of m (eval mode) on data. */
-enum ig_status ig_al_evaluate(struct ig_model *m, const struct ig_al_data *data, int64_t batch,
+enum ig_status ig_al_evaluate(struct ig_model *m, const struct ig_dataset *data, int64_t batch,
                               struct ig_norm_params norm, double *acc);
 #endif

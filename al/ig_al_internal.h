@@ -1,8 +1,9 @@
-/* Private helpers of the al module shared by the loop and its checkpoint state (not installed). */
+/* Private helpers of the al module: the run, the method table, the phases' shared functions and the checkpoint state (not installed). */
 #ifndef IG_AL_INTERNAL_H
 #define IG_AL_INTERNAL_H
 #include "ig_al.h"
 #include "ig_nn.h"
+#include "ig_data.h"
 
 /* Every input that changes a result, as key/value text (stored in the state and the
  * line-1 sidecar; a resume compares them key by key). ig_al_settings.c. */
@@ -15,17 +16,92 @@ struct al_settings {
 /* Line 1: version, arch, parameter count, image shape, sizes, content hashes of the LI rows and
  * the test set, training settings, seed, input transform. */
 void ig_al_settings_line1(struct al_settings *s, const struct ig_al_params *p, const struct ig_model *m,
-                          const struct ig_al_data *train, const struct ig_al_data *test, const int64_t *li, int64_t n_li);
+                          const struct ig_dataset *train, const struct ig_dataset *test, const int64_t *li, int64_t n_li);
 /* A run: line 1 plus method, reference, budget, pool hash, regressor settings. */
 void ig_al_settings_run(struct al_settings *s, const struct ig_al_params *p, const struct ig_model *m,
-                        const struct ig_al_data *train, const struct ig_al_data *test, const int64_t *li, int64_t n_li,
+                        const struct ig_dataset *train, const struct ig_dataset *test, const int64_t *li, int64_t n_li,
                         const int64_t *ui, int64_t n_ui);
 uint64_t ig_al_settings_fingerprint(const struct al_settings *s);
 const char *ig_al_settings_get(const struct al_settings *s, const char *key);
 /* IG_OK when equal, else IG_ERR_FORMAT naming every differing key (stored and current value). */
 enum ig_status ig_al_settings_compare(const struct al_settings *want, const struct al_settings *stored, const char *path);
 /* Content hash of rows (NULL: 0..n-1) of d: index, pixels and label of each. */
-uint64_t ig_al_data_hash(const struct ig_al_data *d, const int64_t *rows, int64_t n);
+uint64_t ig_al_data_hash(const struct ig_dataset *d, const int64_t *rows, int64_t n);
+
+
+/* ---------------------------------------------------------------- one run and the method table */
+
+struct ig_al_run;
+
+/* Scores of the train rows rows[0..n) at the current θ (eval mode), higher = more wanted:
+ * for a method with a regressor these are the per-instance targets r_x of NLI (line 5),
+ * for the others the pool scores the selection ranks. */
+typedef enum ig_status (*ig_al_score_fn)(struct ig_al_run *r, const int64_t *rows, int64_t n, double *out);
+/* Pick k positions of the pool UI (picked[0..k), distinct, in selection order) from the
+ * pool scores (NULL for methods without a scoring function). */
+typedef enum ig_status (*ig_al_select_fn)(struct ig_al_run *r, int al_epoch, const double *pool, int64_t k,
+                                          size_t *picked);
+
+enum ig_al_regressor { IG_AL_REGRESSOR_NONE, IG_AL_REGRESSOR_GBR, IG_AL_REGRESSOR_RF };
+
+/* One row per method: adding a method = a row here (ig_al_methods.c) and its functions. */
+struct ig_al_method_row {
+    const char *name;               /* --methods name */
+    const char *selects;            /* one line: what the method selects (README, --help) */
+    bool per_sample_grads;          /* needs the per-sample gradient engine */
+    enum ig_al_regressor regressor; /* NONE: score fn ranks the pool itself; GBR on r_x; RF on binned r_x */
+    ig_al_score_fn score;           /* NULL: no scores (Rnd, set-based selections) */
+    ig_al_select_fn select;
+};
+const struct ig_al_method_row *ig_al_method_row(enum ig_al_method m);
+
+struct ig_al_run {
+    const struct ig_al_params *p;
+    const struct ig_al_method_row *row;
+    struct ig_model *m;
+    struct ig_optim *opt;
+    struct ig_graph *g;
+    struct ig_al_engine *e;          /* per-sample gradients (NULL unless row->per_sample_grads) */
+    struct ig_backend *be;
+    const struct ig_dataset *train, *test;
+    int64_t feat;                    /* bytes per row: C·H·W */
+    int64_t *li, n_li, *ui, n_ui, *nli, n_nli;   /* index sets (rows of train) */
+    struct ig_batcher *batch;        /* reusable batch tensors (train rows) */
+    const char *mname;
+    bool stop;                       /* the progress callback asked to stop */
+    uint64_t fp;                     /* fingerprint of the run's inputs: ig_al_settings_fingerprint(&set) */
+    struct al_settings set;          /* the run's settings (ig_al_fp_run fills it) */
+    char prev_model[256];            /* model file of the last saved state */
+    double *score, *acc_score;       /* [k] r_x of one training epoch, summed over the epochs */
+    double *pool;                    /* [|UI|] pool scores */
+    double ref_spearman;             /* last scoring: running vs full (NaN unless compare_running) */
+};
+
+/* Progress event (the callback may set r->stop). */
+void ig_al_report(struct ig_al_run *r, const char *stage, int al_epoch, int train_epoch, double loss, double value,
+                  double secs);
+
+/* Scoring functions of the table (ig_al_methods.c). */
+enum ig_status ig_al_score_ds(struct ig_al_run *r, const int64_t *rows, int64_t n, double *out);
+enum ig_status ig_al_score_ld(struct ig_al_run *r, const int64_t *rows, int64_t n, double *out);
+enum ig_status ig_al_score_lcs(struct ig_al_run *r, const int64_t *rows, int64_t n, double *out);
+/* Selections: the k highest pool scores; k uniform draws. */
+enum ig_status ig_al_select_top(struct ig_al_run *r, int al_epoch, const double *pool, int64_t k, size_t *picked);
+enum ig_status ig_al_select_random(struct ig_al_run *r, int al_epoch, const double *pool, int64_t k, size_t *picked);
+/* k uniform pool positions from a stateless seed (line 2 and Rnd). */
+enum ig_status ig_al_draw_random(const struct ig_al_run *r, uint64_t seed, int64_t k, size_t *picked);
+
+/* Line 6 and 8: fit the row's regressor on (pixels of NLI, target) and predict pool[|UI|]. */
+enum ig_status ig_al_fit_predict(struct ig_al_run *r, const double *target, int al_epoch, double *pool,
+                                 struct ig_al_epoch_stats *st);
+
+/* Fingerprints of a run's inputs (ig_al_checkpoint.c): line 1 (shared by the methods of
+ * one seed) and the whole run; the checkpoint state after line 2 / every AL epoch; resume
+ * (sets *start to the next AL epoch and *finished when the stored run is done). */
+uint64_t ig_al_fp_line1(const struct ig_al_run *r, const int64_t *li, int64_t n_li, struct al_settings *set);
+uint64_t ig_al_fp_run(struct ig_al_run *r, const int64_t *li, int64_t n_li, const int64_t *ui, int64_t n_ui);
+enum ig_status ig_al_save_state(struct ig_al_run *r, const struct ig_al_result *res, int epoch_done, bool done);
+enum ig_status ig_al_resume(struct ig_al_run *r, struct ig_al_result *res, int *start, bool *finished);
 
 /* Resumable state of one run, written as JSON after every AL epoch. */
 struct al_state {

@@ -31,7 +31,7 @@ static uint64_t hash_bytes(uint64_t h, const uint8_t *p, size_t n)
     return h;
 }
 
-uint64_t ig_al_data_hash(const struct ig_al_data *d, const int64_t *rows, int64_t n)
+uint64_t ig_al_data_hash(const struct ig_dataset *d, const int64_t *rows, int64_t n)
 {
     size_t feat = (size_t)d->channels * (size_t)d->height * (size_t)d->width;
     uint64_t h = IG_AL_FNV_INIT;
@@ -45,11 +45,11 @@ uint64_t ig_al_data_hash(const struct ig_al_data *d, const int64_t *rows, int64_
 }
 
 void ig_al_settings_line1(struct al_settings *s, const struct ig_al_params *p, const struct ig_model *m,
-                          const struct ig_al_data *train, const struct ig_al_data *test, const int64_t *li, int64_t n_li)
+                          const struct ig_dataset *train, const struct ig_dataset *test, const int64_t *li, int64_t n_li)
 {
     memset(s, 0, sizeof *s);
     set_add(s, "igradv_version", "%s", IG_VERSION);
-    set_add(s, "arch", "%s", m->arch);
+    set_add(s, "arch", "%s", ig_model_arch(m));
     set_add(s, "n_params", "%lld", (long long)ig_model_num_params(m));
     set_add(s, "image_shape", "%dx%dx%d", train->channels, train->height, train->width);
     set_add(s, "num_classes", "%d", train->num_classes);
@@ -70,7 +70,7 @@ void ig_al_settings_line1(struct al_settings *s, const struct ig_al_params *p, c
 }
 
 void ig_al_settings_run(struct al_settings *s, const struct ig_al_params *p, const struct ig_model *m,
-                        const struct ig_al_data *train, const struct ig_al_data *test, const int64_t *li, int64_t n_li,
+                        const struct ig_dataset *train, const struct ig_dataset *test, const int64_t *li, int64_t n_li,
                         const int64_t *ui, int64_t n_ui)
 {
     ig_al_settings_line1(s, p, m, train, test, li, n_li);

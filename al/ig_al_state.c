@@ -1,4 +1,4 @@
-/* al: method/reference names, parameter defaults, the seeded split, and the JSON checkpoint state of a run (strict reader, checksum, atomic writes). */
+/* al: reference names, parameter defaults, the seeded split, and the JSON checkpoint state of a run (strict reader, checksum, atomic writes). */
 #include "ig_al_internal.h"
 #include <errno.h>
 #include <jansson.h>
@@ -11,20 +11,7 @@
 
 /* ---------------------------------------------------------------- names, defaults */
 
-static const char *const method_names[IG_AL_METHOD_COUNT] = {"ds", "ld", "rds", "rld", "rnd", "lcs"};
 static const char *const ref_names[3] = {"full", "running", "nli"};
-
-const char *ig_al_method_name(enum ig_al_method m) { return (unsigned)m < IG_AL_METHOD_COUNT ? method_names[m] : "?"; }
-
-int ig_al_method_parse(const char *name, enum ig_al_method *out)
-{
-    for (int i = 0; name && i < IG_AL_METHOD_COUNT; i++)
-        if (!strcasecmp(name, method_names[i])) {
-            *out = (enum ig_al_method)i;
-            return 1;
-        }
-    return 0;
-}
 
 const char *ig_al_reference_name(enum ig_al_reference r) { return (unsigned)r < 3 ? ref_names[r] : "?"; }
 

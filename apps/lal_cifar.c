@@ -476,8 +476,8 @@ int main(int argc, char **argv)
             (long long)o.k, (long long)o.al_epochs, (long long)o.train_epochs, o.arch, ig_al_reference_name(o.reference),
             device);
 
-    struct ig_al_data trd = {train.n, train.channels, train.height, train.width, train.images, train.labels, train.num_classes};
-    struct ig_al_data ted = {test.n, test.channels, test.height, test.width, test.images, test.labels, test.num_classes};
+
+
     struct run_out (*runs)[IG_AL_METHOD_COUNT] = calloc((size_t)o.n_seeds, sizeof *runs);
     int64_t *li = malloc((size_t)train.n * sizeof *li), *ui = malloc((size_t)train.n * sizeof *ui);
     if (!runs || !li || !ui) {
@@ -526,7 +526,7 @@ int main(int argc, char **argv)
                     : ig_model_small_cnn(&m, be, train.channels, train.height, train.width, train.num_classes, seed);
             struct run_out *r = &runs[si][mi];
             double t0 = ig_cli_now();
-            if (s == IG_OK) s = ig_al_run(&r->res, m, &trd, &ted, li, n_li, ui, nu, &p);
+            if (s == IG_OK) s = ig_al_run(&r->res, m, &train, &test, li, n_li, ui, nu, &p);
             ig_model_free(m);
             if (s != IG_OK) {
                 if (interrupted) {

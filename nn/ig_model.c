@@ -99,6 +99,20 @@ void ig_model_free(struct ig_model *m)
 
 void ig_model_set_train(struct ig_model *m, bool train) { if (m) m->training = train; }
 
+struct ig_backend *ig_model_backend(const struct ig_model *m) { return m ? m->be : NULL; }
+struct ig_rng *ig_model_rng(struct ig_model *m) { return m ? &m->rng : NULL; }
+const char *ig_model_arch(const struct ig_model *m) { return m ? m->arch : ""; }
+bool ig_model_is_training(const struct ig_model *m) { return m && m->training; }
+int ig_model_num_param_tensors(const struct ig_model *m) { return m ? m->n_params : 0; }
+
+struct ig_var *ig_model_param_at(const struct ig_model *m, int i, const char **name, const struct ig_module **owner)
+{
+    if (!m || i < 0 || i >= m->n_params) return NULL;
+    if (name) *name = m->params[i].name;
+    if (owner) *owner = m->params[i].owner;
+    return m->params[i].var;
+}
+
 int64_t ig_model_num_params(const struct ig_model *m)
 {
     int64_t n = 0;

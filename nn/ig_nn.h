@@ -36,6 +36,7 @@
  *   ig_graph_free(g); ig_optim_free(opt); ig_model_free(m);
  */
 #include "ig_autograd.h"
+#include "ig_data.h"
 #include "ig_tensor.h"
 
 #ifdef __cplusplus
@@ -146,6 +147,30 @@ int64_t ig_model_num_params(const struct ig_model *m);       /* scalar count */
 /* Parameter / buffer by state_dict name (NULL if absent). */
 struct ig_var *ig_model_param(const struct ig_model *m, const char *name);
 struct ig_tensor *ig_model_buffer(const struct ig_model *m, const char *name);
+
+/* Accessors: callers outside nn read a model through these, not its fields. */
+struct ig_backend *ig_model_backend(const struct ig_model *m);
+struct ig_rng *ig_model_rng(struct ig_model *m);          /* the generator dropout draws from */
+const char *ig_model_arch(const struct ig_model *m);      /* the label stored in checkpoints */
+bool ig_model_is_training(const struct ig_model *m);
+/* Parameter tensors in state_dict order: count, and the i-th with its name and owning module. */
+int ig_model_num_param_tensors(const struct ig_model *m);
+struct ig_var *ig_model_param_at(const struct ig_model *m, int i, const char **name, const struct ig_module **owner);
+/* Output classes and input width of the last Linear layer (0 if the model has none). */
+int ig_model_num_classes(const struct ig_model *m);
+int64_t ig_model_feature_dim(const struct ig_model *m);
+
+/* Outputs of ig_model_predict, each [rows, ...] row-major on the host, NULL to skip. */
+struct ig_predict_out {
+    float *probs;       /* [n, classes] softmax of the logits */
+    int32_t *pred;      /* [n] argmax of the logits (first maximum) */
+    float *feats;       /* [n, ig_model_feature_dim] penultimate features: the last Linear layer's input */
+};
+/* Predictions for the dataset rows rows[0..n) (rows NULL: 0..n-1) in evaluation mode (the
+ * mode is restored afterwards), in batches of `batch`, inputs normalised with norm. The
+ * model's generator is not used. The one way al and the apps run a model for inference. */
+enum ig_status ig_model_predict(struct ig_model *m, const struct ig_dataset *ds, const int64_t *rows, int64_t n,
+                                int64_t batch, struct ig_norm_params norm, const struct ig_predict_out *out);
 
 /* Mark every Conv2d / Linear weight for the per-sample layer hook (ig_graph_set_layer_hook). */
 void ig_model_set_watch(struct ig_model *m, bool on);

@@ -290,13 +290,13 @@ static void make_data(uint8_t *img, int32_t *lab, int n, uint64_t seed)
     free(u);
 }
 
-static struct ig_al_data tr_data(void)
+static struct ig_dataset tr_data(void)
 {
-    return (struct ig_al_data){NTR, CH, HH, WW, tr_img, tr_lab, NCL};
+    return (struct ig_dataset){.n = NTR, .channels = CH, .height = HH, .width = WW, .images = tr_img, .labels = tr_lab, .num_classes = NCL};
 }
-static struct ig_al_data te_data(void)
+static struct ig_dataset te_data(void)
 {
-    return (struct ig_al_data){NTE, CH, HH, WW, te_img, te_lab, NCL};
+    return (struct ig_dataset){.n = NTE, .channels = CH, .height = HH, .width = WW, .images = te_img, .labels = te_lab, .num_classes = NCL};
 }
 
 static struct ig_al_params loop_params(enum ig_al_method method)
@@ -340,7 +340,7 @@ START_TEST(test_loop_methods_budget_and_sharing)
 {
     make_data(tr_img, tr_lab, NTR, 1);
     make_data(te_img, te_lab, NTE, 2);
-    struct ig_al_data tr = tr_data(), te = te_data();
+    struct ig_dataset tr = tr_data(), te = te_data();
     int64_t li[NTR], ui[NTR], nli, nui;
     ck_assert_int_eq(ig_al_split(NTR, 0.5, 3, li, &nli, ui, &nui), IG_OK);
     ck_assert_int_eq(nli, 120);
@@ -400,7 +400,7 @@ START_TEST(test_loop_resume_equals_uninterrupted)
 {
     make_data(tr_img, tr_lab, NTR, 1);
     make_data(te_img, te_lab, NTE, 2);
-    struct ig_al_data tr = tr_data(), te = te_data();
+    struct ig_dataset tr = tr_data(), te = te_data();
     int64_t li[NTR], ui[NTR], nli, nui;
     ck_assert_int_eq(ig_al_split(NTR, 0.5, 4, li, &nli, ui, &nui), IG_OK);
     make_tmpdir();
@@ -448,8 +448,8 @@ START_TEST(test_loop_resume_equals_uninterrupted)
     /* a checkpoint of another run is refused */
     p.k = 11;
     m = new_model();
-    ck_assert_int_eq(ig_al_run(&res, m, &tr, &te, li, nli, ui, nui, &p), IG_ERR_STATE);
-    ck_assert_ptr_nonnull(strstr(ig_last_error(), "different run"));
+    ck_assert_int_eq(ig_al_run(&res, m, &tr, &te, li, nli, ui, nui, &p), IG_ERR_FORMAT);
+    ck_assert_msg(strstr(ig_last_error(), "differing: k (stored 12, now 11)") != NULL, "%s", ig_last_error());
     ig_model_free(m);
     ig_al_result_free(&full);
     rm_tmpdir();
@@ -458,7 +458,7 @@ END_TEST
 
 START_TEST(test_loop_bad_params)
 {
-    struct ig_al_data tr = tr_data(), te = te_data();
+    struct ig_dataset tr = tr_data(), te = te_data();
     int64_t li[4] = {0, 1, 2, 3}, ui[4] = {4, 5, 6, 7};
     struct ig_al_params p = loop_params(IG_AL_METHOD_DS);
     struct ig_model *m = new_model();

@@ -1,4 +1,4 @@
-/* igradv data: CIFAR-10 binary and Fashion-MNIST IDX readers, seeded permutations, and a normalising minibatch loader. */
+/* igradv data (part of nn): datasets in host memory, CIFAR-10 / Fashion-MNIST readers, seeded permutations, batch tensors and the minibatch loader. */
 #ifndef IG_DATA_H
 #define IG_DATA_H
 /*
@@ -144,6 +144,19 @@ enum ig_status ig_loader_start_epoch(struct ig_loader *l, int64_t epoch);
 /* Next batch of the current epoch into *b (tensors valid until the next call or free);
  * *got = false (and IG_OK) when the epoch is over. */
 enum ig_status ig_loader_next(struct ig_loader *l, struct ig_batch *b, bool *got);
+
+/* Reusable batch tensors for up to cap rows of ds on be (ds must outlive it): the one way
+ * the loader, the active-learning loop and ig_model_predict stage batches.
+ * ig_batcher_fill copies rows[0..n) (1 <= n <= cap) and returns x f32 [n,C,H,W] normalised
+ * with norm and y i32 [n] labels (either pointer may be NULL), valid until the next fill or
+ * free (views of the first n rows when n < cap). */
+struct ig_batcher; /* opaque */
+enum ig_status ig_batcher_new(struct ig_batcher **out, struct ig_backend *be, const struct ig_dataset *ds, int64_t cap,
+                              struct ig_norm_params norm);
+void ig_batcher_free(struct ig_batcher *b);
+int64_t ig_batcher_capacity(const struct ig_batcher *b);
+enum ig_status ig_batcher_fill(struct ig_batcher *b, const int64_t *rows, int64_t n, struct ig_tensor **x,
+                               struct ig_tensor **y);
 
 /* Lower level: copy the rows idx[0..n) of ds into x_u8 (u8 [n,C,H,W], contiguous), normalise
  * into x (f32 [n,C,H,W], same backend; may be NULL to get only the u8 pixels) and write their

@@ -83,23 +83,6 @@ static enum ig_status cifar_read_records(const char *path, int64_t n, uint8_t *i
     return s;
 }
 
-enum ig_status ig_data_dataset_alloc(struct ig_dataset *ds, int64_t n, int c, int h, int w)
-{
-    memset(ds, 0, sizeof *ds);
-    size_t img = (size_t)c * (size_t)h * (size_t)w;
-    ds->images = malloc(n > 0 ? (size_t)n * img : 1);
-    ds->labels = malloc(n > 0 ? (size_t)n * sizeof(int32_t) : 1);
-    if (!ds->images || !ds->labels) {
-        ig_dataset_free(ds);
-        return ig_error(IG_ERR_OOM, "data: out of memory for %lld images", (long long)n);
-    }
-    ds->n = n;
-    ds->channels = c;
-    ds->height = h;
-    ds->width = w;
-    return IG_OK;
-}
-
 /* Load the given files in order, up to max_n records in total. */
 static enum ig_status cifar_load_files(struct ig_dataset *out, const char *const *paths, int nfiles, int64_t max_n)
 {
@@ -203,41 +186,5 @@ enum ig_status ig_cifar10_load(struct ig_dataset *out, const char *dir, enum ig_
             return s;
         }
     }
-    return IG_OK;
-}
-
-/* ---------------------------------------------------------------- dataset helpers */
-
-int64_t ig_dataset_image_bytes(const struct ig_dataset *ds)
-{
-    return (int64_t)ds->channels * ds->height * ds->width;
-}
-
-void ig_dataset_free(struct ig_dataset *ds)
-{
-    if (!ds) return;
-    free(ds->images);
-    free(ds->labels);
-    memset(ds, 0, sizeof *ds);
-}
-
-enum ig_status ig_dataset_subset(struct ig_dataset *out, const struct ig_dataset *src, const int64_t *idx, int64_t n)
-{
-    if (!out || !src || (n > 0 && !idx) || n < 0)
-        return ig_error(IG_ERR_INVALID_ARG, "dataset_subset: bad arguments");
-    for (int64_t i = 0; i < n; i++)
-        if (idx[i] < 0 || idx[i] >= src->n)
-            return ig_error(IG_ERR_INVALID_ARG, "dataset_subset: index %lld (position %lld) not in [0, %lld)",
-                            (long long)idx[i], (long long)i, (long long)src->n);
-    struct ig_dataset d;
-    IG_TRY(ig_data_dataset_alloc(&d, n, src->channels, src->height, src->width));
-    int64_t ib = ig_dataset_image_bytes(src);
-    for (int64_t i = 0; i < n; i++) {
-        memcpy(d.images + i * ib, src->images + idx[i] * ib, (size_t)ib);
-        d.labels[i] = src->labels[idx[i]];
-    }
-    d.num_classes = src->num_classes;
-    memcpy(d.class_names, src->class_names, sizeof d.class_names);
-    *out = d;
     return IG_OK;
 }

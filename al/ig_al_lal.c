@@ -1,0 +1,82 @@
+/* LAL-IGradV scoring (line 5): the reference gradient δ (full, running or NLI) and the DS / LD score of every NLI instance from the per-sample engine. */
+#include "ig_al_internal.h"
+#include <math.h>
+#include <stdlib.h>
+
+/* D = Σ_{x in set} ∇L_x + n wd θ at the current θ (eval mode). */
+static enum ig_status reference_full(struct ig_al_run *r, const int64_t *set, int64_t n)
+{
+    IG_TRY(ig_al_engine_ref_zero(r->e));
+    int64_t B = r->p->eval_batch;
+    enum ig_status s = IG_OK;
+    for (int64_t i = 0; s == IG_OK && i < n; i += B) {
+        int64_t nb = n - i < B ? n - i : B;
+        struct ig_tensor *x = NULL, *y = NULL;
+        s = ig_batcher_fill(r->batch, set + i, nb, &x, &y);
+        if (s == IG_OK) s = ig_al_engine_ref_add_batch(r->e, x, y);
+    }
+    if (s == IG_OK) s = ig_al_engine_ref_add_theta(r->e, (float)n * r->p->weight_decay);
+    return s;
+}
+
+/* DS or LD score of the rows against the reference now in the engine. */
+static enum ig_status score_with_reference(struct ig_al_run *r, enum ig_al_score kind, const int64_t *rows, int64_t k,
+                                           double *out)
+{
+    int64_t B = r->p->eval_batch;
+    struct ig_al_ref_stats rs;
+    IG_TRY(ig_al_engine_ref_stats(r->e, &rs));
+    double *dot = malloc((size_t)k * sizeof *dot), *tdot = malloc((size_t)k * sizeof *tdot);
+    double *sq = malloc((size_t)k * sizeof *sq), *dd = malloc((size_t)k * sizeof *dd), *dsq = malloc((size_t)k * sizeof *dsq);
+    enum ig_status s = (!dot || !tdot || !sq || !dd || !dsq) ? ig_error(IG_ERR_OOM, "scoring: out of host memory") : IG_OK;
+    for (int64_t i = 0; s == IG_OK && i < k; i += B) {
+        int64_t nb = k - i < B ? k - i : B;
+        struct ig_tensor *x = NULL, *y = NULL;
+        s = ig_batcher_fill(r->batch, rows + i, nb, &x, &y);
+        if (s == IG_OK) s = ig_al_engine_batch(r->e, x, y, dot + i, tdot + i, sq + i);
+    }
+    if (s == IG_OK) {
+        ig_al_instance_terms((size_t)k, dot, tdot, sq, r->p->weight_decay, &rs, dd, dsq);
+        ig_al_scores_from_dots(kind, (size_t)k, dd, dsq, rs.ref_sq, out);
+    }
+    free(dot);
+    free(tdot);
+    free(sq);
+    free(dd);
+    free(dsq);
+    return s;
+}
+
+/* Score rows (NLI) after one training epoch; the labeled set LI ∪ NLI is r->li[0..n_li + n_nli).
+ * r->ref_spearman: running vs full when compare_running, else NaN. */
+static enum ig_status score_lal(struct ig_al_run *r, enum ig_al_score kind, const int64_t *rows, int64_t n, double *out)
+{
+    const struct ig_al_params *p = r->p;
+    int64_t n_lab = r->n_li + r->n_nli;
+    ig_model_set_train(r->m, false);
+    enum ig_status s = IG_OK;
+    r->ref_spearman = NAN;
+    if (p->reference == IG_AL_REF_FULL) s = reference_full(r, r->li, n_lab);
+    else if (p->reference == IG_AL_REF_NLI) s = reference_full(r, r->nli, r->n_nli);
+    if (s == IG_OK) s = score_with_reference(r, kind, rows, n, out);
+    if (s == IG_OK && p->reference == IG_AL_REF_RUNNING && p->compare_running) {
+        double *full = malloc((size_t)n * sizeof *full);
+        if (!full) s = ig_error(IG_ERR_OOM, "scoring: out of host memory");
+        if (s == IG_OK) s = reference_full(r, r->li, n_lab);
+        if (s == IG_OK) s = score_with_reference(r, kind, rows, n, full);
+        if (s == IG_OK) r->ref_spearman = ig_al_spearman(out, full, (size_t)n);
+        free(full);
+    }
+    ig_model_set_train(r->m, true);
+    return s;
+}
+
+enum ig_status ig_al_score_ds(struct ig_al_run *r, const int64_t *rows, int64_t n, double *out)
+{
+    return score_lal(r, IG_AL_DS, rows, n, out);
+}
+
+enum ig_status ig_al_score_ld(struct ig_al_run *r, const int64_t *rows, int64_t n, double *out)
+{
+    return score_lal(r, IG_AL_LD, rows, n, out);
+}
