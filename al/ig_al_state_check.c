@@ -105,10 +105,13 @@ static enum ig_status check_model(const struct al_state *s, const struct al_stat
     snprintf(fp, sizeof fp, "%016llx", (unsigned long long)s->fingerprint);
     snprintf(ep, sizeof ep, "%d", s->epoch_done);
     const char *mfp = ig_safetensors_meta(st, "igradv_fingerprint"), *mep = ig_safetensors_meta(st, "igradv_epoch");
-    bool ok = mfp && mep && !strcmp(mfp, fp) && !strcmp(mep, ep);
+    char got_fp[40], got_ep[40];
+    snprintf(got_fp, sizeof got_fp, "%s", mfp ? mfp : "(none)");
+    snprintf(got_ep, sizeof got_ep, "%s", mep ? mep : "(none)");
     ig_safetensors_close(st);
-    if (!ok) return FAIL("%s: \"model_file\": %s has fingerprint %s epoch %s in its metadata, expected %s epoch %s", path, mp,
-                         mfp ? mfp : "(none)", mep ? mep : "(none)", fp, ep);
+    if (strcmp(got_fp, fp) || strcmp(got_ep, ep))
+        return FAIL("%s: \"model_file\": %s has fingerprint %s epoch %s in its metadata, expected %s epoch %s", path, mp, got_fp,
+                    got_ep, fp, ep);
     return IG_OK;
 }
 
