@@ -2,6 +2,7 @@
 #include "ig_cli.h"
 #include "ig_util.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <signal.h>
 #include <math.h>
@@ -13,7 +14,7 @@
 
 bool ig_cli_parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *out)
 {
-    if (!s || !*s) return false;
+    if (!s || !*s || isspace((unsigned char)*s)) return false;
     char *end;
     errno = 0;
     long long v = strtoll(s, &end, 10);
@@ -24,7 +25,7 @@ bool ig_cli_parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *out)
 
 bool ig_cli_parse_f(const char *s, double lo, double hi, double *out)
 {
-    if (!s || !*s) return false;
+    if (!s || !*s || isspace((unsigned char)*s)) return false;
     char *end;
     errno = 0;
     double v = strtod(s, &end);
