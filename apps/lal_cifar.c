@@ -52,6 +52,8 @@ static void usage(FILE *f)
             "  --device D          cpu | opencl | opencl:P:D (default: IGRADV_DEVICE, else best)\n"
             "  --threads T         CPU threads (default: OpenMP default)\n"
             "  --track-accuracy    also evaluate the test set after every AL epoch\n"
+            "  --no-keep-models    do not keep the final model of each run (default: DIR/model-<method>-s<seed>\n"
+            "                      .safetensors with its settings in the metadata; see igradv-model)\n"
             "  --out DIR           output directory (default runs/lal): run-<method>-s<seed>.json,\n"
             "                      summary.csv, ckpt/ (shared line-1 models, per-epoch checkpoints)\n"
             "  --resume            continue interrupted runs from DIR/ckpt (finished runs are reused)\n"
@@ -70,7 +72,7 @@ struct options {
     double frac, lr, wd;
     int64_t train_subset, test_size, k, al_epochs, train_epochs, batch, threads;
     enum ig_al_reference reference;
-    bool compare_running, resume, quiet, track;
+    bool compare_running, resume, quiet, track, no_keep;
     const char *preset;
 };
 
@@ -156,6 +158,7 @@ static int parse_args(int argc, char **argv, struct options *o)
         if (!strcmp(a, "--quiet")) { o->quiet = true; continue; }
         if (!strcmp(a, "--compare-running")) { o->compare_running = true; continue; }
         if (!strcmp(a, "--track-accuracy")) { o->track = true; continue; }
+        if (!strcmp(a, "--no-keep-models")) { o->no_keep = true; continue; }
         static const char *const with_value[] = {"--preset", "--data", "--dataset", "--methods", "--unlabeled-frac",
                                                  "--train-subset", "--test-size", "--k", "--al-epochs", "--train-epochs",
                                                  "--batch", "--lr", "--wd", "--reference", "--arch", "--seeds",
@@ -216,11 +219,12 @@ static void on_sigint(int sig)
     interrupted = 1;
 }
 
-struct progress_ctx { uint64_t seed; bool quiet; int al_epochs, train_epochs; };
+struct progress_ctx { uint64_t seed; bool quiet; int al_epochs, train_epochs; bool final_trained; };
 
 static int on_progress(const struct ig_al_progress *ev, void *user)
 {
-    const struct progress_ctx *c = user;
+    struct progress_ctx *c = user;
+    if (!strcmp(ev->stage, "final-train")) c->final_trained = true;   /* the model in memory is the final one */
     if (!c->quiet) {
         fprintf(stderr, "[%s s%llu] ", ev->method, (unsigned long long)c->seed);
         if (!strcmp(ev->stage, "init-train") || !strcmp(ev->stage, "train") || !strcmp(ev->stage, "final-train"))
@@ -320,6 +324,33 @@ static int write_run_json(const struct options *o, const char *device, enum ig_a
     int rc = write_json_atomic(j, path);
     json_decref(j);
     return rc;
+}
+
+/* The final model of a run, with what igradv-model needs (input shape, classes, input transform) and the
+ * run's settings in its metadata. */
+static enum ig_status save_final_model(const struct options *o, const struct ig_dataset *tr, const struct ig_model *m,
+                                       const struct ig_al_params *p, const struct ig_al_result *res)
+{
+    char path[4300], v[9][96], names[IG_DATA_MAX_CLASSES * (IG_DATA_NAME_LEN + 1) + 1] = "";
+    snprintf(path, sizeof path, "%s/model-%s.safetensors", o->out, p->tag);
+    snprintf(v[0], sizeof v[0], "%dx%dx%d", tr->channels, tr->height, tr->width);
+    snprintf(v[1], sizeof v[1], "%d", tr->num_classes);
+    snprintf(v[2], sizeof v[2], "%.9g", (double)p->norm.mean[0]);
+    snprintf(v[3], sizeof v[3], "%.9g", (double)p->norm.std[0]);
+    snprintf(v[4], sizeof v[4], "%llu", (unsigned long long)p->seed);
+    snprintf(v[5], sizeof v[5], "%.6f", res->a0);
+    snprintf(v[6], sizeof v[6], "%.6f", res->a);
+    snprintf(v[7], sizeof v[7], "train %lld, test %lld, k %lld, al_epochs %d, train_epochs %d, lr %g, wd %g, ref %s",
+             (long long)tr->n, (long long)o->test_size, (long long)p->k, p->al_epochs, p->train_epochs, (double)p->lr,
+             (double)p->weight_decay, ig_al_reference_name(p->reference));
+    for (int c = 0; c < tr->num_classes; c++) {
+        if (c) strcat(names, ";");
+        strcat(names, tr->class_names[c]);
+    }
+    const char *keys[] = {"igradv_input", "igradv_classes", "igradv_norm_mean", "igradv_norm_std", "igradv_seed", "igradv_a0",
+                          "igradv_a", "igradv_settings", "igradv_dataset", "igradv_method", "igradv_class_names"};
+    const char *vals[] = {v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], o->dataset, ig_al_method_name(p->method), names};
+    return ig_model_save_meta(m, NULL, path, 11, keys, vals);
 }
 
 static void mean_std(const double *v, int n, double *mean, double *sd)
@@ -517,7 +548,7 @@ int main(int argc, char **argv)
             p.tag = tag;
             p.resume = o.resume;
             p.track_accuracy = o.track;
-            struct progress_ctx pc = {seed, o.quiet, (int)o.al_epochs, (int)o.train_epochs};
+            struct progress_ctx pc = {seed, o.quiet, (int)o.al_epochs, (int)o.train_epochs, false};
             p.progress = on_progress;
             p.progress_user = &pc;
             struct ig_model *m = NULL;
@@ -527,6 +558,7 @@ int main(int argc, char **argv)
             struct run_out *r = &runs[si][mi];
             double t0 = ig_cli_now();
             if (s == IG_OK) s = ig_al_run(&r->res, m, &train, &test, li, n_li, ui, nu, &p);
+            if (s == IG_OK && !o.no_keep && pc.final_trained) s = save_final_model(&o, &train, m, &p, &r->res);
             ig_model_free(m);
             if (s != IG_OK) {
                 if (interrupted) {

@@ -11,6 +11,7 @@ import tempfile
 
 LAL = sys.argv[1]
 CASE = sys.argv[2]
+MODEL_TOOL = sys.argv[3] if len(sys.argv) > 3 else None
 TINY = ["--preset", "quick", "--train-subset", "200", "--k", "10", "--train-epochs", "1", "--arch", "small",
         "--methods", "rnd", "--device", "cpu", "--threads", "1"]
 
@@ -163,12 +164,56 @@ def case_kill(tmp, data):
     print("%d kills, all resumed to the uninterrupted result" % kills)
 
 
+def tool(args, expect):
+    p = subprocess.run([MODEL_TOOL] + args, capture_output=True, text=True)
+    if p.returncode != expect:
+        sys.exit("FAIL: igradv-model %s exited %d, expected %d\n%s%s" % (" ".join(args), p.returncode, expect, p.stdout, p.stderr))
+    return p
+
+
+def case_model(tmp, data):
+    """The final model of a run is kept with its settings; igradv-model info/eval/predict read it back."""
+    out = os.path.join(tmp, "K")
+    run(["--data", data, "--al-epochs", "1", "--test-size", "50", "--out", out], expect=0)
+    model = os.path.join(out, "model-rnd-s1.safetensors")
+    check(os.path.exists(model), "no kept model")
+    info = tool(["info", model], 0).stdout
+    for needle in ("arch small", "input 3x32x32", "classes 10", "igradv_method = rnd", "parameters 136970"):
+        check(needle in info, "info lacks '%s':\n%s" % (needle, info))
+    ev = tool(["eval", model, "--data", data, "--n", "50", "--device", "cpu", "--threads", "1"], 0).stdout
+    a = result(out)["a"]
+    check("accuracy %.4f" % a in ev, "eval on the run's 50 test images does not give A = %.4f:\n%s" % (a, ev))
+    rows = [l.split() for l in ev.splitlines()[-10:]]
+    check(sum(int(r[i]) for i, r in enumerate(rows)) == round(a * 50), "confusion matrix diagonal != correct count")
+    check(sum(int(v) for r in rows for v in r) == 50, "confusion matrix does not sum to 50")
+    npy = os.path.join(tmp, "p.npy")
+    tool(["predict", model, "--data", data, "--n", "7", "--out", npy, "--device", "cpu"], 0)
+    raw = open(npy, "rb").read()
+    check(raw[:6] == b"\x93NUMPY" and b"'shape': (7, 10)" in raw[:128], "bad .npy header")
+    import struct
+    hl = struct.unpack("<H", raw[8:10])[0]
+    vals = struct.unpack("<70f", raw[10 + hl:])
+    for r in range(7):
+        check(abs(sum(vals[r * 10:(r + 1) * 10]) - 1) < 1e-5, "probabilities of row %d do not sum to 1" % r)
+    # bad input: exit 2 with a message
+    for args, needle in ((["bogus"], "command"), (["info", os.path.join(tmp, "none.safetensors")], "none.safetensors"),
+                         (["eval", model], "--data"), (["predict", model, "--data", data], "--out"),
+                         (["eval", model, "--data", data, "--n", "0"], "--n"),
+                         (["eval", model, "--data", data, "--dataset", "fmnist"], "--data")):
+        p = tool(args, 2)
+        check(needle in p.stderr, "igradv-model %s: message lacks %s: %s" % (args, needle, p.stderr))
+    # --no-keep-models
+    out2 = os.path.join(tmp, "K2")
+    run(["--data", data, "--al-epochs", "1", "--test-size", "50", "--out", out2, "--no-keep-models"], expect=0)
+    check(not os.path.exists(os.path.join(out2, "model-rnd-s1.safetensors")), "--no-keep-models kept a model")
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="ig-lal-cli-")
     try:
         data = os.path.join(tmp, "cifar")
         make_cifar(data)
-        {"stale": case_stale, "state": case_state, "kill": case_kill}[CASE](tmp, data)
+        {"stale": case_stale, "state": case_state, "kill": case_kill, "model": case_model}[CASE](tmp, data)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
