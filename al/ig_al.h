@@ -51,12 +51,13 @@ enum ig_status ig_al_topk(const double *scores, size_t n, size_t k, size_t *out_
 double ig_al_spearman(const double *x, const double *y, size_t n);
 
 /* ================================================================ per-sample gradient engine
- * (ig_al_grad.c)
+ * (ig_al_grad.c: setup, reference, flat vectors; ig_al_grad_batch.c: the per-sample terms)
  *
- * The engine covers the "scored subset" of θ: the weights and biases of every Conv2d and
- * Linear module of the model (batch-norm affine parameters are excluded: the layer hook
- * only sees conv/linear ops). The reference gradient D, ‖D‖², D·θ and ‖θ‖² are taken
- * over the same subset, so every cosine is between vectors of one space.
+ * The engine covers a parameter set of θ (enum ig_al_param_set): by default ALL parameters
+ * (METHOD.md), i.e. the weights and biases of every Conv2d and Linear module and the γ, β of
+ * every BatchNorm2d; CONV_LINEAR leaves out batch norm (the engine of igradv <= 0.1). The
+ * reference gradient D, ‖D‖², D·θ, ‖θ‖² and the flat vectors use the same set, so every
+ * cosine is between vectors of one space.
  *
  * For a batch x[N,...], y[N] and the model in EVAL mode at fixed θ it returns, exactly,
  * per instance n with g_n = ∇_θ CE(y_n, f(x_n)):
@@ -64,15 +65,19 @@ double ig_al_spearman(const double *x, const double *y, size_t n);
  * from one batched forward (cross-entropy with reduction SUM, so row n of dL/dy is
  * dL_n/dy_n) and one backward without parameter gradients, through the layer hook:
  *   linear: D·g_n = Σ_j dy[n,j] (x_n D_W^T + D_b)_j; ‖g_n‖² = ‖dy_n‖²‖x_n‖² + ‖dy_n‖²
- *   conv:   D·g_n = Σ dy_n ⊙ conv(x_n; D_W, D_b); ‖g_n‖² = ‖dW_n‖² + ‖Σ_hw dy_n‖², with
- *           dW_n from conv2d_backward_weight on the 1-sample slices.
- * Everything runs on the model's backend; only [N] vectors come back (summed in double).
+ *   conv:   dW_n = dy_n[O,P] col_n^T[P,K] (col_n: im2col of x_n) per instance, then
+ *           D·dW_n, θ·dW_n, ‖dW_n‖² (CPU: one OpenMP loop over instances of single-threaded
+ *           sgemm); for ‖g_n‖² alone (class_sq) the ghost norm ⟨col_nᵀcol_n, dy_nᵀdy_n⟩ where
+ *           P² (K + O) < P K O; bias: db_n = Σ_p dy_n. Other backends: conv of x_n with D
+ *           dotted with dy_n, and conv2d_backward_weight on the 1-sample slices.
+ *   BN (eval mode, an affine map per channel): dγ_n = Σ_hw dy_n x̂_n, dβ_n = Σ_hw dy_n.
+ * Only [N] vectors come back (summed in double).
  *
  * With weight decay wd (δ_x = g_x + wd·θ, METHOD.md) ig_al_instance_terms gives
  *     δ·δ_x = dot + wd (δ·θ),   ‖δ_x‖² = sq + 2 wd tdot + wd² ‖θ‖².
  *
  * Example
- *   struct ig_al_engine *e; ig_al_engine_new(&e, model);
+ *   struct ig_al_engine *e; ig_al_engine_new(&e, model);       // or ig_al_engine_new_opts
  *   ig_model_set_train(model, false);
  *   ig_al_engine_ref_zero(e);
  *   for (each batch of LI ∪ NLI) ig_al_engine_ref_add_batch(e, x, y);   // Σ ∇L_x
@@ -81,41 +86,68 @@ double ig_al_spearman(const double *x, const double *y, size_t n);
  *   ig_al_engine_batch(e, x_nli, y_nli, dot, tdot, sq);                 // per instance
  *   ig_al_instance_terms(k, dot, tdot, sq, wd, &rs, dd, dsq);
  *   ig_al_scores_from_dots(IG_AL_DS, k, dd, dsq, rs.ref_sq, scores);
+ *   ig_al_engine_class_sq(e, x_pool, 10, sq_nc);                        // EGL: [N,10]
  */
 struct ig_model;
 struct ig_tensor;
 struct ig_al_engine; /* opaque */
 
-/* Scalars over the scored subset: ‖D‖², D·θ, ‖θ‖² (in double). */
+/* Scalars over the engine's parameter set: ‖D‖², D·θ, ‖θ‖² (in double). */
 struct ig_al_ref_stats { double ref_sq, ref_dot_theta, theta_sq; };
 
-/* Engine over m's conv/linear layers (marks their weights for the layer hook). m must
- * outlive the engine. The reference starts at zero. */
+enum ig_al_param_set {
+    IG_AL_PARAMS_ALL,          /* conv, linear and batch-norm parameters (default, METHOD.md) */
+    IG_AL_PARAMS_CONV_LINEAR,  /* conv and linear weights and biases only */
+    IG_AL_PARAMS_COUNT
+};
+const char *ig_al_param_set_name(enum ig_al_param_set s);            /* "all", "conv-linear" */
+int ig_al_param_set_parse(const char *name, enum ig_al_param_set *out); /* case-insensitive; 1 on success */
+
+struct ig_al_engine_opts {
+    enum ig_al_param_set params;   /* default IG_AL_PARAMS_ALL */
+};
+struct ig_al_engine_opts ig_al_engine_opts_default(void);
+
+/* Engine over m's parameter set (marks the layers' weights for the layer hook). m must
+ * outlive the engine. The reference starts at zero. opts NULL: defaults. */
+enum ig_status ig_al_engine_new_opts(struct ig_al_engine **out, struct ig_model *m, const struct ig_al_engine_opts *opts);
+/* ig_al_engine_new_opts with the defaults (all parameters). */
 enum ig_status ig_al_engine_new(struct ig_al_engine **out, struct ig_model *m);
 void ig_al_engine_free(struct ig_al_engine *e);
-/* Scalars in the scored subset (weights + biases of conv/linear layers). */
+/* Scalars in the parameter set. */
 int64_t ig_al_engine_num_params(const struct ig_al_engine *e);
+/* Layers (modules) in the parameter set: conv + linear (+ batch norm for ALL). */
 int ig_al_engine_num_layers(const struct ig_al_engine *e);
+enum ig_al_param_set ig_al_engine_param_set(const struct ig_al_engine *e);
 /* D = 0. */
 enum ig_status ig_al_engine_ref_zero(struct ig_al_engine *e);
 /* D += Σ_n ∇_θ CE(y_n, f(x_n)) over the batch (x f32 [N,...], y i32 [N] on the model's
  * backend), in the model's current mode (use eval). One forward + backward. */
 enum ig_status ig_al_engine_ref_add_batch(struct ig_al_engine *e, struct ig_tensor *x, const struct ig_tensor *y);
+/* D += alpha · Σ_n ∇_θ CE(y_n, f(x_n)): e.g. alpha = n / |subset| estimates the full sum
+ * over n instances from a random subset (lal_cifar's --reference full:N). */
+enum ig_status ig_al_engine_ref_add_batch_scaled(struct ig_al_engine *e, struct ig_tensor *x, const struct ig_tensor *y,
+                                                 float alpha);
 /* D += alpha · (the gradients now stored in the parameters), e.g. after a training step
  * with a mean loss over B samples, alpha = B (the `running` reference). */
 enum ig_status ig_al_engine_ref_add_param_grads(struct ig_al_engine *e, float alpha);
 /* D += alpha · θ. */
 enum ig_status ig_al_engine_ref_add_theta(struct ig_al_engine *e, float alpha);
 enum ig_status ig_al_engine_ref_stats(struct ig_al_engine *e, struct ig_al_ref_stats *out);
-/* D as one flat f32 vector: layers in model order, weight then bias (n = num_params). */
+/* D as one flat f32 vector: layers in model order, weight (γ) then bias (β) (n = num_params). */
 enum ig_status ig_al_engine_ref_to_host(struct ig_al_engine *e, float *flat, int64_t n);
 enum ig_status ig_al_engine_ref_from_host(struct ig_al_engine *e, const float *flat, int64_t n);
-/* θ of the scored subset as one flat vector (same order). */
+/* θ of the parameter set as one flat vector (same order). */
 enum ig_status ig_al_engine_theta_to_host(struct ig_al_engine *e, float *flat, int64_t n);
 /* Per-instance D·g_n, θ·g_n, ‖g_n‖² for the batch (arrays of N = x->shape[0], overwritten;
- * tdot may be NULL). The model's mode is used as is (the caller sets eval mode). */
+ * tdot may be NULL). The model must be in eval mode when the set holds batch norm
+ * (IG_ERR_STATE otherwise: train-mode batch norm couples the instances). */
 enum ig_status ig_al_engine_batch(struct ig_al_engine *e, struct ig_tensor *x, const struct ig_tensor *y, double *dot,
                                   double *tdot, double *sq);
+/* EGL: sq_out[n * n_classes + c] = ‖∇_θ CE(c, f(x_n))‖² over the parameter set, for every
+ * class c < n_classes (the model's logits have n_classes columns), x f32 [N,...]; one
+ * batched forward + backward per class. Eval mode as for ig_al_engine_batch. */
+enum ig_status ig_al_engine_class_sq(struct ig_al_engine *e, struct ig_tensor *x, int n_classes, double *sq_out);
 /* δ·δ_x and ‖δ_x‖² with δ_x = g_x + wd θ from the engine's outputs (dd, dsq: [n]). */
 void ig_al_instance_terms(size_t n, const double *dot, const double *tdot, const double *sq, double wd,
                           const struct ig_al_ref_stats *rs, double *dd, double *dsq);

@@ -3,6 +3,7 @@
 #define IG_AL_INTERNAL_H
 #include "ig_al.h"
 #include "ig_nn.h"
+#include "ig_util.h"
 #include "ig_data.h"
 
 /* Every input that changes a result, as key/value text (stored in the state and the

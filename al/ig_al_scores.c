@@ -1,5 +1,6 @@
 /* LAL-IGradV importance scores (DS, LD, RDS, RLD) from gradient dot products, quantile binning, LCS, top-k. */
 #include "ig_al.h"
+#include "ig_util.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>

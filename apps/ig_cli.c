@@ -1,4 +1,4 @@
-/* ig_cli: strict number parsing, usage errors, --device/--threads backend and the wall clock shared by train_cifar and lal_cifar. */
+/* ig_cli: strict number parsing, usage errors, the --device/--threads backend and the test kill-point hook shared by the apps. */
 #include "ig_cli.h"
 #include "ig_util.h"
 
@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 bool ig_cli_parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *out)
 {
@@ -65,12 +64,6 @@ enum ig_status ig_cli_backend_init(const char *device, int64_t threads, struct i
     return ig_backend_init_best(be);
 }
 
-double ig_cli_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static char kill_point[16];
 static int64_t kill_left;

@@ -1,4 +1,4 @@
-/* ig_cli: command-line helpers of the apps/ programs: strict number parsing, usage errors (exit status 2), --device/--threads backend, wall clock. */
+/* ig_cli: command-line helpers of the apps/ programs: strict number parsing, usage errors (exit status 2), --device/--threads backend. */
 #ifndef IG_CLI_H
 #define IG_CLI_H
 
@@ -38,8 +38,5 @@ enum ig_status ig_cli_backend_init(const char *device, int64_t threads, struct i
  * atomic-writer point of that name ("commit", "rename", "renamed"; see ig_atomic_set_hook) raise
  * SIGKILL. Returns false (message on stderr) when the variable is malformed. */
 bool ig_cli_test_kill_install(const char *prog);
-
-/* Monotonic wall clock, seconds. */
-double ig_cli_now(void);
 
 #endif

@@ -10,6 +10,7 @@
 #include "ig_cli.h"
 #include "ig_data.h"
 #include "ig_nn.h"
+#include "ig_util.h"
 
 
 static const char *prog = "train_cifar";
@@ -215,7 +216,7 @@ int main(int argc, char **argv)
     for (int64_t e = start_epoch; e < start_epoch + o.epochs; e++) {
         if ((s = ig_loader_start_epoch(ld, e)) != IG_OK) break;
         ig_model_set_train(m, true);
-        double t0 = ig_cli_now(), lsum = 0, last_draw = 0;
+        double t0 = ig_now_seconds(), lsum = 0, last_draw = 0;
         int64_t correct = 0, seen = 0, total = ig_loader_size(ld);
         struct ig_batch b;
         bool got;
@@ -226,14 +227,14 @@ int main(int argc, char **argv)
             lsum += (double)loss * (double)b.size;
             correct += c;
             seen += b.size;
-            double t = ig_cli_now();
+            double t = ig_now_seconds();
             if (tty && (t - last_draw > 0.2 || seen == total)) {
                 progress(e + 1, start_epoch + o.epochs, seen, total, lsum / (double)seen, (double)seen / (t - t0));
                 last_draw = t;
             }
         }
         if (s != IG_OK) break;
-        double dt = ig_cli_now() - t0;
+        double dt = ig_now_seconds() - t0;
         if (tty) fprintf(stderr, "\r\033[K");
         if ((s = evaluate(m, g, tld, &test_loss, &test_acc)) != IG_OK) break;
         printf("epoch %lld/%lld  loss %.4f  train_acc %.4f  test_loss %.4f  test_acc %.4f  %.1f img/s  %.1f s\n",

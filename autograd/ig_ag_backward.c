@@ -190,6 +190,7 @@ static enum ig_status bw_batchnorm2d_eval(struct ig_graph *g, struct ig_var *v)
 {
     struct ig_var *x = v->in[0], *gamma = v->in[1], *beta = v->in[2];
     const struct ig_tensor *X = x->value, *dy = v->grad;
+    IG_TRY(hook_call(g, v, gamma, beta));   /* per-sample γ/β terms (eval mode: exact) */
     int64_t c = X->shape[1];
     struct ig_tensor zeros, ones;
     IG_TRY(ig_ag_zeros(g, c, &zeros, 1, c));

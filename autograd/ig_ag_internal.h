@@ -2,7 +2,7 @@
 #ifndef IG_AG_INTERNAL_H
 #define IG_AG_INTERNAL_H
 #include "ig_autograd.h"
-#include "ig_internal.h"
+#include "ig_util.h"
 
 #define IG_AG_MAX_IN 4
 #define IG_AG_MAX_SAVED 5

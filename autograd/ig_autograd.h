@@ -30,7 +30,8 @@
  * Per-sample layer hook
  *   For parameters marked with ig_param_set_watch(), the graph calls the hook installed
  *   with ig_graph_set_layer_hook() during backward, once per linear/conv2d op using that
- *   weight, with the layer input x and dL/dy for the whole batch (row n = sample n). With a
+ *   weight (and per eval-mode batchnorm2d op using that γ), with the layer input x and dL/dy
+ *   for the whole batch (row n = sample n). With a
  *   loss of reduction SUM (or a backward seeded with ones over a per-sample loss), row n
  *   of dL/dy is exactly d L_n / d y_n, so the per-sample weight gradient is
  *   dy_n^T x_n (linear) or the correlation of dy_n with x_n (conv): exact per-instance
@@ -114,13 +115,13 @@ void ig_param_zero_grad(struct ig_var *p);
 bool ig_param_has_grad(const struct ig_var *p);
 /* Freeze/unfreeze (requires_grad, default true). */
 void ig_param_set_requires_grad(struct ig_var *p, bool on);
-/* Mark a linear/conv2d weight for the per-sample layer hook. */
+/* Mark a linear/conv2d weight or a batch-norm γ for the per-sample layer hook. */
 void ig_param_set_watch(struct ig_var *p, bool on);
 
 /* ---------------------------------------------------------------- per-sample layer hook */
 
 struct ig_layer_grad {
-    enum ig_ag_op op;                   /* IG_AG_OP_LINEAR or IG_AG_OP_CONV2D */
+    enum ig_ag_op op;                   /* IG_AG_OP_LINEAR, _CONV2D or _BATCHNORM2D_EVAL */
     const struct ig_var *weight;        /* the watched parameter */
     const struct ig_var *bias;          /* NULL if the layer has none */
     const struct ig_tensor *input;      /* x: [N,in] or [N,C,H,W] */

@@ -47,13 +47,13 @@ static void bench_model(struct ig_backend *be, const char *name, bool paper, int
     CHECK(ig_al_engine_ref_from_host(e, D, P));
     CHECK(ig_al_engine_batch(e, x, y, dot, tdot, sq));   /* warm-up */
     for (int k = 0; k < runs; k++) {
-        double t0 = ig_bench_now();
+        double t0 = ig_now_seconds();
         CHECK(ig_al_engine_batch(e, x, y, dot, tdot, sq));
-        t_eng[k] = ig_bench_now() - t0;
+        t_eng[k] = ig_now_seconds() - t0;
     }
     /* naive: one backward per instance, gradient to the host, dot products there */
     for (int k = 0; k < runs; k++) {
-        double t0 = ig_bench_now();
+        double t0 = ig_now_seconds();
         for (int64_t n = 0; n < N; n++) {
             struct ig_tensor *xn = ig_tensor_slice(x, n, 1), *yn = ig_tensor_slice(y, n, 1);
             CHECK(ig_al_engine_ref_zero(e));
@@ -66,7 +66,7 @@ static void bench_model(struct ig_backend *be, const char *name, bool paper, int
             ig_tensor_free(xn);
             ig_tensor_free(yn);
         }
-        t_naive[k] = ig_bench_now() - t0;
+        t_naive[k] = ig_now_seconds() - t0;
     }
     /* a training step on the same batch, for scale */
     struct ig_optim *opt;
@@ -75,10 +75,10 @@ static void bench_model(struct ig_backend *be, const char *name, bool paper, int
     CHECK(ig_graph_new(be, &gr));
     CHECK(ig_model_train_step(m, opt, gr, x, y, NULL, NULL));
     for (int k = 0; k < runs; k++) {
-        double t0 = ig_bench_now();
+        double t0 = ig_now_seconds();
         CHECK(ig_model_train_step(m, opt, gr, x, y, NULL, NULL));
         CHECK(ig_backend_sync(be));
-        t_train[k] = ig_bench_now() - t0;
+        t_train[k] = ig_now_seconds() - t0;
     }
     double me = ig_bench_median(t_eng, runs), mn = ig_bench_median(t_naive, runs), mt = ig_bench_median(t_train, runs);
     snprintf(cs, sizeof cs, "%s.b%lld.engine", name, (long long)N);

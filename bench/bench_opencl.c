@@ -2,14 +2,14 @@
  * paper-CNN training images/s and per-op device time per training step (JSON lines). */
 #include "ig_config.h"
 #include "ig_bench_util.h"
-#include "ig_internal.h"
+#include "ig_util.h"
 #include "ig_nn.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #if IG_HAVE_OPENCL
-#include "../tensor/opencl/ig_cl.h"
+#include "ig_cl.h"
 #include <clblast_c.h>
 #endif
 
@@ -47,10 +47,10 @@ static double time_it(struct ig_backend *be, bench_fn fn, void *ctx, int runs)
     CHECK(fn(ctx));
     CHECK(ig_backend_sync(be));
     for (int r = 0; r < runs; r++) {
-        double t0 = ig_bench_now();
+        double t0 = ig_now_seconds();
         CHECK(fn(ctx));
         CHECK(ig_backend_sync(be));
-        t[r] = ig_bench_now() - t0;
+        t[r] = ig_now_seconds() - t0;
     }
     return ig_bench_median(t, runs);
 }
@@ -181,20 +181,20 @@ static double bench_train(struct ig_backend *be, int b, int steps, int runs)
     double rates[16];
     if (runs > 16) runs = 16;
     for (int k = -1; k < runs; k++) {   /* k = -1: warm-up */
-        double t0 = ig_bench_now();
+        double t0 = ig_now_seconds();
         for (int i = 0; i < steps; i++) {
             CHECK(ig_tensor_from_host_into(x, hx, (size_t)b * 3072 * sizeof *hx));
             CHECK(ig_tensor_from_host_into(y, hy, (size_t)b * sizeof *hy));
             CHECK(ig_model_train_step(m, opt, g, x, y, &loss, NULL));
         }
         CHECK(ig_backend_sync(be));
-        if (k >= 0) rates[k] = (double)steps * b / (ig_bench_now() - t0);
+        if (k >= 0) rates[k] = (double)steps * b / (ig_now_seconds() - t0);
     }
     double ips = ig_bench_median(rates, runs);
     /* profiled block: each op synchronised and timed by the backend's profile hooks */
     ig_backend_profile_reset(be);
 #if IG_HAVE_OPENCL
-    ig_opencl_kernel_profile_reset(be);
+    ig_cl_kernel_profile_reset(be);
 #endif
     ig_backend_profile_enable(be, true);
     for (int i = 0; i < steps; i++) CHECK(ig_model_train_step(m, opt, g, x, y, &loss, NULL));
@@ -210,11 +210,11 @@ static double bench_train(struct ig_backend *be, int b, int steps, int runs)
     }
 #if IG_HAVE_OPENCL
     /* device time per OpenCL kernel (profiling events; nothing for the CPU backend) */
-    for (int i = 0; i < ig_opencl_kernel_count(); i++) {
+    for (int i = 0; i < ig_cl_kernel_count(); i++) {
         const char *name;
         double s;
         int64_t n;
-        if (!ig_opencl_kernel_profile(be, i, &name, &s, &n) || n == 0) continue;
+        if (!ig_cl_kernel_profile(be, i, &name, &s, &n) || n == 0) continue;
         snprintf(cas, sizeof cas, "paper_cnn.train.b%d.kernel.%s", b, name);
         emit("train_kernels", cas, "seconds", s / steps, "s/step", steps);
     }

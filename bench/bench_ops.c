@@ -74,10 +74,10 @@ static double sgemm_seconds(int M, int N, int K, bool ta, bool tb, int runs)
     for (size_t i = 0; i < (size_t)K * N; i++) B[i] = (float)(i % 7) * 0.01f;
     double t[64];
     for (int r = -1; r < runs; r++) {
-        double t0 = ig_bench_now();
+        double t0 = ig_now_seconds();
         cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K, 1.0f, A,
                     ta ? M : K, B, tb ? K : N, 0.0f, C, N);
-        if (r >= 0) t[r] = ig_bench_now() - t0;
+        if (r >= 0) t[r] = ig_now_seconds() - t0;
     }
     free(A);
     free(B);
@@ -108,14 +108,14 @@ static void bench_conv_layers(int N, int runs)
         struct ig_tensor *dx = T(0, N, l->C, l->H, l->H), *dw = T(0, l->O, l->C, 3, 3);
         double tf[64], tb[64];
         for (int r = -1; r < runs; r++) {
-            double t0 = ig_bench_now();
+            double t0 = ig_now_seconds();
             CHECK(ig_conv2d_forward(y, x, w, b, p));
             CHECK(ig_backend_sync(be));
-            double t1 = ig_bench_now();
+            double t1 = ig_now_seconds();
             CHECK(ig_conv2d_backward_data(dx, dy, w, p));
             CHECK(ig_conv2d_backward_weight(dw, dy, x, p));
             CHECK(ig_backend_sync(be));
-            double t2 = ig_bench_now();
+            double t2 = ig_now_seconds();
             if (r >= 0) tf[r] = t1 - t0, tb[r] = t2 - t1;
         }
         double fl = conv_flops(l, N);
@@ -323,9 +323,9 @@ static void bench_whole_pass(int N, int runs, double *gflops_out, double *ratio_
     double fl2048 = 2.0 * 2048.0 * 2048.0 * 2048.0;
     double cpu[64];
     for (int r = -1; r < runs; r++) {
-        double t0 = ig_bench_now(), c0 = ig_bench_cpu_now();
+        double t0 = ig_now_seconds(), c0 = ig_bench_cpu_now();
         cnn_step(&m, (uint64_t)(r + 1));
-        double dt = ig_bench_now() - t0;
+        double dt = ig_now_seconds() - t0;
         if (r < 0) continue;
         cpu[r] = ig_bench_cpu_now() - c0;
         t[r] = dt;

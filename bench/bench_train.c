@@ -53,11 +53,11 @@ static int bench_ours(struct ig_backend *be, int b, int steps, int runs, int war
         ig_backend_profile_enable(be, true);
     }
     for (int k = 0; k < runs; k++) {
-        double t0 = ig_bench_now();
+        double t0 = ig_now_seconds();
         for (int i = 0; i < steps; i++)
             if (ig_model_train_step(m, opt, g, x, y, &loss, NULL) != IG_OK) return -1;
         ig_backend_sync(be);
-        rates[k] = (double)steps * b / (ig_bench_now() - t0);
+        rates[k] = (double)steps * b / (ig_now_seconds() - t0);
     }
     if (profile) {
         double sec[IG_OP_COUNT];

@@ -121,20 +121,20 @@ int main(int argc, char **argv)
     for (int r = 0; r < runs; r++) {
         ig_gbr_free(gbr);
         gbr = NULL;
-        double t0 = ig_bench_now(), c0 = ig_bench_cpu_now();
+        double t0 = ig_now_seconds(), c0 = ig_bench_cpu_now();
         if (ig_gbr_fit_u8(&gbr, xt, N_TRAIN, D, yt, &gp)) {
             fprintf(stderr, "bench_trees: gbr fit: %s\n", ig_regress_last_error());
             return 1;
         }
-        t[r] = ig_bench_now() - t0;
+        t[r] = ig_now_seconds() - t0;
         c[r] = ig_bench_cpu_now() - c0;
     }
     ours[0] = ig_bench_median(t, runs);
     cpu[0] = ig_bench_median(c, runs);
     for (int r = 0; r < runs; r++) {
-        double t0 = ig_bench_now(), c0 = ig_bench_cpu_now();
+        double t0 = ig_now_seconds(), c0 = ig_bench_cpu_now();
         ig_gbr_predict_u8(gbr, xp, N_POOL, D, out);
-        t[r] = ig_bench_now() - t0;
+        t[r] = ig_now_seconds() - t0;
         c[r] = ig_bench_cpu_now() - c0;
     }
     ours[1] = ig_bench_median(t, runs);
@@ -150,20 +150,20 @@ int main(int argc, char **argv)
     for (int r = 0; r < runs; r++) {
         ig_rf_free(rf);
         rf = NULL;
-        double t0 = ig_bench_now(), c0 = ig_bench_cpu_now();
+        double t0 = ig_now_seconds(), c0 = ig_bench_cpu_now();
         if (ig_rf_classifier_fit_u8(&rf, xt, N_TRAIN, D, lt, 3, &rp)) {
             fprintf(stderr, "bench_trees: rf fit: %s\n", ig_regress_last_error());
             return 1;
         }
-        t[r] = ig_bench_now() - t0;
+        t[r] = ig_now_seconds() - t0;
         c[r] = ig_bench_cpu_now() - c0;
     }
     ours[2] = ig_bench_median(t, runs);
     cpu[2] = ig_bench_median(c, runs);
     for (int r = 0; r < runs; r++) {
-        double t0 = ig_bench_now(), c0 = ig_bench_cpu_now();
+        double t0 = ig_now_seconds(), c0 = ig_bench_cpu_now();
         ig_rf_predict_proba_u8(rf, xp, N_POOL, D, out);
-        t[r] = ig_bench_now() - t0;
+        t[r] = ig_now_seconds() - t0;
         c[r] = ig_bench_cpu_now() - c0;
     }
     ours[3] = ig_bench_median(t, runs);

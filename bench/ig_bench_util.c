@@ -10,16 +10,12 @@
 #include <omp.h>
 #endif
 
-static double clock_seconds(clockid_t id)
+double ig_bench_cpu_now(void)
 {
     struct timespec t;
-    clock_gettime(id, &t);
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
-
-double ig_bench_now(void) { return clock_seconds(CLOCK_MONOTONIC); }
-
-double ig_bench_cpu_now(void) { return clock_seconds(CLOCK_PROCESS_CPUTIME_ID); }
 
 static int cmp_double(const void *a, const void *b)
 {

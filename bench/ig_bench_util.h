@@ -5,7 +5,7 @@
 /*
  * Usage:
  *   double t[5];
- *   for (int r = 0; r < 5; r++) { double t0 = ig_bench_now(); work(); t[r] = ig_bench_now() - t0; }
+ *   for (int r = 0; r < 5; r++) { double t0 = ig_now_seconds(); work(); t[r] = ig_now_seconds() - t0; }
  *   ig_bench_emit(&(struct ig_bench_line){.bench = "conv2d", .cas = "paper_cnn.conv1.b64.fwd", .metric = "seconds",
  *                                         .value = ig_bench_median(t, 5), .unit = "s", .device = "cpu",
  *                                         .threads = 2, .runs = 5});
@@ -14,8 +14,8 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include "ig_util.h"                          /* ig_now_seconds: the monotonic wall clock */
 
-double ig_bench_now(void);                  /* monotonic wall clock, seconds */
 double ig_bench_cpu_now(void);              /* CPU time of the whole process (all threads), seconds */
 double ig_bench_median(double *v, int n);   /* median of v[0..n), n >= 1; sorts v in place */
 int ig_bench_omp_threads(void);             /* omp_get_max_threads(), 1 without OpenMP */

@@ -1,6 +1,6 @@
 /* nn checkpoints: the model's state_dict (PyTorch names and shapes) and the optimiser state as safetensors files. */
 #include "ig_nn.h"
-#include "ig_internal.h"
+#include "ig_util.h"
 #include "ig_nn_internal.h"
 #include "ig_safetensors.h"
 #include <inttypes.h>

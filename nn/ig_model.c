@@ -1,6 +1,6 @@
 /* nn models: state_dict naming of a module tree, the paper CNN / small CNN / MLP constructors, train and eval steps. */
 #include "ig_nn.h"
-#include "ig_internal.h"
+#include "ig_util.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,6 +1,6 @@
 /* nn modules: constructors with PyTorch default initialisation, Sequential containers, forward through the autograd ops. */
 #include "ig_nn.h"
-#include "ig_internal.h"
+#include "ig_util.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 /* nn optimisers: Adam and SGD with momentum (torch.optim semantics) over a model's trainable parameters, via the fused step kernels. */
 #include "ig_nn.h"
-#include "ig_internal.h"
+#include "ig_util.h"
 #include "ig_nn_internal.h"
 #include <stdlib.h>
 

@@ -1,6 +1,6 @@
 /* nn RNG: xoshiro256** seeded through splitmix64, uniform draws, permutations, tensor fills. */
 #include "ig_nn.h"
-#include "ig_internal.h"
+#include "ig_util.h"
 #include <stdlib.h>
 
 static uint64_t splitmix64(uint64_t *x)

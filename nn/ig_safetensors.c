@@ -1,6 +1,6 @@
-/* safetensors writer (atomic: temp file, fsync, rename, fsync dir) and validating reader, JSON header via jansson. */
+/* safetensors writer (through the atomic file writer of ig_util.h) and validating reader, JSON header via jansson. */
 #include "ig_safetensors.h"
-#include "ig_internal.h"
+#include "ig_util.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -280,74 +280,31 @@ static enum ig_status writer_header(const struct ig_safetensors_writer *w, char 
     return IG_OK;
 }
 
-static bool write_all(int fd, const void *p, size_t n)
-{
-    const char *c = p;
-    while (n) {
-        ssize_t k = write(fd, c, n);
-        if (k < 0) {
-            if (errno == EINTR) continue;
-            return false;
-        }
-        c += k;
-        n -= (size_t)k;
-    }
-    return true;
-}
-
 enum ig_status ig_safetensors_writer_save(const struct ig_safetensors_writer *w, const char *path)
 {
     if (!w || !path || !*path) return ig_error(IG_ERR_INVALID_ARG, "safetensors: NULL argument");
     char *hdr = NULL;
     size_t hlen = 0;
     IG_TRY(writer_header(w, &hdr, &hlen));
-
-    /* temp file next to the target so rename() is atomic */
-    const char *slash = strrchr(path, '/');
-    char dir[4096], tmp[4200];
-    if (slash) snprintf(dir, sizeof dir, "%.*s", (int)(slash - path == 0 ? 1 : slash - path), path);
-    else snprintf(dir, sizeof dir, ".");
-    snprintf(tmp, sizeof tmp, "%s/.%s.tmp-XXXXXX", dir, slash ? slash + 1 : path);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
+    struct ig_atomic_file af;
+    enum ig_status s = ig_atomic_open(&af, path);
+    if (s != IG_OK) {
         free(hdr);
-        return ig_error(IG_ERR_IO, "safetensors: cannot create a temporary file in %s: %s", dir, strerror(errno));
+        return ig_error_prefix(s, "safetensors");
     }
     uint8_t len8[8];
     for (int i = 0; i < 8; i++) len8[i] = (uint8_t)((uint64_t)hlen >> (8 * i));
-    bool ok = write_all(fd, len8, 8) && write_all(fd, hdr, hlen);
-    for (int i = 0; ok && i < w->n_items; i++) ok = write_all(fd, w->items[i].data, w->items[i].bytes);
+    bool ok = fwrite(len8, 1, 8, af.fp) == 8 && fwrite(hdr, 1, hlen, af.fp) == hlen;
+    for (int i = 0; ok && i < w->n_items; i++)
+        ok = fwrite(w->items[i].data, 1, w->items[i].bytes, af.fp) == w->items[i].bytes;
     free(hdr);
-    int err = errno;
-    if (ok && fchmod(fd, 0644) != 0) { /* mkstemp makes 0600; a checkpoint is an ordinary file */
-        ok = false;
-        err = errno;
-    }
-    if (ok && fsync(fd) != 0) {
-        ok = false;
-        err = errno;
-    }
-    if (close(fd) != 0 && ok) {
-        ok = false;
-        err = errno;
-    }
-    if (ok && rename(tmp, path) != 0) {
-        ok = false;
-        err = errno;
-    }
     if (!ok) {
-        unlink(tmp);
+        int err = errno;
+        ig_atomic_abort(&af);
         return ig_error(IG_ERR_IO, "safetensors: writing %s failed: %s", path, strerror(err));
     }
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY);
-    if (dfd >= 0) {
-        int r = fsync(dfd);
-        err = errno;
-        close(dfd);
-        if (r != 0 && err != EINVAL)
-            return ig_error(IG_ERR_IO, "safetensors: fsync of directory %s failed: %s", dir, strerror(err));
-    }
-    return IG_OK;
+    s = ig_atomic_commit(&af);
+    return s == IG_OK ? IG_OK : ig_error_prefix(s, "safetensors");
 }
 
 enum ig_status ig_safetensors_save(const char *path, int n, const char *const *names,

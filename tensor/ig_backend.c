@@ -1,21 +1,8 @@
-/* Backend selection (IGRADV_DEVICE, GPU first, CPU fallback), lifetime, scratch, dispatch and profiling. */
-#include "ig_internal.h"
+/* Backend selection (IGRADV_DEVICE, GPU first, CPU fallback), lifetime, scratch, dispatch and profiling (buffer pool: ig_buffer.c). */
+#include "ig_backend_impl.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static const char *const op_names[] = {
-#define IG_OP(E, fn, name) [IG_OP_##E] = name,
-#include "ig_ops.def"
-#undef IG_OP
-};
-_Static_assert(sizeof op_names / sizeof op_names[0] == IG_OP_COUNT, "op name table out of date");
-
-const char *ig_op_name(enum ig_op op)
-{
-    if ((int)op < 0 || op >= IG_OP_COUNT) return "?";
-    return op_names[op];
-}
 
 void ig_backend_base_init(struct ig_backend *be, const struct ig_backend_vtable *vt, void *impl)
 {
@@ -39,7 +26,7 @@ enum ig_status ig_backend_init(const char *spec, struct ig_backend **out)
     if (strcmp(spec, "cpu") == 0) return ig_cpu_backend_create(out, 0);
     if (strcmp(spec, "opencl") == 0 || strncmp(spec, "opencl:", 7) == 0) {
 #if IG_HAVE_OPENCL
-        return ig_opencl_backend_create(spec, false, out);
+        return ig_cl_backend_create(spec, false, out);
 #else
         return ig_error(IG_ERR_UNSUPPORTED, "device '%s': this build of igradv has no OpenCL backend (configure with -Dopencl=enabled)", spec);
 #endif
@@ -59,7 +46,7 @@ enum ig_status ig_backend_init_best(struct ig_backend **out)
         return IG_OK;
     }
 #if IG_HAVE_OPENCL
-    if (ig_opencl_backend_create("opencl", true, out) == IG_OK) {
+    if (ig_cl_backend_create("opencl", true, out) == IG_OK) {
         ig_log(IG_LOG_INFO, "using %s (first OpenCL GPU)", ig_backend_name(*out));
         return IG_OK;
     }
@@ -97,7 +84,7 @@ enum ig_status ig_backend_list_devices(char *buf, size_t cap)
 {
     if (!buf || cap == 0) return ig_error(IG_ERR_INVALID_ARG, "ig_backend_list_devices: empty buffer");
 #if IG_HAVE_OPENCL
-    return ig_opencl_list_devices(buf, cap);
+    return ig_cl_list_devices(buf, cap);
 #else
     buf[0] = '\0';
     return ig_error(IG_ERR_UNSUPPORTED, "this build of igradv has no OpenCL backend");
@@ -147,17 +134,4 @@ void ig_backend_profile_reset(struct ig_backend *be)
 {
     memset(be->prof_seconds, 0, sizeof be->prof_seconds);
     memset(be->prof_calls, 0, sizeof be->prof_calls);
-}
-
-struct ig_gemm_params ig_gemm_params_default(void) { return (struct ig_gemm_params){false, false, 1.0f, 0.0f}; }
-struct ig_conv2d_params ig_conv2d_params_default(void) { return (struct ig_conv2d_params){1, 1, 0, 0}; }
-struct ig_bn_params ig_bn_params_default(void) { return (struct ig_bn_params){0.1f, 1e-5f}; }
-struct ig_adam_params ig_adam_params_default(void) { return (struct ig_adam_params){1e-3f, 0.9f, 0.999f, 1e-8f, 0.0f, 1}; }
-struct ig_sgd_params ig_sgd_params_default(void) { return (struct ig_sgd_params){1e-2f, 0.0f, 0.0f, 0.0f, false, true}; }
-
-int64_t ig_conv_out_size(int64_t in, int64_t k, int stride, int pad)
-{
-    if (stride <= 0) return -1;
-    int64_t span = in + 2 * (int64_t)pad - k;
-    return span < 0 ? 0 : span / stride + 1;
 }

@@ -1,5 +1,5 @@
 /* Status names, the thread-local last-error message and the hookable logger. */
-#include "ig_internal.h"
+#include "ig_backend_impl.h"
 #include <stdio.h>
 #include <string.h>
 #include <time.h>

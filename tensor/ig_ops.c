@@ -1,7 +1,38 @@
-/* Public op functions: argument, dtype, shape, layout and backend validation, then dispatch to the backend table. */
-#include "ig_internal.h"
+/* Public op functions: names, parameter defaults, argument/dtype/shape/layout/backend validation, then dispatch
+ * to the backend table. */
+#include "ig_backend_impl.h"
 #include <math.h>
 #include <stdio.h>
+
+static const char *const op_names[] = {
+#define IG_OP(E, fn, name) [IG_OP_##E] = name,
+#include "ig_ops.def"
+#undef IG_OP
+};
+_Static_assert(sizeof op_names / sizeof op_names[0] == IG_OP_COUNT, "op name table out of date");
+
+const char *ig_op_name(enum ig_op op)
+{
+    if ((int)op < 0 || op >= IG_OP_COUNT) return "?";
+    return op_names[op];
+}
+
+/* ---------------------------------------------------------------- parameter defaults */
+
+struct ig_gemm_params ig_gemm_params_default(void) { return (struct ig_gemm_params){false, false, 1.0f, 0.0f}; }
+struct ig_conv2d_params ig_conv2d_params_default(void) { return (struct ig_conv2d_params){1, 1, 0, 0}; }
+struct ig_bn_params ig_bn_params_default(void) { return (struct ig_bn_params){0.1f, 1e-5f}; }
+struct ig_adam_params ig_adam_params_default(void) { return (struct ig_adam_params){1e-3f, 0.9f, 0.999f, 1e-8f, 0.0f, 1}; }
+struct ig_sgd_params ig_sgd_params_default(void) { return (struct ig_sgd_params){1e-2f, 0.0f, 0.0f, 0.0f, false, true}; }
+
+int64_t ig_conv_out_size(int64_t in, int64_t k, int stride, int pad)
+{
+    if (stride <= 0) return -1;
+    int64_t span = in + 2 * (int64_t)pad - k;
+    return span < 0 ? 0 : span / stride + 1;
+}
+
+/* ---------------------------------------------------------------- validation and dispatch */
 
 #define ANY_DIMS (-1)
 

@@ -1,5 +1,5 @@
-/* Tensors: creation from the backend buffer pool, views (reshape/slice/transpose), host transfers and copies. */
-#include "ig_internal.h"
+/* Tensors: creation (buffers from the backend's pool, ig_buffer.c), views (reshape/slice/transpose), host transfers and copies. */
+#include "ig_backend_impl.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,84 +22,6 @@ const char *ig_dtype_name(enum ig_dtype dt)
     case IG_DTYPE_U8: return "u8";
     default: return "?";
     }
-}
-
-/* ---------------------------------------------------------------- buffer pool */
-
-/* Reuse a pooled buffer of at least bytes and at most 2x bytes (smallest fit), else allocate. */
-static struct ig_buffer *buffer_acquire(struct ig_backend *be, size_t bytes)
-{
-    if (bytes == 0) bytes = 4;
-    bytes = (bytes + 255) & ~(size_t)255;
-    struct ig_buffer **best = NULL;
-    for (struct ig_buffer **pp = &be->free_list; *pp; pp = &(*pp)->next_free) {
-        size_t b = (*pp)->bytes;
-        if (b >= bytes && b <= 2 * bytes && (!best || b < (*best)->bytes)) {
-            best = pp;
-            if (b == bytes) break;
-        }
-    }
-    struct ig_buffer *buf;
-    if (best) {
-        buf = *best;
-        *best = buf->next_free;
-        be->bytes_pooled -= buf->bytes;
-    } else {
-        buf = malloc(sizeof *buf);
-        if (!buf) {
-            ig_error(IG_ERR_OOM, "out of host memory for a buffer header");
-            return NULL;
-        }
-        void *mem = NULL;
-        enum ig_status s = be->vt->alloc(be, bytes, &mem);
-        if (s != IG_OK && be->free_list) {
-            ig_backend_trim(be);        /* give pooled memory back and retry once */
-            s = be->vt->alloc(be, bytes, &mem);
-        }
-        if (s != IG_OK) {
-            free(buf);
-            return NULL;
-        }
-        buf->backend = be;
-        buf->mem = mem;
-        buf->bytes = bytes;
-        be->live_buffers++;
-    }
-    buf->refcount = 1;
-    buf->next_free = NULL;
-    be->bytes_in_use += buf->bytes;
-    return buf;
-}
-
-static void buffer_release(struct ig_buffer *buf)
-{
-    if (!buf || --buf->refcount > 0) return;
-    struct ig_backend *be = buf->backend;
-    be->bytes_in_use -= buf->bytes;
-    be->bytes_pooled += buf->bytes;
-    buf->next_free = be->free_list;
-    be->free_list = buf;
-}
-
-void ig_backend_trim(struct ig_backend *be)
-{
-    if (!be) return;
-    struct ig_buffer *b = be->free_list;
-    while (b) {
-        struct ig_buffer *next = b->next_free;
-        be->vt->release(be, b->mem);
-        be->live_buffers--;
-        free(b);
-        b = next;
-    }
-    be->free_list = NULL;
-    be->bytes_pooled = 0;
-}
-
-void ig_backend_memory(const struct ig_backend *be, size_t *in_use, size_t *pooled)
-{
-    if (in_use) *in_use = be ? be->bytes_in_use : 0;
-    if (pooled) *pooled = be ? be->bytes_pooled : 0;
 }
 
 /* ---------------------------------------------------------------- creation */
@@ -149,7 +71,7 @@ struct ig_tensor *ig_tensor_new(struct ig_backend *be, enum ig_dtype dt, int ndi
     for (int i = 0; i < ndim; i++) t->shape[i] = shape[i];
     set_contiguous_strides(t);
     t->backend = be;
-    t->buf = buffer_acquire(be, (size_t)ig_tensor_numel(t) * ig_dtype_size(dt));
+    t->buf = ig_buffer_acquire(be, (size_t)ig_tensor_numel(t) * ig_dtype_size(dt));
     if (!t->buf) {
         free(t);
         return NULL;
@@ -185,8 +107,26 @@ struct ig_tensor *ig_tensor_from_host(struct ig_backend *be, enum ig_dtype dt, i
 void ig_tensor_free(struct ig_tensor *t)
 {
     if (!t) return;
-    buffer_release(t->buf);
+    ig_buffer_release(t->buf);
     free(t);
+}
+
+struct ig_tensor *ig_tensor_renew(struct ig_tensor *t, struct ig_backend *be, enum ig_dtype dt, int ndim,
+                                  const int64_t *shape)
+{
+    int64_t n = 1;
+    for (int i = 0; i < ndim; i++) n *= shape[i];
+    size_t bytes = (size_t)n * ig_dtype_size(dt);
+    if (t && t->backend == be && t->buf->refcount == 1 && t->offset == 0 && t->buf->bytes >= bytes
+        && t->buf->bytes <= 2 * bytes + 4096) {
+        t->dtype = dt;
+        t->ndim = ndim;
+        for (int i = 0; i < ndim; i++) t->shape[i] = shape[i];
+        set_contiguous_strides(t);
+        return t;
+    }
+    ig_tensor_free(t);
+    return ig_tensor_new(be, dt, ndim, shape);
 }
 
 int64_t ig_tensor_numel(const struct ig_tensor *t)

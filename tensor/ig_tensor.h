@@ -132,6 +132,11 @@ struct ig_tensor *ig_tensor_zeros(struct ig_backend *be, enum ig_dtype dt, int n
 struct ig_tensor *ig_tensor_from_host(struct ig_backend *be, enum ig_dtype dt, int ndim,
                                       const int64_t *shape, const void *data);
 void ig_tensor_free(struct ig_tensor *t);
+/* A contiguous tensor of the given shape for a cache slot: t itself (its shape rewritten) when it lives
+ * on be, is the only user of its buffer, starts at offset 0 and its buffer holds between bytes and
+ * 2*bytes + 4 KiB; otherwise t is freed and a new tensor returned. Contents undefined; NULL on error. */
+struct ig_tensor *ig_tensor_renew(struct ig_tensor *t, struct ig_backend *be, enum ig_dtype dt, int ndim,
+                                  const int64_t *shape);
 
 int64_t ig_tensor_numel(const struct ig_tensor *t);
 size_t ig_tensor_nbytes(const struct ig_tensor *t);       /* numel * dtype size */

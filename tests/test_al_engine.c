@@ -66,14 +66,19 @@ static void warm_up(struct ig_model *m, int64_t N, int C, int H, int W, int clas
 /* The engine's per-instance D·g, θ·g, ‖g‖² against one backward per instance (batch of
  * one, reduction SUM), dot products in double. Also checks the full reference and the
  * DS / LD scores against explicit vectors δ_x = g_x + wd θ. */
-static void check_engine(struct ig_model *m, int64_t N, int C, int H, int W, int classes, int64_t expect_params)
+static void check_engine(struct ig_model *m, enum ig_al_param_set set, int64_t N, int C, int H, int W, int classes,
+                         int64_t expect_params, int expect_layers)
 {
     warm_up(m, 8, C, H, W, classes);
     ig_model_set_train(m, false);
     struct ig_al_engine *e;
-    ck_assert_int_eq(ig_al_engine_new(&e, m), IG_OK);
+    struct ig_al_engine_opts o = ig_al_engine_opts_default();
+    o.params = set;
+    ck_assert_int_eq(ig_al_engine_new_opts(&e, m, &o), IG_OK);
+    ck_assert_int_eq(ig_al_engine_param_set(e), set);
     int64_t P = ig_al_engine_num_params(e);
     ck_assert_int_eq(P, expect_params);
+    ck_assert_int_eq(ig_al_engine_num_layers(e), expect_layers);
 
     int64_t xs[4] = {N, C, H, W}, ys[1] = {N};
     size_t nx = (size_t)(N * C * H * W);
@@ -168,12 +173,23 @@ static void check_engine(struct ig_model *m, int64_t N, int C, int H, int W, int
     free(tmp);
 }
 
+/* conv 3->16 k3 (432+16), BN 16, conv 16->32 k3 (4608+32), BN 32, linear 128->64 (8192+64), linear 64->10 (640+10) */
+enum { SMALL_CONV_LINEAR = 432 + 16 + 4608 + 32 + 128 * 64 + 64 + 640 + 10, SMALL_BN = 2 * 16 + 2 * 32 };
+
 START_TEST(test_engine_small_cnn)
 {
     struct ig_model *m;
     ck_assert_int_eq(ig_model_small_cnn(&m, be, 3, 8, 8, 10, 3), IG_OK);
-    /* conv 3->16 k3 (432+16), conv 16->32 k3 (4608+32), linear 128->64 (8192+64), linear 64->10 (640+10) */
-    check_engine(m, 6, 3, 8, 8, 10, 432 + 16 + 4608 + 32 + 128 * 64 + 64 + 640 + 10);
+    check_engine(m, IG_AL_PARAMS_ALL, 6, 3, 8, 8, 10, SMALL_CONV_LINEAR + SMALL_BN, 6);
+    ig_model_free(m);
+}
+END_TEST
+
+START_TEST(test_engine_small_cnn_conv_linear)
+{
+    struct ig_model *m;
+    ck_assert_int_eq(ig_model_small_cnn(&m, be, 3, 8, 8, 10, 3), IG_OK);
+    check_engine(m, IG_AL_PARAMS_CONV_LINEAR, 6, 3, 8, 8, 10, SMALL_CONV_LINEAR, 4);
     ig_model_free(m);
 }
 END_TEST
@@ -182,19 +198,113 @@ START_TEST(test_engine_mlp)
 {
     struct ig_model *m;
     ck_assert_int_eq(ig_model_mlp(&m, be, 3 * 4 * 4, 20, 5, 11), IG_OK);
-    check_engine(m, 7, 3, 4, 4, 5, 48 * 20 + 20 + 20 * 5 + 5);
+    /* no batch norm: both sets are the same */
+    check_engine(m, IG_AL_PARAMS_ALL, 7, 3, 4, 4, 5, 48 * 20 + 20 + 20 * 5 + 5, 2);
     ig_model_free(m);
 }
 END_TEST
+
+static int64_t paper_conv_linear(void)
+{
+    int64_t convs = (3 * 32 * 9 + 32) + (32 * 64 * 9 + 64) + (64 * 128 * 9 + 128) + (128 * 128 * 9 + 128) +
+                    (128 * 256 * 9 + 256) + (256 * 256 * 9 + 256);
+    return convs + (1024 * 1024 + 1024) + (1024 * 512 + 512) + (512 * 10 + 10);
+}
 
 START_TEST(test_engine_paper_cnn)
 {
     struct ig_model *m;
     ck_assert_int_eq(ig_model_paper_cnn(&m, be, 3, 16, 16, 10, 5), IG_OK);
-    int64_t convs = (3 * 32 * 9 + 32) + (32 * 64 * 9 + 64) + (64 * 128 * 9 + 128) + (128 * 128 * 9 + 128) +
-                    (128 * 256 * 9 + 256) + (256 * 256 * 9 + 256);
-    int64_t lin = (1024 * 1024 + 1024) + (1024 * 512 + 512) + (512 * 10 + 10);
-    check_engine(m, 3, 3, 16, 16, 10, convs + lin);
+    /* + BN 32, 128, 256: γ and β each; 6 convs + 3 BN + 3 linears */
+    check_engine(m, IG_AL_PARAMS_ALL, 3, 3, 16, 16, 10, paper_conv_linear() + 2 * (32 + 128 + 256), 12);
+    ig_model_free(m);
+}
+END_TEST
+
+START_TEST(test_engine_paper_cnn_conv_linear)
+{
+    struct ig_model *m;
+    ck_assert_int_eq(ig_model_paper_cnn(&m, be, 3, 16, 16, 10, 5), IG_OK);
+    check_engine(m, IG_AL_PARAMS_CONV_LINEAR, 3, 3, 16, 16, 10, paper_conv_linear(), 9);
+    ig_model_free(m);
+}
+END_TEST
+
+/* EGL's per-class squared norms against one backward per class per instance (batch of one,
+ * label c), for both parameter sets. The small CNN at 8x8 has a 4x4 second conv, where the
+ * CPU path takes the ghost norm (P (K + O) < K O), and a first conv where it does not. */
+static void check_class_sq(enum ig_al_param_set set)
+{
+    enum { N = 4, NC = 4 };
+    struct ig_model *m;
+    ck_assert_int_eq(ig_model_small_cnn(&m, be, 3, 8, 8, NC, 13), IG_OK);
+    warm_up(m, 8, 3, 8, 8, NC);
+    ig_model_set_train(m, false);
+    struct ig_al_engine *e;
+    struct ig_al_engine_opts o = {.params = set};
+    ck_assert_int_eq(ig_al_engine_new_opts(&e, m, &o), IG_OK);
+    int64_t P = ig_al_engine_num_params(e), xs[4] = {N, 3, 8, 8}, one = 1;
+    float hx[N * 3 * 8 * 8];
+    ig_test_fill_uniform(hx, N * 3 * 8 * 8, 31, -1, 1);
+    struct ig_tensor *x = ig_tensor_from_host(be, IG_DTYPE_F32, 4, xs, hx);
+    double sq[N * NC];
+    ck_assert_int_eq(ig_al_engine_class_sq(e, x, NC, sq), IG_OK);
+    float *g = malloc((size_t)P * sizeof *g);
+    for (int n = 0; n < N; n++)
+        for (int c = 0; c < NC; c++) {
+            int32_t lab = c;
+            struct ig_tensor *xn = ig_tensor_slice(x, n, 1), *yn = ig_tensor_from_host(be, IG_DTYPE_I32, 1, &one, &lab);
+            ck_assert_int_eq(ig_al_engine_ref_zero(e), IG_OK);
+            ck_assert_int_eq(ig_al_engine_ref_add_batch(e, xn, yn), IG_OK);
+            ck_assert_int_eq(ig_al_engine_ref_to_host(e, g, P), IG_OK);
+            double want = dotd(g, g, P);
+            ck_assert_msg(want > 0, "zero gradient");
+            assert_close(sq[n * NC + c], want, want, "class |g|^2", n * NC + c);
+            ig_tensor_free(xn);
+            ig_tensor_free(yn);
+        }
+    /* the model has NC classes: any other count is refused */
+    ck_assert_int_eq(ig_al_engine_class_sq(e, x, NC + 1, sq), IG_ERR_SHAPE);
+    ck_assert_ptr_nonnull(strstr(ig_last_error(), "n_classes"));
+    ck_assert_int_eq(ig_al_engine_class_sq(e, x, 0, sq), IG_ERR_INVALID_ARG);
+    free(g);
+    ig_tensor_free(x);
+    ig_al_engine_free(e);
+    ig_model_free(m);
+}
+
+START_TEST(test_engine_class_sq_all) { check_class_sq(IG_AL_PARAMS_ALL); }
+END_TEST
+START_TEST(test_engine_class_sq_conv_linear) { check_class_sq(IG_AL_PARAMS_CONV_LINEAR); }
+END_TEST
+
+/* ref_add_batch_scaled(alpha) adds alpha times what ref_add_batch adds (the full:N estimate). */
+START_TEST(test_engine_ref_scaled)
+{
+    struct ig_model *m;
+    ck_assert_int_eq(ig_model_small_cnn(&m, be, 3, 6, 6, 3, 4), IG_OK);
+    ig_model_set_train(m, false);
+    struct ig_al_engine *e;
+    ck_assert_int_eq(ig_al_engine_new(&e, m), IG_OK);
+    int64_t P = ig_al_engine_num_params(e), xs[4] = {5, 3, 6, 6}, ys[1] = {5};
+    float hx[5 * 3 * 6 * 6];
+    int32_t hy[5] = {0, 1, 2, 0, 1};
+    ig_test_fill_uniform(hx, 5 * 3 * 6 * 6, 41, -1, 1);
+    struct ig_tensor *x = ig_tensor_from_host(be, IG_DTYPE_F32, 4, xs, hx), *y = ig_tensor_from_host(be, IG_DTYPE_I32, 1, ys, hy);
+    float *a = malloc((size_t)P * sizeof *a), *b = malloc((size_t)P * sizeof *b);
+    ck_assert_int_eq(ig_al_engine_ref_zero(e), IG_OK);
+    ck_assert_int_eq(ig_al_engine_ref_add_batch(e, x, y), IG_OK);
+    ck_assert_int_eq(ig_al_engine_ref_to_host(e, a, P), IG_OK);
+    ck_assert_int_eq(ig_al_engine_ref_zero(e), IG_OK);
+    ck_assert_int_eq(ig_al_engine_ref_add_batch_scaled(e, x, y, 2.5f), IG_OK);
+    ck_assert_int_eq(ig_al_engine_ref_to_host(e, b, P), IG_OK);
+    for (int64_t i = 0; i < P; i++) a[i] *= 2.5f;
+    ck_assert_double_le(ig_test_close_ratio(b, a, (size_t)P, 1e-5, 1e-7), 1.0);
+    free(a);
+    free(b);
+    ig_tensor_free(x);
+    ig_tensor_free(y);
+    ig_al_engine_free(e);
     ig_model_free(m);
 }
 END_TEST
@@ -263,6 +373,35 @@ START_TEST(test_engine_bad_args)
     ck_assert_int_eq(ig_al_engine_new(&e, m), IG_OK);
     float v[3];
     ck_assert_int_eq(ig_al_engine_ref_to_host(e, v, 3), IG_ERR_SHAPE);
+    ig_al_engine_free(e);
+    ig_model_free(m);
+    /* the parameter set: names, and an out-of-range value */
+    enum ig_al_param_set ps = IG_AL_PARAMS_ALL;
+    ck_assert_int_eq(ig_al_param_set_parse("Conv-Linear", &ps), 1);
+    ck_assert_int_eq(ps, IG_AL_PARAMS_CONV_LINEAR);
+    ck_assert_str_eq(ig_al_param_set_name(IG_AL_PARAMS_ALL), "all");
+    ck_assert_int_eq(ig_al_param_set_parse("bn", &ps), 0);
+    ck_assert_int_eq(ig_al_param_set_parse(NULL, &ps), 0);
+    ck_assert_int_eq(ig_model_small_cnn(&m, be, 3, 6, 6, 3, 4), IG_OK);
+    struct ig_al_engine_opts o = {.params = (enum ig_al_param_set)7};
+    ck_assert_int_eq(ig_al_engine_new_opts(&e, m, &o), IG_ERR_INVALID_ARG);
+    ck_assert_ptr_nonnull(strstr(ig_last_error(), "parameter set"));
+    /* batch norm in train mode couples the instances: refused with ALL */
+    ck_assert_int_eq(ig_al_engine_new(&e, m), IG_OK);
+    int64_t xs[4] = {2, 3, 6, 6}, ys[1] = {2};
+    float hx[2 * 3 * 6 * 6] = {0};
+    int32_t hy[2] = {0, 1};
+    struct ig_tensor *x = ig_tensor_from_host(be, IG_DTYPE_F32, 4, xs, hx), *y = ig_tensor_from_host(be, IG_DTYPE_I32, 1, ys, hy);
+    double d[2], q[2], cq[6];
+    ig_model_set_train(m, true);
+    ck_assert_int_eq(ig_al_engine_batch(e, x, y, d, NULL, q), IG_ERR_STATE);
+    ck_assert_ptr_nonnull(strstr(ig_last_error(), "eval mode"));
+    ck_assert_int_eq(ig_al_engine_class_sq(e, x, 3, cq), IG_ERR_STATE);
+    ck_assert_int_eq(ig_al_engine_class_sq(e, x, 3, NULL), IG_ERR_INVALID_ARG);
+    ig_model_set_train(m, false);
+    ck_assert_int_eq(ig_al_engine_batch(e, x, y, d, NULL, q), IG_OK);
+    ig_tensor_free(x);
+    ig_tensor_free(y);
     ig_al_engine_free(e);
     ig_model_free(m);
 }
@@ -481,8 +620,13 @@ int main(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 240);
     tcase_add_test(tc, test_engine_small_cnn);
+    tcase_add_test(tc, test_engine_small_cnn_conv_linear);
     tcase_add_test(tc, test_engine_mlp);
     tcase_add_test(tc, test_engine_paper_cnn);
+    tcase_add_test(tc, test_engine_paper_cnn_conv_linear);
+    tcase_add_test(tc, test_engine_class_sq_all);
+    tcase_add_test(tc, test_engine_class_sq_conv_linear);
+    tcase_add_test(tc, test_engine_ref_scaled);
     tcase_add_test(tc, test_running_reference_matches_full_at_fixed_theta);
     tcase_add_test(tc, test_engine_bad_args);
     suite_add_tcase(s, tc);

@@ -10,7 +10,7 @@ int main(void)
     return IG_TEST_SKIP;
 }
 #else
-#include "../tensor/opencl/ig_cl.h"
+#include "ig_cl.h"
 #include "ig_nn.h"
 #include <check.h>
 #include <math.h>
@@ -556,9 +556,9 @@ START_TEST(test_paper_cnn_train_steps)
         struct pair x = pair_f(4, xs, 1000 + (uint64_t)step, -1, 1), y = pair_i32(1, ls, 2000 + (uint64_t)step, 10);
         float lc = 0, lg = 0;
         int64_t cc = 0, cg = 0, w0, r0, bw0, br0, w1, r1, bw1, br1;
-        ig_opencl_transfer_stats(gpu, &w0, &r0, &bw0, &br0);
+        ig_cl_transfer_stats(gpu, &w0, &r0, &bw0, &br0);
         OK2(ig_model_train_step(mc, oc, gc, x.c, y.c, &lc, &cc), ig_model_train_step(mg, og, gg, x.g, y.g, &lg, &cg));
-        ig_opencl_transfer_stats(gpu, &w1, &r1, &bw1, &br1);
+        ig_cl_transfer_stats(gpu, &w1, &r1, &bw1, &br1);
         /* resident: a training step uploads nothing and reads back only the loss and per-row predictions
          * for the correct count (the batch itself was uploaded by pair_f/pair_i32 above) */
         ck_assert_msg(w1 == w0, "step %d wrote %lld times to the device", step, (long long)(w1 - w0));
@@ -606,12 +606,12 @@ START_TEST(test_build_failure)
 {
     last_log[0] = '\0';
     ig_log_set_handler(capture_log, NULL);
-    enum ig_status s = ig_opencl_build_check(gpu, "__kernel void broken(__global float *x) { x[0] = no_such_symbol; }\n");
+    enum ig_status s = ig_cl_build_check(gpu, "__kernel void broken(__global float *x) { x[0] = no_such_symbol; }\n");
     ig_log_set_handler(NULL, NULL);
     ck_assert_int_eq(s, IG_ERR_BUILD);
     ck_assert_msg(strstr(ig_last_error(), "CL_BUILD_PROGRAM_FAILURE") != NULL, "error text: %s", ig_last_error());
     ck_assert_msg(strstr(last_log, "no_such_symbol") != NULL, "build log not logged: '%s'", last_log);
-    ck_assert_int_eq(ig_opencl_build_check(gpu, "__kernel void fine(__global float *x) { x[0] = 1.0f; }\n"), IG_OK);
+    ck_assert_int_eq(ig_cl_build_check(gpu, "__kernel void fine(__global float *x) { x[0] = 1.0f; }\n"), IG_OK);
 }
 END_TEST
 
@@ -628,8 +628,8 @@ END_TEST
 
 START_TEST(test_program_cache)
 {
-    struct ig_opencl_info info;
-    ck_assert_int_eq(ig_opencl_info_get(gpu, &info), IG_OK);
+    struct ig_cl_info info;
+    ck_assert_int_eq(ig_cl_info_get(gpu, &info), IG_OK);
     if (!info.cache_path[0]) return; /* caching switched off (IGRADV_CL_CACHE=0) */
     ck_assert_msg(access(info.cache_path, R_OK) == 0, "cache file %s missing", info.cache_path);
     /* a second context of the same device loads the binary instead of compiling */
@@ -637,8 +637,8 @@ START_TEST(test_program_cache)
     char spec[64];
     snprintf(spec, sizeof spec, "opencl:%d:%d", info.platform_index, info.device_index);
     ck_assert_msg(ig_backend_init(spec, &again) == IG_OK, "%s", ig_last_error());
-    struct ig_opencl_info info2;
-    ck_assert_int_eq(ig_opencl_info_get(again, &info2), IG_OK);
+    struct ig_cl_info info2;
+    ck_assert_int_eq(ig_cl_info_get(again, &info2), IG_OK);
     ck_assert_msg(info2.program_from_cache, "second backend did not load %s", info2.cache_path);
     ck_assert_str_eq(info.cache_path, info2.cache_path);
     /* and it works: a small op through the cached program */
@@ -675,7 +675,7 @@ END_TEST
 START_TEST(test_device_memory_balance)
 {
     size_t in_use = 1, pooled = 0;
-    long before = ig_opencl_live_mems(gpu);
+    long before = ig_cl_live_mems(gpu);
     int64_t s[2] = {64, 1000};
     struct ig_tensor *a = ig_tensor_new(gpu, IG_DTYPE_F32, 2, s), *b = ig_tensor_zeros(gpu, IG_DTYPE_F32, 2, s);
     ck_assert_ptr_nonnull(a);
@@ -687,8 +687,8 @@ START_TEST(test_device_memory_balance)
     ig_backend_trim(gpu);
     ig_backend_memory(gpu, &in_use, &pooled);
     ck_assert_uint_eq(pooled, 0);
-    ck_assert_int_le(ig_opencl_live_mems(gpu), before);
-    ck_assert_int_le(ig_opencl_live_mems(gpu), 2 + IG_CL_SCRATCH_COUNT); /* dummy, label flag + scratch only */
+    ck_assert_int_le(ig_cl_live_mems(gpu), before);
+    ck_assert_int_le(ig_cl_live_mems(gpu), 2 + IG_CL_SCRATCH_COUNT); /* dummy, label flag + scratch only */
 }
 END_TEST
 
@@ -700,7 +700,7 @@ START_TEST(test_profiling)
     struct ig_tensor *y = ig_tensor_new(gpu, IG_DTYPE_F32, 4, ys);
     struct ig_conv2d_params p = {1, 1, 1, 1};
     ig_backend_profile_reset(gpu);
-    ig_opencl_kernel_profile_reset(gpu);
+    ig_cl_kernel_profile_reset(gpu);
     ig_backend_profile_enable(gpu, true);
     ck_assert_int_eq(ig_conv2d_forward(y, x, w, NULL, p), IG_OK);
     ck_assert_int_eq(ig_conv2d_forward(y, x, w, NULL, p), IG_OK);
@@ -711,16 +711,16 @@ START_TEST(test_profiling)
     ck_assert_int_eq(calls[IG_OP_CONV2D_FWD], 2);
     ck_assert(sec[IG_OP_CONV2D_FWD] > 0);
     bool saw_im2col = false, saw_gemm = false;
-    for (int i = 0; i < ig_opencl_kernel_count(); i++) {
+    for (int i = 0; i < ig_cl_kernel_count(); i++) {
         const char *name;
         double s;
         int64_t n;
-        ck_assert(ig_opencl_kernel_profile(gpu, i, &name, &s, &n));
+        ck_assert(ig_cl_kernel_profile(gpu, i, &name, &s, &n));
         if (!strcmp(name, "im2col")) saw_im2col = n == 2 && s > 0;
         if (!strcmp(name, "clblast_sgemm")) saw_gemm = n == 2;
     }
     ck_assert_msg(saw_im2col && saw_gemm, "kernel profile lacks im2col or clblast_sgemm");
-    ck_assert(!ig_opencl_kernel_profile(gpu, ig_opencl_kernel_count(), NULL, NULL, NULL));
+    ck_assert(!ig_cl_kernel_profile(gpu, ig_cl_kernel_count(), NULL, NULL, NULL));
     ig_tensor_free(x), ig_tensor_free(w), ig_tensor_free(y);
 }
 END_TEST

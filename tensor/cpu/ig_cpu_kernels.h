@@ -1,7 +1,7 @@
 /* CPU kernels: the fast (OpenMP + OpenBLAS) and the plain reference version of every op in ig_ops.def. */
 #ifndef IG_CPU_KERNELS_H
 #define IG_CPU_KERNELS_H
-#include "ig_internal.h"
+#include "ig_backend_impl.h"
 
 /* ig_cpu_<fn>: fast kernels, the CPU backend's table. ig_cpu_ref_<fn>: plain loops, obviously
  * correct, used by the tests as the reference. Both take validated calls (see ig_ops.def). */

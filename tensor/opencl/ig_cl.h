@@ -4,8 +4,8 @@
 #ifndef CL_TARGET_OPENCL_VERSION
 #define CL_TARGET_OPENCL_VERSION 120
 #endif
-#include "ig_internal.h"
-#include "ig_opencl.h"
+#include "ig_backend_impl.h"
+#include "ig_cl_info.h"
 #include <CL/cl.h>
 
 /* Every kernel of kernels/NAME.cl, by function name. */
@@ -47,7 +47,7 @@ struct ig_cl {
     bool xent_pending;              /* a copy is in flight: checked by the next blocking read (the loss) */
     cl_mem scratch[IG_CL_SCRATCH_COUNT];
     size_t scratch_bytes[IG_CL_SCRATCH_COUNT];
-    struct ig_opencl_info info;     /* build/cache facts for tests and tools */
+    struct ig_cl_info info;     /* build/cache facts for tests and tools */
     long live_mems;                 /* clCreateBuffer minus clReleaseMemObject (leak check) */
     int64_t host_writes, host_reads;     /* transfers through the vtable (residency checks) */
     int64_t bytes_written, bytes_read;

@@ -57,7 +57,7 @@ static cl_uint get_devices(cl_platform_id pf, cl_device_id *devs)
     return n > IG_CL_MAX_DEVICES ? IG_CL_MAX_DEVICES : n;
 }
 
-enum ig_status ig_opencl_list_devices(char *buf, size_t cap)
+enum ig_status ig_cl_list_devices(char *buf, size_t cap)
 {
     buf[0] = '\0';
     cl_platform_id pfs[IG_CL_MAX_PLATFORMS];
@@ -319,7 +319,7 @@ static enum ig_status setup(struct ig_backend *be, struct ig_cl *cl, const char 
     return IG_OK;
 }
 
-enum ig_status ig_opencl_backend_create(const char *spec, bool gpu_only, struct ig_backend **out)
+enum ig_status ig_cl_backend_create(const char *spec, bool gpu_only, struct ig_backend **out)
 {
     *out = NULL;
     struct ig_backend *be = malloc(sizeof *be);
@@ -343,33 +343,33 @@ enum ig_status ig_opencl_backend_create(const char *spec, bool gpu_only, struct 
     return IG_OK;
 }
 
-enum ig_status ig_opencl_info_get(struct ig_backend *be, struct ig_opencl_info *out)
+enum ig_status ig_cl_info_get(struct ig_backend *be, struct ig_cl_info *out)
 {
-    if (!be || !out) return ig_error(IG_ERR_INVALID_ARG, "ig_opencl_info_get: NULL argument");
-    if (be->vt->kind != IG_BACKEND_OPENCL) return ig_error(IG_ERR_BACKEND, "ig_opencl_info_get: %s is not an OpenCL backend", be->name);
+    if (!be || !out) return ig_error(IG_ERR_INVALID_ARG, "ig_cl_info_get: NULL argument");
+    if (be->vt->kind != IG_BACKEND_OPENCL) return ig_error(IG_ERR_BACKEND, "ig_cl_info_get: %s is not an OpenCL backend", be->name);
     *out = ig_cl_of(be)->info;
     return IG_OK;
 }
 
-enum ig_status ig_opencl_build_check(struct ig_backend *be, const char *source)
+enum ig_status ig_cl_build_check(struct ig_backend *be, const char *source)
 {
-    if (!be || !source) return ig_error(IG_ERR_INVALID_ARG, "ig_opencl_build_check: NULL argument");
-    if (be->vt->kind != IG_BACKEND_OPENCL) return ig_error(IG_ERR_BACKEND, "ig_opencl_build_check: %s is not an OpenCL backend", be->name);
+    if (!be || !source) return ig_error(IG_ERR_INVALID_ARG, "ig_cl_build_check: NULL argument");
+    if (be->vt->kind != IG_BACKEND_OPENCL) return ig_error(IG_ERR_BACKEND, "ig_cl_build_check: %s is not an OpenCL backend", be->name);
     cl_program prog = NULL;
     IG_TRY(ig_cl_program_build_source(ig_cl_of(be), source, "-cl-std=CL1.2", &prog));
     clReleaseProgram(prog);
     return IG_OK;
 }
 
-long ig_opencl_live_mems(struct ig_backend *be)
+long ig_cl_live_mems(struct ig_backend *be)
 {
     if (!be || be->vt->kind != IG_BACKEND_OPENCL) return 0;
     return ig_cl_of(be)->live_mems;
 }
 
-int ig_opencl_kernel_count(void) { return IG_CL_PROF_COUNT; }
+int ig_cl_kernel_count(void) { return IG_CL_PROF_COUNT; }
 
-bool ig_opencl_kernel_profile(struct ig_backend *be, int i, const char **name, double *seconds, int64_t *calls)
+bool ig_cl_kernel_profile(struct ig_backend *be, int i, const char **name, double *seconds, int64_t *calls)
 {
     if (!be || be->vt->kind != IG_BACKEND_OPENCL || i < 0 || i >= IG_CL_PROF_COUNT) return false;
     struct ig_cl *cl = ig_cl_of(be);
@@ -379,7 +379,7 @@ bool ig_opencl_kernel_profile(struct ig_backend *be, int i, const char **name, d
     return true;
 }
 
-void ig_opencl_kernel_profile_reset(struct ig_backend *be)
+void ig_cl_kernel_profile_reset(struct ig_backend *be)
 {
     if (!be || be->vt->kind != IG_BACKEND_OPENCL) return;
     struct ig_cl *cl = ig_cl_of(be);
@@ -387,7 +387,7 @@ void ig_opencl_kernel_profile_reset(struct ig_backend *be)
     memset(cl->kprof_calls, 0, sizeof cl->kprof_calls);
 }
 
-void ig_opencl_transfer_stats(struct ig_backend *be, int64_t *writes, int64_t *reads, int64_t *bytes_written,
+void ig_cl_transfer_stats(struct ig_backend *be, int64_t *writes, int64_t *reads, int64_t *bytes_written,
                               int64_t *bytes_read)
 {
     struct ig_cl *cl = be && be->vt->kind == IG_BACKEND_OPENCL ? ig_cl_of(be) : NULL;

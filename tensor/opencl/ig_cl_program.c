@@ -138,7 +138,7 @@ static cl_program load_cached(struct ig_cl *cl, const char *path, const char *op
     return prog;
 }
 
-/* Write the program binary atomically (temporary file + rename). */
+/* Write the program binary through the atomic writer (a failure only costs the cache). */
 static bool save_cached(struct ig_cl *cl, cl_program prog, const char *dir, const char *path)
 {
     size_t n = 0;
@@ -149,17 +149,8 @@ static bool save_cached(struct ig_cl *cl, cl_program prog, const char *dir, cons
     if (!bin) return false;
     unsigned char *bins[1] = {bin};
     bool ok = false;
-    if (clGetProgramInfo(prog, CL_PROGRAM_BINARIES, sizeof bins, bins, NULL) == CL_SUCCESS && make_dirs(dir)) {
-        char tmp[1100];
-        snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-        FILE *f = fopen(tmp, "wb");
-        if (f) {
-            ok = fwrite(bin, 1, n, f) == n;
-            ok = (fclose(f) == 0) && ok;
-            if (ok) ok = rename(tmp, path) == 0;
-            if (!ok) remove(tmp);
-        }
-    }
+    if (clGetProgramInfo(prog, CL_PROGRAM_BINARIES, sizeof bins, bins, NULL) == CL_SUCCESS && make_dirs(dir))
+        ok = ig_file_write_atomic(path, bin, n) == IG_OK;
     free(bin);
     (void)cl;
     return ok;

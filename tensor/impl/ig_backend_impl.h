@@ -1,6 +1,6 @@
-/* Private core of the tensor module: buffers, the backend vtable and op calls. */
-#ifndef IG_INTERNAL_H
-#define IG_INTERNAL_H
+/* Backend implementation interface (private to tensor/, tensor/cpu, tensor/opencl): buffers, the vtable, op calls. */
+#ifndef IG_BACKEND_IMPL_H
+#define IG_BACKEND_IMPL_H
 #include "ig_config.h"
 #include "ig_tensor.h"
 #include "ig_util.h"
@@ -13,6 +13,12 @@ struct ig_buffer {
     int refcount;
     struct ig_buffer *next_free;    /* pool link while free */
 };
+
+/* A buffer of at least bytes (rounded up to 256) with refcount 1: a pooled one of at most twice the
+ * size (smallest fit), else a new allocation (after trimming the pool once if that fails). NULL on error. */
+struct ig_buffer *ig_buffer_acquire(struct ig_backend *be, size_t bytes);
+/* Drop one reference; the last one returns the buffer to its backend's pool (NULL is fine). */
+void ig_buffer_release(struct ig_buffer *buf);
 
 /* One kernel invocation: tensor slots and parameters as documented in ig_ops.def. */
 #define IG_OP_MAX_TENSORS 8
@@ -82,7 +88,7 @@ static inline uint8_t *ig_cpu_u8(const struct ig_tensor *t) { return (uint8_t *)
 /* Backend constructors (tensor/cpu, tensor/opencl). */
 enum ig_status ig_cpu_backend_create(struct ig_backend **out, int threads);
 #if IG_HAVE_OPENCL
-enum ig_status ig_opencl_backend_create(const char *spec, bool gpu_only, struct ig_backend **out);
-enum ig_status ig_opencl_list_devices(char *buf, size_t cap);
+enum ig_status ig_cl_backend_create(const char *spec, bool gpu_only, struct ig_backend **out);
+enum ig_status ig_cl_list_devices(char *buf, size_t cap);
 #endif
-#endif /* IG_INTERNAL_H */
+#endif /* IG_BACKEND_IMPL_H */

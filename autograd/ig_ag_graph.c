@@ -8,25 +8,7 @@
 struct ig_tensor *ig_ag_cached(struct ig_graph *g, struct ig_tensor **slot, enum ig_dtype dt, int ndim,
                                const int64_t *shape)
 {
-    struct ig_tensor *t = *slot;
-    int64_t n = 1;
-    for (int i = 0; i < ndim; i++) n *= shape[i];
-    size_t bytes = (size_t)n * ig_dtype_size(dt);
-    if (t && t->backend == g->be && t->buf->refcount == 1 && t->offset == 0 && t->buf->bytes >= bytes
-        && t->buf->bytes <= 2 * bytes + 4096) {
-        /* reuse the buffer, rewrite the (owned) handle's shape */
-        t->dtype = dt;
-        t->ndim = ndim;
-        int64_t s = 1;
-        for (int i = ndim - 1; i >= 0; i--) {
-            t->shape[i] = shape[i];
-            t->stride[i] = s;
-            s *= shape[i];
-        }
-        return t;
-    }
-    ig_tensor_free(t);
-    *slot = ig_tensor_new(g->be, dt, ndim, shape);
+    *slot = ig_tensor_renew(*slot, g->be, dt, ndim, shape);
     return *slot;
 }
 

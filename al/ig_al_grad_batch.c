@@ -1,0 +1,295 @@
+/* Per-sample gradient engine, per-instance terms: the layer hook (linear, conv, batch norm), ig_al_engine_batch and EGL's per-class gradient norms. */
+#include "ig_al_grad_internal.h"
+#include "ig_cpu_persample.h"
+#include <stdlib.h>
+#include <string.h>
+
+/* acc[n] += v[n] for a [N] (or [N,1]) f32 tensor. */
+static enum ig_status add_rows(struct ig_al_engine *e, const struct ig_tensor *v, double *acc)
+{
+    IG_TRY(ig_tensor_to_host(v, e->host, (size_t)e->n * sizeof(float)));
+    for (int64_t i = 0; i < e->n; i++) acc[i] += e->host[i];
+    return IG_OK;
+}
+
+/* For per-sample vectors M[N,K]: dot[n] += M_n·ref, tdot[n] += M_n·theta (each unless NULL),
+ * sq[n] += ‖M_n‖². */
+static enum ig_status rows_terms(struct ig_al_engine *e, const struct ig_tensor *M, const struct ig_tensor *ref,
+                                 const struct ig_tensor *theta)
+{
+    int64_t one[1] = {M->shape[0]}, s1[1] = {M->shape[1]};
+    struct ig_tensor *r = ig_tensor_new(e->be, IG_DTYPE_F32, 1, one);
+    struct ig_tensor *rv = ref ? ig_tensor_reshape(ref, 1, s1) : NULL, *tv = theta ? ig_tensor_reshape(theta, 1, s1) : NULL;
+    enum ig_status s = (!r || (ref && !rv) || (theta && !tv)) ? ig_error(IG_ERR_OOM, "per-sample terms: out of memory") : IG_OK;
+    if (s == IG_OK && rv) s = ig_row_dot(r, M, rv);
+    if (s == IG_OK && rv) s = add_rows(e, r, e->dot);
+    if (s == IG_OK && tv) s = ig_row_dot(r, M, tv);
+    if (s == IG_OK && tv) s = add_rows(e, r, e->tdot);
+    if (s == IG_OK) s = ig_row_sqnorm(r, M);
+    if (s == IG_OK) s = add_rows(e, r, e->sq);
+    ig_tensor_free(tv);
+    ig_tensor_free(rv);
+    ig_tensor_free(r);
+    return s;
+}
+
+/* S[N,C] = Σ over positions of t[N,C,...] (t contiguous). */
+static struct ig_tensor *position_sums(struct ig_al_engine *e, const struct ig_tensor *t)
+{
+    int64_t N = t->shape[0], C = t->shape[1], HW = ig_tensor_numel(t) / (N * C);
+    int64_t sa[2] = {N * C, HW}, sb[2] = {N * C, 1}, sc[2] = {N, C};
+    struct ig_tensor *t2 = ig_tensor_reshape(t, 2, sa), *cs = ig_tensor_new(e->be, IG_DTYPE_F32, 2, sb), *out = NULL;
+    if (t2 && cs && ig_sum_axis(cs, t2, 1) == IG_OK) out = ig_tensor_reshape(cs, 2, sc);
+    ig_tensor_free(t2);
+    ig_tensor_free(cs);
+    return out;
+}
+
+/* acc[n] += Σ dy_n ⊙ layer(x_n; A, a): the dot of the layer's per-sample gradient with (A, a). */
+static enum ig_status layer_dot(struct ig_al_engine *e, const struct ig_layer_grad *lg, bool conv, const struct ig_tensor *x,
+                                const struct ig_tensor *dy, const struct ig_tensor *A, const struct ig_tensor *a, double *acc)
+{
+    int64_t N = dy->shape[0], M = ig_tensor_numel(dy) / N;
+    int64_t s2[2] = {N, M}, s1[2] = {N, 1};
+    struct ig_tensor *z = ig_tensor_new(e->be, IG_DTYPE_F32, dy->ndim, dy->shape);
+    struct ig_tensor *r = ig_tensor_new(e->be, IG_DTYPE_F32, 2, s1);
+    struct ig_tensor *z2 = NULL;
+    enum ig_status s = (!z || !r) ? IG_ERR_OOM : IG_OK;
+    if (s == IG_OK) {
+        if (conv) {
+            s = ig_conv2d_forward(z, x, A, a, lg->conv);          /* z: [N,O,Ho,Wo] */
+        } else {
+            struct ig_gemm_params gp = {false, true, 1.0f, 0.0f};   /* z[N,out] = x A^T */
+            s = ig_gemm(z, x, A, gp);
+            if (s == IG_OK && a) s = ig_bias_add(z, a);
+        }
+    }
+    if (s == IG_OK) s = ig_mul(z, z, dy);
+    if (s == IG_OK && !(z2 = ig_tensor_reshape(z, 2, s2))) s = IG_ERR_OOM;
+    if (s == IG_OK) s = ig_sum_axis(r, z2, 1);                       /* r: [N,1] */
+    if (s == IG_OK) s = add_rows(e, r, acc);
+    ig_tensor_free(z2);
+    ig_tensor_free(r);
+    ig_tensor_free(z);
+    return s;
+}
+
+/* linear: g_n = dy_n x_n^T, so ‖g_n‖² = ‖dy_n‖² ‖x_n‖²; bias: ‖dy_n‖². */
+static enum ig_status linear_sq(struct ig_al_engine *e, const struct al_layer *L, const struct ig_tensor *x,
+                                const struct ig_tensor *dy)
+{
+    int64_t N = dy->shape[0], one[1] = {N};
+    struct ig_tensor *rd = ig_tensor_new(e->be, IG_DTYPE_F32, 1, one), *rx = ig_tensor_new(e->be, IG_DTYPE_F32, 1, one);
+    float *hx = malloc((size_t)N * sizeof *hx);
+    enum ig_status s = (!rd || !rx || !hx) ? ig_error(IG_ERR_OOM, "per-sample norms: out of memory") : IG_OK;
+    if (s == IG_OK) s = ig_row_sqnorm(rd, dy);
+    if (s == IG_OK) s = ig_row_sqnorm(rx, x);
+    if (s == IG_OK) s = ig_tensor_to_host(rd, e->host, (size_t)N * sizeof(float));
+    if (s == IG_OK) s = ig_tensor_to_host(rx, hx, (size_t)N * sizeof(float));
+    if (s == IG_OK)
+        for (int64_t i = 0; i < N; i++) e->sq[i] += (double)e->host[i] * ((double)hx[i] + (L->b ? 1.0 : 0.0));
+    free(hx);
+    ig_tensor_free(rd);
+    ig_tensor_free(rx);
+    return s;
+}
+
+/* Generic conv ‖g_n‖²: dW_n = corr(dy_n, x_n) from the 1-sample slices, then ‖Σ_hw dy_n‖² for the bias. */
+static enum ig_status conv_sq_generic(struct ig_al_engine *e, const struct ig_layer_grad *lg, const struct al_layer *L,
+                                      const struct ig_tensor *x, const struct ig_tensor *dy)
+{
+    int64_t N = dy->shape[0], one[1] = {N};
+    const struct ig_tensor *wv = ig_var_value(L->w);
+    int64_t s2[2] = {1, L->nw};
+    struct ig_tensor *rd = ig_tensor_new(e->be, IG_DTYPE_F32, 1, one);
+    struct ig_tensor *dwn = ig_tensor_new(e->be, IG_DTYPE_F32, wv->ndim, wv->shape);
+    struct ig_tensor *dwn2 = dwn ? ig_tensor_reshape(dwn, 2, s2) : NULL;
+    enum ig_status s = (!rd || !dwn || !dwn2) ? ig_error(IG_ERR_OOM, "per-sample norms: out of memory") : IG_OK;
+    for (int64_t n = 0; s == IG_OK && n < N; n++) {
+        struct ig_tensor *xs = ig_tensor_slice(x, n, 1), *ds = ig_tensor_slice(dy, n, 1), *os = ig_tensor_slice(rd, n, 1);
+        if (!xs || !ds || !os) s = IG_ERR_OOM;
+        if (s == IG_OK) s = ig_conv2d_backward_weight(dwn, ds, xs, lg->conv);
+        if (s == IG_OK) s = ig_row_sqnorm(os, dwn2);
+        ig_tensor_free(xs);
+        ig_tensor_free(ds);
+        ig_tensor_free(os);
+    }
+    if (s == IG_OK) s = add_rows(e, rd, e->sq);
+    ig_tensor_free(dwn2);
+    ig_tensor_free(dwn);
+    ig_tensor_free(rd);
+    if (s != IG_OK || !L->b) return s;
+    struct ig_tensor *cs = position_sums(e, dy);
+    if (!cs) return ig_error(IG_ERR_OOM, "per-sample norms: out of memory");
+    s = rows_terms(e, cs, NULL, NULL);     /* the bias dots came with layer_dot */
+    ig_tensor_free(cs);
+    return s;
+}
+
+/* conv layer: the CPU fast path (per-instance dW_n, then every term from it), else the generic one. */
+static enum ig_status conv_terms(struct ig_al_engine *e, const struct ig_layer_grad *lg, const struct al_layer *L,
+                                 const struct ig_tensor *x, const struct ig_tensor *dy)
+{
+    const struct ig_tensor *w = ig_var_value(L->w), *b = L->b ? ig_var_value(L->b) : NULL;
+    if (ig_backend_kind(e->be) == IG_BACKEND_CPU) {
+        const struct ig_tensor *rw[2], *rb[2];
+        double *acc[2];
+        int nr = 0;
+        if (e->want_dot) rw[nr] = L->dw, rb[nr] = L->db, acc[nr++] = e->dot;
+        if (e->want_tdot) rw[nr] = w, rb[nr] = b, acc[nr++] = e->tdot;
+        return ig_cpu_persample_conv(e->be, x, dy, w, lg->conv, L->b != NULL, nr, rw, rb, acc, e->sq);
+    }
+    if (e->want_dot) IG_TRY(layer_dot(e, lg, true, x, dy, L->dw, L->db, e->dot));
+    if (e->want_tdot) IG_TRY(layer_dot(e, lg, true, x, dy, w, b, e->tdot));
+    return conv_sq_generic(e, lg, L, x, dy);
+}
+
+/* Eval-mode batch norm y = γ x̂ + β: dγ_n = Σ_hw dy_n x̂_n, dβ_n = Σ_hw dy_n (both [N,C]). */
+static enum ig_status bn_terms(struct ig_al_engine *e, const struct al_layer *L, const struct ig_tensor *x,
+                               const struct ig_tensor *dy)
+{
+    int64_t C = x->shape[1], cs[1] = {C};
+    struct ig_tensor *ones = ig_tensor_new(e->be, IG_DTYPE_F32, 1, cs), *zeros = ig_tensor_zeros(e->be, IG_DTYPE_F32, 1, cs);
+    struct ig_tensor *xh = ig_tensor_new(e->be, IG_DTYPE_F32, x->ndim, x->shape), *dg = NULL, *db = NULL;
+    enum ig_status s = (!ones || !zeros || !xh) ? ig_error(IG_ERR_OOM, "batch-norm terms: out of memory") : IG_OK;
+    if (s == IG_OK) s = ig_fill(ones, 1.0f);
+    if (s == IG_OK)
+        s = ig_batchnorm2d_forward_eval(xh, x, ones, zeros, L->mod->running_mean, L->mod->running_var, L->mod->bn);
+    if (s == IG_OK) s = ig_mul(xh, xh, dy);
+    if (s == IG_OK && (!(dg = position_sums(e, xh)) || (L->b && !(db = position_sums(e, dy)))))
+        s = ig_error(IG_ERR_OOM, "batch-norm terms: out of memory");
+    if (s == IG_OK) s = rows_terms(e, dg, e->want_dot ? L->dw : NULL, e->want_tdot ? ig_var_value(L->w) : NULL);
+    if (s == IG_OK && db) s = rows_terms(e, db, e->want_dot ? L->db : NULL, e->want_tdot ? ig_var_value(L->b) : NULL);
+    ig_tensor_free(db);
+    ig_tensor_free(dg);
+    ig_tensor_free(xh);
+    ig_tensor_free(zeros);
+    ig_tensor_free(ones);
+    return s;
+}
+
+static enum ig_status engine_hook(const struct ig_layer_grad *lg, void *user)
+{
+    struct ig_al_engine *e = user;
+    const struct al_layer *L = NULL;
+    for (int i = 0; i < e->n_layers && !L; i++)
+        if (e->layers[i].w == lg->weight) L = &e->layers[i];
+    if (!L) return IG_OK;   /* watched by someone else */
+    if (lg->grad_output->shape[0] != e->n)
+        return ig_error(IG_ERR_SHAPE, "per-sample hook: batch of %lld rows, expected %lld",
+                        (long long)lg->grad_output->shape[0], (long long)e->n);
+    struct ig_tensor *xc = NULL, *dc = NULL, *xf = NULL;
+    const struct ig_tensor *x = lg->input, *dy = lg->grad_output;
+    if (!ig_tensor_is_contiguous(x)) x = xc = ig_tensor_contiguous(x);
+    if (!ig_tensor_is_contiguous(dy)) dy = dc = ig_tensor_contiguous(dy);
+    enum ig_status s = (!x || !dy) ? IG_ERR_OOM : IG_OK;
+    if (s == IG_OK && L->kind == AL_LINEAR && x->ndim != 2) {
+        int64_t sh[2] = {x->shape[0], -1};
+        x = xf = ig_tensor_reshape(x, 2, sh);
+        if (!xf) s = IG_ERR_OOM;
+    }
+    if (s == IG_OK && L->kind == AL_LINEAR) {
+        if (e->want_dot) s = layer_dot(e, lg, false, x, dy, L->dw, L->db, e->dot);
+        if (s == IG_OK && e->want_tdot)
+            s = layer_dot(e, lg, false, x, dy, ig_var_value(L->w), L->b ? ig_var_value(L->b) : NULL, e->tdot);
+        if (s == IG_OK) s = linear_sq(e, L, x, dy);
+    } else if (s == IG_OK) {
+        s = L->kind == AL_CONV ? conv_terms(e, lg, L, x, dy) : bn_terms(e, L, x, dy);
+    }
+    ig_tensor_free(xf);
+    ig_tensor_free(xc);
+    ig_tensor_free(dc);
+    return s;
+}
+
+static enum ig_status ensure_cap(struct ig_al_engine *e, int64_t n)
+{
+    if (n <= e->cap) return IG_OK;
+    free(e->dot);
+    free(e->tdot);
+    free(e->sq);
+    free(e->host);
+    e->dot = malloc((size_t)n * sizeof(double));
+    e->tdot = malloc((size_t)n * sizeof(double));
+    e->sq = malloc((size_t)n * sizeof(double));
+    e->host = malloc((size_t)n * sizeof(float));
+    if (!e->dot || !e->tdot || !e->sq || !e->host) {
+        e->cap = 0;
+        return ig_error(IG_ERR_OOM, "ig_al_engine_batch: out of host memory for %lld rows", (long long)n);
+    }
+    e->cap = n;
+    return IG_OK;
+}
+
+/* One forward + backward of the batch with the hook filling e->dot/tdot/sq (zeroed first).
+ * classes > 0: the logits must have that many columns. */
+static enum ig_status engine_pass(struct ig_al_engine *e, struct ig_tensor *x, const struct ig_tensor *y, int classes,
+                                  const char *who)
+{
+    if (e->has_bn && e->m->training)
+        return ig_error(IG_ERR_STATE, "%s: the model is in train mode; per-sample batch-norm gradients need eval mode "
+                                      "(ig_model_set_train(m, false))", who);
+    int64_t n = x->shape[0];
+    IG_TRY(ensure_cap(e, n));
+    e->n = n;
+    memset(e->dot, 0, (size_t)n * sizeof(double));
+    memset(e->tdot, 0, (size_t)n * sizeof(double));
+    memset(e->sq, 0, (size_t)n * sizeof(double));
+    struct ig_graph *g = e->g;
+    ig_graph_reset(g);
+    ig_graph_set_grad_enabled(g, true);
+    ig_graph_set_param_grads(g, false);
+    ig_graph_set_layer_hook(g, engine_hook, e);
+    struct ig_var *logits = ig_model_forward(e->m, g, ig_graph_input(g, x, false));
+    enum ig_status s = IG_OK;
+    if (logits && classes > 0 && ig_var_value(logits)->shape[1] != classes)
+        s = ig_error(IG_ERR_SHAPE, "%s: the model has %lld classes, n_classes is %d", who,
+                     (long long)ig_var_value(logits)->shape[1], classes);
+    struct ig_var *loss = s == IG_OK ? ig_ag_cross_entropy(g, logits, y, IG_REDUCTION_SUM) : NULL;
+    if (s == IG_OK) s = loss ? ig_graph_backward(g, loss) : ig_al_graph_failed(g, "per-sample gradient forward");
+    ig_graph_set_layer_hook(g, NULL, NULL);
+    ig_graph_set_param_grads(g, true);
+    return s;
+}
+
+enum ig_status ig_al_engine_batch(struct ig_al_engine *e, struct ig_tensor *x, const struct ig_tensor *y, double *dot,
+                                  double *tdot, double *sq)
+{
+    if (!e || !x || !y || !dot || !sq) return ig_error(IG_ERR_INVALID_ARG, "ig_al_engine_batch: NULL argument");
+    e->want_dot = true;
+    e->want_tdot = tdot != NULL;
+    IG_TRY(engine_pass(e, x, y, 0, "ig_al_engine_batch"));
+    int64_t n = e->n;
+    memcpy(dot, e->dot, (size_t)n * sizeof(double));
+    memcpy(sq, e->sq, (size_t)n * sizeof(double));
+    if (tdot) memcpy(tdot, e->tdot, (size_t)n * sizeof(double));
+    return IG_OK;
+}
+
+enum ig_status ig_al_engine_class_sq(struct ig_al_engine *e, struct ig_tensor *x, int n_classes, double *sq_out)
+{
+    if (!e || !x || !sq_out) return ig_error(IG_ERR_INVALID_ARG, "ig_al_engine_class_sq: NULL argument");
+    if (n_classes < 1) return ig_error(IG_ERR_INVALID_ARG, "ig_al_engine_class_sq: n_classes is %d, expected >= 1", n_classes);
+    int64_t N = x->shape[0];
+    struct ig_tensor *y = ig_tensor_new(e->be, IG_DTYPE_I32, 1, &N);
+    if (!y) return ig_error(IG_ERR_OOM, "ig_al_engine_class_sq: out of memory");
+    enum ig_status s = IG_OK;
+    e->want_dot = e->want_tdot = false;
+    for (int c = 0; s == IG_OK && c < n_classes; c++) {
+        s = ig_fill(y, (float)c);
+        if (s == IG_OK) s = engine_pass(e, x, y, n_classes, "ig_al_engine_class_sq");
+        for (int64_t i = 0; s == IG_OK && i < N; i++) sq_out[i * n_classes + c] = e->sq[i];
+    }
+    ig_tensor_free(y);
+    return s;
+}
+
+void ig_al_instance_terms(size_t n, const double *dot, const double *tdot, const double *sq, double wd,
+                          const struct ig_al_ref_stats *rs, double *dd, double *dsq)
+{
+    for (size_t i = 0; i < n; i++) {
+        double td = tdot ? tdot[i] : 0.0;
+        dd[i] = dot[i] + wd * rs->ref_dot_theta;
+        dsq[i] = sq[i] + 2.0 * wd * td + wd * wd * rs->theta_sq;
+    }
+}

@@ -1,0 +1,158 @@
+/* CPU per-sample conv gradient terms: per instance, im2col + one single-threaded sgemm (or the ghost norm), inside one OpenMP loop over instances. */
+#include "ig_cpu_persample.h"
+#include "ig_cpu_util.h"
+#include <string.h>
+
+/* One conv's geometry; K = C KH KW rows of col, P = Ho Wo columns. */
+struct ps_geom {
+    int64_t N, C, H, W, O, KH, KW, Ho, Wo, K, P;
+    struct ig_conv2d_params p;
+};
+
+bool ig_cpu_persample_uses_ghost(int64_t K, int64_t O, int64_t P)
+{
+    /* ghost: P^2 (K + O) / 2 (two syrk) vs dW_n: P K O multiply-adds */
+    return P * (K + O) < K * O;
+}
+
+/* col[K, P] of one image xs[C, H, W]: row (c, kh, kw), column (oh, ow); 0 in the padding. */
+static void ps_im2col(const struct ps_geom *g, const float *xs, float *col)
+{
+    for (int64_t c = 0; c < g->C; c++)
+        for (int64_t kh = 0; kh < g->KH; kh++)
+            for (int64_t kw = 0; kw < g->KW; kw++) {
+                float *dst = col + ((c * g->KH + kh) * g->KW + kw) * g->P;
+                const float *plane = xs + c * g->H * g->W;
+                for (int64_t oh = 0; oh < g->Ho; oh++) {
+                    int64_t ih = oh * g->p.stride_h - g->p.pad_h + kh;
+                    float *row = dst + oh * g->Wo;
+                    if (ih < 0 || ih >= g->H) {
+                        for (int64_t ow = 0; ow < g->Wo; ow++) row[ow] = 0.0f;
+                        continue;
+                    }
+                    const float *src = plane + ih * g->W;
+                    for (int64_t ow = 0; ow < g->Wo; ow++) {
+                        int64_t iw = ow * g->p.stride_w - g->p.pad_w + kw;
+                        row[ow] = (iw >= 0 && iw < g->W) ? src[iw] : 0.0f;
+                    }
+                }
+            }
+}
+
+/* Σ a_i b_i over n floats: sdot on blocks, blocks summed in double. */
+static double ps_dot(const float *a, const float *b, int64_t n)
+{
+    double s = 0.0;
+    for (int64_t i = 0; i < n; i += 4096) {
+        int64_t m = n - i < 4096 ? n - i : 4096;
+        s += (double)cblas_sdot((int)m, a + i, 1, b + i, 1);
+    }
+    return s;
+}
+
+/* Σ_{p,q} A[p,q] B[p,q] of two symmetric [P,P] matrices with only the upper triangle valid. */
+static double ps_sym_dot(const float *A, const float *B, int64_t P)
+{
+    double s = 0.0;
+    for (int64_t i = 0; i < P; i++) {
+        s += (double)A[i * P + i] * B[i * P + i];
+        if (i + 1 < P) s += 2.0 * ps_dot(A + i * P + i + 1, B + i * P + i + 1, P - 1 - i);
+    }
+    return s;
+}
+
+struct ps_job {
+    struct ps_geom g;
+    bool has_bias, ghost;
+    int n_refs;
+    const float *x, *dy, *rw[IG_CPU_PERSAMPLE_MAX_REFS], *rb[IG_CPU_PERSAMPLE_MAX_REFS];
+    double *const *acc_dot;
+    double *acc_sq;
+    int64_t per_thread;   /* scratch floats per thread */
+};
+
+/* Floats of col [K,P] plus dW [O,K] (or col^T col and dy^T dy [P,P]); db [O] follows. */
+static int64_t ps_work(const struct ps_geom *g, bool ghost)
+{
+    return g->K * g->P + (ghost ? 2 * g->P * g->P : g->O * g->K);
+}
+
+static void ps_instance(const struct ps_job *j, int64_t n, float *scr)
+{
+    const struct ps_geom *g = &j->g;
+    const float *dyn = j->dy + n * g->O * g->P;
+    float *col = scr, *work = scr + g->K * g->P;
+    ps_im2col(g, j->x + n * g->C * g->H * g->W, col);
+    double sq;
+    if (j->ghost) {
+        float *ga = work, *gb = work + g->P * g->P;
+        cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)g->P, (int)g->K, 1.0f, col, (int)g->P, 0.0f, ga, (int)g->P);
+        cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)g->P, (int)g->O, 1.0f, dyn, (int)g->P, 0.0f, gb, (int)g->P);
+        sq = ps_sym_dot(ga, gb, g->P);
+    } else {
+        /* dW[O,K] = dy_n[O,P] col^T */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)g->O, (int)g->K, (int)g->P, 1.0f, dyn, (int)g->P, col,
+                    (int)g->P, 0.0f, work, (int)g->K);
+        sq = ps_dot(work, work, g->O * g->K);
+        for (int r = 0; r < j->n_refs; r++) j->acc_dot[r][n] += ps_dot(work, j->rw[r], g->O * g->K);
+    }
+    if (j->has_bias) {
+        float *db = scr + ps_work(g, j->ghost);
+        for (int64_t o = 0; o < g->O; o++) {
+            float t = 0.0f;
+            for (int64_t q = 0; q < g->P; q++) t += dyn[o * g->P + q];
+            db[o] = t;
+        }
+        sq += ps_dot(db, db, g->O);
+        for (int r = 0; r < j->n_refs; r++)
+            if (j->rb[r]) j->acc_dot[r][n] += ps_dot(db, j->rb[r], g->O);
+    }
+    j->acc_sq[n] += sq;
+}
+
+static bool on_cpu(const struct ig_tensor *t) { return !t || ig_backend_kind(t->backend) == IG_BACKEND_CPU; }
+
+enum ig_status ig_cpu_persample_conv(struct ig_backend *be, const struct ig_tensor *x, const struct ig_tensor *dy,
+                                     const struct ig_tensor *w, struct ig_conv2d_params p, bool has_bias, int n_refs,
+                                     const struct ig_tensor *const *refw, const struct ig_tensor *const *refb,
+                                     double *const *acc_dot, double *acc_sq)
+{
+    if (!be || !x || !dy || !w || !acc_sq || n_refs < 0 || n_refs > IG_CPU_PERSAMPLE_MAX_REFS || x->ndim != 4 || dy->ndim != 4)
+        return ig_error(IG_ERR_INVALID_ARG, "persample conv: bad arguments");
+    bool cpu = ig_backend_kind(be) == IG_BACKEND_CPU && on_cpu(x) && on_cpu(dy);
+    for (int r = 0; r < n_refs; r++) cpu = cpu && refw[r] && on_cpu(refw[r]) && on_cpu(refb[r]);
+    if (!cpu) return ig_error(IG_ERR_BACKEND, "persample conv: tensors are not on the CPU backend");
+    if (!ig_tensor_is_contiguous(x) || !ig_tensor_is_contiguous(dy))
+        return ig_error(IG_ERR_LAYOUT, "persample conv: x and dy must be contiguous");
+    struct ps_job j = {.has_bias = has_bias, .n_refs = n_refs, .acc_dot = acc_dot, .acc_sq = acc_sq};
+    struct ps_geom *g = &j.g;
+    g->N = x->shape[0], g->C = x->shape[1], g->H = x->shape[2], g->W = x->shape[3];
+    g->O = dy->shape[1], g->Ho = dy->shape[2], g->Wo = dy->shape[3], g->p = p;
+    if (dy->shape[0] != g->N) return ig_error(IG_ERR_SHAPE, "persample conv: x has %lld rows, dy %lld",
+                                              (long long)g->N, (long long)dy->shape[0]);
+    if (w->ndim != 4 || w->shape[0] != g->O || w->shape[1] != g->C)
+        return ig_error(IG_ERR_SHAPE, "persample conv: weight does not match x and dy");
+    for (int r = 0; r < n_refs; r++)
+        if (ig_tensor_numel(refw[r]) != ig_tensor_numel(w) || !ig_tensor_is_contiguous(refw[r]))
+            return ig_error(IG_ERR_SHAPE, "persample conv: reference %d is not a contiguous weight-shaped tensor", r);
+    g->KH = w->shape[2], g->KW = w->shape[3];
+    g->K = g->C * g->KH * g->KW, g->P = g->Ho * g->Wo;
+    if (g->N == 0 || g->P == 0 || g->K == 0 || g->O == 0) return IG_OK;
+    j.ghost = n_refs == 0 && ig_cpu_persample_uses_ghost(g->K, g->O, g->P);
+    j.x = ig_cpu_f32(x), j.dy = ig_cpu_f32(dy);
+    for (int r = 0; r < n_refs; r++) {
+        j.rw[r] = ig_cpu_f32(refw[r]);
+        j.rb[r] = refb[r] ? ig_cpu_f32(refb[r]) : NULL;
+    }
+    int nth = ig_cpu_max_threads();
+    if (nth > g->N) nth = (int)g->N;
+    j.per_thread = (ps_work(g, j.ghost) + g->O + 15) & ~(int64_t)15;   /* 64-byte aligned slices */
+    float *scr = ig_backend_scratch(be, (size_t)(j.per_thread * nth) * sizeof(float));
+    if (!scr) return ig_error(IG_ERR_OOM, "persample conv: out of memory for %d x %lld floats of scratch", nth,
+                              (long long)j.per_thread);
+    int saved = ig_cpu_blas_single_begin();
+    IG_OMP(omp parallel for schedule(dynamic, 1) num_threads(nth))
+    for (int64_t n = 0; n < g->N; n++) ps_instance(&j, n, scr + ig_cpu_thread_id() * j.per_thread);
+    ig_cpu_blas_single_end(saved);
+    return IG_OK;
+}
