@@ -1,6 +1,7 @@
 /* libFuzzer target: the versioned JSON model readers of the regressors (GBR, or RF with -DFUZZ_RF), then predictions on two rows. */
 #include "fuzz_util.h"
 #include "ig_regress.h"
+#include <stdbool.h>
 #include <string.h>
 
 /* Small fitted models as seeds (IGRADV_FUZZ_WRITE_SEEDS=<dir>). */
@@ -39,6 +40,15 @@ static void write_seeds(const char *dir)
     exit(0);
 }
 
+/* Rows of zeros and of 255 with the model's f features (x: two rows of 256); false when f does not fit. */
+static bool two_rows(const float *x, size_t f, float *xf)
+{
+    if (!f || f > 256) return false;
+    memcpy(xf, x, f * sizeof *x);
+    memcpy(xf + f, x + 256, f * sizeof *x);
+    return true;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 {
     const char *seeds = getenv("IGRADV_FUZZ_WRITE_SEEDS");
@@ -50,10 +60,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
     struct ig_rf *rf = NULL;
     if (ig_rf_load(&rf, p) != IG_REGRESS_OK) return 0;
     size_t f = ig_rf_n_features(rf);
-    if (f && f <= 256) {
-        float xf[2 * 256];
-        memcpy(xf, x, f * sizeof *x);
-        memcpy(xf + f, x + 256, f * sizeof *x);
+    float xf[2 * 256];
+    if (two_rows(x, f, xf)) {
         ig_rf_predict_f32(rf, xf, 2, f, out);
         if (ig_rf_is_classifier(rf) && ig_rf_n_classes(rf) <= 16) ig_rf_predict_proba_f32(rf, xf, 2, f, out);
     }
@@ -62,12 +70,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
     struct ig_gbr *g = NULL;
     if (ig_gbr_load(&g, p) != IG_REGRESS_OK) return 0;
     size_t f = ig_gbr_n_features(g);
-    if (f && f <= 256) {
-        float xf[2 * 256];
-        memcpy(xf, x, f * sizeof *x);
-        memcpy(xf + f, x + 256, f * sizeof *x);
-        ig_gbr_predict_f32(g, xf, 2, f, out);
-    }
+    float xf[2 * 256];
+    if (two_rows(x, f, xf)) ig_gbr_predict_f32(g, xf, 2, f, out);
     ig_gbr_free(g);
 #endif
     return 0;
