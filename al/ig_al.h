@@ -41,10 +41,29 @@ void ig_al_scores_from_dots(enum ig_al_score kind, size_t n, const double *dot, 
                             double *out);
 /* numpy.quantile with linear interpolation; work holds n doubles. */
 double ig_al_quantile(const double *x, size_t n, double q, double *work);
-/* RDS/RLD binning: r >= Q3 -> 1, r <= Q1 -> 0, else 0.5 (out may alias scores). */
+/* RDS/RLD binning: r >= Q3 -> 1, r <= Q1 -> 0, else 0.5 (out may alias scores). When Q1 = Q3
+ * the first rule wins (scores equal to the quartile get 1, none 0.5) and a warning is logged. */
 enum ig_status ig_al_rank_bin(const double *scores, size_t n, double *out);
 /* LCS: φ = (1 - max_c p_c) m / (m - 1) for probs[n,m]. */
 enum ig_status ig_al_lcs_scores(const float *probs, size_t n, size_t m, double *out);
+/* Margin sampling: 1 - (p_(1) - p_(2)), the gap between the two largest probabilities (probs[n,m]). */
+enum ig_status ig_al_margin_scores(const float *probs, size_t n, size_t m, double *out);
+/* Entropy sampling: -Σ_c p_c log p_c (natural log). */
+enum ig_status ig_al_entropy_scores(const float *probs, size_t n, size_t m, double *out);
+/* EGL: Σ_c p_c ‖∇_θ L(x, c)‖ from class_sq[n,m] = ‖∇_θ L(x_i, c)‖² (ig_al_engine_class_sq). */
+enum ig_status ig_al_egl_scores(const float *probs, const double *class_sq, size_t n, size_t m, double *out);
+/* BADGE (Ash et al. 2020): k-means++ seeding over g_i = (p_i - onehot(argmax p_i)) ⊗ feats_i
+ * (probs[n,C], feats[n,F]) with the distances factorised,
+ *   ‖a⊗b − c⊗d‖² = ‖a‖²‖b‖² − 2 (a·c)(b·d) + ‖c‖²‖d‖²,
+ * so memory is O(n (C + F)). First centre: the largest ‖g_i‖; then D² sampling from seed.
+ * picked[0..k): pool positions in selection order. */
+enum ig_status ig_al_badge_select(const float *probs, const float *feats, size_t n, size_t C, size_t F, size_t k,
+                                  uint64_t seed, size_t *picked);
+/* Core-set (Sener & Savarese 2018), greedy k-centre: k times, the pool point (pool[n,F])
+ * farthest (Euclidean) from its nearest centre, centres = labeled[n_lab,F] and the points
+ * picked so far; ties to the lower index. */
+enum ig_status ig_al_coreset_select(const float *pool, size_t n, const float *labeled, size_t n_lab, size_t F, size_t k,
+                                    size_t *picked);
 /* Indices of the k highest scores, highest first, ties to the lower index; NaN ranks last. */
 enum ig_status ig_al_topk(const double *scores, size_t n, size_t k, size_t *out_idx);
 /* Spearman rank correlation of x and y (ties get average ranks); NaN if undefined. */
@@ -169,13 +188,22 @@ void ig_al_instance_terms(size_t n, const double *dot, const double *tdot, const
  * The library never prints: progress goes to the callback.
  */
 
+/* The selection methods, one row each in the method table (ig_al_methods.c). */
 enum ig_al_method { IG_AL_METHOD_DS, IG_AL_METHOD_LD, IG_AL_METHOD_RDS, IG_AL_METHOD_RLD, IG_AL_METHOD_RND,
-                    IG_AL_METHOD_LCS, IG_AL_METHOD_COUNT };
+                    IG_AL_METHOD_LCS, IG_AL_METHOD_MARGIN, IG_AL_METHOD_ENTROPY, IG_AL_METHOD_EGL,
+                    IG_AL_METHOD_BADGE, IG_AL_METHOD_CORESET, IG_AL_METHOD_COUNT };
 const char *ig_al_method_name(enum ig_al_method m);      /* "ds", "ld", ..., "lcs" */
 const char *ig_al_method_summary(enum ig_al_method m);   /* one line: what the method selects */
 int ig_al_method_parse(const char *name, enum ig_al_method *out);  /* case-insensitive; 1 on success */
 
+/* The reference gradient δ: FULL (Σ ∇L over LI ∪ NLI + n·wd·θ at the scoring θ, eval mode)
+ * or NLI (over NLI only, the published code). RUNNING, the sum of the minibatch gradients
+ * along the training epoch, was removed: ig_al_run rejects it (IG_AL_RUNNING_REMOVED says why). */
 enum ig_al_reference { IG_AL_REF_FULL, IG_AL_REF_RUNNING, IG_AL_REF_NLI };
+#define IG_AL_RUNNING_REMOVED                                                                                          \
+    "'running' was removed: it sums minibatch gradients taken at the θ of each training step, and θ moves "       \
+    "during the epoch, so it ranks instances against a stale direction (quick preset: Spearman 0.20, then -0.65 against 'full') "   \
+    "on the quick preset); use full or nli"
 const char *ig_al_reference_name(enum ig_al_reference r); /* "full", "running", "nli" */
 int ig_al_reference_parse(const char *name, enum ig_al_reference *out);
 
@@ -185,7 +213,7 @@ struct ig_al_progress {
     int al_epoch;         /* 0: line 1; 1..al_epochs; al_epochs+1: final retraining */
     int train_epoch;      /* 1-based within the stage, 0 if none */
     double loss;          /* mean training loss of the epoch (train stages), NaN otherwise */
-    double value;         /* accuracy (eval), Spearman (score, running vs full), else NaN */
+    double value;         /* accuracy (eval), else NaN */
     double seconds;       /* wall time of the stage */
 };
 /* Return 0 to continue; non-zero stops the run at its next checkpoint (after line 2 or an
@@ -195,7 +223,6 @@ typedef int (*ig_al_progress_fn)(const struct ig_al_progress *ev, void *user);
 struct ig_al_params {
     enum ig_al_method method;          /* default DS */
     enum ig_al_reference reference;    /* default FULL */
-    bool compare_running;              /* running: also score with `full` and report Spearman (default false) */
     int64_t k;                         /* labels per AL epoch (default 500) */
     int al_epochs;                     /* epch (default 10) */
     int train_epochs;                  /* epochs at line 1, line 5 and the final retraining (default 10) */
@@ -211,17 +238,28 @@ struct ig_al_params {
     const char *checkpoint_dir;        /* per-AL-epoch checkpoints (NULL: none) */
     const char *tag;                   /* checkpoint file prefix (default: the method name) */
     bool resume;                       /* continue from checkpoint_dir/<tag>.state.json if present */
-    bool track_accuracy;               /* test accuracy after every AL epoch's training (default false) */
+    bool track_accuracy;               /* test accuracy after every AL epoch's training (default true) */
+    enum ig_al_param_set params;       /* parameters of δ, δ_x, θ and EGL (default all) */
+    bool abs_cos;                      /* DS = |cos(δ, δ_x)|, LD = 1 - |cos(δ, δ - δ_x)| (published code; default false) */
+    int cv_folds;                      /* regressor quality: k-fold over NLI (default 5; < 2: off) */
     ig_al_progress_fn progress;
     void *progress_user;
 };
 struct ig_al_params ig_al_params_default(void);
 
+#define IG_AL_MAX_CLASSES 16
 struct ig_al_epoch_stats {
     double train_s, score_s, fit_s, predict_s, select_s, total_s;
-    double ref_spearman;     /* running vs full (NaN unless compare_running) */
-    double test_acc;         /* NaN unless track_accuracy */
-    double score_mean;       /* mean r_x over NLI (NaN for baselines) */
+    double test_acc;         /* after this epoch's training (NaN unless track_accuracy) */
+    int64_t n_labeled;       /* labels spent by the model test_acc measures: |LI ∪ NLI| of its training */
+    double score_mean;       /* mean r_x over NLI (NaN for methods without a regressor) */
+    /* Regressor quality: Spearman between r̂ and r_x on held-out NLI rows (cv_folds-fold
+     * cross-validation with the method's regressor; NaN without a regressor). */
+    double reg_spearman;
+    /* δ composition at the last scoring of the epoch: δ = G + n·wd·θ with G = Σ∇L:
+     * ‖G‖, ‖n·wd·θ‖ and cos(G, θ) (NaN for methods without a reference). */
+    double delta_grad_norm, delta_wd_norm, delta_cos;
+    int64_t class_hist[IG_AL_MAX_CLASSES];   /* labels of the batch selected in this epoch */
 };
 
 struct ig_al_result {

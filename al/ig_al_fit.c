@@ -34,10 +34,11 @@ struct fitted {
     double constant_value;
 };
 
-static enum ig_status fit(struct ig_al_run *r, const uint8_t *x, const double *target, int al_epoch, struct fitted *f)
+/* Fit on the pixel rows x[0..k) with targets target[0..k); warn: log the one-class rule. */
+static enum ig_status fit(struct ig_al_run *r, const uint8_t *x, const double *target, int64_t k, int al_epoch, bool warn,
+                          struct fitted *f)
 {
     const struct ig_al_params *p = r->p;
-    int64_t k = r->n_nli;
     if (r->row->regressor == IG_AL_REGRESSOR_GBR) {
         float *yf = malloc((size_t)(k ? k : 1) * sizeof *yf);
         if (!yf) return ig_error(IG_ERR_OOM, "regressor: out of host memory");
@@ -61,7 +62,8 @@ static enum ig_status fit(struct ig_al_run *r, const uint8_t *x, const double *t
         /* nothing to learn: every pool row gets the one class present, so the selection is
          * the first k rows of UI in pool order (documented in README, RDS/RLD) */
         f->constant_value = 0.5 * (double)(k ? yc[0] : 0);
-        ig_log(IG_LOG_WARN, "%s AL epoch %d: all %lld random-forest labels are class %d; r̂ is constant and the "
+        if (warn)
+            ig_log(IG_LOG_WARN, "%s AL epoch %d: all %lld random-forest labels are class %d; r̂ is constant and the "
                "first k rows of UI are taken", r->mname, al_epoch, (long long)k, k ? (int)yc[0] : 0);
     } else {
         struct ig_rf_params rp = ig_rf_params_default();
@@ -101,7 +103,8 @@ enum ig_status ig_al_fit_predict(struct ig_al_run *r, const double *target, int 
     double t0 = ig_now_seconds();
     struct fitted f = {0};
     uint8_t *x = gather(r, r->nli, r->n_nli);
-    enum ig_status s = x ? fit(r, x, target, al_epoch, &f) : ig_error(IG_ERR_OOM, "regressor: out of host memory");
+    enum ig_status s = x ? fit(r, x, target, r->n_nli, al_epoch, true, &f)
+                         : ig_error(IG_ERR_OOM, "regressor: out of host memory");
     free(x);
     st->fit_s = ig_now_seconds() - t0;
     t0 = ig_now_seconds();
@@ -117,5 +120,55 @@ enum ig_status ig_al_fit_predict(struct ig_al_run *r, const double *target, int 
     ig_gbr_free(f.gbr);
     ig_rf_free(f.rf);
     free(out);
+    return s;
+}
+
+/* Rows of fold `fold` (positions i with i % folds == fold after a seeded shuffle) to the
+ * back: x_tr/y_tr get the others, x_te/pos_te the fold. Returns the fold's size. */
+static int64_t split_fold(const struct ig_al_run *r, const uint8_t *x, const double *target, const int64_t *perm, int folds,
+                          int fold, uint8_t *x_tr, double *y_tr, uint8_t *x_te, int64_t *pos_te)
+{
+    int64_t n_tr = 0, n_te = 0;
+    for (int64_t j = 0; j < r->n_nli; j++) {
+        int64_t i = perm[j];
+        if (j % folds == fold) {
+            memcpy(x_te + n_te * r->feat, x + i * r->feat, (size_t)r->feat);
+            pos_te[n_te++] = i;
+        } else {
+            memcpy(x_tr + n_tr * r->feat, x + i * r->feat, (size_t)r->feat);
+            y_tr[n_tr++] = target[i];
+        }
+    }
+    return n_te;
+}
+
+enum ig_status ig_al_fit_cv(struct ig_al_run *r, const double *target, int al_epoch, double *spearman)
+{
+    int folds = r->p->cv_folds;
+    int64_t k = r->n_nli;
+    *spearman = NAN;
+    if (folds < 2 || k < 2 * folds) return IG_OK;
+    uint8_t *x = gather(r, r->nli, k), *x_tr = malloc((size_t)(k * r->feat)), *x_te = malloc((size_t)(k * r->feat));
+    double *y_tr = malloc((size_t)k * sizeof *y_tr), *oof = malloc((size_t)k * sizeof *oof), *pred = malloc((size_t)k * sizeof *pred);
+    int64_t *perm = malloc((size_t)k * sizeof *perm), *pos = malloc((size_t)k * sizeof *pos);
+    float *out = malloc((size_t)k * 3 * sizeof *out);
+    enum ig_status s = x && x_tr && x_te && y_tr && oof && pred && perm && pos && out
+                           ? IG_OK : ig_error(IG_ERR_OOM, "regressor cross-validation: out of host memory");
+    if (s == IG_OK) {
+        struct ig_rng rng;
+        ig_rng_seed(&rng, ig_hash64(r->p->seed ^ 0xc5f01dull ^ (uint64_t)al_epoch));
+        ig_rng_permutation(&rng, perm, k);
+    }
+    for (int fold = 0; s == IG_OK && fold < folds; fold++) {
+        int64_t n_te = split_fold(r, x, target, perm, folds, fold, x_tr, y_tr, x_te, pos);
+        struct fitted f = {0};
+        s = fit(r, x_tr, y_tr, k - n_te, al_epoch, false, &f);
+        if (s == IG_OK) s = predict(r, &f, x_te, n_te, out, pred);
+        for (int64_t j = 0; s == IG_OK && j < n_te; j++) oof[pos[j]] = pred[j];
+        ig_gbr_free(f.gbr);
+        ig_rf_free(f.rf);
+    }
+    if (s == IG_OK) *spearman = ig_al_spearman(oof, target, (size_t)k);
+    free(x), free(x_tr), free(x_te), free(y_tr), free(oof), free(pred), free(perm), free(pos), free(out);
     return s;
 }

@@ -75,7 +75,7 @@ struct ig_al_run {
     char prev_model[256];            /* model file of the last saved state */
     double *score, *acc_score;       /* [k] r_x of one training epoch, summed over the epochs */
     double *pool;                    /* [|UI|] pool scores */
-    double ref_spearman;             /* last scoring: running vs full (NaN unless compare_running) */
+    double delta_grad_norm, delta_wd_norm, delta_cos;   /* last scoring: δ composition (NaN if none) */
 };
 
 /* Progress event (the callback may set r->stop). */
@@ -95,6 +95,9 @@ enum ig_status ig_al_draw_random(const struct ig_al_run *r, uint64_t seed, int64
 /* Line 6 and 8: fit the row's regressor on (pixels of NLI, target) and predict pool[|UI|]. */
 enum ig_status ig_al_fit_predict(struct ig_al_run *r, const double *target, int al_epoch, double *pool,
                                  struct ig_al_epoch_stats *st);
+/* Regressor quality: *spearman = Spearman(out-of-fold r̂, target) over NLI with p->cv_folds
+ * folds (NaN when cv_folds < 2 or fewer rows than folds). */
+enum ig_status ig_al_fit_cv(struct ig_al_run *r, const double *target, int al_epoch, double *spearman);
 
 /* Fingerprints of a run's inputs (ig_al_checkpoint.c): line 1 (shared by the methods of
  * one seed) and the whole run; the checkpoint state after line 2 / every AL epoch; resume

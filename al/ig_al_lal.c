@@ -1,4 +1,4 @@
-/* LAL-IGradV scoring (line 5): the reference gradient δ (full, running or NLI) and the DS / LD score of every NLI instance from the per-sample engine. */
+/* LAL-IGradV scoring (line 5): the reference gradient δ (full or NLI) and the DS / LD score of every NLI instance from the per-sample engine. */
 #include "ig_al_internal.h"
 #include <math.h>
 #include <stdlib.h>
@@ -17,6 +17,26 @@ static enum ig_status reference_full(struct ig_al_run *r, const int64_t *set, in
     }
     if (s == IG_OK) s = ig_al_engine_ref_add_theta(r->e, (float)n * r->p->weight_decay);
     return s;
+}
+
+/* The published code's |cos|: DS = |cos(δ, δ_x)|, LD = 1 - |cos(δ, δ - δ_x)|. */
+static void abs_cosine(enum ig_al_score kind, size_t n, double *out)
+{
+    for (size_t i = 0; i < n; i++) out[i] = kind == IG_AL_DS ? fabs(out[i]) : 1.0 - fabs(1.0 - out[i]);
+}
+
+/* δ = G + n·wd·θ: ‖G‖, ‖n·wd·θ‖ and cos(G, θ) from ‖δ‖², δ·θ and ‖θ‖² (n = the reference's set size). */
+static void delta_composition(struct ig_al_run *r, int64_t n)
+{
+    struct ig_al_ref_stats rs;
+    r->delta_grad_norm = r->delta_wd_norm = r->delta_cos = NAN;
+    if (ig_al_engine_ref_stats(r->e, &rs) != IG_OK) return;
+    double a = (double)n * r->p->weight_decay;
+    double g_sq = rs.ref_sq - 2.0 * a * rs.ref_dot_theta + a * a * rs.theta_sq, g_theta = rs.ref_dot_theta - a * rs.theta_sq;
+    r->delta_grad_norm = sqrt(g_sq > 0 ? g_sq : 0);
+    r->delta_wd_norm = a * sqrt(rs.theta_sq);
+    double den = r->delta_grad_norm * sqrt(rs.theta_sq);
+    r->delta_cos = den > 0 ? g_theta / den : NAN;
 }
 
 /* DS or LD score of the rows against the reference now in the engine. */
@@ -38,6 +58,7 @@ static enum ig_status score_with_reference(struct ig_al_run *r, enum ig_al_score
     if (s == IG_OK) {
         ig_al_instance_terms((size_t)k, dot, tdot, sq, r->p->weight_decay, &rs, dd, dsq);
         ig_al_scores_from_dots(kind, (size_t)k, dd, dsq, rs.ref_sq, out);
+        if (r->p->abs_cos) abs_cosine(kind, (size_t)k, out);
     }
     free(dot);
     free(tdot);
@@ -47,26 +68,17 @@ static enum ig_status score_with_reference(struct ig_al_run *r, enum ig_al_score
     return s;
 }
 
-/* Score rows (NLI) after one training epoch; the labeled set LI ∪ NLI is r->li[0..n_li + n_nli).
- * r->ref_spearman: running vs full when compare_running, else NaN. */
+/* Score rows (NLI) after one training epoch; the labeled set LI ∪ NLI is r->li[0..n_li + n_nli). */
 static enum ig_status score_lal(struct ig_al_run *r, enum ig_al_score kind, const int64_t *rows, int64_t n, double *out)
 {
     const struct ig_al_params *p = r->p;
     int64_t n_lab = r->n_li + r->n_nli;
     ig_model_set_train(r->m, false);
     enum ig_status s = IG_OK;
-    r->ref_spearman = NAN;
     if (p->reference == IG_AL_REF_FULL) s = reference_full(r, r->li, n_lab);
     else if (p->reference == IG_AL_REF_NLI) s = reference_full(r, r->nli, r->n_nli);
+    if (s == IG_OK) delta_composition(r, p->reference == IG_AL_REF_NLI ? r->n_nli : n_lab);
     if (s == IG_OK) s = score_with_reference(r, kind, rows, n, out);
-    if (s == IG_OK && p->reference == IG_AL_REF_RUNNING && p->compare_running) {
-        double *full = malloc((size_t)n * sizeof *full);
-        if (!full) s = ig_error(IG_ERR_OOM, "scoring: out of host memory");
-        if (s == IG_OK) s = reference_full(r, r->li, n_lab);
-        if (s == IG_OK) s = score_with_reference(r, kind, rows, n, full);
-        if (s == IG_OK) r->ref_spearman = ig_al_spearman(out, full, (size_t)n);
-        free(full);
-    }
     ig_model_set_train(r->m, true);
     return s;
 }

@@ -33,10 +33,8 @@ enum ig_status ig_al_evaluate(struct ig_model *m, const struct ig_dataset *data,
 
 /* ---------------------------------------------------------------- training */
 
-/* One epoch over set[0..n) in minibatches (order from oseed). running: D += B (g + wd θ)
- * after every step. *mean_loss: mean training loss. */
-static enum ig_status train_epoch(struct ig_al_run *r, const int64_t *set, int64_t n, uint64_t oseed, bool running,
-                                  double *mean_loss)
+/* One epoch over set[0..n) in minibatches (order from oseed). *mean_loss: mean training loss. */
+static enum ig_status train_epoch(struct ig_al_run *r, const int64_t *set, int64_t n, uint64_t oseed, double *mean_loss)
 {
     int64_t B = r->p->batch_size;
     int64_t *perm = malloc((size_t)n * sizeof *perm), *rows = malloc((size_t)B * sizeof *rows);
@@ -57,10 +55,6 @@ static enum ig_status train_epoch(struct ig_al_run *r, const int64_t *set, int64
         float loss = 0;
         s = ig_batcher_fill(r->batch, rows, nb, &x, &y);
         if (s == IG_OK) s = ig_model_train_step(r->m, r->opt, r->g, x, y, &loss, NULL);
-        if (s == IG_OK && running) {
-            s = ig_al_engine_ref_add_param_grads(r->e, (float)nb);
-            if (s == IG_OK) s = ig_al_engine_ref_add_theta(r->e, (float)nb * r->p->weight_decay);
-        }
         loss_sum += (double)loss * (double)nb;
     }
     free(perm);
@@ -76,7 +70,7 @@ static enum ig_status train_labeled(struct ig_al_run *r, int al, const char *sta
     memcpy(r->li + r->n_li, r->nli, (size_t)r->n_nli * sizeof *r->nli);   /* LI ∪ NLI view, LI unchanged */
     for (int ep = 1; ep <= r->p->train_epochs; ep++) {
         double te = ig_now_seconds(), loss;
-        IG_TRY(train_epoch(r, r->li, n_lab, order_seed(r->p->seed, al, ep), false, &loss));
+        IG_TRY(train_epoch(r, r->li, n_lab, order_seed(r->p->seed, al, ep), &loss));
         ig_al_report(r, stage, al, ep, loss, NAN, ig_now_seconds() - te);
     }
     return IG_OK;
@@ -152,31 +146,25 @@ static enum ig_status phase_line1(struct ig_al_run *r, struct ig_al_result *res)
 
 /* Line 5: train on LI ∪ NLI; for a method with a regressor, score NLI after every training
  * epoch in eval mode and sum the scores into r->acc_score. */
-static enum ig_status phase_train_score(struct ig_al_run *r, int i, struct ig_al_epoch_stats *st, double *sp_mean)
+static enum ig_status phase_train_score(struct ig_al_run *r, int i, struct ig_al_epoch_stats *st)
 {
     const struct ig_al_params *p = r->p;
     bool scored = r->row->regressor != IG_AL_REGRESSOR_NONE;
-    bool running = scored && p->reference == IG_AL_REF_RUNNING;
     int64_t n_lab = r->n_li + r->n_nli;
     memcpy(r->li + r->n_li, r->nli, (size_t)r->n_nli * sizeof *r->nli);   /* LI ∪ NLI view, LI unchanged */
     for (int64_t j = 0; j < r->n_nli; j++) r->acc_score[j] = 0;
-    double sp_sum = 0;
-    int sp_n = 0;
     for (int ep = 1; ep <= p->train_epochs; ep++) {
         double t0 = ig_now_seconds(), loss;
-        if (running) IG_TRY(ig_al_engine_ref_zero(r->e));
-        IG_TRY(train_epoch(r, r->li, n_lab, order_seed(p->seed, i, ep), running, &loss));
+        IG_TRY(train_epoch(r, r->li, n_lab, order_seed(p->seed, i, ep), &loss));
         st->train_s += ig_now_seconds() - t0;
         ig_al_report(r, "train", i, ep, loss, NAN, ig_now_seconds() - t0);
         if (!scored) continue;
         t0 = ig_now_seconds();
         IG_TRY(r->row->score(r, r->nli, r->n_nli, r->score));
         for (int64_t j = 0; j < r->n_nli; j++) r->acc_score[j] += r->score[j];
-        if (!isnan(r->ref_spearman)) sp_sum += r->ref_spearman, sp_n++;
         st->score_s += ig_now_seconds() - t0;
-        ig_al_report(r, "score", i, ep, NAN, r->ref_spearman, ig_now_seconds() - t0);
+        ig_al_report(r, "score", i, ep, NAN, NAN, ig_now_seconds() - t0);
     }
-    *sp_mean = sp_n ? sp_sum / sp_n : NAN;
     return IG_OK;
 }
 
@@ -191,6 +179,9 @@ static enum ig_status phase_fit(struct ig_al_run *r, int i, struct ig_al_epoch_s
     st->score_mean = r->n_nli ? mean / (double)r->n_nli : NAN;
     if (r->row->regressor == IG_AL_REGRESSOR_RF) IG_TRY(ig_al_rank_bin(r->acc_score, (size_t)r->n_nli, r->acc_score));
     IG_TRY(ig_al_fit_predict(r, r->acc_score, i, r->pool, st));
+    double t0 = ig_now_seconds();
+    IG_TRY(ig_al_fit_cv(r, r->acc_score, i, &st->reg_spearman));
+    st->fit_s += ig_now_seconds() - t0;
     ig_al_report(r, "fit", i, 0, NAN, NAN, st->fit_s + st->predict_s);
     return IG_OK;
 }
@@ -206,6 +197,10 @@ static enum ig_status phase_select(struct ig_al_run *r, int i, struct ig_al_epoc
     enum ig_status s = r->row->select(r, i, r->pool, r->p->k, picked);
     if (s == IG_OK) s = take_positions(r, picked, r->p->k);
     free(picked);
+    for (int64_t j = 0; s == IG_OK && j < r->n_nli; j++) {
+        int32_t c = r->train->labels[r->nli[j]];
+        if (c >= 0 && c < IG_AL_MAX_CLASSES) st->class_hist[c]++;
+    }
     st->select_s = ig_now_seconds() - t0;
     ig_al_report(r, "select", i, 0, NAN, NAN, st->select_s);
     return s;
@@ -217,14 +212,16 @@ static enum ig_status phase_al_epoch(struct ig_al_run *r, struct ig_al_result *r
     const struct ig_al_params *p = r->p;
     struct ig_al_epoch_stats *st = &res->epochs[i - 1];
     memset(st, 0, sizeof *st);
-    st->ref_spearman = st->test_acc = st->score_mean = NAN;
-    double t_epoch = ig_now_seconds(), sp = NAN;
-    IG_TRY(phase_train_score(r, i, st, &sp));
+    st->test_acc = st->score_mean = st->reg_spearman = NAN;
+    st->n_labeled = r->n_li + r->n_nli;
+    r->delta_grad_norm = r->delta_wd_norm = r->delta_cos = NAN;
+    double t_epoch = ig_now_seconds();
+    IG_TRY(phase_train_score(r, i, st));
+    st->delta_grad_norm = r->delta_grad_norm;
+    st->delta_wd_norm = r->delta_wd_norm;
+    st->delta_cos = r->delta_cos;
     if (p->track_accuracy) IG_TRY(ig_al_evaluate(r->m, r->test, p->eval_batch, p->norm, &st->test_acc));
-    if (r->row->regressor != IG_AL_REGRESSOR_NONE) {
-        st->ref_spearman = sp;
-        IG_TRY(phase_fit(r, i, st));
-    }
+    if (r->row->regressor != IG_AL_REGRESSOR_NONE) IG_TRY(phase_fit(r, i, st));
     IG_TRY(phase_select(r, i, st));
     st->total_s = ig_now_seconds() - t_epoch;
     IG_TRY(ig_al_save_state(r, res, i, false));
@@ -254,6 +251,9 @@ static enum ig_status check_params(const struct ig_al_params *p, const struct ig
                                    int64_t n_ui)
 {
     if ((unsigned)p->method >= IG_AL_METHOD_COUNT) return ig_error(IG_ERR_INVALID_ARG, "ig_al_run: unknown method");
+    if ((unsigned)p->params >= IG_AL_PARAMS_COUNT) return ig_error(IG_ERR_INVALID_ARG, "ig_al_run: unknown parameter set");
+    if (p->reference != IG_AL_REF_FULL && p->reference != IG_AL_REF_NLI)
+        return ig_error(IG_ERR_INVALID_ARG, "ig_al_run: reference %s", IG_AL_RUNNING_REMOVED);
     if (p->k < 1 || p->al_epochs < 0 || p->train_epochs < 1 || p->batch_size < 1 || p->eval_batch < 1)
         return ig_error(IG_ERR_INVALID_ARG, "ig_al_run: k, train_epochs, batch sizes must be >= 1 and al_epochs >= 0");
     if (!(p->lr > 0) || !(p->weight_decay >= 0))
@@ -286,7 +286,6 @@ static enum ig_status run_init(struct ig_al_run *r, struct ig_al_result *res, st
     r->test = test;
     r->feat = ig_dataset_image_bytes(train);
     r->mname = r->row->name;
-    r->ref_spearman = NAN;
     int64_t k = p->k;
     r->li = malloc((size_t)(n_li + n_ui) * sizeof *r->li);
     r->ui = malloc((size_t)n_ui * sizeof *r->ui);
@@ -308,7 +307,11 @@ static enum ig_status run_init(struct ig_al_run *r, struct ig_al_result *res, st
     IG_TRY(ig_optim_adam_new(&r->opt, m, ap));
     IG_TRY(ig_graph_new(r->be, &r->g));
     IG_TRY(ig_batcher_new(&r->batch, r->be, train, p->batch_size > p->eval_batch ? p->batch_size : p->eval_batch, p->norm));
-    if (r->row->per_sample_grads) IG_TRY(ig_al_engine_new(&r->e, m));
+    if (r->row->per_sample_grads) {
+        struct ig_al_engine_opts eo = ig_al_engine_opts_default();
+        eo.params = p->params;
+        IG_TRY(ig_al_engine_new_opts(&r->e, m, &eo));
+    }
     r->fp = ig_al_fp_run(r, li, n_li, ui, n_ui);
     return IG_OK;
 }

@@ -79,6 +79,10 @@ enum ig_status ig_al_rank_bin(const double *scores, size_t n, double *out)
     if (!work) return ig_error(IG_ERR_OOM, "ig_al_rank_bin: out of memory for %zu scores", n);
     double q1 = ig_al_quantile(scores, n, 0.25, work), q3 = ig_al_quantile(scores, n, 0.75, work);
     free(work);
+    /* Q1 = Q3 (at least half the scores tie): r >= Q3 is tested first, so the tied scores
+     * get 1, those below 0, those above 1; no score gets 0.5 */
+    if (q1 == q3)
+        ig_log(IG_LOG_WARN, "rank binning: Q1 = Q3 = %g over %zu scores; scores equal to it get 1, none 0.5", q1, n);
     for (size_t i = 0; i < n; i++) out[i] = scores[i] >= q3 ? 1.0 : scores[i] <= q1 ? 0.0 : 0.5;
     return IG_OK;
 }

@@ -85,6 +85,8 @@ void ig_al_settings_run(struct al_settings *s, const struct ig_al_params *p, con
     set_add(s, "rf_estimators", "%d", p->rf_estimators);
     set_add(s, "rf_max_depth", "%d", p->rf_max_depth);
     set_add(s, "track_accuracy", "%d", p->track_accuracy ? 1 : 0);
+    set_add(s, "params", "%s", ig_al_param_set_name(p->params));
+    set_add(s, "abs_cos", "%d", p->abs_cos ? 1 : 0);
 }
 
 uint64_t ig_al_settings_fingerprint(const struct al_settings *s)

@@ -42,6 +42,9 @@ struct ig_al_params ig_al_params_default(void)
     p.gbr_estimators = 200;
     p.rf_estimators = 100;
     p.rf_max_depth = 5;
+    p.track_accuracy = true;
+    p.params = IG_AL_PARAMS_ALL;
+    p.cv_folds = 5;
     for (int c = 0; c < 4; c++) p.norm.mean[c] = 0.5f, p.norm.std[c] = 0.5f;
     return p;
 }
@@ -282,9 +285,16 @@ static json_t *epochs_json(const struct ig_al_epoch_stats *ep, int n)
         json_object_set_new(o, "predict_s", num(ep[i].predict_s));
         json_object_set_new(o, "select_s", num(ep[i].select_s));
         json_object_set_new(o, "total_s", num(ep[i].total_s));
-        json_object_set_new(o, "ref_spearman", num(ep[i].ref_spearman));
         json_object_set_new(o, "test_acc", num(ep[i].test_acc));
         json_object_set_new(o, "score_mean", num(ep[i].score_mean));
+        json_object_set_new(o, "n_labeled", json_integer(ep[i].n_labeled));
+        json_object_set_new(o, "reg_spearman", num(ep[i].reg_spearman));
+        json_object_set_new(o, "delta_grad_norm", num(ep[i].delta_grad_norm));
+        json_object_set_new(o, "delta_wd_norm", num(ep[i].delta_wd_norm));
+        json_object_set_new(o, "delta_cos", num(ep[i].delta_cos));
+        json_t *h = json_array();
+        for (int c = 0; c < IG_AL_MAX_CLASSES; c++) json_array_append_new(h, json_integer(ep[i].class_hist[c]));
+        json_object_set_new(o, "class_hist", h);
         json_array_append_new(a, o);
     }
     return a;
@@ -294,14 +304,29 @@ static enum ig_status epochs_read(json_t *a, struct ig_al_epoch_stats *ep, int n
 {
     if (!json_is_array(a) || json_array_size(a) != (size_t)n)
         return ig_error(IG_ERR_FORMAT, "%s: \"epochs\" must be an array of epoch_done = %d objects", name, n);
-    static const char *const keys[9] = {"train_s", "score_s", "fit_s", "predict_s", "select_s", "total_s",
-                                        "ref_spearman", "test_acc", "score_mean"};
+    static const char *const keys[10] = {"train_s", "score_s", "fit_s", "predict_s", "select_s", "total_s",
+                                         "test_acc", "score_mean", "reg_spearman", "delta_grad_norm"};
     for (int i = 0; i < n; i++) {
-        json_t *o = json_array_get(a, (size_t)i);
-        double v[9];
+        json_t *o = json_array_get(a, (size_t)i), *h = json_object_get(o, "class_hist");
+        double v[12];
+        json_int_t nl;
         if (!json_is_object(o)) return ig_error(IG_ERR_FORMAT, "%s: \"epochs\"[%d] is not an object", name, i);
-        for (int j = 0; j < 9; j++) IG_TRY(rd_num(o, keys[j], &v[j], name));
-        ep[i] = (struct ig_al_epoch_stats){v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8]};
+        for (int j = 0; j < 10; j++) IG_TRY(rd_num(o, keys[j], &v[j], name));
+        IG_TRY(rd_num(o, "delta_wd_norm", &v[10], name));
+        IG_TRY(rd_num(o, "delta_cos", &v[11], name));
+        IG_TRY(rd_int(o, "n_labeled", 0, INT64_MAX, &nl, name));
+        if (!json_is_array(h) || json_array_size(h) != IG_AL_MAX_CLASSES)
+            return ig_error(IG_ERR_FORMAT, "%s: \"epochs\"[%d].\"class_hist\" must be an array of %d counts", name, i, IG_AL_MAX_CLASSES);
+        struct ig_al_epoch_stats *e = &ep[i];
+        *e = (struct ig_al_epoch_stats){.train_s = v[0], .score_s = v[1], .fit_s = v[2], .predict_s = v[3], .select_s = v[4],
+                                        .total_s = v[5], .test_acc = v[6], .score_mean = v[7], .reg_spearman = v[8],
+                                        .delta_grad_norm = v[9], .delta_wd_norm = v[10], .delta_cos = v[11], .n_labeled = nl};
+        for (int c = 0; c < IG_AL_MAX_CLASSES; c++) {
+            json_t *x = json_array_get(h, (size_t)c);
+            if (!json_is_integer(x) || json_integer_value(x) < 0)
+                return ig_error(IG_ERR_FORMAT, "%s: \"epochs\"[%d].\"class_hist\"[%d] is not a count", name, i, c);
+            e->class_hist[c] = json_integer_value(x);
+        }
     }
     return IG_OK;
 }

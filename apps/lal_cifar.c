@@ -51,10 +51,11 @@ static void usage(FILE *f)
             "  --batch N           training minibatch (default %lld)\n"
             "  --lr LR             Adam learning rate (default %g)\n"
             "  --wd WD             Adam weight decay (default %g)\n"
-            "  --reference R       full | running | nli: reference gradient δ (default %s)\n"
-            "  --compare-running   with --reference running: also score with full, report Spearman\n",
+            "  --reference R       full | nli: reference gradient δ (default %s)\n"
+            "  --params P          all | conv-linear: parameters of δ, δ_x and EGL (default %s)\n"
+            "  --abs-cos           score |cos| as the published code does (DS = |cos|, LD = 1 - |cos|)\n",
             (long long)d.k, d.al_epochs, d.train_epochs, (long long)d.batch_size, (double)d.lr, (double)d.weight_decay,
-            ig_al_reference_name(d.reference));
+            ig_al_reference_name(d.reference), ig_al_param_set_name(d.params));
     fprintf(f,
             "  --arch A            paper | small (default paper)\n"
             "  --seeds LIST        comma list of seeds (default 1); each seed: its own split and init\n"
@@ -161,7 +162,12 @@ static int parse_al_value(struct options *o, const char *a, const char *v)
     double f;
     struct ig_al_params *p = &o->al;
     if (!strcmp(a, "--reference")) {
-        if (!ig_al_reference_parse(v, &p->reference)) return bad(a, "full, running or nli", v);
+        if (!ig_al_reference_parse(v, &p->reference) || p->reference == IG_AL_REF_RUNNING) {
+            if (!strcmp(v, "running")) return ig_cli_usage_error(prog, "--reference %s", IG_AL_RUNNING_REMOVED);
+            return bad(a, "full or nli", v);
+        }
+    } else if (!strcmp(a, "--params")) {
+        if (!ig_al_param_set_parse(v, &p->params)) return bad(a, "all or conv-linear", v);
     } else if (!strcmp(a, "--k")) {
         if (!ig_cli_parse_i64(v, 1, 1000000000, &p->k)) return bad(a, "an integer >= 1", v);
     } else if (!strcmp(a, "--al-epochs")) {
@@ -217,10 +223,10 @@ static bool parse_switch(struct options *o, const char *a)
 {
     if (!strcmp(a, "--resume")) o->resume = true;
     else if (!strcmp(a, "--quiet")) o->quiet = true;
-    else if (!strcmp(a, "--compare-running")) o->al.compare_running = true;
     else if (!strcmp(a, "--track-accuracy")) o->al.track_accuracy = true;
     else if (!strcmp(a, "--no-track-accuracy")) o->al.track_accuracy = false;
     else if (!strcmp(a, "--no-keep-models")) o->no_keep = true;
+    else if (!strcmp(a, "--abs-cos")) o->al.abs_cos = true;
     else return false;
     return true;
 }
@@ -238,7 +244,7 @@ static int parse_args(int argc, char **argv, struct options *o)
     static const char *const with_value[] = {"--preset", "--data", "--dataset", "--methods", "--unlabeled-frac",
                                              "--train-subset", "--test-size", "--k", "--al-epochs", "--train-epochs",
                                              "--batch", "--lr", "--wd", "--reference", "--arch", "--seeds",
-                                             "--device", "--threads", "--out"};
+                                             "--device", "--threads", "--out", "--params"};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -253,10 +259,6 @@ static int parse_args(int argc, char **argv, struct options *o)
         if (!strcmp(a, "--preset")) continue;
         int rc = parse_value(o, a, v);
         if (rc >= 0) return rc;
-    }
-    if (o->al.compare_running && o->al.reference != IG_AL_REF_RUNNING) {
-        fprintf(stderr, "%s: --compare-running needs --reference running\n", prog);
-        return IG_CLI_EXIT_USAGE;
     }
     return -1;
 }
@@ -281,9 +283,6 @@ static int on_progress(const struct ig_al_progress *ev, void *user)
                     ev->train_epoch, c->train_epochs, ev->loss, ev->seconds);
         else if (!strcmp(ev->stage, "eval") || !strcmp(ev->stage, "init-load"))
             fprintf(stderr, "%s AL %d: test accuracy %.4f (%.1f s)\n", ev->stage, ev->al_epoch, ev->value, ev->seconds);
-        else if (!strcmp(ev->stage, "score") && !isnan(ev->value))
-            fprintf(stderr, "score AL %d epoch %d (%.1f s), Spearman running vs full %.3f\n", ev->al_epoch,
-                    ev->train_epoch, ev->seconds, ev->value);
         else if (!strcmp(ev->stage, "done"))
             fprintf(stderr, "done\n");
         else
@@ -300,6 +299,7 @@ struct run_out {
     double wall_s, sec_per_epoch;
     double pct_inc, pct_rnd, pct_lcs;
     int64_t n_li0;
+    int n_classes;
 };
 
 static json_t *num(double v) { return isfinite(v) ? json_real(v) : json_null(); }
@@ -331,6 +331,34 @@ static int write_json_atomic(json_t *root, const char *path)
     return 0;
 }
 
+/* Per AL epoch: timings, test accuracy and labels spent, and the diagnostics (README). */
+static json_t *epochs_json(const struct ig_al_result *res, int n_classes)
+{
+    json_t *ep = json_array();
+    for (int i = 0; i < res->al_epochs; i++) {
+        const struct ig_al_epoch_stats *s = &res->epochs[i];
+        json_t *e = json_object();
+        json_object_set_new(e, "train_s", num(s->train_s));
+        json_object_set_new(e, "score_s", num(s->score_s));
+        json_object_set_new(e, "fit_s", num(s->fit_s));
+        json_object_set_new(e, "predict_s", num(s->predict_s));
+        json_object_set_new(e, "select_s", num(s->select_s));
+        json_object_set_new(e, "total_s", num(s->total_s));
+        json_object_set_new(e, "score_mean", num(s->score_mean));
+        json_object_set_new(e, "test_acc", num(s->test_acc));
+        json_object_set_new(e, "n_labeled", json_integer(s->n_labeled));
+        json_object_set_new(e, "reg_spearman", num(s->reg_spearman));
+        json_object_set_new(e, "delta_grad_norm", num(s->delta_grad_norm));
+        json_object_set_new(e, "delta_wd_norm", num(s->delta_wd_norm));
+        json_object_set_new(e, "delta_cos", num(s->delta_cos));
+        json_t *h = json_array();
+        for (int c = 0; c < n_classes && c < IG_AL_MAX_CLASSES; c++) json_array_append_new(h, json_integer(s->class_hist[c]));
+        json_object_set_new(e, "class_hist", h);
+        json_array_append_new(ep, e);
+    }
+    return ep;
+}
+
 static int write_run_json(const struct options *o, const char *device, enum ig_al_method m, uint64_t seed,
                           const struct run_out *r, int64_t n_train, int64_t n_test, int64_t n_ui)
 {
@@ -340,6 +368,8 @@ static int write_run_json(const struct options *o, const char *device, enum ig_a
     json_object_set_new(j, "dataset", json_string(o->dataset));
     json_object_set_new(j, "arch", json_string(o->arch));
     json_object_set_new(j, "reference", json_string(ig_al_reference_name(o->al.reference)));
+    json_object_set_new(j, "params", json_string(ig_al_param_set_name(o->al.params)));
+    json_object_set_new(j, "abs_cos", json_boolean(o->al.abs_cos));
     json_object_set_new(j, "device", json_string(device));
     json_object_set_new(j, "preset", o->preset ? json_string(o->preset) : json_null());
     json_object_set_new(j, "train_subset", json_integer(n_train));
@@ -363,22 +393,7 @@ static int write_run_json(const struct options *o, const char *device, enum ig_a
     json_object_set_new(j, "final_train_s", num(r->res.final_train_s));
     json_object_set_new(j, "wall_s", num(r->wall_s));
     json_object_set_new(j, "resumed", json_boolean(r->res.resumed));
-    json_t *ep = json_array();
-    for (int i = 0; i < r->res.al_epochs; i++) {
-        const struct ig_al_epoch_stats *s = &r->res.epochs[i];
-        json_t *e = json_object();
-        json_object_set_new(e, "train_s", num(s->train_s));
-        json_object_set_new(e, "score_s", num(s->score_s));
-        json_object_set_new(e, "fit_s", num(s->fit_s));
-        json_object_set_new(e, "predict_s", num(s->predict_s));
-        json_object_set_new(e, "select_s", num(s->select_s));
-        json_object_set_new(e, "total_s", num(s->total_s));
-        json_object_set_new(e, "score_mean", num(s->score_mean));
-        json_object_set_new(e, "ref_spearman", num(s->ref_spearman));
-        json_object_set_new(e, "test_acc", num(s->test_acc));
-        json_array_append_new(ep, e);
-    }
-    json_object_set_new(j, "epochs", ep);
+    json_object_set_new(j, "epochs", epochs_json(&r->res, r->n_classes));
     json_t *sel = json_array();
     for (int64_t i = r->n_li0; i < r->res.n_labeled; i++) json_array_append_new(sel, json_integer(r->res.labeled[i]));
     json_object_set_new(j, "labeled_rows_added", sel);
@@ -597,6 +612,7 @@ static int run_method(struct session *ss, int si, enum ig_al_method method, int6
     }
     r->ran = true;
     r->n_li0 = n_li;
+    r->n_classes = tr->num_classes;
     r->wall_s = ig_now_seconds() - t0;
     double tot = 0;
     for (int i = 0; i < r->res.al_epochs; i++) tot += r->res.epochs[i].total_s;

@@ -108,7 +108,7 @@ static void expect_refused(const struct al_state *s, const char *needle)
 START_TEST(test_valid_state_roundtrips)
 {
     int64_t li[NR], ui[NR], nli[K];
-    struct ig_al_epoch_stats ep[EPOCHS] = {{1, 2, 3, 4, 5, 6, NAN, NAN, NAN}};
+    struct ig_al_epoch_stats ep[EPOCHS] = {{.train_s = 1, .score_s = 2, .fit_s = 3, .predict_s = 4, .select_s = 5, .total_s = 6, .test_acc = NAN}};
     struct al_state s = base_state(li, ui, nli, ep);
     save_model("t.e1.safetensors", s.fingerprint, 1);
     ck_assert_msg(roundtrip(&s) == IG_OK, "%s", ig_last_error());

@@ -40,7 +40,7 @@ static void init_run(void)
     const char *seeds = getenv("IGRADV_FUZZ_WRITE_SEEDS");   /* regenerate tests/fuzz/state/ */
     if (seeds) {
         int64_t li[NL0 + NU0], ui[NU0], nli[K];
-        struct ig_al_epoch_stats ep[EPOCHS] = {{1, 2, 3, 4, 5, 6, 0.5, 0.25, 0.125}, {0}};
+        struct ig_al_epoch_stats ep[EPOCHS] = {{.train_s = 1, .total_s = 6, .test_acc = 0.5, .n_labeled = 25, .score_mean = 0.125}};
         for (int e = 0; e <= 1; e++) {
             struct al_state s = {.settings = set, .epoch_done = e, .a0 = 0.25, .a = NAN, .al_epochs = EPOCHS, .epochs = ep};
             snprintf(s.method, sizeof s.method, "rnd");
