@@ -308,8 +308,8 @@ static enum ig_status epochs_read(json_t *a, struct ig_al_epoch_stats *ep, int n
                                          "test_acc", "score_mean", "reg_spearman", "delta_grad_norm"};
     for (int i = 0; i < n; i++) {
         json_t *o = json_array_get(a, (size_t)i), *h = json_object_get(o, "class_hist");
-        double v[12];
-        json_int_t nl;
+        double v[12] = {0};
+        json_int_t nl = 0;
         if (!json_is_object(o)) return ig_error(IG_ERR_FORMAT, "%s: \"epochs\"[%d] is not an object", name, i);
         for (int j = 0; j < 10; j++) IG_TRY(rd_num(o, keys[j], &v[j], name));
         IG_TRY(rd_num(o, "delta_wd_norm", &v[10], name));

@@ -15,6 +15,7 @@
 #include "ig_data.h"
 #include "ig_nn.h"
 #include "ig_util.h"
+#include "lal_report.h"
 
 #define MAX_SEEDS 64
 
@@ -25,6 +26,7 @@ static void usage(FILE *f)
     struct ig_al_params d = ig_al_params_default();
     fprintf(f,
             "usage: %s [options]\n"
+            "       %s report DIR [--no-plots]   rebuild DIR's summary, results.md/.csv and figures\n"
             "Active learning with LAL-IGradV (Flesca et al.): for every seed, split the training subset into\n"
             "LI and UI, train the CNN on LI (A0, shared by all methods), then spend k labels per AL epoch\n"
             "with each method and report the final test accuracy A.\n\n"
@@ -36,7 +38,7 @@ static void usage(FILE *f)
             "                      data/cifar-10-batches-bin) or the Fashion-MNIST dir with --dataset fmnist\n"
             "                      (default %s)\n"
             "  --dataset D         cifar10 | fmnist (default cifar10; features: 3072 / 784 pixel bytes)\n",
-            prog, IG_FMNIST_DEFAULT_DIR);
+            prog, prog, IG_FMNIST_DEFAULT_DIR);
     fprintf(f, "  --methods LIST      comma list of methods (default all):\n");
     for (int m = 0; m < IG_AL_METHOD_COUNT; m++)
         fprintf(f, "                        %-8s %s\n", ig_al_method_name((enum ig_al_method)m),
@@ -654,7 +656,7 @@ static int run_seed(struct session *ss, int si)
  * (the one place that builds summaries, so a report module can replace it). */
 static int write_reports(const struct options *o, struct run_out (*runs)[IG_AL_METHOD_COUNT], int n_seeds_done, bool final)
 {
-    if (write_summary(o, runs, n_seeds_done) != 0) return 1;
+    if ((final ? lal_report_write(o->out) : lal_report_summary(o->out)) != IG_OK) return fprintf(stderr, "%s: %s\n", prog, ig_last_error()), 1;
     if (!final) return 0;
     printf("method,seed,a0,a,pct_increase,pct_rnd,pct_lcs,sec_per_al_epoch\n");
     for (int mi = 0; mi < IG_AL_METHOD_COUNT; mi++)
@@ -693,6 +695,7 @@ static int run_all(struct session *ss)
 
 int main(int argc, char **argv)
 {
+    if (argc > 1 && !strcmp(argv[1], "report")) return lal_report_command(prog, argc - 1, argv + 1);
     struct options o = options_default();
     int rc = parse_args(argc, argv, &o);
     if (rc >= 0) return rc;

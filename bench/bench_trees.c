@@ -24,21 +24,13 @@
 #define N_TRAIN 500
 #define N_POOL 45000
 
-static uint64_t splitmix64(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
 static void gen_cifar_like(uint8_t *x, float *y, int32_t *lab, size_t n, uint64_t seed)
 {
     uint64_t s = seed;
     for (size_t i = 0; i < n; i++) {
         uint8_t *r = x + i * D;
-        for (size_t j = 0; j < D; j++) r[j] = (uint8_t)(splitmix64(&s) >> 56);
-        double v = (double)(splitmix64(&s) >> 11) * (1.0 / 9007199254740992.0);
+        for (size_t j = 0; j < D; j++) r[j] = (uint8_t)(ig_splitmix64_next(&s) >> 56);
+        double v = ig_rng_unit(ig_splitmix64_next(&s));
         double u100 = r[100] / 255.0, u1000 = r[1000] / 255.0, u2000 = r[2000] / 255.0;
         double u3000 = r[3000] / 255.0, u1500 = r[1500] / 255.0, e = 2.0 * v - 1.0;
         double t = 2.0 * u100 + sin(6.0 * u1000) + (u2000 > 0.5 ? 1.0 : 0.0) + u3000 * u1500 +

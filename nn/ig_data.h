@@ -9,7 +9,7 @@
  *   offset) that is wrong; they never print or exit.
  *
  *   A struct ig_loader walks a dataset (or a subset of its rows) in minibatches: per
- *   epoch a permutation drawn from an explicit seed (own PRNG, splitmix64; the
+ *   epoch a permutation drawn from an explicit seed (the splitmix64 stream of ig_util.h; the
  *   permutation of epoch e depends only on (seed, e), so a resumed run sees the same
  *   order), u8 pixels copied to the backend and normalised there with ig_normalize_u8
  *   (METHOD.md: x/255, then (x - 0.5) / 0.5 per channel). The f32 batch tensor on the
@@ -95,17 +95,6 @@ enum ig_status ig_fmnist_load(struct ig_dataset *out, const char *dir, enum ig_d
  * Class names are set to "0".."num_classes-1" (ig_fmnist_load sets the real names). */
 enum ig_status ig_idx_read_pair(struct ig_dataset *out, const char *images_path, const char *labels_path,
                                 int num_classes, int64_t max_n);
-
-/* ---------------------------------------------------------------- seeded permutations */
-
-/* Small PRNG (splitmix64), for shuffling and splits; never rand(). */
-struct ig_data_rng { uint64_t state; };
-void ig_data_rng_seed(struct ig_data_rng *r, uint64_t seed);
-uint64_t ig_data_rng_next(struct ig_data_rng *r);
-/* Unbiased integer in [0, bound), bound >= 1. */
-uint64_t ig_data_rng_below(struct ig_data_rng *r, uint64_t bound);
-/* perm = a uniformly random permutation of 0..n-1 (Fisher-Yates) drawn from r. */
-void ig_data_permutation(int64_t *perm, int64_t n, struct ig_data_rng *r);
 
 /* ---------------------------------------------------------------- minibatch loader */
 

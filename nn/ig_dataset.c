@@ -1,4 +1,4 @@
-/* Datasets in host memory: allocation, subsets, seeded permutations, batch filling (u8 -> backend -> normalised f32) and the reusable batch tensors. */
+/* Datasets in host memory: allocation, subsets, batch filling (u8 -> backend -> normalised f32) and the reusable batch tensors. */
 #include "ig_data_internal.h"
 #include <stdlib.h>
 #include <string.h>
@@ -52,44 +52,6 @@ enum ig_status ig_dataset_subset(struct ig_dataset *out, const struct ig_dataset
     memcpy(d.class_names, src->class_names, sizeof d.class_names);
     *out = d;
     return IG_OK;
-}
-
-/* ---------------------------------------------------------------- PRNG */
-
-void ig_data_rng_seed(struct ig_data_rng *r, uint64_t seed)
-{
-    r->state = seed;
-}
-
-uint64_t ig_data_rng_next(struct ig_data_rng *r)
-{
-    /* splitmix64 */
-    uint64_t z = (r->state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-uint64_t ig_data_rng_below(struct ig_data_rng *r, uint64_t bound)
-{
-    if (bound <= 1) return 0;
-    /* reject the lowest (2^64 mod bound) values so every residue is equally likely */
-    uint64_t threshold = (0 - bound) % bound;
-    for (;;) {
-        uint64_t x = ig_data_rng_next(r);
-        if (x >= threshold) return x % bound;
-    }
-}
-
-void ig_data_permutation(int64_t *perm, int64_t n, struct ig_data_rng *r)
-{
-    for (int64_t i = 0; i < n; i++) perm[i] = i;
-    for (int64_t i = n - 1; i > 0; i--) {
-        int64_t j = (int64_t)ig_data_rng_below(r, (uint64_t)i + 1);
-        int64_t t = perm[i];
-        perm[i] = perm[j];
-        perm[j] = t;
-    }
 }
 
 /* ---------------------------------------------------------------- batch filling */

@@ -90,9 +90,8 @@ enum ig_status ig_loader_start_epoch(struct ig_loader *l, int64_t epoch)
 {
     if (!l || epoch < 0) return ig_error(IG_ERR_INVALID_ARG, "loader: bad epoch");
     if (l->p.shuffle) {
-        struct ig_data_rng r;
-        ig_data_rng_seed(&r, ig_hash64(l->p.seed ^ ig_hash64((uint64_t)epoch)));
-        ig_data_permutation(l->perm, l->n, &r);
+        uint64_t state = ig_hash64(l->p.seed ^ ig_hash64((uint64_t)epoch));
+        ig_splitmix64_permutation(&state, l->perm, l->n);
         for (int64_t i = 0; i < l->n; i++) l->order[i] = l->rows[l->perm[i]];
     } else {
         memcpy(l->order, l->rows, (size_t)l->n * sizeof(int64_t));

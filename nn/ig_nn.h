@@ -38,25 +38,11 @@
 #include "ig_autograd.h"
 #include "ig_data.h"
 #include "ig_tensor.h"
+#include "ig_util.h"      /* struct ig_rng: xoshiro256**, the one generator of a model */
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-/* ---------------------------------------------------------------- RNG */
-
-/* xoshiro256** seeded through splitmix64; the one generator of a model. */
-struct ig_rng { uint64_t s[4]; };
-void ig_rng_seed(struct ig_rng *r, uint64_t seed);
-uint64_t ig_rng_next(struct ig_rng *r);
-/* Uniform in [0, 1) with 53 random bits. */
-double ig_rng_uniform(struct ig_rng *r);
-/* Unbiased integer in [0, bound), bound >= 1. */
-uint64_t ig_rng_below(struct ig_rng *r, uint64_t bound);
-/* perm = random permutation of 0..n-1 (Fisher-Yates). */
-void ig_rng_permutation(struct ig_rng *r, int64_t *perm, int64_t n);
-/* Fill a tensor (f32, any backend) with U(lo, hi). */
-enum ig_status ig_rng_fill_uniform(struct ig_rng *r, struct ig_tensor *t, float lo, float hi);
 
 /* ---------------------------------------------------------------- modules */
 

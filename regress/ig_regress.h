@@ -44,6 +44,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The cause of a failure. Every call returns it, and ig_regress_last_status() repeats the
+ * last one on this thread, so a caller can keep the cause when it reports the failure in
+ * its own terms (the al module: EINVAL -> IG_ERR_INVALID_ARG, ENOMEM -> IG_ERR_OOM,
+ * EIO -> IG_ERR_IO, EFORMAT -> IG_ERR_FORMAT). */
 enum ig_regress_status {
     IG_REGRESS_OK = 0,
     IG_REGRESS_EINVAL,   /* bad argument or bad data (sizes, NaN/inf, labels) */
@@ -54,6 +58,8 @@ enum ig_regress_status {
 
 /* Message of the last failed call on this thread ("" if none). */
 const char *ig_regress_last_error(void);
+/* Status of the last failed call on this thread (IG_REGRESS_OK if none failed yet). */
+enum ig_regress_status ig_regress_last_status(void);
 /* Short name of a status ("ok", "invalid argument", ...). */
 const char *ig_regress_status_str(enum ig_regress_status s);
 
@@ -92,7 +98,11 @@ enum ig_regress_status ig_gbr_predict_f32(const struct ig_gbr *m, const float *x
 size_t ig_gbr_n_features(const struct ig_gbr *m);
 int ig_gbr_n_trees(const struct ig_gbr *m);
 double ig_gbr_init_value(const struct ig_gbr *m);
+/* save writes the versioned JSON model with a plain write (not crash-safe); to_json gives
+ * the same bytes as a malloc'ed NUL-terminated string (*len = strlen, len may be NULL; free()
+ * it) for a caller that writes files atomically. */
 enum ig_regress_status ig_gbr_save(const struct ig_gbr *m, const char *path);
+enum ig_regress_status ig_gbr_to_json(const struct ig_gbr *m, char **text, size_t *len);
 enum ig_regress_status ig_gbr_load(struct ig_gbr **out, const char *path);
 void ig_gbr_free(struct ig_gbr *m);
 
@@ -139,7 +149,8 @@ int ig_rf_is_classifier(const struct ig_rf *m);
 int ig_rf_n_classes(const struct ig_rf *m);   /* 0 for a regressor */
 size_t ig_rf_n_features(const struct ig_rf *m);
 int ig_rf_n_trees(const struct ig_rf *m);
-enum ig_regress_status ig_rf_save(const struct ig_rf *m, const char *path);
+enum ig_regress_status ig_rf_save(const struct ig_rf *m, const char *path);   /* as ig_gbr_save */
+enum ig_regress_status ig_rf_to_json(const struct ig_rf *m, char **text, size_t *len);
 enum ig_regress_status ig_rf_load(struct ig_rf **out, const char *path);
 void ig_rf_free(struct ig_rf *m);
 

@@ -174,7 +174,7 @@ struct ig_pool2d_params { int kernel, stride; };                     /* no paddi
 struct ig_bn_params { float momentum, eps; };                        /* PyTorch: 0.1, 1e-5 */
 /* Dropout mask from a counter-based hash so every backend draws the same mask:
  * element (or channel, when per_channel) i keeps with u(seed, counter + i) >= p, where
- * u(s, j) = (ig_hash64(s ^ ig_hash64(j)) >> 40) * 2^-24 (see ig_hash64 below), and
+ * u(s, j) = (ig_hash64(s ^ ig_hash64(j)) >> 40) * 2^-24 (ig_hash64, ig_hash_uniform: ig_util.h), and
  * i is the flat index of the element in x (per_channel: n*C + c for x[N,C,H,W]). */
 struct ig_dropout_params { float p; uint64_t seed; uint64_t counter; bool per_channel; };
 enum ig_reduction { IG_REDUCTION_MEAN, IG_REDUCTION_SUM, IG_REDUCTION_NONE };
@@ -192,19 +192,6 @@ struct ig_conv2d_params ig_conv2d_params_default(void);   /* stride 1, pad 0 */
 struct ig_bn_params ig_bn_params_default(void);
 struct ig_adam_params ig_adam_params_default(void);       /* lr 1e-3, 0.9, 0.999, 1e-8, 0 */
 struct ig_sgd_params ig_sgd_params_default(void);
-
-/* splitmix64 finaliser used by the dropout masks (and anyone needing a stateless hash). */
-static inline uint64_t ig_hash64(uint64_t z)
-{
-    z += 0x9E3779B97F4A7C15ull;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-static inline float ig_hash_uniform(uint64_t seed, uint64_t i)
-{
-    return (float)(ig_hash64(seed ^ ig_hash64(i)) >> 40) * (1.0f / 16777216.0f);
-}
 
 /* ---------------------------------------------------------------- ops
  * All tensors of one call live on the same backend, are f32 and contiguous unless

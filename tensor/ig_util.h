@@ -1,4 +1,4 @@
-/* Library-wide helpers any module may use: errors, logging, IG_TRY, a monotonic clock, one atomic file writer. */
+/* Library-wide helpers any module may use: errors, logging, IG_TRY, a monotonic clock, one atomic file writer, one RNG family. */
 #ifndef IG_UTIL_H
 #define IG_UTIL_H
 /*
@@ -21,6 +21,10 @@
 #include <stddef.h>
 #include <stdio.h>
 #include "ig_tensor.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 /* Record a formatted message for ig_last_error() and return s. Usage:
  *   return ig_error(IG_ERR_SHAPE, "conv2d: x has %d dims, expected 4", x->ndim); */
@@ -61,4 +65,52 @@ bool ig_atomic_is_tmp_name(const char *name);
 /* Remove the writer's temporaries in dir (not recursive; nothing else is touched);
  * *n_removed (may be NULL) receives the count. A missing dir is not an error. */
 enum ig_status ig_atomic_clean_dir(const char *dir, int *n_removed);
+
+/* ---- random numbers: one family built on splitmix64 (regress/ keeps its own copy: no tensor/ there).
+ *   ig_hash64            the splitmix64 output function: a stateless 64-bit hash (dropout masks, seed mixing);
+ *   ig_splitmix64_*      the splitmix64 stream on a bare uint64_t state (data shuffles, test data);
+ *   struct ig_rng        xoshiro256** seeded with four splitmix64 outputs (weights, dropout seeds, AL draws).
+ * Every stream is fixed: tests pin the first values, results depend on them. */
+#define IG_SPLITMIX64_GAMMA 0x9E3779B97F4A7C15ull
+static inline uint64_t ig_hash64(uint64_t z)
+{
+    z += IG_SPLITMIX64_GAMMA;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+/* u(seed, i) = (ig_hash64(seed ^ ig_hash64(i)) >> 40) * 2^-24 in [0, 1): the dropout draw (twin in kernels/common.cl). */
+static inline float ig_hash_uniform(uint64_t seed, uint64_t i)
+{
+    return (float)(ig_hash64(seed ^ ig_hash64(i)) >> 40) * (1.0f / 16777216.0f);
+}
+/* [0, 1) double from the top 53 bits of x. */
+static inline double ig_rng_unit(uint64_t x) { return (double)(x >> 11) * (1.0 / 9007199254740992.0); }
+/* Next output of the splitmix64 stream *state (the state advances by the gamma). */
+static inline uint64_t ig_splitmix64_next(uint64_t *state)
+{
+    uint64_t z = ig_hash64(*state);
+    *state += IG_SPLITMIX64_GAMMA;
+    return z;
+}
+/* Unbiased integer in [0, bound) from the stream (rejects the lowest 2^64 mod bound outputs); 0 when bound <= 1. */
+uint64_t ig_splitmix64_below(uint64_t *state, uint64_t bound);
+/* perm = a uniformly random permutation of 0..n-1 (Fisher-Yates from the top) drawn from the stream. */
+void ig_splitmix64_permutation(uint64_t *state, int64_t *perm, int64_t n);
+
+struct ig_rng { uint64_t s[4]; };
+void ig_rng_seed(struct ig_rng *r, uint64_t seed);
+uint64_t ig_rng_next(struct ig_rng *r);
+/* ig_rng_unit(ig_rng_next(r)): uniform in [0, 1). */
+double ig_rng_uniform(struct ig_rng *r);
+/* Unbiased integer in [0, bound) (rejects the top UINT64_MAX % bound + 1 outputs); 0 when bound <= 1. */
+uint64_t ig_rng_below(struct ig_rng *r, uint64_t bound);
+/* perm = a uniformly random permutation of 0..n-1 (Fisher-Yates from the top) drawn from r. */
+void ig_rng_permutation(struct ig_rng *r, int64_t *perm, int64_t n);
+/* Fill an f32 tensor with lo + (hi - lo) * ig_rng_uniform(r), element by element in flat order. */
+enum ig_status ig_rng_fill_uniform(struct ig_rng *r, struct ig_tensor *t, float lo, float hi);
+
+#ifdef __cplusplus
+}
+#endif
 #endif /* IG_UTIL_H */

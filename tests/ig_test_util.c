@@ -1,5 +1,6 @@
 /* Shared helpers for the Check suites (see ig_test_util.h). */
 #include "ig_test_util.h"
+#include "ig_util.h"
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -16,19 +17,11 @@ double ig_test_close_ratio(const float *a, const float *b, size_t n, double rtol
     return worst;
 }
 
-static uint64_t splitmix64(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
 void ig_test_fill_uniform(float *x, size_t n, uint64_t seed, float lo, float hi)
 {
     uint64_t s = seed;
     for (size_t i = 0; i < n; i++) {
-        double u = (double)(splitmix64(&s) >> 11) * (1.0 / 9007199254740992.0);
+        double u = ig_rng_unit(ig_splitmix64_next(&s));
         x[i] = (float)(lo + (hi - lo) * u);
     }
 }

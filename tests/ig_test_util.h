@@ -7,7 +7,7 @@
 
 /* Max |a-b| / (atol + rtol*|b|) over n values; <= 1 means "close". */
 double ig_test_close_ratio(const float *a, const float *b, size_t n, double rtol, double atol);
-/* Deterministic uniform floats in [lo, hi) from a seed (splitmix64). */
+/* Deterministic uniform floats in [lo, hi) from a seed (the splitmix64 stream of ig_util.h). */
 void ig_test_fill_uniform(float *x, size_t n, uint64_t seed, float lo, float hi);
 /* Path of a fixture file under tests/fixtures (env IG_TEST_FIXTURES); static buffer. */
 const char *ig_test_fixture(const char *name);

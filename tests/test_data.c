@@ -1,4 +1,4 @@
-/* Check suite for apps/data: CIFAR-10 and IDX readers on synthetic and bad files, permutations, the normalising loader. */
+/* Check suite for apps/data: CIFAR-10 and IDX readers on synthetic and bad files, the normalising loader. */
 #include "ig_data.h"
 #include "ig_test_util.h"
 #include <check.h>
@@ -477,48 +477,6 @@ START_TEST(test_fmnist_package_optional)
 }
 END_TEST
 
-/* ------------------------------------------------------------------ permutations */
-
-START_TEST(test_permutation)
-{
-    enum { N = 1000 };
-    int64_t a[N], b[N], c[N];
-    struct ig_data_rng r;
-    ig_data_rng_seed(&r, 42);
-    ig_data_permutation(a, N, &r);
-    ig_data_rng_seed(&r, 42);
-    ig_data_permutation(b, N, &r);
-    ig_data_rng_seed(&r, 43);
-    ig_data_permutation(c, N, &r);
-    ck_assert_int_eq(memcmp(a, b, sizeof a), 0);
-    ck_assert_int_ne(memcmp(a, c, sizeof a), 0);
-    static bool seen[N];
-    int fixed = 0;
-    memset(seen, 0, sizeof seen);
-    for (int i = 0; i < N; i++) {
-        ck_assert(a[i] >= 0 && a[i] < N && !seen[a[i]]);
-        seen[a[i]] = true;
-        fixed += a[i] == i;
-    }
-    ck_assert_int_lt(fixed, 10); /* expected 1 fixed point */
-    /* below(): every residue about equally often (chi-square, 9 dof, p ~ 1e-6 bound) */
-    int64_t hist[10] = {0};
-    for (int i = 0; i < 100000; i++) hist[ig_data_rng_below(&r, 10)]++;
-    double chi = 0;
-    for (int k = 0; k < 10; k++) chi += (hist[k] - 10000.0) * (hist[k] - 10000.0) / 10000.0;
-    ck_assert_double_lt(chi, 40.0);
-    ck_assert_uint_eq(ig_data_rng_below(&r, 1), 0);
-    /* position of element 0 after shuffling 3 items: uniform over 3 places */
-    int64_t pos[3] = {0}, p3[3];
-    for (int i = 0; i < 30000; i++) {
-        ig_data_permutation(p3, 3, &r);
-        for (int k = 0; k < 3; k++)
-            if (p3[k] == 0) pos[k]++;
-    }
-    for (int k = 0; k < 3; k++) ck_assert(pos[k] > 9500 && pos[k] < 10500);
-}
-END_TEST
-
 /* ------------------------------------------------------------------ loader */
 
 /* n images [3,2,2], pixel values (i*13 + k*41) & 255, label i % 10. */
@@ -771,7 +729,6 @@ int main(void)
     tcase_add_test(tc, test_idx_bad_files);
     tcase_add_test(tc, test_idx_header_vs_file_size);
     tcase_add_test(tc, test_fmnist_package_optional);
-    tcase_add_test(tc, test_permutation);
     tcase_add_test(tc, test_loader_epochs);
     tcase_add_test(tc, test_loader_drop_last_subset_noshuffle);
     tcase_add_test(tc, test_subset_and_fill_batch);

@@ -1,6 +1,7 @@
 /* Check suite for regress/: known answers, bad input, save/load, and quality against scikit-learn fixtures. */
 #include "ig_regress.h"
 #include "ig_test_util.h"
+#include "ig_util.h"
 #include <check.h>
 #include <jansson.h>
 #include <math.h>
@@ -13,15 +14,7 @@
 /* ------------------------------------------------------------ datasets
  * Same definitions as tests/fixtures/gen_regress_fixtures.py (see its docstring). */
 
-static uint64_t sm64(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-static double unif(uint64_t *s) { return (double)(sm64(s) >> 11) * (1.0 / 9007199254740992.0); }
+static double unif(uint64_t *s) { return ig_rng_unit(ig_splitmix64_next(s)); }
 
 #define FD 10
 /* x: [n, 10] u8, xf: [n, 10] f32 (jittered), y: [n] */
@@ -30,7 +23,7 @@ static void gen_friedman(uint8_t *x, float *xf, float *y, size_t n, uint64_t see
     uint64_t s = seed;
     for (size_t i = 0; i < n; i++) {
         uint8_t *r = x + i * FD;
-        for (int j = 0; j < FD; j++) r[j] = (uint8_t)(sm64(&s) >> 56);
+        for (int j = 0; j < FD; j++) r[j] = (uint8_t)(ig_splitmix64_next(&s) >> 56);
         double v = unif(&s);
         for (int j = 0; j < FD; j++) xf[i * FD + j] = (float)(((double)r[j] + unif(&s)) / 256.0);
         double u[5], e = 2.0 * v - 1.0;
@@ -46,7 +39,7 @@ static void gen_cifar_like(uint8_t *x, float *y, int32_t *lab, size_t n, uint64_
     uint64_t s = seed;
     for (size_t i = 0; i < n; i++) {
         uint8_t *r = x + i * CD;
-        for (size_t j = 0; j < CD; j++) r[j] = (uint8_t)(sm64(&s) >> 56);
+        for (size_t j = 0; j < CD; j++) r[j] = (uint8_t)(ig_splitmix64_next(&s) >> 56);
         double v = unif(&s);
         double u100 = r[100] / 255.0, u1000 = r[1000] / 255.0, u2000 = r[2000] / 255.0;
         double u3000 = r[3000] / 255.0, u1500 = r[1500] / 255.0, e = 2.0 * v - 1.0;
@@ -215,7 +208,7 @@ START_TEST(test_gbr_depth_limit_and_min_leaf)
     uint8_t *xr = malloc(N * DD);
     float *yr = malloc(N * sizeof(float));
     uint64_t s = 5;
-    for (int i = 0; i < N * DD; i++) xr[i] = (uint8_t)(sm64(&s) >> 56);
+    for (int i = 0; i < N * DD; i++) xr[i] = (uint8_t)(ig_splitmix64_next(&s) >> 56);
     for (int i = 0; i < N; i++) yr[i] = (float)unif(&s);
     p = ig_gbr_params_default();
     p.n_estimators = 20;
@@ -292,7 +285,7 @@ START_TEST(test_u8_equals_integer_f32)
     float *a = malloc(N * sizeof(float)), *b = malloc(N * sizeof(float));
     float *c = malloc(N * sizeof(float));
     uint64_t s = 77;
-    for (int i = 0; i < N * DD; i++) xf[i] = x[i] = (uint8_t)(sm64(&s) >> 58); /* 64 levels */
+    for (int i = 0; i < N * DD; i++) xf[i] = x[i] = (uint8_t)(ig_splitmix64_next(&s) >> 58); /* 64 levels */
     for (int i = 0; i < N; i++) y[i] = (float)(x[i * DD] * 0.1 + sin(x[i * DD + 3]) + unif(&s));
     struct ig_gbr_params p = ig_gbr_params_default();
     p.n_estimators = 30;
@@ -469,6 +462,192 @@ START_TEST(test_corrupt_files)
     ck_assert_int_eq(ig_gbr_predict_u8(m, q, 2, 2, out), IG_REGRESS_OK);
     ck_assert_float_eq_tol(out[0], 0.5f - 0.1f, 1e-6f);
     ck_assert_float_eq_tol(out[1], 0.5f + 0.2f, 1e-6f);
+    ig_gbr_free(m);
+    unlink(path);
+}
+END_TEST
+
+/* A one-tree GBR model file (the tree: feature 1 at 1.5, leaves -1 / +2) with the given
+ * learning_rate, n_estimators and seed texts. */
+static void write_gbr_json(const char *path, const char *lr, const char *n_est, const char *seed)
+{
+    char buf[1024];
+    snprintf(buf, sizeof buf,
+             "{\"format\":\"igradv-regress\",\"version\":1,\"kind\":\"gbr\","
+             "\"loss\":\"absolute_error\",\"learning_rate\":%s,\"n_estimators\":%s,"
+             "\"max_depth\":3,\"min_samples_split\":2,\"min_samples_leaf\":1,"
+             "\"subsample\":1.0,\"seed\":%s,\"init\":0.5,\"n_features\":2,\"n_outputs\":1,"
+             "\"trees\":[{\"feature\":[1,-1,-1],\"threshold\":[1.5,0,0],\"left\":[1,-1,-1],"
+             "\"right\":[2,-1,-1],\"value\":[0,-1,2]}]}", lr, n_est, seed);
+    write_text(path, buf);
+}
+
+START_TEST(test_load_error_wraps_cause)
+{
+    /* The message of a bad parameter wraps the parameter check's own message; it used to be
+     * formatted into the buffer it read from (overlapping snprintf) and came out garbled. */
+    const char *path = tmpfile_path("lr");
+    write_gbr_json(path, "-1", "1", "0");
+    struct ig_gbr *m = NULL;
+    ck_assert_int_eq(ig_gbr_load(&m, path), IG_REGRESS_EFORMAT);
+    ck_assert_ptr_null(m);
+    char want[512];
+    snprintf(want, sizeof want, "gbr: %s: bad parameters (gbr: learning_rate must be > 0 and finite)", path);
+    ck_assert_str_eq(ig_regress_last_error(), want);
+    ck_assert_int_eq(ig_regress_last_status(), IG_REGRESS_EFORMAT);
+    /* a tree error is wrapped the same way: tree index, then the validator's message */
+    write_text(path, "{\"format\":\"igradv-regress\",\"version\":1,\"kind\":\"gbr\","
+                     "\"loss\":\"absolute_error\",\"learning_rate\":0.1,\"n_estimators\":1,"
+                     "\"max_depth\":3,\"min_samples_split\":2,\"min_samples_leaf\":1,"
+                     "\"subsample\":1.0,\"seed\":0,\"init\":0.5,\"n_features\":2,\"n_outputs\":1,"
+                     "\"trees\":[{\"feature\":[-1,-1],\"threshold\":[0,0],\"left\":[-1,-1],"
+                     "\"right\":[-1,-1],\"value\":[0,0]}]}");
+    ck_assert_int_eq(ig_gbr_load(&m, path), IG_REGRESS_EFORMAT);
+    ck_assert_str_eq(ig_regress_last_error(), "regress: tree 0: regress: node 1 is unreachable");
+    unlink(path);
+}
+END_TEST
+
+START_TEST(test_gbr_load_checks_tree_count_and_seed)
+{
+    const char *path = tmpfile_path("count");
+    struct ig_gbr *m = NULL;
+    write_gbr_json(path, "0.1", "999", "0"); /* 999 claimed, 1 stored (the RF loader checks it too) */
+    ck_assert_int_eq(ig_gbr_load(&m, path), IG_REGRESS_EFORMAT);
+    ck_assert_ptr_null(m);
+    ck_assert_msg(strstr(ig_regress_last_error(), "n_estimators is 999 but the file holds 1 trees"),
+                  "message: %s", ig_regress_last_error());
+    write_gbr_json(path, "0.1", "1", "1e300"); /* no integer seed fits */
+    ck_assert_int_eq(ig_gbr_load(&m, path), IG_REGRESS_EFORMAT);
+    ck_assert_ptr_null(m);
+    write_gbr_json(path, "0.1", "1", "18446744073709551615"); /* > INT64_MAX: not a JSON integer */
+    ck_assert_int_eq(ig_gbr_load(&m, path), IG_REGRESS_EFORMAT);
+    write_gbr_json(path, "0.1", "1", "7");
+    ck_assert_int_eq(ig_gbr_load(&m, path), IG_REGRESS_OK);
+    ck_assert_int_eq(ig_gbr_n_trees(m), 1);
+    ig_gbr_free(m);
+    unlink(path);
+}
+END_TEST
+
+START_TEST(test_last_status_keeps_cause)
+{
+    struct ig_gbr *m = NULL;
+    const float y[4] = {1, 2, 3, 4};
+    const uint8_t x[4] = {1, 2, 3, 4};
+    struct ig_gbr_params p = ig_gbr_params_default();
+    p.max_depth = 0;
+    ck_assert_int_eq(ig_gbr_fit_u8(&m, x, 4, 1, y, &p), IG_REGRESS_EINVAL);
+    ck_assert_int_eq(ig_regress_last_status(), IG_REGRESS_EINVAL);
+    ck_assert_int_eq(ig_gbr_load(&m, "/nonexistent/dir/model.json"), IG_REGRESS_EIO);
+    ck_assert_int_eq(ig_regress_last_status(), IG_REGRESS_EIO);
+    ck_assert_msg(strstr(ig_regress_last_error(), "/nonexistent/dir/model.json"), "%s", ig_regress_last_error());
+    /* a bad label */
+    struct ig_rf *r = NULL;
+    struct ig_rf_params rp = ig_rf_params_default();
+    rp.n_threads = 2;
+    int32_t lab[4] = {0, 1, 0, 5};
+    ck_assert_int_eq(ig_rf_classifier_fit_u8(&r, x, 4, 1, lab, 2, &rp), IG_REGRESS_EINVAL);
+    ck_assert_int_eq(ig_regress_last_status(), IG_REGRESS_EINVAL);
+    ck_assert_str_eq(ig_regress_status_str(ig_regress_last_status()), "invalid argument");
+}
+END_TEST
+
+START_TEST(test_rf_f32_regressor_and_accessors)
+{
+    /* float features with 40 distinct values, no bootstrap, all features: every tree is the
+     * exact fit, so the forest reproduces the targets; a classifier on the same rows
+     * predicts the class of each row */
+    enum { N = 40 };
+    float xf[2 * N], y[N], out[N];
+    int32_t lab[N];
+    for (int i = 0; i < N; i++) {
+        xf[2 * i] = 0.25f * (float)i - 3.0f;
+        xf[2 * i + 1] = 7.0f; /* constant: never split on */
+        y[i] = (float)((i * 5) % 11) - 4.5f;
+        lab[i] = i % 3 == 0;
+    }
+    struct ig_rf_params p = ig_rf_params_default();
+    p.bootstrap = 0;
+    p.n_estimators = 3;
+    struct ig_rf *m = NULL;
+    ck_assert_int_eq(ig_rf_regressor_fit_f32(&m, xf, N, 2, y, &p), IG_REGRESS_OK);
+    ck_assert_uint_eq(ig_rf_n_features(m), 2);
+    ck_assert_int_eq(ig_rf_n_trees(m), 3);
+    ck_assert_int_eq(ig_rf_n_classes(m), 0);
+    ck_assert_int_eq(ig_rf_predict_f32(m, xf, N, 2, out), IG_REGRESS_OK);
+    for (int i = 0; i < N; i++) ck_assert_float_eq_tol(out[i], y[i], 1e-5f);
+    /* between two training rows the threshold is the midpoint: 0.1 above row 4 is row 4 */
+    const float q[2] = {0.25f * 4.0f - 3.0f + 0.1f, 7.0f};
+    ck_assert_int_eq(ig_rf_predict_f32(m, q, 1, 2, out), IG_REGRESS_OK);
+    ck_assert_float_eq_tol(out[0], y[4], 1e-5f);
+    ck_assert_int_eq(ig_rf_predict_f32(m, xf, N, 3, out), IG_REGRESS_EINVAL);
+    ig_rf_free(m);
+    ck_assert_uint_eq(ig_rf_n_features(NULL), 0);
+    ck_assert_int_eq(ig_rf_n_trees(NULL), 0);
+    p.n_estimators = 4;
+    ck_assert_int_eq(ig_rf_classifier_fit_f32(&m, xf, N, 2, lab, 2, &p), IG_REGRESS_OK);
+    ck_assert_int_eq(ig_rf_n_trees(m), 4);
+    ck_assert_int_eq(ig_rf_predict_f32(m, xf, N, 2, out), IG_REGRESS_OK);
+    for (int i = 0; i < N; i++) ck_assert_float_eq(out[i], (float)lab[i]);
+    ig_rf_free(m);
+}
+END_TEST
+
+START_TEST(test_to_json_matches_save)
+{
+    /* to_json gives the bytes save writes, and they load back to the same predictions */
+    enum { N = 60 };
+    uint8_t x[N];
+    float y[N], a[N], b[N];
+    for (int i = 0; i < N; i++) {
+        x[i] = (uint8_t)(i * 4);
+        y[i] = (float)(i % 9);
+    }
+    struct ig_gbr_params p = ig_gbr_params_default();
+    p.n_estimators = 5;
+    struct ig_gbr *m = NULL, *m2 = NULL;
+    ck_assert_int_eq(ig_gbr_fit_u8(&m, x, N, 1, y, &p), IG_REGRESS_OK);
+    char *text = NULL;
+    size_t len = 0;
+    ck_assert_int_eq(ig_gbr_to_json(m, &text, &len), IG_REGRESS_OK);
+    ck_assert_uint_eq(len, strlen(text));
+    const char *path = tmpfile_path("dump");
+    ck_assert_int_eq(ig_gbr_save(m, path), IG_REGRESS_OK);
+    FILE *f = fopen(path, "rb");
+    ck_assert_ptr_nonnull(f);
+    char *file = calloc(len + 16, 1);
+    size_t got = fread(file, 1, len + 8, f);
+    fclose(f);
+    ck_assert_uint_eq(got, len);
+    ck_assert_mem_eq(file, text, len);
+    free(file);
+    free(text);
+    write_text(path, ""); /* overwrite, then from the string again */
+    ck_assert_int_eq(ig_gbr_to_json(m, &text, NULL), IG_REGRESS_OK);
+    write_text(path, text);
+    free(text);
+    ck_assert_int_eq(ig_gbr_load(&m2, path), IG_REGRESS_OK);
+    ck_assert_int_eq(ig_gbr_predict_u8(m, x, N, 1, a), IG_REGRESS_OK);
+    ck_assert_int_eq(ig_gbr_predict_u8(m2, x, N, 1, b), IG_REGRESS_OK);
+    ck_assert_mem_eq(a, b, sizeof a);
+    ig_gbr_free(m2);
+    struct ig_rf_params rp = ig_rf_params_default();
+    rp.n_estimators = 4;
+    struct ig_rf *r = NULL, *r2 = NULL;
+    ck_assert_int_eq(ig_rf_regressor_fit_u8(&r, x, N, 1, y, &rp), IG_REGRESS_OK);
+    ck_assert_int_eq(ig_rf_to_json(r, &text, &len), IG_REGRESS_OK);
+    write_text(path, text);
+    free(text);
+    ck_assert_int_eq(ig_rf_load(&r2, path), IG_REGRESS_OK);
+    ck_assert_int_eq(ig_rf_n_trees(r2), 4);
+    ck_assert_int_eq(ig_rf_predict_u8(r, x, N, 1, a), IG_REGRESS_OK);
+    ck_assert_int_eq(ig_rf_predict_u8(r2, x, N, 1, b), IG_REGRESS_OK);
+    ck_assert_mem_eq(a, b, sizeof a);
+    ck_assert_int_eq(ig_gbr_to_json(NULL, &text, &len), IG_REGRESS_EINVAL);
+    ck_assert_int_eq(ig_rf_to_json(r, NULL, &len), IG_REGRESS_EINVAL);
+    ig_rf_free(r);
+    ig_rf_free(r2);
     ig_gbr_free(m);
     unlink(path);
 }
@@ -689,6 +868,11 @@ static Suite *regress_suite(void)
     tcase_add_test(io, test_save_load_roundtrip);
     tcase_add_test(io, test_corrupt_files);
     tcase_add_test(io, test_bad_input);
+    tcase_add_test(io, test_load_error_wraps_cause);
+    tcase_add_test(io, test_gbr_load_checks_tree_count_and_seed);
+    tcase_add_test(io, test_last_status_keeps_cause);
+    tcase_add_test(io, test_rf_f32_regressor_and_accessors);
+    tcase_add_test(io, test_to_json_matches_save);
     suite_add_tcase(s, io);
     TCase *q = tcase_create("quality");
     tcase_set_timeout(q, 300);

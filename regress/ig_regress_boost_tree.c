@@ -1,5 +1,5 @@
 /* regress boosting trees: Friedman-MSE regression trees on 256-bin histograms, 16 features per SIMD block. */
-#include "regress_internal.h"
+#include "ig_regress_internal.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +23,7 @@
  */
 #define W 16
 
-struct ig_gtree_ws {
+struct ig_boost_tree_ws {
     int n_threads;        /* threads the scratch is sized for */
     int team;             /* threads used for the current tree (<= n_threads) */
     double *hist;         /* [n_threads][2 * 256 * W] count, sum; zero between uses */
@@ -33,9 +33,9 @@ struct ig_gtree_ws {
     int32_t *tmp;         /* [n] partition scratch */
 };
 
-enum ig_regress_status ig_gtree_ws_new(struct ig_gtree_ws **out, size_t n, int n_threads)
+enum ig_regress_status ig_boost_tree_ws_new(struct ig_boost_tree_ws **out, size_t n, int n_threads)
 {
-    struct ig_gtree_ws *ws = calloc(1, sizeof *ws);
+    struct ig_boost_tree_ws *ws = calloc(1, sizeof *ws);
     if (!ws) return ig_rerror(IG_REGRESS_ENOMEM, "regress: out of memory");
     ws->n_threads = n_threads < 1 ? 1 : n_threads;
     size_t hsz = (size_t)ws->n_threads * 2 * IG_RBINS * W * sizeof(double);
@@ -45,7 +45,7 @@ enum ig_regress_status ig_gtree_ws_new(struct ig_gtree_ws **out, size_t n, int n
     ws->gd = malloc(n * sizeof(double));
     ws->tmp = malloc(n * sizeof(int32_t));
     if (!ws->hist || !ws->hist_pk || !ws->pk || !ws->gd || !ws->tmp) {
-        ig_gtree_ws_free(ws);
+        ig_boost_tree_ws_free(ws);
         return ig_rerror(IG_REGRESS_ENOMEM, "regress: out of memory for tree scratch");
     }
     memset(ws->hist, 0, hsz);
@@ -54,7 +54,7 @@ enum ig_regress_status ig_gtree_ws_new(struct ig_gtree_ws **out, size_t n, int n
     return IG_REGRESS_OK;
 }
 
-void ig_gtree_ws_free(struct ig_gtree_ws *ws)
+void ig_boost_tree_ws_free(struct ig_boost_tree_ws *ws)
 {
     if (!ws) return;
     free(ws->hist);
@@ -182,7 +182,7 @@ static void ig_gblock_float(const uint8_t *codes, size_t d, const int32_t *idx, 
 
 static struct ig_gsplit ig_gnode_split(const struct ig_rdata *D, const int32_t *idx, size_t m,
                                        int packed, const int32_t *pk, const double *gd, double sum,
-                                       int msl, struct ig_gtree_ws *ws)
+                                       int msl, struct ig_boost_tree_ws *ws)
 {
     struct ig_gsplit best = {-1.0, 1.0, -1, -1};
     const int nblk = (int)((D->d + W - 1) / W);
@@ -217,10 +217,10 @@ struct ig_gframe {
     int32_t start, end, depth, parent, is_left;
 };
 
-enum ig_regress_status ig_gtree_fit(struct ig_rtree *t, const struct ig_rdata *D,
+enum ig_regress_status ig_boost_tree_fit(struct ig_rtree *t, const struct ig_rdata *D,
                                     const double *g, int32_t *idx, size_t m,
-                                    int32_t *leaf_of_pos, const struct ig_gtree_params *p,
-                                    struct ig_gtree_ws *ws)
+                                    int32_t *leaf_of_pos, const struct ig_boost_tree_params *p,
+                                    struct ig_boost_tree_ws *ws)
 {
     memset(t, 0, sizeof *t);
     t->n_out = 1;

@@ -1,5 +1,5 @@
 /* regress model files: versioned JSON (jansson) for tree node arrays, with full validation on load. */
-#include "regress_internal.h"
+#include "ig_regress_internal.h"
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
@@ -137,10 +137,8 @@ enum ig_regress_status ig_rens_from_json(struct ig_rens *e, json_t *obj)
             return ig_rerror(IG_REGRESS_EFORMAT, "regress: tree %zu has bad node arrays", t);
         }
         if ((st = ig_rtree_validate(tr, e->d))) {
-            char msg[400];
-            snprintf(msg, sizeof msg, "%s", ig_regress_last_error());
             ig_rens_free(e);
-            return ig_rerror(st, "regress: tree %zu: %s", t, msg);
+            return ig_rerror(st, "regress: tree %zu: %s", t, ig_regress_last_error());
         }
         /* depth: parents come before children */
         int32_t *dep = calloc(nn, sizeof(int32_t));
@@ -163,6 +161,23 @@ enum ig_regress_status ig_rjson_write(json_t *root, const char *path)
     if (json_dump_file(root, path, JSON_COMPACT | JSON_REAL_PRECISION(17)) != 0)
         return ig_rerror(IG_REGRESS_EIO, "regress: cannot write %s: %s", path, strerror(errno));
     return IG_REGRESS_OK;
+}
+
+enum ig_regress_status ig_rjson_dumps(json_t *root, char **text, size_t *len)
+{
+    *text = json_dumps(root, JSON_COMPACT | JSON_REAL_PRECISION(17));
+    if (!*text) return ig_rerror(IG_REGRESS_ENOMEM, "regress: cannot serialise the model");
+    if (len) *len = strlen(*text);
+    return IG_REGRESS_OK;
+}
+
+enum ig_regress_status ig_rjson_emit(json_t *root, const char *path, char **text, size_t *len)
+{
+    if (text) *text = NULL;
+    if (!root) return IG_REGRESS_ENOMEM; /* the builder has set the message */
+    enum ig_regress_status st = path ? ig_rjson_write(root, path) : ig_rjson_dumps(root, text, len);
+    json_decref(root);
+    return st;
 }
 
 enum ig_regress_status ig_rjson_read(json_t **out, const char *path, const char *kind)

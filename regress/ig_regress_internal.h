@@ -96,27 +96,27 @@ enum ig_regress_status ig_rtree_validate(const struct ig_rtree *t, size_t d);
 /* Regression tree on an unweighted sample list (gradient boosting): all features,
  * Friedman-MSE criterion, node values = mean of g. idx: [m] sample ids, permuted so each
  * leaf's samples are contiguous; leaf_of_pos: [m] receives the leaf node of idx[pos]. */
-struct ig_gtree_params {
+struct ig_boost_tree_params {
     int max_depth, min_samples_split, min_samples_leaf, n_threads;
 };
-struct ig_gtree_ws;  /* per-fit scratch */
-enum ig_regress_status ig_gtree_ws_new(struct ig_gtree_ws **ws, size_t n, int n_threads);
-void ig_gtree_ws_free(struct ig_gtree_ws *ws);
-enum ig_regress_status ig_gtree_fit(struct ig_rtree *t, const struct ig_rdata *D,
+struct ig_boost_tree_ws;  /* per-fit scratch */
+enum ig_regress_status ig_boost_tree_ws_new(struct ig_boost_tree_ws **ws, size_t n, int n_threads);
+void ig_boost_tree_ws_free(struct ig_boost_tree_ws *ws);
+enum ig_regress_status ig_boost_tree_fit(struct ig_rtree *t, const struct ig_rdata *D,
                                     const double *g, int32_t *idx, size_t m,
-                                    int32_t *leaf_of_pos, const struct ig_gtree_params *p,
-                                    struct ig_gtree_ws *ws);
+                                    int32_t *leaf_of_pos, const struct ig_boost_tree_params *p,
+                                    struct ig_boost_tree_ws *ws);
 
 /* Forest tree on bootstrap weights: random max_features features per node, Gini
  * (n_classes >= 2, labels) or squared error (n_classes == 0, y). */
-struct ig_ftree_params {
+struct ig_forest_tree_params {
     int max_depth, min_samples_split, min_samples_leaf, max_features, n_classes, bootstrap;
 };
-enum ig_regress_status ig_ftree_fit(struct ig_rtree *t, const struct ig_rdata *D,
+enum ig_regress_status ig_forest_tree_fit(struct ig_rtree *t, const struct ig_rdata *D,
                                     const int32_t *labels, const double *y,
-                                    const struct ig_ftree_params *p, uint64_t seed);
+                                    const struct ig_forest_tree_params *p, uint64_t seed);
 
-/* JSON (regress_io.c): the trees of an ensemble as a jansson object
+/* JSON (ig_regress_json.c): the trees of an ensemble as a jansson object
  * {"n_features", "n_outputs", "trees": [{"feature","threshold","left","right","value"}]}. */
 struct json_t;
 struct json_t *ig_rens_to_json(const struct ig_rens *e);
@@ -124,6 +124,11 @@ struct json_t *ig_rens_to_json(const struct ig_rens *e);
 enum ig_regress_status ig_rens_from_json(struct ig_rens *e, struct json_t *obj);
 /* Top-level file helpers: check "format"/"version"/"kind"; load returns a new reference. */
 enum ig_regress_status ig_rjson_write(struct json_t *root, const char *path);
+/* The same bytes ig_rjson_write writes, as a malloc'ed NUL-terminated string. */
+enum ig_regress_status ig_rjson_dumps(struct json_t *root, char **text, size_t *len);
+/* A model document built by the caller (NULL: its builder failed for memory) written to path,
+ * or else dumped into *text; releases root. */
+enum ig_regress_status ig_rjson_emit(struct json_t *root, const char *path, char **text, size_t *len);
 enum ig_regress_status ig_rjson_read(struct json_t **root, const char *path, const char *kind);
 
 #endif

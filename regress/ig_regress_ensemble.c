@@ -1,5 +1,5 @@
 /* regress prediction: trees compiled to complete branch-free layouts, rows in blocks over OpenMP. */
-#include "regress_internal.h"
+#include "ig_regress_internal.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /* regress random forests: scikit-learn RandomForestClassifier / RandomForestRegressor semantics, trees over OpenMP. */
-#include "regress_internal.h"
+#include "ig_regress_internal.h"
 #include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
@@ -39,12 +39,10 @@ static enum ig_regress_status ig_rf_check_params(const struct ig_rf_params *p)
     return IG_REGRESS_OK;
 }
 
-static enum ig_regress_status ig_rf_fit_impl(struct ig_rf **out, const void *x, int is_u8, size_t n,
-                                             size_t d, const int32_t *labels, int n_classes,
-                                             const float *yf, const struct ig_rf_params *p)
+static enum ig_regress_status ig_rf_check_fit(const void *x, int is_u8, size_t n, size_t d,
+                                              const int32_t *labels, int n_classes, const float *yf,
+                                              const struct ig_rf_params *p)
 {
-    if (!out) return ig_rerror(IG_REGRESS_EINVAL, "rf: out is NULL");
-    *out = NULL;
     enum ig_regress_status st = ig_rf_check_params(p);
     if (st) return st;
     if ((st = ig_rcheck_shape(x, n, d, 2))) return st;
@@ -61,7 +59,17 @@ static enum ig_regress_status ig_rf_fit_impl(struct ig_rf **out, const void *x, 
         if ((st = ig_rcheck_f32(yf, n, "rf: y"))) return st;
     }
     if (!is_u8 && (st = ig_rcheck_f32(x, n * d, "rf: x"))) return st;
+    return IG_REGRESS_OK;
+}
 
+static enum ig_regress_status ig_rf_fit_impl(struct ig_rf **out, const void *x, int is_u8, size_t n,
+                                             size_t d, const int32_t *labels, int n_classes,
+                                             const float *yf, const struct ig_rf_params *p)
+{
+    if (!out) return ig_rerror(IG_REGRESS_EINVAL, "rf: out is NULL");
+    *out = NULL;
+    enum ig_regress_status st = ig_rf_check_fit(x, is_u8, n, d, labels, n_classes, yf, p);
+    if (st) return st;
     struct ig_rf *m = calloc(1, sizeof *m);
     double *y = NULL;
     struct ig_rdata D;
@@ -91,7 +99,7 @@ static enum ig_regress_status ig_rf_fit_impl(struct ig_rf **out, const void *x, 
     }
     st = is_u8 ? ig_rdata_init_u8(&D, x, n, d) : ig_rdata_init_f32(&D, x, n, d);
     if (st) goto fail;
-    const struct ig_ftree_params tp = {p->max_depth, p->min_samples_split, p->min_samples_leaf,
+    const struct ig_forest_tree_params tp = {p->max_depth, p->min_samples_split, p->min_samples_leaf,
                                        m->params.max_features, n_classes, p->bootstrap};
     enum ig_regress_status fst = IG_REGRESS_OK;
     char msg[512] = "";
@@ -100,7 +108,7 @@ static enum ig_regress_status ig_rf_fit_impl(struct ig_rf **out, const void *x, 
         /* per-tree stream: independent of the thread count */
         uint64_t s = p->seed ^ (0x5851F42D4C957F2Dull * (uint64_t)(t + 1));
         uint64_t seed = ig_rsplitmix(&s);
-        enum ig_regress_status e = ig_ftree_fit(&m->ens.trees[t], &D, labels, y, &tp, seed);
+        enum ig_regress_status e = ig_forest_tree_fit(&m->ens.trees[t], &D, labels, y, &tp, seed);
         if (e) {
 #pragma omp critical(ig_rf_err)
             if (!fst) {
@@ -249,11 +257,14 @@ void ig_rf_free(struct ig_rf *m)
 
 /* ---------------------------------------------------------------- save/load */
 
-enum ig_regress_status ig_rf_save(const struct ig_rf *m, const char *path)
+/* The model as a JSON document (NULL with the error set on allocation failure). */
+static json_t *ig_rf_json(const struct ig_rf *m)
 {
-    if (!m || !path) return ig_rerror(IG_REGRESS_EINVAL, "rf: save needs a model and a path");
     json_t *root = ig_rens_to_json(&m->ens);
-    if (!root) return ig_rerror(IG_REGRESS_ENOMEM, "rf: cannot build the JSON document");
+    if (!root) {
+        ig_rerror(IG_REGRESS_ENOMEM, "rf: cannot build the JSON document");
+        return NULL;
+    }
     const struct ig_rf_params *p = &m->params;
     int bad = 0;
     bad |= json_object_set_new(root, "format", json_string(IG_RFORMAT));
@@ -267,10 +278,24 @@ enum ig_regress_status ig_rf_save(const struct ig_rf *m, const char *path)
     bad |= json_object_set_new(root, "max_features", json_integer(p->max_features));
     bad |= json_object_set_new(root, "bootstrap", json_boolean(p->bootstrap));
     bad |= json_object_set_new(root, "seed", json_integer((json_int_t)p->seed));
-    enum ig_regress_status st = bad ? ig_rerror(IG_REGRESS_ENOMEM, "rf: cannot build JSON")
-                                    : ig_rjson_write(root, path);
-    json_decref(root);
-    return st;
+    if (bad) {
+        json_decref(root);
+        ig_rerror(IG_REGRESS_ENOMEM, "rf: cannot build the JSON document");
+        return NULL;
+    }
+    return root;
+}
+
+enum ig_regress_status ig_rf_save(const struct ig_rf *m, const char *path)
+{
+    if (!m || !path) return ig_rerror(IG_REGRESS_EINVAL, "rf: save needs a model and a path");
+    return ig_rjson_emit(ig_rf_json(m), path, NULL, NULL);
+}
+
+enum ig_regress_status ig_rf_to_json(const struct ig_rf *m, char **text, size_t *len)
+{
+    if (!m || !text) return ig_rerror(IG_REGRESS_EINVAL, "rf: to_json needs a model and text");
+    return ig_rjson_emit(ig_rf_json(m), NULL, text, len);
 }
 
 static enum ig_regress_status ig_rf_load_kind(struct ig_rf **out, const char *path, const char *kind)
