@@ -132,10 +132,12 @@ def case_state(tmp, data):
 
 def debris(out):
     """Files that are neither outputs nor the checkpoints a finished run keeps."""
-    keep = {"run-rnd-s1.json", "summary.csv", "ckpt", "init-s1.safetensors", "init-s1.safetensors.optim",
-            "init-s1.safetensors.json", "rnd-s1.state.json", "model-rnd-s1.safetensors"}
+    keep = {"run-rnd-s1.json", "summary.csv", "results.csv", "results.md", "ckpt", "init-s1.safetensors",
+            "init-s1.safetensors.optim", "init-s1.safetensors.json", "rnd-s1.state.json", "model-rnd-s1.safetensors"}
     found = []
     for root, _, files in os.walk(out):
+        if os.path.basename(root) == "figures":   # the report's plots (when matplotlib is installed)
+            continue
         found += [os.path.join(root, f) for f in files if f not in keep]
     return found
 
