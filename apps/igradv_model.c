@@ -6,9 +6,9 @@
 
 #include "ig_cli.h"
 #include "ig_data.h"
+#include "ig_npy.h"
 #include "ig_nn.h"
 #include "ig_safetensors.h"
-#include "ig_util.h"
 
 static const char *prog = "igradv-model";
 
@@ -167,26 +167,6 @@ static void print_eval(const struct ig_dataset *ds, const int32_t *pred)
     free(conf);
 }
 
-/* float32 [n, k] as a NumPy .npy (version 1.0 header padded to 64 bytes) through the atomic writer. */
-static enum ig_status write_npy(const char *path, const float *v, int64_t n, int k)
-{
-    char hdr[128];
-    int len = snprintf(hdr + 10, sizeof hdr - 10, "{'descr': '<f4', 'fortran_order': False, 'shape': (%lld, %d), }",
-                       (long long)n, k);
-    int total = (10 + len + 1 + 63) / 64 * 64;
-    memset(hdr + 10 + len, ' ', (size_t)(total - 10 - len));
-    hdr[total - 1] = '\n';
-    memcpy(hdr, "\x93NUMPY\x01\x00", 8);
-    hdr[8] = (char)((total - 10) & 0xff), hdr[9] = (char)((total - 10) >> 8);
-    struct ig_atomic_file af;
-    IG_TRY(ig_atomic_open(&af, path));
-    if (fwrite(hdr, 1, (size_t)total, af.fp) != (size_t)total || fwrite(v, sizeof *v, (size_t)(n * k), af.fp) != (size_t)(n * k)) {
-        ig_atomic_abort(&af);
-        return ig_error(IG_ERR_IO, "%s: write failed", path);
-    }
-    return ig_atomic_commit(&af);
-}
-
 static int run(const struct opts *o, const struct model_meta *mm, struct ig_backend *be)
 {
     struct ig_model *m = NULL;
@@ -204,7 +184,8 @@ static int run(const struct opts *o, const struct model_meta *mm, struct ig_back
         enum ig_status s = (!pred || (!eval && !probs)) ? ig_error(IG_ERR_OOM, "out of memory")
                                                        : ig_model_predict(m, &ds, NULL, ds.n, o->batch, norm, &out);
         if (s == IG_OK && eval) print_eval(&ds, pred);
-        if (s == IG_OK && !eval && (s = write_npy(o->out, probs, ds.n, mm->classes)) == IG_OK)
+        int64_t shape[2] = {ds.n, mm->classes};
+        if (s == IG_OK && !eval && (s = ig_npy_write(o->out, IG_NPY_F32, 2, shape, probs)) == IG_OK)
             printf("wrote %s: float32 [%lld, %d] probabilities\n", o->out, (long long)ds.n, mm->classes);
         if (s != IG_OK) fprintf(stderr, "%s: %s\n", prog, ig_last_error());
         rc = s == IG_OK ? 0 : s == IG_ERR_IO ? IG_CLI_EXIT_USAGE : 1;
