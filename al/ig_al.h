@@ -70,7 +70,8 @@ enum ig_status ig_al_topk(const double *scores, size_t n, size_t k, size_t *out_
 double ig_al_spearman(const double *x, const double *y, size_t n);
 
 /* ================================================================ per-sample gradient engine
- * (ig_al_grad.c: setup, reference, flat vectors; ig_al_grad_batch.c: the per-sample terms)
+ * (ig_al_grad.c: setup, reference, flat vectors; ig_al_grad_batch.c: the per-sample terms;
+ * tensor/cpu/ig_cpu_persample.c: the CPU conv kernel)
  *
  * The engine covers a parameter set of θ (enum ig_al_param_set): by default ALL parameters
  * (METHOD.md), i.e. the weights and biases of every Conv2d and Linear module and the γ, β of
@@ -83,12 +84,14 @@ double ig_al_spearman(const double *x, const double *y, size_t n);
  *     dot[n] = D·g_n,   tdot[n] = θ·g_n,   sq[n] = ‖g_n‖²
  * from one batched forward (cross-entropy with reduction SUM, so row n of dL/dy is
  * dL_n/dy_n) and one backward without parameter gradients, through the layer hook:
+ *   every layer (y linear in its parameters): θ·g_n = Σ dy_n ⊙ y_n, from the layer's output
  *   linear: D·g_n = Σ_j dy[n,j] (x_n D_W^T + D_b)_j; ‖g_n‖² = ‖dy_n‖²‖x_n‖² + ‖dy_n‖²
- *   conv:   dW_n = dy_n[O,P] col_n^T[P,K] (col_n: im2col of x_n) per instance, then
- *           D·dW_n, θ·dW_n, ‖dW_n‖² (CPU: one OpenMP loop over instances of single-threaded
- *           sgemm); for ‖g_n‖² alone (class_sq) the ghost norm ⟨col_nᵀcol_n, dy_nᵀdy_n⟩ where
- *           P² (K + O) < P K O; bias: db_n = Σ_p dy_n. Other backends: conv of x_n with D
- *           dotted with dy_n, and conv2d_backward_weight on the 1-sample slices.
+ *   conv (CPU): dW_n = dy_n[O,P] col_n^T[P,K] per instance (col_n: im2col of x_n), then D·dW_n
+ *           and ‖dW_n‖² in one pass (one OpenMP loop over instances of single-threaded sgemm);
+ *           where P (K + O) < K O (the deep, small layers) instead ‖dW_n‖² by the ghost norm
+ *           ⟨col_nᵀcol_n, dy_nᵀdy_n⟩ and D·g_n = Σ dy_n ⊙ conv(x_n; D) from one batched conv;
+ *           bias: db_n = Σ_p dy_n. Other backends: the batched conv with D, and dW_n from
+ *           conv2d_backward_weight on the 1-sample slices.
  *   BN (eval mode, an affine map per channel): dγ_n = Σ_hw dy_n x̂_n, dβ_n = Σ_hw dy_n.
  * Only [N] vectors come back (summed in double).
  *

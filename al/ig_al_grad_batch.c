@@ -1,6 +1,5 @@
 /* Per-sample gradient engine, per-instance terms: the layer hook (linear, conv, batch norm), ig_al_engine_batch and EGL's per-class gradient norms. */
 #include "ig_al_grad_internal.h"
-#include "ig_cpu_persample.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,22 +11,17 @@ static enum ig_status add_rows(struct ig_al_engine *e, const struct ig_tensor *v
     return IG_OK;
 }
 
-/* For per-sample vectors M[N,K]: dot[n] += M_n·ref, tdot[n] += M_n·theta (each unless NULL),
- * sq[n] += ‖M_n‖². */
-static enum ig_status rows_terms(struct ig_al_engine *e, const struct ig_tensor *M, const struct ig_tensor *ref,
-                                 const struct ig_tensor *theta)
+/* For per-sample vectors M[N,K]: dot[n] += M_n·ref (unless ref is NULL), sq[n] += ‖M_n‖². */
+static enum ig_status rows_terms(struct ig_al_engine *e, const struct ig_tensor *M, const struct ig_tensor *ref)
 {
     int64_t one[1] = {M->shape[0]}, s1[1] = {M->shape[1]};
     struct ig_tensor *r = ig_tensor_new(e->be, IG_DTYPE_F32, 1, one);
-    struct ig_tensor *rv = ref ? ig_tensor_reshape(ref, 1, s1) : NULL, *tv = theta ? ig_tensor_reshape(theta, 1, s1) : NULL;
-    enum ig_status s = (!r || (ref && !rv) || (theta && !tv)) ? ig_error(IG_ERR_OOM, "per-sample terms: out of memory") : IG_OK;
+    struct ig_tensor *rv = ref ? ig_tensor_reshape(ref, 1, s1) : NULL;
+    enum ig_status s = (!r || (ref && !rv)) ? ig_error(IG_ERR_OOM, "per-sample terms: out of memory") : IG_OK;
     if (s == IG_OK && rv) s = ig_row_dot(r, M, rv);
     if (s == IG_OK && rv) s = add_rows(e, r, e->dot);
-    if (s == IG_OK && tv) s = ig_row_dot(r, M, tv);
-    if (s == IG_OK && tv) s = add_rows(e, r, e->tdot);
     if (s == IG_OK) s = ig_row_sqnorm(r, M);
     if (s == IG_OK) s = add_rows(e, r, e->sq);
-    ig_tensor_free(tv);
     ig_tensor_free(rv);
     ig_tensor_free(r);
     return s;
@@ -45,16 +39,38 @@ static struct ig_tensor *position_sums(struct ig_al_engine *e, const struct ig_t
     return out;
 }
 
-/* acc[n] += Σ dy_n ⊙ layer(x_n; A, a): the dot of the layer's per-sample gradient with (A, a). */
-static enum ig_status layer_dot(struct ig_al_engine *e, const struct ig_layer_grad *lg, bool conv, const struct ig_tensor *x,
-                                const struct ig_tensor *dy, const struct ig_tensor *A, const struct ig_tensor *a, double *acc)
+/* acc[n] += Σ_m a[n,m] dy[n,m], through z (dy's shape; may alias a). */
+static enum ig_status prod_rows(struct ig_al_engine *e, struct ig_tensor *z, const struct ig_tensor *a,
+                                const struct ig_tensor *dy, double *acc)
 {
     int64_t N = dy->shape[0], M = ig_tensor_numel(dy) / N;
     int64_t s2[2] = {N, M}, s1[2] = {N, 1};
+    struct ig_tensor *r = ig_tensor_new(e->be, IG_DTYPE_F32, 2, s1), *z2 = NULL;
+    enum ig_status s = r ? ig_mul(z, a, dy) : IG_ERR_OOM;
+    if (s == IG_OK && !(z2 = ig_tensor_reshape(z, 2, s2))) s = IG_ERR_OOM;
+    if (s == IG_OK) s = ig_sum_axis(r, z2, 1);                       /* r: [N,1] */
+    if (s == IG_OK) s = add_rows(e, r, acc);
+    ig_tensor_free(z2);
+    ig_tensor_free(r);
+    return s;
+}
+
+/* tdot[n] += θ·g_n = Σ dy_n ⊙ y_n for any layer that is linear in its parameters
+ * (y = W x + b, conv + b, γ x̂ + β): no per-sample gradient needed. */
+static enum ig_status theta_dot(struct ig_al_engine *e, const struct ig_layer_grad *lg, const struct ig_tensor *dy)
+{
     struct ig_tensor *z = ig_tensor_new(e->be, IG_DTYPE_F32, dy->ndim, dy->shape);
-    struct ig_tensor *r = ig_tensor_new(e->be, IG_DTYPE_F32, 2, s1);
-    struct ig_tensor *z2 = NULL;
-    enum ig_status s = (!z || !r) ? IG_ERR_OOM : IG_OK;
+    enum ig_status s = z ? prod_rows(e, z, lg->output, dy, e->tdot) : ig_error(IG_ERR_OOM, "per-sample terms: out of memory");
+    ig_tensor_free(z);
+    return s;
+}
+
+/* dot[n] += Σ dy_n ⊙ layer(x_n; A, a): the dot of the layer's per-sample gradient with (A, a). */
+static enum ig_status layer_dot(struct ig_al_engine *e, const struct ig_layer_grad *lg, bool conv, const struct ig_tensor *x,
+                                const struct ig_tensor *dy, const struct ig_tensor *A, const struct ig_tensor *a)
+{
+    struct ig_tensor *z = ig_tensor_new(e->be, IG_DTYPE_F32, dy->ndim, dy->shape);
+    enum ig_status s = z ? IG_OK : IG_ERR_OOM;
     if (s == IG_OK) {
         if (conv) {
             s = ig_conv2d_forward(z, x, A, a, lg->conv);          /* z: [N,O,Ho,Wo] */
@@ -64,12 +80,7 @@ static enum ig_status layer_dot(struct ig_al_engine *e, const struct ig_layer_gr
             if (s == IG_OK && a) s = ig_bias_add(z, a);
         }
     }
-    if (s == IG_OK) s = ig_mul(z, z, dy);
-    if (s == IG_OK && !(z2 = ig_tensor_reshape(z, 2, s2))) s = IG_ERR_OOM;
-    if (s == IG_OK) s = ig_sum_axis(r, z2, 1);                       /* r: [N,1] */
-    if (s == IG_OK) s = add_rows(e, r, acc);
-    ig_tensor_free(z2);
-    ig_tensor_free(r);
+    if (s == IG_OK) s = prod_rows(e, z, z, dy, e->dot);
     ig_tensor_free(z);
     return s;
 }
@@ -121,26 +132,28 @@ static enum ig_status conv_sq_generic(struct ig_al_engine *e, const struct ig_la
     if (s != IG_OK || !L->b) return s;
     struct ig_tensor *cs = position_sums(e, dy);
     if (!cs) return ig_error(IG_ERR_OOM, "per-sample norms: out of memory");
-    s = rows_terms(e, cs, NULL, NULL);     /* the bias dots came with layer_dot */
+    s = rows_terms(e, cs, NULL);     /* the bias dot came with layer_dot */
     ig_tensor_free(cs);
     return s;
 }
 
-/* conv layer: the CPU fast path (per-instance dW_n, then every term from it), else the generic one. */
+/* conv layer. CPU: per-instance dW_n dotted with D (and its norm), or, where the ghost norm is
+ * cheaper (small P: the deep layers), D·g_n from one batched conv of x with D and ‖dW_n‖² from
+ * the ghost norm. Other backends: conv with D, and dW_n from 1-sample backward-weight calls. */
 static enum ig_status conv_terms(struct ig_al_engine *e, const struct ig_layer_grad *lg, const struct al_layer *L,
                                  const struct ig_tensor *x, const struct ig_tensor *dy)
 {
-    const struct ig_tensor *w = ig_var_value(L->w), *b = L->b ? ig_var_value(L->b) : NULL;
+    const struct ig_tensor *w = ig_var_value(L->w);
     if (ig_backend_kind(e->be) == IG_BACKEND_CPU) {
-        const struct ig_tensor *rw[2], *rb[2];
-        double *acc[2];
-        int nr = 0;
-        if (e->want_dot) rw[nr] = L->dw, rb[nr] = L->db, acc[nr++] = e->dot;
-        if (e->want_tdot) rw[nr] = w, rb[nr] = b, acc[nr++] = e->tdot;
-        return ig_cpu_persample_conv(e->be, x, dy, w, lg->conv, L->b != NULL, nr, rw, rb, acc, e->sq);
+        int64_t K = ig_tensor_numel(w) / w->shape[0], P = dy->shape[2] * dy->shape[3];
+        bool ghost = ig_conv2d_persample_uses_ghost(K, w->shape[0], P);
+        const struct ig_tensor *rw[1] = {L->dw}, *rb[1] = {L->db};
+        double *acc[1] = {e->dot};
+        int nr = e->want_dot && !ghost ? 1 : 0;
+        if (e->want_dot && ghost) IG_TRY(layer_dot(e, lg, true, x, dy, L->dw, L->db));
+        return ig_conv2d_persample_terms(e->be, x, dy, w, lg->conv, L->b != NULL, nr, rw, rb, acc, e->sq);
     }
-    if (e->want_dot) IG_TRY(layer_dot(e, lg, true, x, dy, L->dw, L->db, e->dot));
-    if (e->want_tdot) IG_TRY(layer_dot(e, lg, true, x, dy, w, b, e->tdot));
+    if (e->want_dot) IG_TRY(layer_dot(e, lg, true, x, dy, L->dw, L->db));
     return conv_sq_generic(e, lg, L, x, dy);
 }
 
@@ -158,8 +171,8 @@ static enum ig_status bn_terms(struct ig_al_engine *e, const struct al_layer *L,
     if (s == IG_OK) s = ig_mul(xh, xh, dy);
     if (s == IG_OK && (!(dg = position_sums(e, xh)) || (L->b && !(db = position_sums(e, dy)))))
         s = ig_error(IG_ERR_OOM, "batch-norm terms: out of memory");
-    if (s == IG_OK) s = rows_terms(e, dg, e->want_dot ? L->dw : NULL, e->want_tdot ? ig_var_value(L->w) : NULL);
-    if (s == IG_OK && db) s = rows_terms(e, db, e->want_dot ? L->db : NULL, e->want_tdot ? ig_var_value(L->b) : NULL);
+    if (s == IG_OK) s = rows_terms(e, dg, e->want_dot ? L->dw : NULL);
+    if (s == IG_OK && db) s = rows_terms(e, db, e->want_dot ? L->db : NULL);
     ig_tensor_free(db);
     ig_tensor_free(dg);
     ig_tensor_free(xh);
@@ -188,10 +201,9 @@ static enum ig_status engine_hook(const struct ig_layer_grad *lg, void *user)
         x = xf = ig_tensor_reshape(x, 2, sh);
         if (!xf) s = IG_ERR_OOM;
     }
+    if (s == IG_OK && e->want_tdot) s = theta_dot(e, lg, dy);
     if (s == IG_OK && L->kind == AL_LINEAR) {
-        if (e->want_dot) s = layer_dot(e, lg, false, x, dy, L->dw, L->db, e->dot);
-        if (s == IG_OK && e->want_tdot)
-            s = layer_dot(e, lg, false, x, dy, ig_var_value(L->w), L->b ? ig_var_value(L->b) : NULL, e->tdot);
+        if (e->want_dot) s = layer_dot(e, lg, false, x, dy, L->dw, L->db);
         if (s == IG_OK) s = linear_sq(e, L, x, dy);
     } else if (s == IG_OK) {
         s = L->kind == AL_CONV ? conv_terms(e, lg, L, x, dy) : bn_terms(e, L, x, dy);

@@ -3,6 +3,7 @@
 #define IG_AL_GRAD_INTERNAL_H
 #include "ig_al.h"
 #include "ig_nn.h"
+#include "ig_util.h"
 
 enum al_layer_kind { AL_LINEAR, AL_CONV, AL_BN };
 

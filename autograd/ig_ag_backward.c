@@ -14,6 +14,7 @@ static enum ig_status hook_call(struct ig_graph *g, struct ig_var *v, struct ig_
     lg.bias = b;
     lg.input = v->in[0]->value;
     lg.grad_output = v->grad;
+    lg.output = v->value;
     if (v->op == IG_AG_OP_CONV2D) lg.conv = v->p.conv;
     enum ig_status s = g->hook(&lg, g->hook_user);
     if (s != IG_OK) return ig_error_prefix(s, "layer hook");

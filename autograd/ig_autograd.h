@@ -126,6 +126,7 @@ struct ig_layer_grad {
     const struct ig_var *bias;          /* NULL if the layer has none */
     const struct ig_tensor *input;      /* x: [N,in] or [N,C,H,W] */
     const struct ig_tensor *grad_output;/* dL/dy: [N,out] or [N,O,Ho,Wo] */
+    const struct ig_tensor *output;     /* y (the op's value, bias included): θ·g_n = Σ dy_n ⊙ y_n */
     struct ig_conv2d_params conv;       /* conv2d only */
 };
 /* Called during backward; the tensors are valid only during the call. A non-IG_OK return

@@ -304,6 +304,21 @@ enum ig_status ig_fill(struct ig_tensor *y, float value);
 enum ig_status ig_row_sqnorm(struct ig_tensor *out, const struct ig_tensor *x);
 /* out[N] = x[N,M] . v[M] */
 enum ig_status ig_row_dot(struct ig_tensor *out, const struct ig_tensor *x, const struct ig_tensor *v);
+/* Per-sample terms of a conv layer for the per-sample gradient engine (tensor/cpu/ig_cpu_persample.c;
+ * the CPU backend only: IG_ERR_UNSUPPORTED on others, whose callers keep a generic path).
+ * x [N,C,H,W], dy = dL/dy [N,O,Ho,Wo] contiguous, w the layer's weight [O,C,KH,KW]; per instance
+ * n, with col_n the im2col of x_n [K,P] (K = C KH KW, P = Ho Wo), dW_n[O,K] = dy_n[O,P] col_n^T
+ * and, when has_bias, db_n = sum_p dy_n:
+ *     acc_dot[r][n] += <dW_n, refw[r]> + <db_n, refb[r]>   r < n_refs <= 2 (refb[r] NULL: no bias term)
+ *     acc_sq[n]     += |dW_n|^2 + |db_n|^2
+ * refw[r] contiguous, w's shape; refb[r] [O]. With n_refs == 0 the weight norm is the ghost norm
+ * <col_n^T col_n, dy_n^T dy_n> where ig_conv2d_persample_uses_ghost(K, O, P). Sums in double. */
+enum ig_status ig_conv2d_persample_terms(struct ig_backend *be, const struct ig_tensor *x, const struct ig_tensor *dy,
+                                         const struct ig_tensor *w, struct ig_conv2d_params p, bool has_bias, int n_refs,
+                                         const struct ig_tensor *const *refw, const struct ig_tensor *const *refb,
+                                         double *const *acc_dot, double *acc_sq);
+/* Whether the ghost norm is the cheaper way to |dW_n|^2: P (K + O) < K O. */
+bool ig_conv2d_persample_uses_ghost(int64_t K, int64_t O, int64_t P);
 
 /* ---------------------------------------------------------------- op table */
 

@@ -19,6 +19,10 @@ cat >"$tmp/cblas.h" <<'H'
 typedef int blasint;
 enum CBLAS_ORDER { CblasRowMajor = 101, CblasColMajor = 102 };
 enum CBLAS_TRANSPOSE { CblasNoTrans = 111, CblasTrans = 112 };
+enum CBLAS_UPLO { CblasUpper = 121, CblasLower = 122 };
+float cblas_sdot(blasint, const float *, blasint, const float *, blasint);
+void cblas_ssyrk(enum CBLAS_ORDER, enum CBLAS_UPLO, enum CBLAS_TRANSPOSE, blasint, blasint, float, const float *,
+                 blasint, float, float *, blasint);
 void cblas_sgemm(enum CBLAS_ORDER, enum CBLAS_TRANSPOSE, enum CBLAS_TRANSPOSE, blasint, blasint, blasint, float,
                  const float *, blasint, const float *, blasint, float, float *, blasint);
 int openblas_get_num_threads(void);

@@ -1,7 +1,8 @@
 /* CPU per-sample conv gradient terms: per instance, im2col + one single-threaded sgemm (or the ghost norm), inside one OpenMP loop over instances. */
-#include "ig_cpu_persample.h"
 #include "ig_cpu_util.h"
 #include <string.h>
+
+#define PS_MAX_REFS 2
 
 /* One conv's geometry; K = C KH KW rows of col, P = Ho Wo columns. */
 struct ps_geom {
@@ -9,7 +10,7 @@ struct ps_geom {
     struct ig_conv2d_params p;
 };
 
-bool ig_cpu_persample_uses_ghost(int64_t K, int64_t O, int64_t P)
+bool ig_conv2d_persample_uses_ghost(int64_t K, int64_t O, int64_t P)
 {
     /* ghost: P^2 (K + O) / 2 (two syrk) vs dW_n: P K O multiply-adds */
     return P * (K + O) < K * O;
@@ -31,6 +32,16 @@ static void ps_im2col(const struct ps_geom *g, const float *xs, float *col)
                         continue;
                     }
                     const float *src = plane + ih * g->W;
+                    if (g->p.stride_w == 1) {
+                        /* iw = ow - pw + kw: zeros, one contiguous run of the input row, zeros */
+                        int64_t lo = g->p.pad_w - kw, hi = g->W + g->p.pad_w - kw;
+                        lo = lo < 0 ? 0 : lo > g->Wo ? g->Wo : lo;
+                        hi = hi > g->Wo ? g->Wo : hi < lo ? lo : hi;
+                        for (int64_t ow = 0; ow < lo; ow++) row[ow] = 0.0f;
+                        if (hi > lo) memcpy(row + lo, src + lo - g->p.pad_w + kw, (size_t)(hi - lo) * sizeof(float));
+                        for (int64_t ow = hi; ow < g->Wo; ow++) row[ow] = 0.0f;
+                        continue;
+                    }
                     for (int64_t ow = 0; ow < g->Wo; ow++) {
                         int64_t iw = ow * g->p.stride_w - g->p.pad_w + kw;
                         row[ow] = (iw >= 0 && iw < g->W) ? src[iw] : 0.0f;
@@ -39,15 +50,48 @@ static void ps_im2col(const struct ps_geom *g, const float *xs, float *col)
             }
 }
 
-/* Σ a_i b_i over n floats: sdot on blocks, blocks summed in double. */
+/* Lanes of the float partial sums: independent accumulators the compiler vectorises
+ * without reassociating (and that keep the float error of long sums small). */
+#define PS_LANES 16
+#define PS_BLOCK 4096
+
+/* Σ a_i b_i over n floats: PS_LANES float partial sums per block of PS_BLOCK, blocks summed in double. */
 static double ps_dot(const float *a, const float *b, int64_t n)
 {
     double s = 0.0;
-    for (int64_t i = 0; i < n; i += 4096) {
-        int64_t m = n - i < 4096 ? n - i : 4096;
-        s += (double)cblas_sdot((int)m, a + i, 1, b + i, 1);
+    for (int64_t i0 = 0; i0 < n; i0 += PS_BLOCK) {
+        int64_t i1 = n - i0 < PS_BLOCK ? n : i0 + PS_BLOCK, i = i0;
+        float acc[PS_LANES] = {0};
+        for (; i + PS_LANES <= i1; i += PS_LANES)
+            for (int l = 0; l < PS_LANES; l++) acc[l] += a[i + l] * b[i + l];
+        for (; i < i1; i++) acc[0] += a[i] * b[i];
+        for (int l = 0; l < PS_LANES; l++) s += acc[l];
     }
     return s;
+}
+
+/* One pass over a: *ab = Σ a_i b_i (b may be NULL: 0), *aa = Σ a_i². */
+static void ps_dot_sq(const float *a, const float *b, int64_t n, double *ab, double *aa)
+{
+    if (!b) {
+        *ab = 0.0;
+        *aa = ps_dot(a, a, n);
+        return;
+    }
+    double s = 0.0, q = 0.0;
+    for (int64_t i0 = 0; i0 < n; i0 += PS_BLOCK) {
+        int64_t i1 = n - i0 < PS_BLOCK ? n : i0 + PS_BLOCK, i = i0;
+        float acc[PS_LANES] = {0}, sq[PS_LANES] = {0};
+        for (; i + PS_LANES <= i1; i += PS_LANES)
+            for (int l = 0; l < PS_LANES; l++) {
+                acc[l] += a[i + l] * b[i + l];
+                sq[l] += a[i + l] * a[i + l];
+            }
+        for (; i < i1; i++) acc[0] += a[i] * b[i], sq[0] += a[i] * a[i];
+        for (int l = 0; l < PS_LANES; l++) s += acc[l], q += sq[l];
+    }
+    *ab = s;
+    *aa = q;
 }
 
 /* Σ_{p,q} A[p,q] B[p,q] of two symmetric [P,P] matrices with only the upper triangle valid. */
@@ -65,7 +109,7 @@ struct ps_job {
     struct ps_geom g;
     bool has_bias, ghost;
     int n_refs;
-    const float *x, *dy, *rw[IG_CPU_PERSAMPLE_MAX_REFS], *rb[IG_CPU_PERSAMPLE_MAX_REFS];
+    const float *x, *dy, *rw[PS_MAX_REFS], *rb[PS_MAX_REFS];
     double *const *acc_dot;
     double *acc_sq;
     int64_t per_thread;   /* scratch floats per thread */
@@ -93,14 +137,21 @@ static void ps_instance(const struct ps_job *j, int64_t n, float *scr)
         /* dW[O,K] = dy_n[O,P] col^T */
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)g->O, (int)g->K, (int)g->P, 1.0f, dyn, (int)g->P, col,
                     (int)g->P, 0.0f, work, (int)g->K);
-        sq = ps_dot(work, work, g->O * g->K);
-        for (int r = 0; r < j->n_refs; r++) j->acc_dot[r][n] += ps_dot(work, j->rw[r], g->O * g->K);
+        double d0;
+        ps_dot_sq(work, j->n_refs > 0 ? j->rw[0] : NULL, g->O * g->K, &d0, &sq);
+        if (j->n_refs > 0) j->acc_dot[0][n] += d0;
+        for (int r = 1; r < j->n_refs; r++) j->acc_dot[r][n] += ps_dot(work, j->rw[r], g->O * g->K);
     }
     if (j->has_bias) {
         float *db = scr + ps_work(g, j->ghost);
         for (int64_t o = 0; o < g->O; o++) {
-            float t = 0.0f;
-            for (int64_t q = 0; q < g->P; q++) t += dyn[o * g->P + q];
+            float acc[PS_LANES] = {0}, t = 0.0f;
+            const float *r = dyn + o * g->P;
+            int64_t q = 0;
+            for (; q + PS_LANES <= g->P; q += PS_LANES)
+                for (int l = 0; l < PS_LANES; l++) acc[l] += r[q + l];
+            for (; q < g->P; q++) t += r[q];
+            for (int l = 0; l < PS_LANES; l++) t += acc[l];
             db[o] = t;
         }
         sq += ps_dot(db, db, g->O);
@@ -112,16 +163,16 @@ static void ps_instance(const struct ps_job *j, int64_t n, float *scr)
 
 static bool on_cpu(const struct ig_tensor *t) { return !t || ig_backend_kind(t->backend) == IG_BACKEND_CPU; }
 
-enum ig_status ig_cpu_persample_conv(struct ig_backend *be, const struct ig_tensor *x, const struct ig_tensor *dy,
-                                     const struct ig_tensor *w, struct ig_conv2d_params p, bool has_bias, int n_refs,
-                                     const struct ig_tensor *const *refw, const struct ig_tensor *const *refb,
-                                     double *const *acc_dot, double *acc_sq)
+enum ig_status ig_conv2d_persample_terms(struct ig_backend *be, const struct ig_tensor *x, const struct ig_tensor *dy,
+                                         const struct ig_tensor *w, struct ig_conv2d_params p, bool has_bias, int n_refs,
+                                         const struct ig_tensor *const *refw, const struct ig_tensor *const *refb,
+                                         double *const *acc_dot, double *acc_sq)
 {
-    if (!be || !x || !dy || !w || !acc_sq || n_refs < 0 || n_refs > IG_CPU_PERSAMPLE_MAX_REFS || x->ndim != 4 || dy->ndim != 4)
+    if (!be || !x || !dy || !w || !acc_sq || n_refs < 0 || n_refs > PS_MAX_REFS || x->ndim != 4 || dy->ndim != 4)
         return ig_error(IG_ERR_INVALID_ARG, "persample conv: bad arguments");
     bool cpu = ig_backend_kind(be) == IG_BACKEND_CPU && on_cpu(x) && on_cpu(dy);
     for (int r = 0; r < n_refs; r++) cpu = cpu && refw[r] && on_cpu(refw[r]) && on_cpu(refb[r]);
-    if (!cpu) return ig_error(IG_ERR_BACKEND, "persample conv: tensors are not on the CPU backend");
+    if (!cpu) return ig_error(IG_ERR_UNSUPPORTED, "persample conv: the fast path needs the CPU backend");
     if (!ig_tensor_is_contiguous(x) || !ig_tensor_is_contiguous(dy))
         return ig_error(IG_ERR_LAYOUT, "persample conv: x and dy must be contiguous");
     struct ps_job j = {.has_bias = has_bias, .n_refs = n_refs, .acc_dot = acc_dot, .acc_sq = acc_sq};
@@ -138,7 +189,7 @@ enum ig_status ig_cpu_persample_conv(struct ig_backend *be, const struct ig_tens
     g->KH = w->shape[2], g->KW = w->shape[3];
     g->K = g->C * g->KH * g->KW, g->P = g->Ho * g->Wo;
     if (g->N == 0 || g->P == 0 || g->K == 0 || g->O == 0) return IG_OK;
-    j.ghost = n_refs == 0 && ig_cpu_persample_uses_ghost(g->K, g->O, g->P);
+    j.ghost = n_refs == 0 && ig_conv2d_persample_uses_ghost(g->K, g->O, g->P);
     j.x = ig_cpu_f32(x), j.dy = ig_cpu_f32(dy);
     for (int r = 0; r < n_refs; r++) {
         j.rw[r] = ig_cpu_f32(refw[r]);
