@@ -55,7 +55,7 @@ double lal_study_read_num(const char *dir, const char *name, const char *key);
  * in its metadata (what igradv-model needs). */
 enum ig_status lal_study_write_model(const struct lal_study *s, const struct lal_unit *u, const struct ig_model *m,
                                      const struct ig_al_params *p, const struct ig_al_result *res);
-/* Removes the atomic writer's leftover temporaries in DIR and DIR/ckpt (rank 0, before any run; the
+/* Removes the atomic writer's leftover temporaries in DIR, DIR/ckpt and DIR/scores (rank 0, before any run; the
  * other ranks wait); -1, else the exit status. */
 int lal_study_clean(const struct lal_study *s);
 /* DIR/scores/<file>.npy of n float64 (int64 when ints) through ig_npy. */

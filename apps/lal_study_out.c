@@ -174,12 +174,13 @@ enum ig_status lal_study_write_model(const struct lal_study *s, const struct lal
 
 int lal_study_clean(const struct lal_study *s)
 {
-    char ckdir[4200];
-    snprintf(ckdir, sizeof ckdir, "%s/ckpt", s->out);
+    char sub[2][4200];
+    snprintf(sub[0], sizeof sub[0], "%s/ckpt", s->out);
+    snprintf(sub[1], sizeof sub[1], "%s/scores", s->out);
     enum ig_status st = IG_OK;
     if (ig_dist_rank(s->dist) == 0) {
         st = ig_atomic_clean_dir(s->out, NULL);
-        if (st == IG_OK) st = ig_atomic_clean_dir(ckdir, NULL);
+        for (int i = 0; i < 2 && st == IG_OK; i++) st = ig_atomic_clean_dir(sub[i], NULL);
     }
     if (st != IG_OK) fprintf(stderr, "%s: --out %s: %s\n", s->prog, s->out, ig_last_error());
     if (ig_dist_size(s->dist) > 1 && ig_dist_barrier(s->dist) != IG_OK) {

@@ -256,7 +256,9 @@ START_TEST(test_clean_removes_only_debris)
     const char *debris[] = {"t.e0.safetensors", "t.e0.safetensors.optim", "t.e12.safetensors", ".t.state.json.igtmp.123.4",
                             ".t.e1.safetensors.optim.igtmp.9.0"};
     const char *keep[] = {"t.e1.safetensors", "t.e1.safetensors.optim", "t.state.json", "t.e1x.safetensors",
-                          "tt.e0.safetensors", "t.e0.safetensors.bak", ".t.state.json.igtmp.x", "notes.txt"};
+                          "tt.e0.safetensors", "t.e0.safetensors.bak", ".t.state.json.igtmp.x", "notes.txt",
+                          /* other runs' temporaries: another MPI rank may be writing them into this folder */
+                          ".u.state.json.igtmp.5.1", ".tt.e0.safetensors.igtmp.1.1"};
     for (int pass = 0; pass < 2; pass++)
         for (size_t i = 0; i < (pass ? sizeof keep / sizeof *keep : sizeof debris / sizeof *debris); i++) {
             char p[400];
