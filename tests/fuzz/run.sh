@@ -4,6 +4,8 @@
 set -uo pipefail
 build=${1:?usage: tests/fuzz/run.sh BUILD_DIR [SECONDS]}
 secs=${2:-5}
+[ -d "$build" ] || { echo "fuzz: no build folder $build" >&2; exit 2; }
+build=$(cd "$build" && pwd)   # the targets run inside a scratch folder: an absolute path
 here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d /tmp/igradv-fuzz-run-XXXXXX)
 trap 'rm -rf "$work"' EXIT
