@@ -11,56 +11,19 @@ static void path_join(char *out, size_t cap, const char *dir, const char *tag, c
     snprintf(out, cap, "%s/%s%s", dir, tag, suffix);
 }
 
-uint64_t ig_al_fp_line1(const struct ig_al_run *r, const int64_t *li, int64_t n_li)
+uint64_t ig_al_fp_line1(const struct ig_al_run *r, const int64_t *li, int64_t n_li, struct al_settings *set)
 {
-    const struct ig_al_params *p = r->p;
-    uint64_t h = IG_AL_FNV_INIT;
-    h = ig_al_fnv(h, li, (size_t)n_li * sizeof *li);
-    h = ig_al_fnv(h, &n_li, sizeof n_li);
-    h = ig_al_fnv(h, &p->train_epochs, sizeof p->train_epochs);
-    h = ig_al_fnv(h, &p->batch_size, sizeof p->batch_size);
-    h = ig_al_fnv(h, &p->lr, sizeof p->lr);
-    h = ig_al_fnv(h, &p->weight_decay, sizeof p->weight_decay);
-    h = ig_al_fnv(h, &p->seed, sizeof p->seed);
-    h = ig_al_fnv(h, ig_model_arch(r->m), strlen(ig_model_arch(r->m)));
-    int64_t np = ig_model_num_params(r->m);
-    h = ig_al_fnv(h, &np, sizeof np);
-    h = ig_al_fnv(h, &r->train->n, sizeof r->train->n);
-    return h;
+    ig_al_settings_line1(set, r->p, r->m, r->train, r->test, li, n_li);
+    return ig_al_settings_fingerprint(set);
 }
 
-uint64_t ig_al_fp_run(const struct ig_al_run *r, const int64_t *li, int64_t n_li, const int64_t *ui, int64_t n_ui)
+uint64_t ig_al_fp_run(struct ig_al_run *r, const int64_t *li, int64_t n_li, const int64_t *ui, int64_t n_ui)
 {
-    const struct ig_al_params *p = r->p;
-    uint64_t fp = ig_al_fp_line1(r, li, n_li);
-    fp = ig_al_fnv(fp, ui, (size_t)n_ui * sizeof *ui);
-    fp = ig_al_fnv(fp, &p->method, sizeof p->method);
-    fp = ig_al_fnv(fp, &p->reference, sizeof p->reference);
-    fp = ig_al_fnv(fp, &p->k, sizeof p->k);
-    fp = ig_al_fnv(fp, &p->al_epochs, sizeof p->al_epochs);
-    fp = ig_al_fnv(fp, &p->gbr_estimators, sizeof p->gbr_estimators);
-    fp = ig_al_fnv(fp, &p->rf_estimators, sizeof p->rf_estimators);
-    fp = ig_al_fnv(fp, &p->rf_max_depth, sizeof p->rf_max_depth);
-    fp = ig_al_fnv(fp, &p->params, sizeof p->params);
-    fp = ig_al_fnv(fp, &p->abs_cos, sizeof p->abs_cos);
-    return fp;
+    ig_al_settings_run(&r->set, r->p, r->m, r->train, r->test, li, n_li, ui, n_ui);
+    return ig_al_settings_fingerprint(&r->set);
 }
 
 static const char *run_tag(const struct ig_al_run *r) { return r->p->tag ? r->p->tag : r->mname; }
-
-/* Drop the model files of the previous state once the new state names its own. */
-static void remove_prev_model(struct ig_al_run *r, const char *model_file)
-{
-    const char *dir = r->p->checkpoint_dir;
-    if (r->prev_model[0] && strcmp(r->prev_model, model_file)) {
-        char old[4400];
-        snprintf(old, sizeof old, "%s/%s", dir, r->prev_model);
-        remove(old);
-        snprintf(old, sizeof old, "%s/%s.optim", dir, r->prev_model);
-        remove(old);
-    }
-    snprintf(r->prev_model, sizeof r->prev_model, "%s", model_file);
-}
 
 enum ig_status ig_al_save_state(struct ig_al_run *r, const struct ig_al_result *res, int epoch_done, bool done)
 {
@@ -70,6 +33,7 @@ enum ig_status ig_al_save_state(struct ig_al_run *r, const struct ig_al_result *
     memset(&st, 0, sizeof st);
     snprintf(st.method, sizeof st.method, "%s", r->mname);
     st.fingerprint = r->fp;
+    st.settings = r->set;
     st.epoch_done = epoch_done;
     st.done = done;
     st.a0 = res->a0;
@@ -91,13 +55,14 @@ enum ig_status ig_al_save_state(struct ig_al_run *r, const struct ig_al_result *
         snprintf(st.model_file, sizeof st.model_file, "%s.e%d.safetensors", run_tag(r), epoch_done);
         char mpath[4400];
         snprintf(mpath, sizeof mpath, "%s/%s", p->checkpoint_dir, st.model_file);
-        IG_TRY(ig_model_save(r->m, r->opt, mpath));
+        IG_TRY(ig_al_state_model_save(r->m, r->opt, mpath, r->fp, epoch_done));
     }
     char path[4400];
     path_join(path, sizeof path, p->checkpoint_dir, run_tag(r), ".state.json");
     IG_TRY(ig_al_state_save(&st, path));
-    remove_prev_model(r, st.model_file);
-    return IG_OK;
+    /* the state now names the new model file: the previous one (and any debris) can go */
+    snprintf(r->prev_model, sizeof r->prev_model, "%s", st.model_file);
+    return ig_al_state_clean(p->checkpoint_dir, run_tag(r), st.model_file);
 }
 
 /* Copy a loaded state into the run and the result. */
@@ -129,11 +94,10 @@ enum ig_status ig_al_resume(struct ig_al_run *r, struct ig_al_result *res, int *
     if (access(path, F_OK) != 0) return IG_OK;
     struct al_state st;
     IG_TRY(ig_al_state_load(&st, path));
-    enum ig_status s = IG_OK;
-    int64_t total = r->n_li + r->n_ui;
-    if (st.fingerprint != r->fp || strcmp(st.method, r->mname) || st.al_epochs != p->al_epochs ||
-        st.n_li + st.n_ui + st.n_nli != total || st.n_nli > p->k)
-        s = ig_error(IG_ERR_STATE, "%s: the checkpoint belongs to a different run (method, split or settings differ)", path);
+    /* every field against this run; r->li / r->ui still hold the initial split */
+    struct al_state_expect x = {&r->set, r->mname, run_tag(r), p->checkpoint_dir, r->train->n, r->li, r->ui,
+                                r->n_li, r->n_ui, p->k, p->al_epochs};
+    enum ig_status s = ig_al_state_check(&st, &x, path);
     if (s == IG_OK && !st.done) {
         /* a finished run needs no model: its result is in the state */
         char mpath[4400];
@@ -142,6 +106,7 @@ enum ig_status ig_al_resume(struct ig_al_run *r, struct ig_al_result *res, int *
         s = ig_model_load(r->m, r->opt, mpath, &opt_loaded);
         if (s == IG_OK && !opt_loaded) s = ig_error(IG_ERR_FORMAT, "%s: optimiser state missing", mpath);
     }
+    if (s == IG_OK) s = ig_al_state_clean(p->checkpoint_dir, run_tag(r), st.model_file);
     if (s == IG_OK) {
         adopt_state(r, res, &st);
         *start = st.epoch_done + 1;

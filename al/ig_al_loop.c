@@ -126,11 +126,12 @@ static void merge_nli(struct ig_al_run *r)
 static enum ig_status phase_line1(struct ig_al_run *r, struct ig_al_result *res)
 {
     const struct ig_al_params *p = r->p;
-    uint64_t fp = ig_al_fp_line1(r, r->li, r->n_li);
+    struct al_settings set;
+    ig_al_fp_line1(r, r->li, r->n_li, &set);
     char meta[4200];
     if (p->init_path) snprintf(meta, sizeof meta, "%s.json", p->init_path);
     double a0 = NAN, ts = 0, t0 = ig_now_seconds();
-    if (p->init_path && ig_al_init_meta_load(meta, fp, &a0, &ts)) {
+    if (p->init_path && ig_al_init_meta_load(meta, p->init_path, &set, &a0, &ts)) {
         bool opt_loaded = false;
         IG_TRY(ig_model_load(r->m, r->opt, p->init_path, &opt_loaded));
         if (!opt_loaded) return ig_error(IG_ERR_FORMAT, "%s: optimiser state missing", p->init_path);
@@ -145,7 +146,7 @@ static enum ig_status phase_line1(struct ig_al_run *r, struct ig_al_result *res)
         ig_al_report(r, "eval", 0, 0, NAN, res->a0, ig_now_seconds() - te);
         if (p->init_path) {
             IG_TRY(ig_model_save(r->m, r->opt, p->init_path));
-            IG_TRY(ig_al_init_meta_save(meta, fp, res->a0, res->init_train_s));
+            IG_TRY(ig_al_init_meta_save(meta, p->init_path, &set, res->a0, res->init_train_s));
         }
     }
     ig_rng_seed(ig_model_rng(r->m), ig_hash64(p->seed ^ 0xa1a1ull));

@@ -1,7 +1,10 @@
-/* ig_cli: strict number parsing, usage errors, --device/--threads backend and the wall clock shared by train_cifar and lal_cifar. */
+/* ig_cli: strict number parsing, usage errors, the --device/--threads backend and the test kill-point hook shared by the apps. */
 #include "ig_cli.h"
+#include "ig_util.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <signal.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -10,7 +13,7 @@
 
 bool ig_cli_parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *out)
 {
-    if (!s || !*s) return false;
+    if (!s || !*s || isspace((unsigned char)*s)) return false;
     char *end;
     errno = 0;
     long long v = strtoll(s, &end, 10);
@@ -21,7 +24,7 @@ bool ig_cli_parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *out)
 
 bool ig_cli_parse_f(const char *s, double lo, double hi, double *out)
 {
-    if (!s || !*s) return false;
+    if (!s || !*s || isspace((unsigned char)*s)) return false;
     char *end;
     errno = 0;
     double v = strtod(s, &end);
@@ -59,4 +62,32 @@ enum ig_status ig_cli_backend_init(const char *device, int64_t threads, struct i
     if (device) return ig_backend_init(device, be);
     if (threads > 0) return ig_backend_init_cpu(be, (int)threads);
     return ig_backend_init_best(be);
+}
+
+
+static char kill_point[16];
+static int64_t kill_left;
+
+static void kill_hook(const char *point, const char *path)
+{
+    (void)path;
+    if (strcmp(point, kill_point) == 0 && --kill_left == 0) raise(SIGKILL);
+}
+
+bool ig_cli_test_kill_install(const char *prog)
+{
+    const char *v = getenv("IGRADV_TEST_KILL_AT");
+    if (!v || !*v) return true;
+    const char *colon = strchr(v, ':');
+    size_t n = colon ? (size_t)(colon - v) : strlen(v);
+    int64_t count = 1;
+    static const char *const points[] = {"commit", "rename", "renamed"};
+    snprintf(kill_point, sizeof kill_point, "%.*s", (int)(n < sizeof kill_point ? n : sizeof kill_point - 1), v);
+    if (n >= sizeof kill_point || !ig_cli_is_one_of(kill_point, points, 3) || (colon && !ig_cli_parse_i64(colon + 1, 1, INT64_MAX, &count))) {
+        fprintf(stderr, "%s: IGRADV_TEST_KILL_AT: expected commit|rename|renamed[:count >= 1], got '%s'\n", prog, v);
+        return false;
+    }
+    kill_left = count;
+    ig_atomic_set_hook(kill_hook);
+    return true;
 }

@@ -34,4 +34,9 @@ int ig_cli_expected(const char *prog, const char *opt, const char *what, const c
  * default); another D -> ig_backend_init(D); no D -> the CPU backend when T > 0, else ig_backend_init_best(). */
 enum ig_status ig_cli_backend_init(const char *device, int64_t threads, struct ig_backend **be);
 
+/* Tests only: IGRADV_TEST_KILL_AT=<point>[:count] (read once, here) makes the count-th (default 1st)
+ * atomic-writer point of that name ("commit", "rename", "renamed"; see ig_atomic_set_hook) raise
+ * SIGKILL. Returns false (message on stderr) when the variable is malformed. */
+bool ig_cli_test_kill_install(const char *prog);
+
 #endif

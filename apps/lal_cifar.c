@@ -74,6 +74,8 @@ static void usage(FILE *f)
             "  --device D          cpu | opencl | opencl:P:D (default: IGRADV_DEVICE, else best)\n"
             "  --threads T         CPU threads (default: OpenMP default)\n"
             "  --no-track-accuracy skip the test accuracy after every AL epoch (on by default)\n"
+            "  --no-keep-models    do not keep the final model of each run (default: DIR/model-<run>.safetensors\n"
+            "                      with its settings in the metadata; see igradv-model)\n"
             "  --out DIR           output directory (default runs/lal): run-<method>-f<frac>-k<k>-s<seed>.json,\n"
             "                      scores/scores-<run>-e<i>.npy, summary.csv, results.csv, results.md,\n"
             "                      figures/, ckpt/ (shared line-1 models, per-epoch checkpoints)\n"
@@ -96,7 +98,7 @@ struct options {
     struct lal_grid grid;              /* fractions, k, seeds, methods (al.k is not used) */
     int shard_i, shard_n;
     int64_t train_subset, test_size, threads;
-    bool resume, quiet, no_plots, data_parallel;
+    bool resume, quiet, no_plots, data_parallel, no_keep;
     struct ig_al_params al;
 };
 
@@ -216,6 +218,7 @@ static bool parse_switch(struct options *o, const char *a)
     else if (!strcmp(a, "--track-accuracy")) o->al.track_accuracy = true;
     else if (!strcmp(a, "--no-track-accuracy")) o->al.track_accuracy = false;
     else if (!strcmp(a, "--no-plots")) o->no_plots = true;
+    else if (!strcmp(a, "--no-keep-models")) o->no_keep = true;
     else if (!strcmp(a, "--abs-cos")) o->al.abs_cos = true;
     else if (!strcmp(a, "--data-parallel")) o->data_parallel = true;
     else return false;
@@ -345,7 +348,7 @@ static int run_grid(const struct options *o, const struct ig_dataset *train, con
             ig_al_reference_name(p->reference), ig_backend_name(be));
     struct lal_study st = {.prog = prog, .out = o->out, .dataset = o->dataset, .arch = o->arch, .preset = o->preset,
                            .base = o->al, .grid = o->grid, .shard_i = o->shard_i, .shard_n = o->shard_n,
-                           .resume = o->resume, .quiet = o->quiet, .plots = !o->no_plots, .be = be, .train = train,
+                           .resume = o->resume, .quiet = o->quiet, .plots = !o->no_plots, .keep_models = !o->no_keep, .be = be, .train = train,
                            .test = test, .dist = dist, .data_parallel = o->data_parallel};
     st.base.n_threads = (int)o->threads;
     st.base.dist = o->data_parallel ? dist : NULL;
@@ -358,6 +361,7 @@ int main(int argc, char **argv)
     struct options o = options_default();
     int rc = parse_args(argc, argv, &o);
     if (rc >= 0) return rc;
+    if (!ig_cli_test_kill_install(prog)) return IG_CLI_EXIT_USAGE;
     if (!o.data) o.data = !strcmp(o.dataset, "fmnist") ? IG_FMNIST_DEFAULT_DIR : "data/cifar-10-batches-bin";
 
     /* data first: a bad --data is a usage error (exit 2) before any device work */

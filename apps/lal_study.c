@@ -67,6 +67,7 @@ static int on_event(const struct ig_al_progress *ev, void *user)
 {
     struct lal_run_ctx *c = user;
     lal_progress_event(&c->prog, ev);
+    if (!strcmp(ev->stage, "final-train")) c->final_trained = true;   /* the model in memory is the final one */
     if (c->s->line1_only) return 1;   /* stop after line 2 */
     bool writer = !c->s->data_parallel || ig_dist_rank(c->s->dist) == 0;
     if (writer && ev->scores && ev->n_scores <= c->u->k && c->dump == IG_OK) {
@@ -174,10 +175,15 @@ int lal_study_run_unit(const struct lal_study *s, struct lal_run_ctx *c, int pos
     if (s->line1_only) p.checkpoint_dir = NULL, p.resume = false;
     lal_progress_run_start(&c->prog, pos, n_li);
     c->dump = IG_OK;
+    c->final_trained = false;
     struct ig_model *m = NULL;
     double t0 = ig_now_seconds();
     enum ig_status st = new_model(s, u->seed, &m);
     if (st == IG_OK) st = ig_al_run(&r->res, m, s->train, s->test, li, n_li, ui, n_ui, &p);
+    /* the process that trained the final model keeps it (data parallel: rank 0; a run finished
+     * before, or collected by rank 0 from another rank, trains nothing and writes nothing) */
+    bool writer = !s->data_parallel || ig_dist_rank(s->dist) == 0;
+    if (st == IG_OK && s->keep_models && writer && c->final_trained) st = lal_study_write_model(s, u, m, &p, &r->res);
     ig_model_free(m);
     if (s->line1_only && st == IG_ERR_STATE && !interrupted) {   /* stopped after line 2, as asked */
         r->line1_trained = c->prog.line1_trained;
@@ -298,9 +304,10 @@ int lal_study_run(const struct lal_study *s)
     }
     signal(SIGINT, on_sigint);
     double t0 = ig_now_seconds();
-    int status = !out ? 1
-                 : ig_dist_size(s->dist) > 1 && !s->data_parallel ? lal_study_ranks(s, &c, all + first, n, out)
-                                                                   : lal_study_run_units(s, &c, all + first, n, out);
+    int status = !out ? 1 : lal_study_clean(s);
+    if (status < 0)
+        status = ig_dist_size(s->dist) > 1 && !s->data_parallel ? lal_study_ranks(s, &c, all + first, n, out)
+                                                                 : lal_study_run_units(s, &c, all + first, n, out);
     if (!status && (!s->data_parallel || ig_dist_rank(s->dist) == 0)) {
         int reused = 0, line1 = 0;
         for (int i = 0; i < n; i++) reused += out[i].reused, line1 += out[i].line1_trained && !out[i].reused;

@@ -14,6 +14,8 @@
  *   scores/rows-<u>-e<i>.npy        int64 [k]: their training-set rows
  *   ckpt/init-f<frac>-s<seed>.safetensors (+ .json sidecar)   line-1 model of a (fraction, seed)
  *   ckpt/<u>.state.json          the resumable state
+ *   model-<u>.safetensors        the final model, its settings in the metadata (igradv-model; not with
+ *                                --no-keep-models)
  *   summary.csv (after every run), results.csv, results.md, figures/ (at the end, lal_report.h)
  */
 #include <stdbool.h>
@@ -28,7 +30,7 @@ struct lal_study {
     struct ig_al_params base;      /* every AL/training setting; method, k, seed, paths, tag, progress: per unit */
     struct lal_grid grid;
     int shard_i, shard_n;          /* run block shard_i of shard_n (0 of 1: everything) */
-    bool resume, quiet, plots;
+    bool resume, quiet, plots, keep_models;
     struct ig_backend *be;
     const struct ig_dataset *train, *test;
     struct ig_dist *dist;          /* MPI ranks (NULL / one rank: this process alone) */
@@ -49,6 +51,13 @@ struct lal_run_out {
 int lal_study_write_run(const struct lal_study *s, const struct lal_unit *u, const struct lal_run_out *r);
 /* Number (or boolean as 0/1) `key` of the run file DIR/run-<name>.json, NaN when there is none. */
 double lal_study_read_num(const char *dir, const char *name, const char *key);
+/* DIR/model-<u>.safetensors: m with the input shape, classes, input transform and the run's settings p
+ * in its metadata (what igradv-model needs). */
+enum ig_status lal_study_write_model(const struct lal_study *s, const struct lal_unit *u, const struct ig_model *m,
+                                     const struct ig_al_params *p, const struct ig_al_result *res);
+/* Removes the atomic writer's leftover temporaries in DIR, DIR/ckpt and DIR/scores (rank 0, before any run; the
+ * other ranks wait); -1, else the exit status. */
+int lal_study_clean(const struct lal_study *s);
 /* DIR/scores/<file>.npy of n float64 (int64 when ints) through ig_npy. */
 enum ig_status lal_study_write_npy(const char *dir, const char *file, const void *data, int64_t n, bool ints);
 
@@ -58,6 +67,7 @@ struct lal_run_ctx {
     struct lal_progress prog;
     const struct lal_unit *u;
     double *sum;                   /* [k] r_x summed over the training epochs of one AL epoch */
+    bool final_trained;            /* the model in memory is the unit's final one (its last event) */
     enum ig_status dump;           /* first failure writing a score file */
     char dump_msg[512];
 };

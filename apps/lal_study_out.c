@@ -1,4 +1,4 @@
-/* lal_study outputs: the run JSON of a unit, the baseline accuracy of a finished run file, and the per-step score .npy files. */
+/* lal_study outputs: the run JSON of a unit, the baseline accuracy of a finished run file, the per-step score .npy files, the kept final model and the cleanup of temporaries. */
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
@@ -6,6 +6,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "ig_cli.h"
+#include "ig_dist.h"
+#include "ig_nn.h"
 #include "ig_npy.h"
 #include "ig_util.h"
 #include "lal_study.h"
@@ -138,4 +141,51 @@ enum ig_status lal_study_write_npy(const char *dir, const char *file, const void
     snprintf(path, sizeof path, "%s/scores/%s.npy", dir, file);
     int64_t shape[2] = {n, 1};
     return ig_npy_write(path, ints ? IG_NPY_I64 : IG_NPY_F64, 1, shape, data);
+}
+
+enum ig_status lal_study_write_model(const struct lal_study *s, const struct lal_unit *u, const struct ig_model *m,
+                                     const struct ig_al_params *p, const struct ig_al_result *res)
+{
+    const struct ig_dataset *tr = s->train;
+    char path[4300], v[8][160], names[IG_DATA_MAX_CLASSES * (IG_DATA_NAME_LEN + 1) + 1] = "";
+    snprintf(path, sizeof path, "%s/model-%s.safetensors", s->out, u->name);
+    snprintf(v[0], sizeof v[0], "%dx%dx%d", tr->channels, tr->height, tr->width);
+    snprintf(v[1], sizeof v[1], "%d", tr->num_classes);
+    snprintf(v[2], sizeof v[2], "%.9g", (double)p->norm.mean[0]);
+    snprintf(v[3], sizeof v[3], "%.9g", (double)p->norm.std[0]);
+    snprintf(v[4], sizeof v[4], "%llu", (unsigned long long)p->seed);
+    snprintf(v[5], sizeof v[5], "%.6f", res->a0);
+    snprintf(v[6], sizeof v[6], "%.6f", res->a);
+    snprintf(v[7], sizeof v[7],
+             "train %lld, test %lld, unlabeled_frac %g, k %lld, al_epochs %d, train_epochs %d, lr %g, wd %g, ref %s",
+             (long long)tr->n, (long long)s->test->n, u->frac, (long long)p->k, p->al_epochs, p->train_epochs,
+             (double)p->lr, (double)p->weight_decay, ig_al_reference_name(p->reference));
+    for (int c = 0; c < tr->num_classes && c < IG_DATA_MAX_CLASSES; c++) {
+        if (c) strcat(names, ";");
+        strncat(names, tr->class_names[c], IG_DATA_NAME_LEN);
+    }
+    const char *keys[] = {"igradv_input", "igradv_classes", "igradv_norm_mean", "igradv_norm_std", "igradv_seed",
+                          "igradv_a0", "igradv_a", "igradv_settings", "igradv_dataset", "igradv_method",
+                          "igradv_class_names", "igradv_run"};
+    const char *vals[] = {v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], s->dataset, ig_al_method_name(p->method),
+                          names, u->name};
+    return ig_model_save_meta(m, NULL, path, 12, keys, vals);
+}
+
+int lal_study_clean(const struct lal_study *s)
+{
+    char sub[2][4200];
+    snprintf(sub[0], sizeof sub[0], "%s/ckpt", s->out);
+    snprintf(sub[1], sizeof sub[1], "%s/scores", s->out);
+    enum ig_status st = IG_OK;
+    if (ig_dist_rank(s->dist) == 0) {
+        st = ig_atomic_clean_dir(s->out, NULL);
+        for (int i = 0; i < 2 && st == IG_OK; i++) st = ig_atomic_clean_dir(sub[i], NULL);
+    }
+    if (st != IG_OK) fprintf(stderr, "%s: --out %s: %s\n", s->prog, s->out, ig_last_error());
+    if (ig_dist_size(s->dist) > 1 && ig_dist_barrier(s->dist) != IG_OK) {
+        fprintf(stderr, "%s: MPI: %s\n", s->prog, ig_last_error());
+        return 1;
+    }
+    return st == IG_OK ? -1 : IG_CLI_EXIT_USAGE;
 }

@@ -44,7 +44,14 @@ static enum ig_status save_optim(const struct ig_optim *o, const char *path)
 
 enum ig_status ig_model_save(const struct ig_model *m, const struct ig_optim *opt, const char *path)
 {
-    if (!m || !path) return ig_error(IG_ERR_INVALID_ARG, "ig_model_save: NULL argument");
+    return ig_model_save_meta(m, opt, path, 0, NULL, NULL);
+}
+
+enum ig_status ig_model_save_meta(const struct ig_model *m, const struct ig_optim *opt, const char *path, int n_meta,
+                                  const char *const *meta_keys, const char *const *meta_values)
+{
+    if (!m || !path || n_meta < 0 || (n_meta && (!meta_keys || !meta_values)))
+        return ig_error(IG_ERR_INVALID_ARG, "ig_model_save: NULL argument");
     if (opt && opt->model != m) return ig_error(IG_ERR_INVALID_ARG, "ig_model_save: the optimiser belongs to another model");
     if (opt) {
         char op[4096];
@@ -67,6 +74,12 @@ enum ig_status ig_model_save(const struct ig_model *m, const struct ig_optim *op
     if (s == IG_OK) s = ig_safetensors_writer_set_meta(w, "format", "pt");
     if (s == IG_OK) s = ig_safetensors_writer_set_meta(w, "igradv_arch", m->arch);
     if (s == IG_OK) s = ig_safetensors_writer_set_meta(w, "step", val);
+    for (int i = 0; i < n_meta && s == IG_OK; i++) {
+        if (!meta_keys[i] || !meta_values[i] || !strcmp(meta_keys[i], "format") || !strcmp(meta_keys[i], "igradv_arch") ||
+            !strcmp(meta_keys[i], "step"))
+            s = ig_error(IG_ERR_INVALID_ARG, "metadata key %d is NULL or reserved", i);
+        else s = ig_safetensors_writer_set_meta(w, meta_keys[i], meta_values[i]);
+    }
     if (s == IG_OK) s = ig_safetensors_writer_save(w, path);
     ig_safetensors_writer_free(w);
     if (s != IG_OK) return ig_error_prefix(s, "saving %s", path);
@@ -86,6 +99,10 @@ static enum ig_status load_optim(struct ig_optim *o, const char *path)
     }
     int64_t steps;
     if ((s = ig_safetensors_meta_i64(st, "step", &steps)) != IG_OK) goto done;
+    if (steps < 0) {
+        s = ig_error(IG_ERR_FORMAT, "metadata \"step\" is %" PRId64 ", expected a count >= 0", steps);
+        goto done;
+    }
     /* every entry must belong to a parameter of the model */
     for (int e = 0; e < ig_safetensors_count(st); e++) {
         const char *name = ig_safetensors_entry(st, e)->name;
@@ -121,6 +138,9 @@ static enum ig_status load_optim(struct ig_optim *o, const char *path)
         }
         snprintf(key, sizeof key, "%s.step", name);
         s = ig_safetensors_read_host(st, key, IG_ST_I64, &os->steps, sizeof os->steps);
+        if (s == IG_OK && (os->steps < 0 || os->steps > steps))
+            s = ig_error(IG_ERR_FORMAT, "tensor '%s' is %" PRId64 ", expected a count in 0..%" PRId64 " (the file's step)", key,
+                         os->steps, steps);
     }
     if (s == IG_OK) o->steps = steps;
 done:

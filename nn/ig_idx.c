@@ -41,6 +41,30 @@ static enum ig_status idx_read_exact(struct idx_file *f, void *dst, size_t n, in
     return IG_OK;
 }
 
+/* The header's byte count (need) against the file (size bytes on disk): a raw file must hold exactly
+ * need bytes; a gzip file must end in the gzip size field ISIZE = need mod 2^32 (so trailing garbage
+ * is refused) and cannot inflate beyond deflate's ratio of 1032:1. Checked before any allocation. */
+static enum ig_status idx_check_size(struct idx_file *f, int64_t size, int64_t need)
+{
+    if (gzdirect(f->gz)) {
+        if (size != need)
+            return ig_error(IG_ERR_FORMAT, "idx: %s: the header and the file disagree: the header's sizes need %lld bytes, the file has %lld",
+                            f->path, (long long)need, (long long)size);
+        return IG_OK;
+    }
+    uint8_t t[4] = {0};
+    FILE *fp = fopen(f->path, "rb");
+    bool ok = fp && size >= 18 && fseek(fp, -4, SEEK_END) == 0 && fread(t, 1, 4, fp) == 4;
+    if (fp) fclose(fp);
+    uint32_t isize = (uint32_t)t[0] | (uint32_t)t[1] << 8 | (uint32_t)t[2] << 16 | (uint32_t)t[3] << 24;
+    if (!ok || isize != (uint32_t)need || need / 1032 > size)
+        return ig_error(IG_ERR_FORMAT,
+                        "idx: %s: the header and the file disagree: the header's sizes need %lld bytes, the gzip stream "
+                        "of %lld bytes ends with size field %u (truncated, trailing data or damaged)",
+                        f->path, (long long)need, (long long)size, (unsigned)isize);
+    return IG_OK;
+}
+
 /* Open path and parse the header: magic 0x0000 0x08 (u8) ndim, then ndim big-endian u32 sizes. */
 static enum ig_status idx_open(struct idx_file *f, const char *path, int want_ndim)
 {
@@ -71,7 +95,9 @@ static enum ig_status idx_open(struct idx_file *f, const char *path, int want_nd
             goto fail;
         }
     }
-    return IG_OK;
+    int64_t need = 4 + 4 * want_ndim + f->dims[0] * (want_ndim > 1 ? f->dims[1] * f->dims[2] : 1);
+    s = idx_check_size(f, (int64_t)st.st_size, need);
+    if (s == IG_OK) return IG_OK;
 fail:
     gzclose(f->gz);
     f->gz = NULL;

@@ -205,6 +205,10 @@ void ig_optim_set_grad_hook(struct ig_optim *o, ig_optim_grad_fn fn, void *user)
  * step; when opt is given, also "<path>.optim" with the optimiser state ("<param>.exp_avg",
  * "<param>.exp_avg_sq" for Adam, "<param>.momentum_buffer" for SGD; metadata step, kind). */
 enum ig_status ig_model_save(const struct ig_model *m, const struct ig_optim *opt, const char *path);
+/* The same with n_meta extra metadata strings in the model file (keys must not be "format",
+ * "igradv_arch" or "step", which are always written). */
+enum ig_status ig_model_save_meta(const struct ig_model *m, const struct ig_optim *opt, const char *path, int n_meta,
+                                  const char *const *meta_keys, const char *const *meta_values);
 /* Load a state_dict file into m: every parameter and buffer must be present with the same
  * shape (errors name the tensor); unknown tensors are rejected. When opt is given and
  * "<path>.optim" exists, the optimiser state and step are restored too; *opt_loaded (may

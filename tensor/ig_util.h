@@ -55,6 +55,11 @@ enum ig_status ig_atomic_commit(struct ig_atomic_file *af);
 void ig_atomic_abort(struct ig_atomic_file *af);
 /* The whole file in one call. */
 enum ig_status ig_file_write_atomic(const char *path, const void *data, size_t bytes);
+/* Test hook (NULL: none): called at the points "commit" (data may still sit in the stdio buffer),
+ * "rename" (temporary complete and synced) and "renamed" (target replaced, folder not yet synced)
+ * of every commit, with the target path. Set once by a program before it writes. */
+typedef void (*ig_atomic_hook_fn)(const char *point, const char *path);
+void ig_atomic_set_hook(ig_atomic_hook_fn fn);
 /* True when name (a file name, no folder) is one of the writer's temporaries. */
 bool ig_atomic_is_tmp_name(const char *name);
 /* Remove the writer's temporaries in dir (not recursive; nothing else is touched);

@@ -9,6 +9,9 @@
 #include <unistd.h>
 
 static atomic_uint tmp_seq;
+static ig_atomic_hook_fn hook;
+
+void ig_atomic_set_hook(ig_atomic_hook_fn fn) { hook = fn; }
 
 /* dir of path ("." when none) into out. */
 static void folder_of(const char *path, char *out, size_t cap)
@@ -56,10 +59,12 @@ enum ig_status ig_atomic_commit(struct ig_atomic_file *af)
 {
     if (!af || !af->fp) return ig_error(IG_ERR_STATE, "atomic write: commit without an open file");
     int err = 0;
+    if (hook) hook("commit", af->path);
     if (fflush(af->fp) != 0 || ferror(af->fp)) err = errno ? errno : EIO;
     if (!err && fsync(fileno(af->fp)) != 0) err = errno;
     if (fclose(af->fp) != 0 && !err) err = errno;
     af->fp = NULL;
+    if (!err && hook) hook("rename", af->path);
     if (!err && rename(af->tmp, af->path) != 0) err = errno;
     if (err) {
         unlink(af->tmp);
@@ -67,6 +72,7 @@ enum ig_status ig_atomic_commit(struct ig_atomic_file *af)
         return ig_error(IG_ERR_IO, "writing %s failed: %s", af->path, strerror(err));
     }
     af->tmp[0] = '\0';
+    if (hook) hook("renamed", af->path);
     char dir[4096];
     folder_of(af->path, dir, sizeof dir);
     int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

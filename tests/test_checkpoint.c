@@ -1,5 +1,6 @@
 /* Check suite for nn/ig_safetensors: round trip, atomic save, PyTorch-written fixture, and rejection of bad files. */
 #include "ig_safetensors.h"
+#include "ig_nn.h"
 #include "ig_test_util.h"
 #include <check.h>
 #include <dirent.h>
@@ -522,6 +523,61 @@ START_TEST(test_pytorch_written_file)
 }
 END_TEST
 
+/* .optim files with a negative step (file-wide or per parameter) are refused by the loader. */
+START_TEST(test_optim_negative_step)
+{
+    struct ig_model *m = NULL;
+    struct ig_optim *opt = NULL;
+    ck_assert_int_eq(ig_model_small_cnn(&m, be, 3, 6, 6, 3, 5), IG_OK);
+    ck_assert_int_eq(ig_optim_adam_new(&opt, m, ig_adam_params_default()), IG_OK);
+    const char *mp = tpath("m.safetensors");
+    char op[600];
+    snprintf(op, sizeof op, "%s.optim", mp);
+    ck_assert_int_eq(ig_model_save(m, opt, mp), IG_OK);
+    struct ig_safetensors *st;
+    ck_assert_int_eq(ig_safetensors_open(&st, mp), IG_OK);
+    const struct ig_st_entry *e = ig_safetensors_entry(st, 0);
+    char name[200], key[260];
+    snprintf(name, sizeof name, "%s", e->name);
+    struct ig_tensor *z = ig_tensor_new(be, IG_DTYPE_F32, e->ndim, e->shape);
+    ig_safetensors_close(st);
+    ck_assert_ptr_nonnull(z);
+    ck_assert_int_eq(ig_fill(z, 0.0f), IG_OK);
+    static const struct { const char *file_step; int64_t param_step; const char *needle; } cases[] = {
+        {"-3", 1, "\"step\" is -3, expected a count >= 0"},
+        {"5", -1, ".step' is -1, expected a count in 0..5"},
+        {"5", 6, ".step' is 6, expected a count in 0..5"},
+        {"5", 5, NULL},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        struct ig_safetensors_writer *w = ig_safetensors_writer_new();
+        snprintf(key, sizeof key, "%s.exp_avg", name);
+        ck_assert_int_eq(ig_safetensors_writer_add(w, key, z), IG_OK);
+        snprintf(key, sizeof key, "%s.exp_avg_sq", name);
+        ck_assert_int_eq(ig_safetensors_writer_add(w, key, z), IG_OK);
+        snprintf(key, sizeof key, "%s.step", name);
+        ck_assert_int_eq(ig_safetensors_writer_add_host(w, key, IG_ST_I64, 0, NULL, &cases[c].param_step), IG_OK);
+        ig_safetensors_writer_set_meta(w, "kind", "adam");
+        ig_safetensors_writer_set_meta(w, "step", cases[c].file_step);
+        ck_assert_int_eq(ig_safetensors_writer_save(w, op), IG_OK);
+        ig_safetensors_writer_free(w);
+        bool loaded = false;
+        enum ig_status s = ig_model_load(m, opt, mp, &loaded);
+        if (!cases[c].needle) {
+            ck_assert_msg(s == IG_OK && loaded, "%s", ig_last_error());
+            ck_assert_int_eq(ig_optim_steps(opt), 5);
+        } else {
+            ck_assert_int_eq(s, IG_ERR_FORMAT);
+            ck_assert_msg(strstr(ig_last_error(), cases[c].needle) && strstr(ig_last_error(), "m.safetensors.optim"), "%s",
+                          ig_last_error());
+        }
+    }
+    ig_tensor_free(z);
+    ig_optim_free(opt);
+    ig_model_free(m);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("checkpoint");
@@ -534,6 +590,7 @@ int main(void)
     tcase_add_test(tc, test_corrupt_json);
     tcase_add_test(tc, test_offsets_out_of_bounds);
     tcase_add_test(tc, test_pytorch_written_file);
+    tcase_add_test(tc, test_optim_negative_step);
     suite_add_tcase(s, tc);
     return ig_test_run(s);
 }

@@ -412,6 +412,47 @@ START_TEST(test_idx_bad_files)
 }
 END_TEST
 
+/* Sizes from the header are checked against the file before anything is allocated. */
+START_TEST(test_idx_header_vs_file_size)
+{
+    struct ig_dataset ds;
+    const char *lab = tpath("l.raw");
+    write_idx_pair(tpath("unused.raw"), lab, false, 6, 4, 4);
+    uint8_t h[16], d[15000];
+    memset(d, 7, sizeof d);
+    be32(h, 0x803);
+    be32(h + 4, 0xffffffffu);   /* 4 294 967 295 images of 28 x 28 in a 15 KB file */
+    be32(h + 8, 28);
+    be32(h + 12, 28);
+    for (int gz = 0; gz < 2; gz++) {
+        const char *big = tpath(gz ? "big.gz" : "big.raw");
+        write_idx(big, gz, h, 16, d, sizeof d);
+        ck_assert_int_eq(ig_idx_read_pair(&ds, big, lab, 10, 0), IG_ERR_FORMAT);
+        ck_assert_msg(strstr(ig_last_error(), "header and the file disagree") && strstr(ig_last_error(), "3367254359296"),
+                      "%s", ig_last_error());
+        ck_assert_ptr_null(ds.images);
+        ck_assert_int_eq(ig_idx_read_pair(&ds, big, lab, 10, 3), IG_ERR_FORMAT);   /* also for a prefix */
+    }
+    /* a valid gzip file followed by garbage */
+    const char *img = tpath("g.gz"), *gl = tpath("gl.gz");
+    write_idx_pair(img, gl, true, 6, 4, 4);
+    ck_assert_int_eq(ig_idx_read_pair(&ds, img, gl, 10, 0), IG_OK);
+    ig_dataset_free(&ds);
+    FILE *f = fopen(img, "ab");
+    fputs("trailing garbage!", f);
+    fclose(f);
+    ck_assert_int_eq(ig_idx_read_pair(&ds, img, gl, 10, 0), IG_ERR_FORMAT);
+    ck_assert_msg(strstr(ig_last_error(), "g.gz") && strstr(ig_last_error(), "header and the file disagree"), "%s", ig_last_error());
+    /* a raw label file one byte longer than its header says, even when only a prefix is read */
+    f = fopen(lab, "ab");
+    fputc(1, f);
+    fclose(f);
+    write_idx_pair(tpath("i6.raw"), tpath("unused.raw"), false, 6, 4, 4);
+    ck_assert_int_eq(ig_idx_read_pair(&ds, tpath("i6.raw"), lab, 10, 2), IG_ERR_FORMAT);
+    ck_assert_msg(strstr(ig_last_error(), "need 14 bytes, the file has 15"), "%s", ig_last_error());
+}
+END_TEST
+
 /* The Debian package's files, when installed; skipped otherwise. */
 START_TEST(test_fmnist_package_optional)
 {
@@ -686,6 +727,7 @@ int main(void)
     tcase_add_test(tc, test_cifar_real_optional);
     tcase_add_test(tc, test_idx_gz_and_raw);
     tcase_add_test(tc, test_idx_bad_files);
+    tcase_add_test(tc, test_idx_header_vs_file_size);
     tcase_add_test(tc, test_fmnist_package_optional);
     tcase_add_test(tc, test_loader_epochs);
     tcase_add_test(tc, test_loader_drop_last_subset_noshuffle);

@@ -25,6 +25,14 @@ grep -q "8 runs (0 finished before), 2 line-1 models trained" "$tmp/two.log" ||
 [ "$(grep -c ' done: A ' "$tmp/two.log")" = 8 ] || { cat "$tmp/two.log"; echo "2-rank grid: not 8 units run"; exit 1; }
 python3 "$(dirname "$0")/mpi_compare.py" "$tmp/one" "$tmp/two" || exit 1
 echo "2-rank grid equals the one-process grid"
+# the kept final models: one per unit, written by the rank that trained it, equal to the one-process models
+for u in $(cd "$tmp/one" && ls run-*.json | sed 's/^run-//; s/\.json$//'); do
+    cmp -s "$tmp/one/model-$u.safetensors" "$tmp/two/model-$u.safetensors" ||
+        { ls "$tmp/two"; echo "2-rank grid: model-$u.safetensors missing or not the one-process model"; exit 1; }
+done
+left=$(find "$tmp/two" -name '.*igtmp*')
+[ -z "$left" ] || { echo "2-rank grid: temporaries left: $left"; exit 1; }
+echo "2-rank grid: the kept models equal the one-process models, no temporaries left"
 
 # lal_cifar --data-parallel on 2 ranks: reports from rank 0, and both ranks hold the same run
 # (rank 1 keeps its checkpoints in ckpt/rank1): selections and accuracies equal
@@ -34,6 +42,7 @@ $mpi "$lal" $dp --out "$tmp/dp" >"$tmp/dp.log" 2>&1 || { cat "$tmp/dp.log"; echo
 for m in ds lcs; do
     u=$m-f0.5-k20-s1
     [ -f "$tmp/dp/run-$u.json" ] || { ls "$tmp/dp"; echo "--data-parallel: no run-$u.json"; exit 1; }
+    [ -f "$tmp/dp/model-$u.safetensors" ] || { ls "$tmp/dp"; echo "--data-parallel: no model-$u.safetensors"; exit 1; }
     python3 - "$tmp/dp/ckpt/$u.state.json" "$tmp/dp/ckpt/rank1/$u.state.json" <<'PY' || exit 1
 import json, sys
 a, b = (json.load(open(p)) for p in sys.argv[1:])

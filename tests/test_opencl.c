@@ -289,6 +289,30 @@ START_TEST(test_bias_add)
 }
 END_TEST
 
+/* A label outside [0, M) is an error on the read of the loss (a device-side flag), not a NaN loss. */
+START_TEST(test_xent_bad_label_is_an_error)
+{
+    int64_t s[2] = {3, 4}, n1[1] = {3}, one[1] = {1};
+    float logits[12] = {0.1f, 0.2f, 0.3f, 0.4f, 1, 2, 3, 4, -1, 0, 1, 2};
+    int32_t bad[3] = {0, 4, 1}, good[3] = {0, 3, 1};
+    struct ig_tensor *x = ig_tensor_from_host(gpu, IG_DTYPE_F32, 2, s, logits);
+    struct ig_tensor *lb = ig_tensor_from_host(gpu, IG_DTYPE_I32, 1, n1, bad);
+    struct ig_tensor *lg = ig_tensor_from_host(gpu, IG_DTYPE_I32, 1, n1, good);
+    struct ig_tensor *loss = ig_tensor_new(gpu, IG_DTYPE_F32, 1, one);
+    ck_assert(x && lb && lg && loss);
+    struct ig_xent_params p = {IG_REDUCTION_MEAN};
+    float v = 0;
+    ck_assert_int_eq(ig_cross_entropy_forward(loss, x, lb, p), IG_OK);
+    ck_assert_int_eq(ig_tensor_to_host(loss, &v, sizeof v), IG_ERR_INVALID_ARG);
+    ck_assert_msg(strstr(ig_last_error(), "label is outside") != NULL, "%s", ig_last_error());
+    /* the flag is reset: a good batch afterwards reads back a finite loss */
+    ck_assert_int_eq(ig_cross_entropy_forward(loss, x, lg, p), IG_OK);
+    ck_assert_int_eq(ig_tensor_to_host(loss, &v, sizeof v), IG_OK);
+    ck_assert(isfinite(v) && v > 0);
+    ig_tensor_free(x), ig_tensor_free(lb), ig_tensor_free(lg), ig_tensor_free(loss);
+}
+END_TEST
+
 START_TEST(test_softmax_xent)
 {
     static const int64_t cases[][2] = {{1, 10}, {13, 7}, {5, 37}, {2, 1}};
@@ -671,7 +695,7 @@ START_TEST(test_device_memory_balance)
     ig_backend_memory(gpu, &in_use, &pooled);
     ck_assert_uint_eq(pooled, 0);
     ck_assert_int_le(ig_cl_live_mems(gpu), before);
-    ck_assert_int_le(ig_cl_live_mems(gpu), 1 + IG_CL_SCRATCH_COUNT); /* dummy + scratch only */
+    ck_assert_int_le(ig_cl_live_mems(gpu), 2 + IG_CL_SCRATCH_COUNT); /* dummy, label flag + scratch only */
 }
 END_TEST
 
@@ -733,6 +757,7 @@ static Suite *opencl_suite(void)
     tcase_add_test(ops, test_dropout);
     tcase_add_test(ops, test_bias_add);
     tcase_add_test(ops, test_softmax_xent);
+    tcase_add_test(ops, test_xent_bad_label_is_an_error);
     tcase_add_test(ops, test_axis_reduce);
     tcase_add_test(ops, test_elementwise);
     tcase_add_test(ops, test_argmax_rows);

@@ -42,6 +42,9 @@ struct ig_cl {
     size_t wg;                      /* work-group size of the reduction kernels (IG_WG) */
     size_t max_alloc;               /* CL_DEVICE_MAX_MEM_ALLOC_SIZE */
     cl_mem dummy;                   /* 16-byte buffer standing in for absent tensors */
+    cl_mem xent_flag;               /* int: 1 when a cross-entropy label was outside [0, M) (set on the device) */
+    cl_int xent_flag_host;          /* its copy, read without blocking after each cross-entropy forward */
+    bool xent_pending;              /* a copy is in flight: checked by the next blocking read (the loss) */
     cl_mem scratch[IG_CL_SCRATCH_COUNT];
     size_t scratch_bytes[IG_CL_SCRATCH_COUNT];
     struct ig_cl_info info;     /* build/cache facts for tests and tools */

@@ -173,6 +173,16 @@ static enum ig_status cl_read(struct ig_backend *be, void *mem, size_t off, void
     ig_cl_of(be)->bytes_read += (int64_t)n;
     IG_CL_TRY(clEnqueueReadBuffer(ig_cl_of(be)->queue, (cl_mem)mem, CL_TRUE, off, n, dst, 0, NULL, NULL),
               "clEnqueueReadBuffer(%zu bytes at %zu)", n, off);
+    struct ig_cl *cl = ig_cl_of(be);
+    if (cl->xent_pending) {   /* the in-order queue finished the flag's copy before this read */
+        cl->xent_pending = false;
+        if (cl->xent_flag_host) {
+            cl->xent_flag_host = 0;
+            IG_CL_TRY(clEnqueueWriteBuffer(cl->queue, cl->xent_flag, CL_TRUE, 0, sizeof cl->xent_flag_host,
+                                           &cl->xent_flag_host, 0, NULL, NULL), "cross-entropy: resetting the label flag");
+            return ig_error(IG_ERR_INVALID_ARG, "cross_entropy: a label is outside [0, number of classes) (OpenCL)");
+        }
+    }
     return IG_OK;
 }
 
@@ -234,6 +244,10 @@ static void cl_destroy(struct ig_backend *be)
         }
     if (cl->dummy) {
         clReleaseMemObject(cl->dummy);
+        cl->live_mems--;
+    }
+    if (cl->xent_flag) {
+        clReleaseMemObject(cl->xent_flag);
         cl->live_mems--;
     }
     for (int i = 0; i < IG_CLK_COUNT; i++)

@@ -327,6 +327,13 @@ enum ig_status ig_cl_op_xent_fwd(struct ig_backend *be, const struct ig_op_call 
     int64_t N, M;
     rows_cols(c->t[1], &N, &M);
     enum ig_reduction red = c->p.xent.reduction;
+    struct ig_cl *cl = ig_cl_of(be);
+    if (!cl->xent_flag) {
+        cl_int err, zero = 0;
+        cl->xent_flag = clCreateBuffer(cl->ctx, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, sizeof zero, &zero, &err);
+        if (err != CL_SUCCESS) return ig_cl_fail(err, "clCreateBuffer(cross-entropy label flag)");
+        cl->live_mems++;
+    }
     cl_mem rows = ig_cl_mem(c->t[0]);
     int64_t rows_off = c->t[0]->offset;
     if (red != IG_REDUCTION_NONE) {
@@ -342,7 +349,13 @@ enum ig_status ig_cl_op_xent_fwd(struct ig_backend *be, const struct ig_op_call 
         ig_cl_arg_t(&L, c->t[2]);
         ig_cl_arg_i(&L, M);
         ig_cl_arg_i(&L, N);
+        ig_cl_arg_buf(&L, cl->xent_flag);
         IG_TRY(ig_cl_run(&L, N, 0));
+        /* the flag comes back without blocking; the next blocking read (the loss) checks it */
+        IG_CL_TRY(clEnqueueReadBuffer(cl->queue, cl->xent_flag, CL_FALSE, 0, sizeof cl->xent_flag_host, &cl->xent_flag_host,
+                                      0, NULL, NULL),
+                  "cross-entropy: reading the label flag");
+        cl->xent_pending = true;
     }
     if (red == IG_REDUCTION_NONE) return IG_OK;
     /* one work-group sums the N row losses into loss[0] */

@@ -19,10 +19,10 @@ __kernel void softmax_rows(__global float *y, int yo, __global const float *x, i
     }
 }
 
-/* loss[r] = logsumexp(logits[r]) - logits[r, label[r]]; a label outside [0,M) gives NaN (the CPU backend
- * returns IG_ERR_INVALID_ARG; checking on the host would need a device round trip). */
+/* loss[r] = logsumexp(logits[r]) - logits[r, label[r]]; a label outside [0,M) gives NaN and sets bad[0]
+ * = 1, which the host reads back together with the loss and turns into an error. */
 __kernel void xent_rows(__global float *loss, int lo, __global const float *x, int xo, __global const int *lab, int labo,
-                        int M, int N)
+                        int M, int N, __global int *bad)
 {
     int r = get_global_id(0);
     if (r >= N) return;
@@ -32,7 +32,9 @@ __kernel void xent_rows(__global float *loss, int lo, __global const float *x, i
     for (int m = 1; m < M; m++) mx = fmax(mx, xr[m]);
     float s = 0.0f;
     for (int m = 0; m < M; m++) s += exp(xr[m] - mx);
-    loss[lo + r] = (t >= 0 && t < M) ? mx + log(s) - xr[t] : NAN;
+    bool ok = t >= 0 && t < M;
+    if (!ok) bad[0] = 1;
+    loss[lo + r] = ok ? mx + log(s) - xr[t] : NAN;
 }
 
 /* dlogits[r,m] = g_r (softmax(x_r)[m] - [m == label_r]); g_r = dloss[0] * scale (mean/sum) or dloss[r] (none). */
