@@ -130,6 +130,56 @@ static enum ig_status evaluate(struct ig_model *m, struct ig_graph *g, struct ig
     return s;
 }
 
+/* The folder of --save path must be writable (checked before training); false after printing why. */
+static bool save_dir_writable(const char *path)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash == dir) dir[1] = 0;
+    else if (slash) *slash = 0;
+    else snprintf(dir, sizeof dir, ".");
+    if (access(dir, W_OK | X_OK) == 0) return true;
+    fprintf(stderr, "%s: --save %s: directory %s is not writable: %s\n", prog, path, dir, strerror(errno));
+    return false;
+}
+
+/* One training epoch e (0-based) of n_total, then the test evaluation and the epoch line on stdout. */
+static enum ig_status train_epoch(struct ig_model *m, struct ig_optim *opt, struct ig_graph *g, struct ig_loader *ld,
+                                  struct ig_loader *tld, int64_t e, int64_t n_total, bool tty, double *test_loss,
+                                  double *test_acc)
+{
+    enum ig_status s = ig_loader_start_epoch(ld, e);
+    if (s != IG_OK) return s;
+    ig_model_set_train(m, true);
+    double t0 = ig_now_seconds(), lsum = 0, last_draw = 0;
+    int64_t correct = 0, seen = 0, total = ig_loader_size(ld);
+    struct ig_batch b;
+    bool got;
+    while ((s = ig_loader_next(ld, &b, &got)) == IG_OK && got) {
+        float loss;
+        int64_t c;
+        if ((s = ig_model_train_step(m, opt, g, b.x, b.y, &loss, &c)) != IG_OK) return s;
+        lsum += (double)loss * (double)b.size;
+        correct += c;
+        seen += b.size;
+        double t = ig_now_seconds();
+        if (tty && (t - last_draw > 0.2 || seen == total)) {
+            progress(e + 1, n_total, seen, total, lsum / (double)seen, (double)seen / (t - t0));
+            last_draw = t;
+        }
+    }
+    if (s != IG_OK) return s;
+    double dt = ig_now_seconds() - t0;
+    if (tty) fprintf(stderr, "\r\033[K");
+    if ((s = evaluate(m, g, tld, test_loss, test_acc)) != IG_OK) return s;
+    printf("epoch %lld/%lld  loss %.4f  train_acc %.4f  test_loss %.4f  test_acc %.4f  %.1f img/s  %.1f s\n",
+           (long long)(e + 1), (long long)n_total, seen ? lsum / (double)seen : 0,
+           seen ? (double)correct / (double)seen : 0, *test_loss, *test_acc, (double)seen / dt, dt);
+    fflush(stdout);
+    return IG_OK;
+}
+
 int main(int argc, char **argv)
 {
     struct options o = {.data = "data", .arch = "paper", .train_size = 50000, .test_size = 10000, .epochs = 10, .batch = 32,
@@ -137,18 +187,7 @@ int main(int argc, char **argv)
     int rc = parse_args(argc, argv, &o);
     if (rc >= 0) return rc;
     bool tty = isatty(fileno(stderr)) && !o.quiet;
-    if (o.save) {   /* fail before hours of training, not after */
-        char dir[4096];
-        snprintf(dir, sizeof dir, "%s", o.save);
-        char *slash = strrchr(dir, '/');
-        if (slash == dir) dir[1] = 0;
-        else if (slash) *slash = 0;
-        else snprintf(dir, sizeof dir, ".");
-        if (access(dir, W_OK | X_OK) != 0) {
-            fprintf(stderr, "%s: --save %s: directory %s is not writable: %s\n", prog, o.save, dir, strerror(errno));
-            return IG_CLI_EXIT_USAGE;
-        }
-    }
+    if (o.save && !save_dir_writable(o.save)) return IG_CLI_EXIT_USAGE;   /* fail before hours of training, not after */
 
     struct ig_backend *be = NULL;
     enum ig_status s = ig_cli_backend_init(o.device, o.threads, &be);
@@ -213,35 +252,8 @@ int main(int argc, char **argv)
     fflush(stdout);
 
     double test_acc = 0, test_loss = 0;
-    for (int64_t e = start_epoch; e < start_epoch + o.epochs; e++) {
-        if ((s = ig_loader_start_epoch(ld, e)) != IG_OK) break;
-        ig_model_set_train(m, true);
-        double t0 = ig_now_seconds(), lsum = 0, last_draw = 0;
-        int64_t correct = 0, seen = 0, total = ig_loader_size(ld);
-        struct ig_batch b;
-        bool got;
-        while ((s = ig_loader_next(ld, &b, &got)) == IG_OK && got) {
-            float loss;
-            int64_t c;
-            if ((s = ig_model_train_step(m, opt, g, b.x, b.y, &loss, &c)) != IG_OK) break;
-            lsum += (double)loss * (double)b.size;
-            correct += c;
-            seen += b.size;
-            double t = ig_now_seconds();
-            if (tty && (t - last_draw > 0.2 || seen == total)) {
-                progress(e + 1, start_epoch + o.epochs, seen, total, lsum / (double)seen, (double)seen / (t - t0));
-                last_draw = t;
-            }
-        }
-        if (s != IG_OK) break;
-        double dt = ig_now_seconds() - t0;
-        if (tty) fprintf(stderr, "\r\033[K");
-        if ((s = evaluate(m, g, tld, &test_loss, &test_acc)) != IG_OK) break;
-        printf("epoch %lld/%lld  loss %.4f  train_acc %.4f  test_loss %.4f  test_acc %.4f  %.1f img/s  %.1f s\n",
-               (long long)(e + 1), (long long)(start_epoch + o.epochs), seen ? lsum / (double)seen : 0,
-               seen ? (double)correct / (double)seen : 0, test_loss, test_acc, (double)seen / dt, dt);
-        fflush(stdout);
-    }
+    for (int64_t e = start_epoch; e < start_epoch + o.epochs && s == IG_OK; e++)
+        s = train_epoch(m, opt, g, ld, tld, e, start_epoch + o.epochs, tty, &test_loss, &test_acc);
     if (s != IG_OK) {
         fprintf(stderr, "%s: training failed: %s\n", prog, ig_last_error());
         goto out;
