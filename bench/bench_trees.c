@@ -79,34 +79,11 @@ static int write_all(FILE *f, const void *p, size_t sz)
     return fwrite(p, 1, sz, f) == sz ? 0 : -1;
 }
 
-int main(int argc, char **argv)
+/* GBR LAD 200 fit and pool prediction: medians into ours[0..1] (wall) and cpu[0..1]; 0 or 1 on failure. */
+static int bench_gbr(const uint8_t *xt, const float *yt, const uint8_t *xp, const float *yp, float *out, int runs,
+                     double *ours, double *cpu)
 {
-    int runs = 5, peers = !getenv("IG_BENCH_NO_PEERS");
-    const char *re = getenv("IG_BENCH_RUNS");
-    if (re && atoi(re) > 0) runs = atoi(re);
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--quick")) runs = 3;
-        else if (!strcmp(argv[i], "--no-peers")) peers = 0;
-        else {
-            fprintf(stderr, "usage: bench_trees [--quick] [--no-peers]\n"
-                            "  env IG_BENCH_RUNS (runs per case), IG_BENCH_NO_PEERS,\n"
-                            "  IG_BENCH_PEER_RUNS / IG_BENCH_PEER_SLOW_RUNS (python peers)\n");
-            return 2;
-        }
-    }
-    uint8_t *xt = malloc((size_t)N_TRAIN * D), *xp = malloc((size_t)N_POOL * D);
-    float *yt = malloc(N_TRAIN * sizeof(float)), *yp = malloc(N_POOL * sizeof(float));
-    int32_t *lt = malloc(N_TRAIN * sizeof(int32_t)), *lp = malloc(N_POOL * sizeof(int32_t));
-    float *out = malloc((size_t)N_POOL * 3 * sizeof(float));
-    if (!xt || !xp || !yt || !yp || !lt || !lp || !out) {
-        fprintf(stderr, "bench_trees: out of memory\n");
-        return 1;
-    }
-    gen_cifar_like(xt, yt, lt, N_TRAIN, 1);
-    gen_cifar_like(xp, yp, lp, N_POOL, 2);
-
-    double ours[N_CASES], cpu[N_CASES], t[64], c[64];
-    if (runs > 64) runs = 64;
+    double t[64], c[64];
     struct ig_gbr_params gp = ig_gbr_params_default();
     gp.n_estimators = 200;
     struct ig_gbr *gbr = NULL;
@@ -136,6 +113,14 @@ int main(int argc, char **argv)
     fprintf(stderr, "bench_trees: igradv gbr pool MAE %.4f\n", mae / N_POOL);
     ig_gbr_free(gbr);
 
+    return 0;
+}
+
+/* RF depth-5 classifier fit and pool predict_proba: medians into ours[2..3] and cpu[2..3]; 0 or 1 on failure. */
+static int bench_rf(const uint8_t *xt, const int32_t *lt, const uint8_t *xp, const int32_t *lp, float *out, int runs,
+                    double *ours, double *cpu)
+{
+    double t[64], c[64];
     struct ig_rf_params rp = ig_rf_params_default();
     rp.max_depth = 5;
     struct ig_rf *rf = NULL;
@@ -169,14 +154,13 @@ int main(int argc, char **argv)
     }
     fprintf(stderr, "bench_trees: igradv rf pool accuracy %.4f\n", (double)acc / N_POOL);
     ig_rf_free(rf);
-    for (int k = 0; k < N_CASES; k++) {
-        line("igradv", cases[k], "seconds", ours[k], "s", runs);
-        fprintf(stderr, "bench_trees: igradv %s: median wall %.4f s, cpu %.4f s\n", cases[k], ours[k],
-                cpu[k]);
-    }
+    return 0;
+}
 
-    /* peers: same rows through a temp file */
-    if (!peers) return 0;
+/* The Python peers on the same rows (through a temp file); their lines and ratios to ours. */
+static void run_peers(const uint8_t *xt, const float *yt, const int32_t *lt, const uint8_t *xp, const float *yp,
+                      const int32_t *lp, double *ours)
+{
     char path[] = "/tmp/ig_bench_trees_XXXXXX";
     int fd = mkstemp(path);
     FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
@@ -186,18 +170,53 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_trees: cannot write %s; peers skipped\n", path);
         if (f) fclose(f);
         unlink(path);
-        return 0;
+        return;
     }
     fclose(f);
     char cmd[1024];
     snprintf(cmd, sizeof cmd, "python3 %s/trees_peer.py %s %d %d %d", IG_BENCH_PEER_DIR, path,
              N_TRAIN, N_POOL, D);
     int status;
-    if (ig_bench_peer_run(cmd, on_peer_line, ours, &status) != 0) {
+    if (ig_bench_peer_run(cmd, on_peer_line, ours, &status) != 0)
         fprintf(stderr, "bench_trees: cannot run the python peer; skipped\n");
-        unlink(path);
-        return 0;
-    }
     unlink(path);
+}
+
+int main(int argc, char **argv)
+{
+    int runs = 5, peers = !getenv("IG_BENCH_NO_PEERS");
+    const char *re = getenv("IG_BENCH_RUNS");
+    if (re && atoi(re) > 0) runs = atoi(re);
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--quick")) runs = 3;
+        else if (!strcmp(argv[i], "--no-peers")) peers = 0;
+        else {
+            fprintf(stderr, "usage: bench_trees [--quick] [--no-peers]\n"
+                            "  env IG_BENCH_RUNS (runs per case), IG_BENCH_NO_PEERS,\n"
+                            "  IG_BENCH_PEER_RUNS / IG_BENCH_PEER_SLOW_RUNS (python peers)\n");
+            return 2;
+        }
+    }
+    uint8_t *xt = malloc((size_t)N_TRAIN * D), *xp = malloc((size_t)N_POOL * D);
+    float *yt = malloc(N_TRAIN * sizeof(float)), *yp = malloc(N_POOL * sizeof(float));
+    int32_t *lt = malloc(N_TRAIN * sizeof(int32_t)), *lp = malloc(N_POOL * sizeof(int32_t));
+    float *out = malloc((size_t)N_POOL * 3 * sizeof(float));
+    if (!xt || !xp || !yt || !yp || !lt || !lp || !out) {
+        fprintf(stderr, "bench_trees: out of memory\n");
+        return 1;
+    }
+    gen_cifar_like(xt, yt, lt, N_TRAIN, 1);
+    gen_cifar_like(xp, yp, lp, N_POOL, 2);
+
+    double ours[N_CASES], cpu[N_CASES];
+    if (runs > 64) runs = 64;
+    if (bench_gbr(xt, yt, xp, yp, out, runs, ours, cpu) || bench_rf(xt, lt, xp, lp, out, runs, ours, cpu)) return 1;
+    for (int k = 0; k < N_CASES; k++) {
+        line("igradv", cases[k], "seconds", ours[k], "s", runs);
+        fprintf(stderr, "bench_trees: igradv %s: median wall %.4f s, cpu %.4f s\n", cases[k], ours[k],
+                cpu[k]);
+    }
+
+    if (peers) run_peers(xt, yt, lt, xp, yp, lp, ours);
     return 0;
 }
