@@ -2,12 +2,14 @@
 # lal_cifar end to end on a synthetic CIFAR-10 folder: stale A(0), refused resumes, damaged state files, kills at every write.
 import json
 import os
-import random
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from synth_cifar import make_cifar  # noqa: E402  (the same synthetic folder as test_grid_cli.py)
 
 LAL = sys.argv[1]
 CASE = sys.argv[2]
@@ -16,20 +18,6 @@ TINY = ["--preset", "quick", "--train-subset", "200", "--k", "10", "--train-epoc
         "--methods", "rnd", "--device", "cpu", "--threads", "1"]
 UNIT = "rnd-f0.5-k10-s1"     # the run unit of TINY: <method>-f<frac>-k<k>-s<seed> (apps/lal_grid.h)
 INIT = "init-f0.5-s1"        # its line-1 model: init-f<frac>-s<seed>
-
-
-def make_cifar(d):
-    """CIFAR-10 binary files whose class c has mean brightness 20 c (learnable, deterministic)."""
-    rng = random.Random(7)
-    os.makedirs(d)
-    for name, n in [("data_batch_%d.bin" % i, 100) for i in range(1, 6)] + [("test_batch.bin", 400)]:
-        out = bytearray()
-        for _ in range(n):
-            c = rng.randrange(10)
-            out.append(c)
-            out += bytes(min(255, max(0, 20 * c + rng.randrange(-40, 40))) for _ in range(3072))
-        with open(os.path.join(d, name), "wb") as f:
-            f.write(out)
 
 
 def run(args, env_extra=None, expect=None):
