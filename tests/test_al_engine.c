@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "ig_al.h"
+#include "ig_test_al.h"
 #include "ig_nn.h"
 #include "ig_test_util.h"
 
@@ -428,22 +429,7 @@ static struct ig_dataset te_data(void)
     return (struct ig_dataset){.n = NTE, .channels = CH, .height = HH, .width = WW, .images = te_img, .labels = te_lab, .num_classes = NCL};
 }
 
-static struct ig_al_params loop_params(enum ig_al_method method)
-{
-    struct ig_al_params p = ig_al_params_default();
-    p.method = method;
-    p.k = 12;
-    p.al_epochs = 2;
-    p.train_epochs = 2;
-    p.batch_size = 16;
-    p.eval_batch = 32;
-    p.lr = 3e-3f;
-    p.gbr_estimators = 20;
-    p.rf_estimators = 10;
-    p.seed = 9;
-    p.n_threads = 2;
-    return p;
-}
+static struct ig_al_params loop_params(enum ig_al_method method) { return ig_test_al_params(method, 2); }
 
 static struct ig_model *new_model(void)
 {

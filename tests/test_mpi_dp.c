@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "ig_al.h"
+#include "ig_test_al.h"
 #include "ig_dist.h"
 #include "ig_nn.h"
 #include "ig_test_util.h"
@@ -245,18 +246,7 @@ START_TEST(test_dp_al_run_matches_one_process)
     for (size_t mi = 0; mi < 3; mi++) {
         struct ig_al_result res[2];
         for (int with_dp = 0; with_dp < 2; with_dp++) {
-            struct ig_al_params p = ig_al_params_default();
-            p.method = methods[mi];
-            p.k = 12;
-            p.al_epochs = 2;
-            p.train_epochs = 2;
-            p.batch_size = 16;
-            p.eval_batch = 32;
-            p.lr = 3e-3f;
-            p.gbr_estimators = 20;
-            p.rf_estimators = 10;
-            p.seed = 9;
-            p.n_threads = 1;
+            struct ig_al_params p = ig_test_al_params(methods[mi], 1);
             p.dist = with_dp ? dist : NULL;
             struct ig_model *m = new_model(false, 21);
             ck_assert_msg(ig_al_run(&res[with_dp], m, &tr, &te, li, nli, ui, nui, &p) == IG_OK, "%s", ig_last_error());
