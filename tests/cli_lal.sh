@@ -16,4 +16,6 @@ check "--reference: expected full or nli, got 'half'" --reference half
 check "unknown option '--compare-running'" --compare-running
 check "unknown option '--abs-cos=1'" --abs-cos=1
 check "option --params needs a value" --params
+check "--dp-overlap: expected on or off, got 'yes'" --dp-overlap yes
+check "--dp-overlap applies to --data-parallel runs only" --dp-overlap off
 exit $fail
