@@ -16,7 +16,7 @@ void ig_dist_dp_batch(struct ig_dist *d, int64_t n, int64_t *lo, int64_t *hi)
     d->dp_local = *hi - *lo;
     d->dp_total = n;
     d->dp_whole = *lo == 0 && *hi == n;
-    d->dp_armed = !d->dp_whole && d->dp_model;
+    d->dp_armed = !d->dp_whole && d->dp_model != NULL;
 }
 
 struct ig_dist_dp_stats ig_dist_dp_stats(const struct ig_dist *d)
