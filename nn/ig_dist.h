@@ -87,8 +87,9 @@ void ig_dist_queue_free(struct ig_dist_queue *q);
 
 /* ---------------------------------------------------------------- data parallelism */
 
-/* Install the gradient reduction on o (an optimiser of m) for d's ranks; a group of one
- * rank installs nothing. */
+/* Install the gradient reduction on o (an optimiser of m) for d's ranks: o's grad hook and
+ * the gradient hook of every parameter of m (ig_param_set_grad_hook; replaced); a group of
+ * one rank installs nothing. */
 enum ig_status ig_dist_dp_attach(struct ig_dist *d, struct ig_optim *o, struct ig_model *m);
 /* The block [lo, hi) of a minibatch of n rows this rank trains on in the next step (the
  * hook weights its gradient by (hi - lo) / n). */
