@@ -87,6 +87,8 @@ static void usage(FILE *f)
             "  --data-parallel     under mpirun / srun: one run at a time over all ranks, each trains on a\n"
             "                      block of every minibatch and scores a block of every pass (needs MPI;\n"
             "                      without it, several ranks share out the runs; docs/SCALING.md)\n"
+            "  --dp-overlap X      on | off: sum the gradients in buckets during the backward pass, or in\n"
+            "                      one allreduce after it (same result; default on)\n"
             "  --help              this text\n"
             "Ctrl-C stops at the next AL-epoch checkpoint; rerun with --resume to continue.\n"
             "Exit status: 0 done, 1 runtime failure, 2 bad flag, file or data, 130 interrupted.\n");
@@ -98,6 +100,7 @@ struct options {
     const char *data, *dataset, *arch, *device, *out, *preset;
     struct lal_grid grid;              /* fractions, k, seeds, methods (al.k is not used) */
     int shard_i, shard_n;
+    int dp_overlap;                    /* --dp-overlap: -1 not given, 0 off, 1 on */
     int64_t train_subset, test_size, threads;
     bool resume, quiet, no_plots, data_parallel, no_keep;
     struct ig_al_params al;
@@ -105,7 +108,8 @@ struct options {
 
 static struct options options_default(void)
 {
-    struct options o = {.dataset = "cifar10", .arch = "paper", .out = "runs/lal", .shard_n = 1, .grid = lal_grid_default()};
+    struct options o = {.dataset = "cifar10", .arch = "paper", .out = "runs/lal", .shard_n = 1, .dp_overlap = -1,
+                        .grid = lal_grid_default()};
     o.al = ig_al_params_default();
     o.grid.ks[0] = o.al.k;
     return o;
@@ -197,7 +201,10 @@ static int parse_value(struct options *o, const char *a, const char *v)
     if (!strcmp(a, "--unlabeled-frac")) return lal_grid_parse_fracs(&o->grid, prog, v);
     if (!strcmp(a, "--k")) return lal_grid_parse_ks(&o->grid, prog, v);
     if (!strcmp(a, "--shard")) return lal_grid_parse_shard(prog, v, &o->shard_i, &o->shard_n);
-    if (!strcmp(a, "--data")) o->data = v;
+    if (!strcmp(a, "--dp-overlap")) {
+        if (strcmp(v, "on") && strcmp(v, "off")) return bad(a, "on or off", v);
+        o->dp_overlap = !strcmp(v, "on");
+    } else if (!strcmp(a, "--data")) o->data = v;
     else if (!strcmp(a, "--out")) o->out = v;
     else if (!strcmp(a, "--device")) o->device = v;
     else if (!strcmp(a, "--dataset")) {
@@ -244,7 +251,7 @@ static int parse_args(int argc, char **argv, struct options *o)
     static const char *const with_value[] = {"--preset", "--data", "--dataset", "--methods", "--unlabeled-frac",
                                              "--train-subset", "--test-size", "--k", "--al-epochs", "--train-epochs",
                                              "--batch", "--lr", "--wd", "--reference", "--arch", "--seeds",
-                                             "--device", "--threads", "--out", "--shard", "--params"};
+                                             "--device", "--threads", "--out", "--shard", "--params", "--dp-overlap"};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -264,6 +271,8 @@ static int parse_args(int argc, char **argv, struct options *o)
         return ig_cli_usage_error(prog, "--data-parallel needs a build with MPI (meson setup -Dmpi=enabled)");
     if (o->data_parallel && o->shard_n > 1)
         return ig_cli_usage_error(prog, "--data-parallel does not combine with --shard");
+    if (o->dp_overlap >= 0 && !o->data_parallel)
+        return ig_cli_usage_error(prog, "--dp-overlap applies to --data-parallel runs only");
     return -1;
 }
 
@@ -330,13 +339,16 @@ static struct ig_dist *dist_start(int *argc, char ***argv, struct options *o)
         fprintf(stderr, "%s: MPI: %s\n", prog, ig_last_error());
         return NULL;
     }
+    ig_dist_dp_set_overlap(d, o->dp_overlap != 0);
     if (ig_dist_size(d) == 1) return d;
     int cores, bound, t = ig_dist_threads_hint(d, &cores, &bound);
     if (!o->threads) o->threads = t;
     if (ig_dist_rank(d) == 0)
         fprintf(stderr, "%s: %d ranks (%d on this node), node cores %d, rank bound to %d CPUs: %lld threads per rank, %s\n",
                 prog, ig_dist_size(d), ig_dist_local_size(d), cores, bound, (long long)o->threads,
-                o->data_parallel ? "data-parallel runs" : "the runs shared out");
+                !o->data_parallel ? "the runs shared out"
+                : o->dp_overlap ? "data-parallel runs (gradient sums overlapped with the backward pass)"
+                                : "data-parallel runs (one gradient allreduce per step)");
     else if (o->data_parallel)
         o->quiet = true;   /* every rank runs the same run: rank 0 speaks for them */
     return d;

@@ -233,6 +233,13 @@ bool ig_param_has_grad(const struct ig_var *p) { return p && p->is_param && p->g
 void ig_param_set_requires_grad(struct ig_var *p, bool on) { if (p && p->is_param) p->requires_grad = on; }
 void ig_param_set_watch(struct ig_var *p, bool on) { if (p && p->is_param) p->watch = on; }
 
+void ig_param_set_grad_hook(struct ig_var *p, ig_param_grad_fn fn, void *user)
+{
+    if (!p || !p->is_param) return;
+    p->grad_fn = fn;
+    p->grad_user = user;
+}
+
 /* ---------------------------------------------------------------- gradient targets */
 
 struct ig_tensor *ig_ag_grad_storage(struct ig_graph *g, struct ig_var *in)
@@ -264,12 +271,39 @@ enum ig_status ig_ag_grad_commit(struct ig_graph *g, struct ig_var *in, bool acc
 
 /* ---------------------------------------------------------------- backward driver */
 
+/* first_use of every hooked parameter on the tape at or below top: its lowest position. */
+static void mark_first_uses(struct ig_graph *g, int top)
+{
+    for (int i = top; i >= 0; i--)
+        for (int k = 0; k < g->nodes[i]->n_in; k++) {
+            struct ig_var *in = g->nodes[i]->in[k];
+            if (in && in->is_param && in->grad_fn) in->first_use = i;
+        }
+}
+
+/* After node v's backward: the gradient hooks of the parameters v is the first use of. */
+static enum ig_status grads_final(struct ig_graph *g, struct ig_var *v)
+{
+    for (int k = 0; k < v->n_in; k++) {
+        struct ig_var *p = v->in[k];
+        if (!p || !p->is_param || !p->grad_fn || p->first_use != v->index || !ig_ag_wants_grad(g, p)) continue;
+        bool seen = false;   /* the same parameter twice in one op (x * x): one call */
+        for (int j = 0; j < k; j++) seen = seen || v->in[j] == p;
+        if (seen) continue;
+        enum ig_status s = p->grad_fn(p, p->grad_user);
+        if (s != IG_OK) return ig_error_prefix(s, "parameter gradient hook");
+    }
+    return IG_OK;
+}
+
 static enum ig_status backward_from(struct ig_graph *g, struct ig_var *out)
 {
+    mark_first_uses(g, out->index);
     for (int i = out->index; i >= 0; i--) {
         struct ig_var *v = g->nodes[i];
-        if (!v->requires_grad || !v->grad_ready || v->op == IG_AG_OP_LEAF) continue;
-        enum ig_status s = ig_ag_backward_table[v->op](g, v);
+        enum ig_status s = IG_OK;
+        if (v->requires_grad && v->grad_ready && v->op != IG_AG_OP_LEAF) s = ig_ag_backward_table[v->op](g, v);
+        if (s == IG_OK) s = grads_final(g, v);
         if (s != IG_OK) return ig_error_prefix(s, "backward of %s (op #%d)", ig_ag_op_name(v->op), i);
     }
     return IG_OK;

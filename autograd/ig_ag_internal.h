@@ -16,6 +16,9 @@ struct ig_var {
     bool is_param;
     bool watch;                     /* per-sample hook on this (weight) parameter */
     int index;                      /* position on the tape (nodes) */
+    int first_use;                  /* params: tape position of the first op using it (backward) */
+    ig_param_grad_fn grad_fn;       /* params: gradient-final hook (NULL: none) */
+    void *grad_user;
     int n_in;
     struct ig_var *in[IG_AG_MAX_IN];
     /* op data */

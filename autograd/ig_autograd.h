@@ -134,6 +134,20 @@ struct ig_layer_grad {
 typedef enum ig_status (*ig_layer_hook_fn)(const struct ig_layer_grad *lg, void *user);
 void ig_graph_set_layer_hook(struct ig_graph *g, ig_layer_hook_fn fn, void *user);
 
+/* ---------------------------------------------------------------- parameter gradient hook */
+
+/* Called during a backward once for each parameter p that wants a gradient in it (requires
+ * grad, parameter gradients on) and is an input of an op of the tape below the output, right
+ * after the last op that adds to p's gradient ran: ops run in reverse tape order, so that is
+ * after the backward of p's first use in the forward pass. ig_var_grad(p) then holds p's
+ * gradient as the optimiser will see it (earlier backwards since zero_grad included; it has
+ * none (ig_param_has_grad false) when no gradient flowed through those ops). Parameters no op
+ * of the tape uses are not called. E.g. data parallelism starts reducing the gradients of the
+ * last layers while the earlier layers' backward still runs (nn/ig_dist.h). A non-IG_OK
+ * return aborts the backward with that status. fn NULL removes the hook. */
+typedef enum ig_status (*ig_param_grad_fn)(struct ig_var *p, void *user);
+void ig_param_set_grad_hook(struct ig_var *p, ig_param_grad_fn fn, void *user);
+
 /* ---------------------------------------------------------------- ops (recorded) */
 
 /* c = op(a) op(b); a, b 2-D */

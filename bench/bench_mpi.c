@@ -1,4 +1,4 @@
-/* bench_mpi: the per-step cost of data parallelism for the paper CNN: the allreduce of its gradient + batch-norm buffer (one flat f32 buffer) and a data-parallel training step at batch 32 (run under mpirun -np N; bench/bench_mpi.sh). */
+/* bench_mpi: the per-step cost of data parallelism for the paper CNN: the allreduce of its gradient + batch-norm buffer (one flat f32 buffer) and a data-parallel training step at batch 32, its reduction blocking or overlapped with the backward pass, in alternating pairs (run under mpirun -np N; bench/bench_mpi.sh). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,7 +9,7 @@
 
 #define PROG "bench_mpi"
 #define REPS 15
-#define STEPS 5
+#define STEPS 7
 
 static struct ig_dist *dist;
 
@@ -38,48 +38,79 @@ static double time_allreduce(int64_t n)
     return ig_bench_median(t, REPS);
 }
 
-/* Median seconds of a data-parallel Adam step at minibatch B (each rank its block of B),
- * and the allreduce seconds per step inside it. */
-static double time_step(struct ig_backend *be, int64_t B, double *reduce_s, int64_t *floats)
+/* The paper CNN with Adam and this rank's block of a fixed minibatch of B images. */
+struct cnn { struct ig_model *m; struct ig_optim *o; struct ig_graph *g; struct ig_tensor *x, *y; };
+
+static void cnn_new(struct cnn *c, struct ig_backend *be, int64_t B)
 {
-    struct ig_model *m = NULL;
-    struct ig_optim *o = NULL;
-    struct ig_graph *g = NULL;
-    if (ig_model_paper_cnn(&m, be, 3, 32, 32, 10, 1) != IG_OK || ig_optim_adam_new(&o, m, ig_adam_params_default()) != IG_OK ||
-        ig_graph_new(be, &g) != IG_OK || ig_dist_dp_attach(dist, o, m) != IG_OK)
+    if (ig_model_paper_cnn(&c->m, be, 3, 32, 32, 10, 1) != IG_OK ||
+        ig_optim_adam_new(&c->o, c->m, ig_adam_params_default()) != IG_OK || ig_graph_new(be, &c->g) != IG_OK ||
+        ig_dist_dp_attach(dist, c->o, c->m) != IG_OK)
         ig_bench_die(PROG, "paper CNN", ig_last_error());
     int64_t lo, hi;
     ig_dist_dp_batch(dist, B, &lo, &hi);
     int64_t nb = hi - lo, shape[4] = {nb, 3, 32, 32};
     float *xh = malloc((size_t)(nb * 3 * 32 * 32) * sizeof *xh);
     int32_t *yh = malloc((size_t)nb * sizeof *yh);
+    if (!xh || !yh) ig_bench_die(PROG, "batch", "out of memory");
     for (int64_t i = 0; i < nb * 3 * 32 * 32; i++) xh[i] = (float)((i * 7919) % 255) / 255.0f - 0.5f;
     for (int64_t i = 0; i < nb; i++) yh[i] = (int32_t)(i % 10);
-    struct ig_tensor *x = ig_tensor_from_host(be, IG_DTYPE_F32, 4, shape, xh);
-    struct ig_tensor *y = ig_tensor_from_host(be, IG_DTYPE_I32, 1, shape, yh);
-    if (!x || !y) ig_bench_die(PROG, "batch", ig_last_error());
-    double t[STEPS];
-    struct ig_dist_dp_stats before = {0};
-    for (int r = -1; r < STEPS; r++) {
-        if (r == 0) before = ig_dist_dp_stats(dist);
-        ig_dist_barrier(dist);
-        double t0 = ig_now_seconds();
-        ig_dist_dp_batch(dist, B, &lo, &hi);
-        if (ig_model_train_step(m, o, g, x, y, NULL, NULL) != IG_OK) ig_bench_die(PROG, "train step", ig_last_error());
-        if (r >= 0) t[r] = ig_now_seconds() - t0;
-    }
-    struct ig_dist_dp_stats after = ig_dist_dp_stats(dist);
-    *reduce_s = after.reductions > before.reductions
-                    ? (after.seconds - before.seconds) / (double)(after.reductions - before.reductions) : 0.0;
-    *floats = ig_model_num_params(m);
-    ig_tensor_free(x);
-    ig_tensor_free(y);
+    c->x = ig_tensor_from_host(be, IG_DTYPE_F32, 4, shape, xh);
+    c->y = ig_tensor_from_host(be, IG_DTYPE_I32, 1, shape, yh);
     free(xh);
     free(yh);
-    ig_graph_free(g);
-    ig_optim_free(o);
-    ig_model_free(m);
-    return ig_bench_median(t, STEPS);
+    if (!c->x || !c->y) ig_bench_die(PROG, "batch", ig_last_error());
+}
+
+static void cnn_free(struct cnn *c)
+{
+    ig_tensor_free(c->x);
+    ig_tensor_free(c->y);
+    ig_graph_free(c->g);
+    ig_optim_free(c->o);
+    ig_model_free(c->m);
+}
+
+/* Seconds of one data-parallel step of c at minibatch B, its reduction overlapped with the
+ * backward pass or not; *transport_s: the seconds of it inside the reduction's MPI calls. */
+static double cnn_step(struct cnn *c, int64_t B, bool overlap, double *transport_s)
+{
+    int64_t lo, hi;
+    ig_dist_dp_set_overlap(dist, overlap);
+    ig_dist_barrier(dist);
+    double r0 = ig_dist_dp_stats(dist).seconds, t0 = ig_now_seconds();
+    ig_dist_dp_batch(dist, B, &lo, &hi);
+    if (ig_model_train_step(c->m, c->o, c->g, c->x, c->y, NULL, NULL) != IG_OK) ig_bench_die(PROG, "train step", ig_last_error());
+    double t = ig_now_seconds() - t0;
+    *transport_s = ig_dist_dp_stats(dist).seconds - r0;
+    return t;
+}
+
+/* Medians over STEPS pairs of steps (blocking and overlapped, alternating which goes first):
+ * step[mode] and transport[mode] seconds (mode 0 blocking, 1 overlapped), and the median of
+ * the pairs' ratios overlapped / blocking. */
+static double time_steps(struct ig_backend *be, int64_t B, double step[2], double transport[2], int64_t *floats)
+{
+    struct cnn c = {0};
+    cnn_new(&c, be, B);
+    double t[2][STEPS], tr[2][STEPS], ratio[STEPS], ignored;
+    cnn_step(&c, B, false, &ignored);   /* warm-up: storage, Adam state */
+    cnn_step(&c, B, true, &ignored);
+    for (int r = 0; r < STEPS; r++) {
+        for (int k = 0; k < 2; k++) {
+            int mode = (r + k) % 2;
+            t[mode][r] = cnn_step(&c, B, mode, &tr[mode][r]);
+        }
+        ratio[r] = t[1][r] / t[0][r];
+    }
+    for (int mode = 0; mode < 2; mode++) {
+        step[mode] = ig_bench_median(t[mode], STEPS);
+        transport[mode] = ig_bench_median(tr[mode], STEPS);
+    }
+    *floats = ig_model_num_params(c.m);
+    cnn_free(&c);
+    ig_dist_dp_set_overlap(dist, true);
+    return ig_bench_median(ratio, STEPS);
 }
 
 int main(int argc, char **argv)
@@ -88,16 +119,19 @@ int main(int argc, char **argv)
     int threads = argc > 1 ? atoi(argv[1]) : 1;
     struct ig_backend *be = NULL;
     if (ig_backend_init_cpu(&be, threads) != IG_OK) ig_bench_die(PROG, "CPU backend", ig_last_error());
-    double reduce_s;
+    double step[2], transport[2];
     int64_t params;
-    double step = time_step(be, 32, &reduce_s, &params);
+    double ratio = time_steps(be, 32, step, transport, &params);
     /* the hook's buffer: every gradient plus the batch-norm running statistics */
     int64_t floats = ig_dist_dp_stats(dist).floats ? ig_dist_dp_stats(dist).floats : params;
     emit("paper_cnn.params", "count", (double)params, "floats", threads, 1);
     emit("allreduce.paper_cnn", "seconds", time_allreduce(floats), "s", threads, REPS);
-    emit("dp_step.paper_cnn.b32", "seconds", step, "s", threads, STEPS);
-    emit("dp_step.paper_cnn.b32.allreduce", "seconds", reduce_s, "s", threads, STEPS);
-    emit("dp_step.paper_cnn.b32.allreduce_share", "ratio", step > 0 ? reduce_s / step : 0, "1", threads, STEPS);
+    emit("dp_step.paper_cnn.b32", "seconds", step[0], "s", threads, STEPS);
+    emit("dp_step.paper_cnn.b32.allreduce", "seconds", transport[0], "s", threads, STEPS);
+    emit("dp_step.paper_cnn.b32.allreduce_share", "ratio", step[0] > 0 ? transport[0] / step[0] : 0, "1", threads, STEPS);
+    emit("dp_step.paper_cnn.b32.overlap", "seconds", step[1], "s", threads, STEPS);
+    emit("dp_step.paper_cnn.b32.overlap.transport", "seconds", transport[1], "s", threads, STEPS);
+    emit("dp_step.paper_cnn.b32.overlap_over_blocking", "ratio", ratio, "1", threads, STEPS);
     ig_backend_free(be);
     ig_dist_finalize(dist);
     return 0;

@@ -1,7 +1,5 @@
-/* dist, the transport-independent part: the group object, node cores and binding, block ranges, gathers, and the data-parallel gradient reduction hook of the optimiser. */
+/* dist, the transport-independent part: the group object, node cores and binding, block ranges, gathers, the work queue (data parallelism: ig_dist_dp.c). */
 #include "ig_dist_internal.h"
-#include "ig_nn.h"
-#include "ig_nn_internal.h"
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +10,7 @@ enum ig_status ig_dist_init(struct ig_dist **out, int *argc, char ***argv)
     if (!out) return ig_error(IG_ERR_INVALID_ARG, "ig_dist_init: out is NULL");
     *out = calloc(1, sizeof **out);
     if (!*out) return ig_error(IG_ERR_OOM, "ig_dist_init: out of host memory");
+    (*out)->dp_overlap = true;
     enum ig_status s = ig_dist_transport_init(*out, argc, argv);
     if (s != IG_OK) {
         free(*out);
@@ -25,6 +24,9 @@ void ig_dist_finalize(struct ig_dist *d)
     if (!d) return;
     ig_dist_transport_finalize(d);
     free(d->flat);
+    free(d->slots);
+    free(d->buckets);
+    free(d->reqs);
     free(d);
 }
 
@@ -119,91 +121,4 @@ void ig_dist_queue_free(struct ig_dist_queue *q)
     if (!q) return;
     if (ig_dist_size(q->d) > 1) ig_dist_transport_queue_free(q);
     free(q);
-}
-
-/* ---------------------------------------------------------------- data parallelism */
-
-void ig_dist_dp_batch(struct ig_dist *d, int64_t n, int64_t *lo, int64_t *hi)
-{
-    ig_dist_range(d, n, lo, hi);
-    if (!d) return;
-    d->dp_local = *hi - *lo;
-    d->dp_total = n;
-    d->dp_whole = *lo == 0 && *hi == n;
-}
-
-struct ig_dist_dp_stats ig_dist_dp_stats(const struct ig_dist *d)
-{
-    struct ig_dist_dp_stats z = {0};
-    return d ? d->st : z;
-}
-
-enum pack_mode { PACK_COUNT, PACK_TO_FLAT, PACK_FROM_FLAT };
-
-/* Copy the parameter gradients (scaled by w) and the running statistics (scaled by 1/size)
- * into d->flat, or back; *n_out: the floats either way (PACK_COUNT copies nothing). */
-static enum ig_status dp_pack(struct ig_dist *d, struct ig_model *m, float w, enum pack_mode mode, int64_t *n_out)
-{
-    int64_t off = 0;
-    for (int i = 0; i < m->n_params + m->n_buffers; i++) {
-        bool is_param = i < m->n_params;
-        struct ig_tensor *t;
-        if (is_param) {
-            struct ig_var *v = m->params[i].var;
-            if (!ig_var_requires_grad(v)) continue;
-            if (!ig_param_has_grad(v))
-                return ig_error(IG_ERR_STATE, "data-parallel step: %s has no gradient on rank %d", m->params[i].name,
-                                d->rank);
-            t = ig_var_grad(v);
-        } else {
-            if (m->buffers[i - m->n_params].is_count) continue;
-            t = m->buffers[i - m->n_params].t;
-        }
-        int64_t n = ig_tensor_numel(t);
-        if (mode != PACK_COUNT) {
-            float *f = d->flat + off, s = is_param ? w : 1.0f / (float)d->size;
-            if (mode == PACK_TO_FLAT) {
-                IG_TRY(ig_tensor_to_host(t, f, (size_t)n * sizeof *f));
-                for (int64_t j = 0; j < n; j++) f[j] *= s;
-            } else {
-                IG_TRY(ig_tensor_from_host_into(t, f, (size_t)n * sizeof *f));
-            }
-        }
-        off += n;
-    }
-    *n_out = off;
-    return IG_OK;
-}
-
-/* The optimiser hook: sum (n_r / n) g_r and the averaged running statistics over the ranks. */
-static enum ig_status dp_reduce(struct ig_optim *o, struct ig_model *m, void *user)
-{
-    (void)o;
-    struct ig_dist *d = user;
-    if (d->dp_whole) return IG_OK;   /* every rank computed the whole minibatch */
-    int64_t n = 0;
-    IG_TRY(dp_pack(d, m, 0, PACK_COUNT, &n));
-    if (n > d->cap) {
-        float *f = realloc(d->flat, (size_t)n * sizeof *f);
-        if (!f) return ig_error(IG_ERR_OOM, "data-parallel step: out of host memory for %lld floats", (long long)n);
-        d->flat = f;
-        d->cap = n;
-    }
-    IG_TRY(dp_pack(d, m, (float)d->dp_local / (float)d->dp_total, PACK_TO_FLAT, &n));
-    double t0 = ig_now_seconds();
-    IG_TRY(ig_dist_sum_f32(d, d->flat, n));
-    d->st.seconds += ig_now_seconds() - t0;
-    d->st.reductions++;
-    d->st.floats = n;
-    return dp_pack(d, m, 0, PACK_FROM_FLAT, &n);
-}
-
-enum ig_status ig_dist_dp_attach(struct ig_dist *d, struct ig_optim *o, struct ig_model *m)
-{
-    if (!o || !m) return ig_error(IG_ERR_INVALID_ARG, "ig_dist_dp_attach: optimiser or model is NULL");
-    if (ig_dist_size(d) == 1) return IG_OK;
-    d->dp_model = m;
-    d->dp_whole = true;
-    ig_optim_set_grad_hook(o, dp_reduce, d);
-    return IG_OK;
 }

@@ -12,7 +12,8 @@
  *   Data parallelism (ig_dist_dp_*): every rank holds the same model and optimiser; each
  *   minibatch of n rows is cut into size contiguous blocks (ig_dist_range), rank r trains
  *   on its block with the mean loss over its n_r rows, and before every optimiser step the
- *   hook sums (n_r / n) g_r over the ranks with one allreduce of a flat f32 buffer, so
+ *   hook sums (n_r / n) g_r over the ranks with one allreduce of a flat f32 buffer (by
+ *   default in buckets overlapped with the backward pass, ig_dist_dp_set_overlap), so
  *   every rank applies the same Adam step to the same gradient (1/n) Σ ∇L. Batch norm
  *   uses per-rank batch statistics (PyTorch DDP's default); the running mean / variance
  *   travel in the same buffer and are averaged, so the buffers stay identical on every
@@ -86,13 +87,27 @@ void ig_dist_queue_free(struct ig_dist_queue *q);
 
 /* ---------------------------------------------------------------- data parallelism */
 
-/* Install the gradient reduction on o (an optimiser of m) for d's ranks; a group of one
- * rank installs nothing. */
+/* Install the gradient reduction on o (an optimiser of m) for d's ranks: o's grad hook and
+ * the gradient hook of every parameter of m (ig_param_set_grad_hook; replaced); a group of
+ * one rank installs nothing. */
 enum ig_status ig_dist_dp_attach(struct ig_dist *d, struct ig_optim *o, struct ig_model *m);
 /* The block [lo, hi) of a minibatch of n rows this rank trains on in the next step (the
  * hook weights its gradient by (hi - lo) / n). */
 void ig_dist_dp_batch(struct ig_dist *d, int64_t n, int64_t *lo, int64_t *hi);
-/* Gradient reductions so far: count, floats per reduction, seconds in the allreduce. */
-struct ig_dist_dp_stats { int64_t reductions, floats; double seconds; };
+/* Overlap the reduction with the backward pass (default on): each parameter's gradient is
+ * packed as soon as the backward has finished it (ig_param_set_grad_hook, autograd), and a
+ * bucket of parameters (reverse layer order, about 1 MiB, a contiguous slice of the same flat
+ * buffer) starts its MPI_Iallreduce when its last gradient is final; the sums progress
+ * (MPI_Test) while the earlier layers' backward runs, and the optimiser hook waits for all of
+ * them. The buffer and its sums are the blocking path's, element by element, so the result is
+ * the same (bit for bit on 2 ranks, tests/test_mpi_dp.c). It allows one backward per optimiser
+ * step: a second one before the step fails with IG_ERR_STATE (turn overlap off to accumulate
+ * gradients). Off: one blocking MPI_Allreduce of the whole buffer in the optimiser hook. */
+void ig_dist_dp_set_overlap(struct ig_dist *d, bool on);
+bool ig_dist_dp_overlap(const struct ig_dist *d);
+/* Gradient reductions so far: count, floats per reduction, seconds inside the transport
+ * (blocking: the allreduce; overlapped: starting the sums, progressing them and the final
+ * wait), buckets started, and of those the ones started during a backward pass. */
+struct ig_dist_dp_stats { int64_t reductions, floats; double seconds; int64_t buckets, early; };
 struct ig_dist_dp_stats ig_dist_dp_stats(const struct ig_dist *d);
 #endif /* IG_DIST_H */

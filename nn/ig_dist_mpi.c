@@ -1,4 +1,4 @@
-/* dist transport over MPI_COMM_WORLD (Open MPI): init when a launcher started the process, sums, broadcast, barrier, messages. */
+/* dist transport over MPI_COMM_WORLD (Open MPI): init when a launcher started the process, sums (blocking and non-blocking), broadcast, barrier, messages, the work queue's window. */
 #include "ig_dist_internal.h"
 #include <limits.h>
 #include <mpi.h>
@@ -107,6 +107,45 @@ enum ig_status ig_dist_recv(struct ig_dist *d, int src, int tag, void *buf, int6
     if (from) *from = st.MPI_SOURCE;
     return IG_OK;
 }
+
+/* ---------------------------------------------------------------- non-blocking sums */
+
+enum ig_status ig_dist_transport_isum_f32(struct ig_dist *d, float *buf, int64_t n)
+{
+    for (int64_t off = 0; off < n; off += INT_MAX) {
+        if (d->n_reqs == d->cap_reqs) {
+            int cap = d->cap_reqs ? 2 * d->cap_reqs : 16;
+            MPI_Request *r = realloc(d->reqs, (size_t)cap * sizeof *r);
+            if (!r) return ig_error(IG_ERR_OOM, "MPI_Iallreduce: out of host memory for %d requests", cap);
+            d->reqs = r;
+            d->cap_reqs = cap;
+        }
+        int c = n - off < INT_MAX ? (int)(n - off) : INT_MAX;
+        MPI_Request *req = (MPI_Request *)d->reqs + d->n_reqs;
+        int rc = MPI_Iallreduce(MPI_IN_PLACE, buf + off, c, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD, req);
+        if (rc != MPI_SUCCESS) return mpi_failed(rc, "MPI_Iallreduce");
+        d->n_reqs++;
+    }
+    return IG_OK;
+}
+
+enum ig_status ig_dist_transport_progress(struct ig_dist *d)
+{
+    int done = 0;
+    int rc = d->n_reqs ? MPI_Testall(d->n_reqs, d->reqs, &done, MPI_STATUSES_IGNORE) : MPI_SUCCESS;
+    if (rc != MPI_SUCCESS) return mpi_failed(rc, "MPI_Testall");
+    if (done) d->n_reqs = 0;
+    return IG_OK;
+}
+
+enum ig_status ig_dist_transport_wait(struct ig_dist *d)
+{
+    int rc = d->n_reqs ? MPI_Waitall(d->n_reqs, d->reqs, MPI_STATUSES_IGNORE) : MPI_SUCCESS;
+    d->n_reqs = 0;
+    return rc == MPI_SUCCESS ? IG_OK : mpi_failed(rc, "MPI_Waitall");
+}
+
+/* ---------------------------------------------------------------- work queue */
 
 /* The queue's counter: one int64 in a window on rank 0. */
 struct mpi_queue { MPI_Win win; int64_t *counter; };

@@ -19,4 +19,6 @@ check "--reference: expected full, nli or full:N with an integer N >= 1, got 'nl
 check "unknown option '--compare-running'" --compare-running
 check "unknown option '--abs-cos=1'" --abs-cos=1
 check "option --params needs a value" --params
+check "--dp-overlap: expected on or off, got 'yes'" --dp-overlap yes
+check "--dp-overlap applies to --data-parallel runs only" --dp-overlap off
 exit $fail

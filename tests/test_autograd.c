@@ -1,4 +1,4 @@
-/* Check suite for the autograd tape: known-answer gradients, accumulation, no-grad, tape release, storage reuse, layer hooks. */
+/* Check suite for the autograd tape: known-answer gradients, accumulation, no-grad, tape release, storage reuse, layer hooks, parameter gradient hooks. */
 #include <check.h>
 #include <math.h>
 #include <stdlib.h>
@@ -6,6 +6,7 @@
 
 #include "ig_autograd.h"
 #include "ig_test_util.h"
+#include "ig_util.h"
 
 /* internal tables (autograd/ig_ag_internal.h) */
 extern const int ig_ag_kernel_coverage[IG_OP_COUNT];
@@ -322,6 +323,83 @@ START_TEST(test_layer_hook)
 }
 END_TEST
 
+/* Parameter gradient hook: what each call saw (count, call order, the gradient then). */
+struct grad_rec { int count, order, fail; float snap[9]; };
+static int grad_calls;
+
+static enum ig_status grad_final(struct ig_var *p, void *user)
+{
+    struct grad_rec *r = user;
+    r->count++;
+    r->order = grad_calls++;
+    readt(ig_var_grad(p), r->snap);
+    return r->fail ? ig_error(IG_ERR_IO, "hook refused") : IG_OK;
+}
+
+/* loss = sum(y*y), y = (W2 (W1 relu(W1 x + B1)) + B2) + Z: W1 tied across two ops. */
+static struct ig_var *tied_loss(struct ig_graph *g, struct ig_tensor *x, struct ig_var *const *P)
+{
+    ig_graph_reset(g);
+    struct ig_var *h = ig_ag_relu(g, ig_ag_linear(g, ig_graph_input(g, x, false), P[0], P[1]));
+    struct ig_var *y = ig_ag_bias_add(g, ig_ag_linear(g, ig_ag_linear(g, h, P[0], NULL), P[2], P[3]), P[4]);
+    return ig_ag_sum(g, ig_ag_mul(g, y, y));
+}
+
+/* The hook fires once per parameter of the tape, after its last contribution: the gradient it
+ * sees is the final one (W1's first use runs last), later layers first; not for a frozen or an
+ * unused parameter, nor without parameter gradients; an error aborts the backward. */
+START_TEST(test_param_grad_hook)
+{
+    static const int64_t shapes[6][2] = {{3, 3}, {3, 0}, {2, 3}, {2, 0}, {2, 0}, {2, 0}};
+    float h[60];
+    ig_test_fill_uniform(h, 60, 11, -1, 1);
+    struct ig_var *P[6];   /* W1, B1, W2, B2, Z (frozen), U (unused) */
+    struct grad_rec rec[6];
+    memset(rec, 0, sizeof rec);
+    for (int i = 0; i < 6; i++) {
+        P[i] = param_from(shapes[i][1] ? 2 : 1, shapes[i], h + 12 + 9 * (i % 5));
+        ig_param_set_grad_hook(P[i], grad_final, &rec[i]);
+    }
+    ig_param_set_requires_grad(P[4], false);
+    struct ig_tensor *x = ig_tensor_from_host(be, IG_DTYPE_F32, 2, (int64_t[]){4, 3}, h);
+    struct ig_graph *g;
+    ck_assert_int_eq(ig_graph_new(be, &g), IG_OK);
+    for (int pass = 1; pass <= 2; pass++) {   /* the second backward accumulates (no zero_grad) */
+        ck_assert_int_eq(ig_graph_backward(g, tied_loss(g, x, P)), IG_OK);
+        for (int i = 0; i < 4; i++) {
+            float fin[9];
+            readt(ig_var_grad(P[i]), fin);
+            ck_assert_int_eq(rec[i].count, pass);
+            ck_assert_msg(!memcmp(fin, rec[i].snap, ig_tensor_nbytes(ig_var_value(P[i]))), "param %d: not final", i);
+        }
+        ck_assert(rec[2].order < rec[0].order && rec[3].order < rec[0].order && rec[3].order < rec[1].order);
+        ck_assert_int_eq(rec[4].count + rec[5].count, 0);
+    }
+    ig_graph_set_param_grads(g, false);
+    ck_assert_int_eq(ig_graph_backward(g, tied_loss(g, x, P)), IG_OK);
+    ck_assert_int_eq(rec[0].count, 2);
+    ig_graph_set_param_grads(g, true);
+    rec[2].fail = 1;
+    ck_assert_int_eq(ig_graph_backward(g, tied_loss(g, x, P)), IG_ERR_IO);
+    ck_assert_ptr_nonnull(strstr(ig_last_error(), "parameter gradient hook: hook refused"));
+    ck_assert_int_eq(rec[0].count, 2);   /* aborted before W1 */
+    ig_param_set_grad_hook(P[2], NULL, NULL);
+    ig_param_set_grad_hook(NULL, grad_final, NULL);
+    ck_assert_int_eq(ig_graph_backward(g, tied_loss(g, x, P)), IG_OK);
+    ck_assert_int_eq(rec[2].count, 3);
+    ck_assert_int_eq(rec[0].count, 3);
+    /* one op using X twice (x * x + x): one call, with the gradient 2x + 1 */
+    ig_param_zero_grad(P[1]);
+    ig_graph_reset(g);
+    ck_assert_int_eq(ig_graph_backward(g, ig_ag_sum(g, ig_ag_add(g, ig_ag_mul(g, P[1], P[1]), P[1]))), IG_OK);
+    ck_assert_int_eq(rec[1].count, 4);
+    for (int i = 0; i < 3; i++) ck_assert_float_eq_tol(rec[1].snap[i], 2 * h[12 + 9 + i] + 1, 1e-6f);
+    ig_graph_free(g);
+    ig_tensor_free(x);
+    for (int i = 0; i < 6; i++) ig_param_free(P[i]);
+}
+END_TEST
+
 /* Conv hook: the per-sample correlations of dy_n with x_n sum to the weight gradient. */
 struct conv_hook_data { float *x, *dy; int64_t xs[4], ys[4]; struct ig_conv2d_params p; int calls; };
 
@@ -423,6 +501,7 @@ int main(void)
     tcase_add_test(tc, test_storage_reuse);
     tcase_add_test(tc, test_layer_hook);
     tcase_add_test(tc, test_conv_hook);
+    tcase_add_test(tc, test_param_grad_hook);
     tcase_add_test(tc, test_gradcheck_detects_errors);
     suite_add_tcase(s, tc);
     return ig_test_run(s);

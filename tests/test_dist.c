@@ -30,6 +30,11 @@ START_TEST(test_alone_is_rank0_of_1)
     ck_assert_int_eq(ig_dist_send(d, 0, 0, v, 8), IG_ERR_STATE);
     ck_assert_int_eq(ig_dist_recv(d, -1, 0, v, 8, NULL), IG_ERR_STATE);
     ck_assert_int_eq(ig_dist_init(NULL, &argc, &argv), IG_ERR_INVALID_ARG);
+    ck_assert(ig_dist_dp_overlap(d));   /* the default; alone there is nothing to overlap */
+    ig_dist_dp_set_overlap(d, false);
+    ck_assert(!ig_dist_dp_overlap(d));
+    ck_assert(!ig_dist_dp_overlap(NULL));
+    ig_dist_dp_set_overlap(NULL, true);
     ig_dist_finalize(d);
     ig_dist_finalize(NULL);
 }

@@ -52,6 +52,12 @@ if diff or not a.get("done"):
 PY
 done
 echo "--data-parallel: both ranks selected the same rows and reached the same accuracies"
+# the blocking reduction (--dp-overlap off) gives the same runs bit for bit (2 ranks: the same two-number sums)
+grep -q "gradient sums overlapped with the backward pass" "$tmp/dp.log" || { cat "$tmp/dp.log"; echo "--data-parallel: overlap not the default"; exit 1; }
+$mpi "$lal" $dp --dp-overlap off --out "$tmp/dpb" >"$tmp/dpb.log" 2>&1 || { cat "$tmp/dpb.log"; echo "--dp-overlap off failed"; exit 1; }
+grep -q "one gradient allreduce per step" "$tmp/dpb.log" || { cat "$tmp/dpb.log"; echo "--dp-overlap off: not blocking"; exit 1; }
+python3 "$(dirname "$0")/mpi_compare.py" "$tmp/dp" "$tmp/dpb" || { echo "--dp-overlap off differs from on"; exit 1; }
+echo "--data-parallel: blocking and overlapped reductions give the same runs"
 
 # usage errors: exit 2 with the flag named
 "$lal" --data-parallel --shard 0/2 >"$tmp/u.log" 2>&1

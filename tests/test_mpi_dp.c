@@ -1,4 +1,4 @@
-/* Data-parallel checks under mpirun -np 2 (tests/test_mpi.sh): reduced gradients equal the one-process minibatch gradient, batch-norm buffers follow the stated per-rank rule, and a whole AL run selects what one process selects. */
+/* Data-parallel checks under mpirun -np 2 (tests/test_mpi.sh): reduced gradients equal the one-process minibatch gradient, batch-norm buffers follow the stated per-rank rule, a whole AL run selects what one process selects, and the reduction overlapped with the backward pass equals the blocking one bit for bit. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,11 +49,9 @@ static int64_t flatten(struct ig_model *m, bool grads, bool buffers, float *out)
         if (out) ck_assert_int_eq(ig_tensor_to_host(t, out + off, (size_t)n * sizeof *out), IG_OK);
         off += n;
     }
-    static const char *const bufs[] = {"features.1.running_mean", "features.1.running_var", "features.5.running_mean",
-                                       "features.5.running_var"};
-    for (size_t i = 0; buffers && i < sizeof bufs / sizeof *bufs; i++) {
-        struct ig_tensor *t = ig_model_buffer(m, bufs[i]);
-        if (!t) continue;
+    for (int i = 0; buffers && i < m->n_buffers; i++) {
+        struct ig_tensor *t = m->buffers[i].t;
+        if (m->buffers[i].is_count) continue;
         int64_t n = ig_tensor_numel(t);
         if (out) ck_assert_int_eq(ig_tensor_to_host(t, out + off, (size_t)n * sizeof *out), IG_OK);
         off += n;
@@ -165,8 +163,9 @@ END_TEST
 START_TEST(test_dp_gradient_equals_one_process)
 {
     static const int64_t sizes[] = {10, 7, 1};
-    for (size_t c = 0; c < 3; c++) {
-        int64_t n = sizes[c], rows[10], lo, hi;
+    for (size_t c = 0; c < 6; c++) {   /* each size overlapped, then blocking */
+        ig_dist_dp_set_overlap(dist, c < 3);
+        int64_t n = sizes[c % 3], rows[10], lo, hi;
         for (int64_t i = 0; i < n; i++) rows[i] = 3 * i + 1;
         struct ig_model *ref = new_model(false, 5), *dp = new_model(false, 5);
         struct ig_optim *oref = adam(ref), *odp = adam(dp);
@@ -194,6 +193,7 @@ START_TEST(test_dp_gradient_equals_one_process)
         ig_model_free(ref);
         ig_model_free(dp);
     }
+    ig_dist_dp_set_overlap(dist, true);
 }
 END_TEST
 
@@ -235,6 +235,107 @@ START_TEST(test_dp_batchnorm_per_rank)
 }
 END_TEST
 
+/* One data-parallel step of m on this rank's block of the n images x[n,3,32,32], labels y. */
+static void paper_step(struct ig_model *m, struct ig_optim *o, const float *x, const int32_t *y, int64_t n)
+{
+    int64_t lo, hi;
+    ig_dist_dp_batch(dist, n, &lo, &hi);
+    int64_t shape[4] = {hi - lo, 3, 32, 32};
+    struct ig_tensor *xt = ig_tensor_from_host(be, IG_DTYPE_F32, 4, shape, x + lo * 3 * 32 * 32);
+    struct ig_tensor *yt = ig_tensor_from_host(be, IG_DTYPE_I32, 1, shape, y + lo);
+    struct ig_graph *g = NULL;
+    ck_assert_int_eq(ig_graph_new(be, &g), IG_OK);
+    ck_assert_msg(ig_model_train_step(m, o, g, xt, yt, NULL, NULL) == IG_OK, "%s", ig_last_error());
+    ig_graph_free(g);
+    ig_tensor_free(xt);
+    ig_tensor_free(yt);
+}
+
+/* The paper CNN (batch norm, dropout, 5.85 M parameters: several buckets), two steps overlapped
+ * and two blocking: the same gradients, parameters and running statistics bit for bit (each
+ * element is the sum of the same two numbers); overlapped, every bucket started during the
+ * backward pass; blocking, one allreduce per step. */
+START_TEST(test_dp_overlap_equals_blocking)
+{
+    enum { N = 4, PIX = 3 * 32 * 32 };
+    float *x = malloc(N * PIX * sizeof *x);
+    int32_t y[N] = {3, 1, 4, 1};
+    ig_test_fill_uniform(x, N * PIX, 13, -1, 1);
+    struct ig_model *m[2];
+    struct ig_optim *o[2];
+    struct ig_dist_dp_stats st[2];
+    for (int ov = 0; ov < 2; ov++) {
+        ck_assert_int_eq(ig_model_paper_cnn(&m[ov], be, 3, 32, 32, 10, 9), IG_OK);
+        o[ov] = adam(m[ov]);
+        ig_dist_dp_set_overlap(dist, ov);
+        ck_assert(ig_dist_dp_overlap(dist) == ov);
+        ck_assert_int_eq(ig_dist_dp_attach(dist, o[ov], m[ov]), IG_OK);
+        struct ig_dist_dp_stats b = ig_dist_dp_stats(dist);
+        for (int k = 0; k < 2; k++) paper_step(m[ov], o[ov], x, y, N);
+        st[ov] = ig_dist_dp_stats(dist);
+        st[ov].reductions -= b.reductions, st[ov].buckets -= b.buckets, st[ov].early -= b.early;
+    }
+    ig_dist_dp_set_overlap(dist, true);
+    ck_assert(st[0].reductions == 2 && st[0].buckets == 2 && st[0].early == 0);
+    ck_assert_int_eq(st[1].reductions, 2);
+    ck_assert_msg(st[1].buckets >= 2 * 4 && st[1].early == st[1].buckets, "%lld buckets, %lld early",
+                  (long long)st[1].buckets, (long long)st[1].early);
+    ck_assert_int_eq(st[0].floats, st[1].floats);
+    for (int grads = 0; grads < 2; grads++) {
+        int64_t n = flatten(m[0], grads, !grads, NULL);
+        float *a = malloc((size_t)n * sizeof *a), *b = malloc((size_t)n * sizeof *b);
+        flatten(m[0], grads, !grads, a);
+        flatten(m[1], grads, !grads, b);
+        ck_assert_msg(!memcmp(a, b, (size_t)n * sizeof *a), "%s differ", grads ? "gradients" : "parameters or statistics");
+        assert_same_on_ranks(b, n * (int64_t)sizeof *b);
+        free(a);
+        free(b);
+    }
+    for (int ov = 0; ov < 2; ov++) {
+        ig_optim_free(o[ov]);
+        ig_model_free(m[ov]);
+    }
+    free(x);
+}
+END_TEST
+
+/* Overlapped: a second backward before the optimiser step is refused (the gradients are on
+ * their way already) and the step still completes on every rank; blocking allows it. */
+START_TEST(test_dp_overlap_one_backward_per_step)
+{
+    struct ig_dataset tr = tr_data();
+    struct ig_model *m = new_model(false, 3);
+    struct ig_optim *o = adam(m);
+    struct ig_batcher *b = NULL;
+    struct ig_graph *g = NULL;
+    ck_assert_int_eq(ig_batcher_new(&b, be, &tr, 64, ig_data_norm_default()), IG_OK);
+    ck_assert_int_eq(ig_graph_new(be, &g), IG_OK);
+    ck_assert_int_eq(ig_dist_dp_attach(dist, o, m), IG_OK);
+    static const int64_t rows[8] = {0, 9, 18, 27, 36, 45, 54, 63};
+    for (int ov = 1; ov >= 0; ov--) {
+        ig_dist_dp_set_overlap(dist, ov);
+        int64_t lo, hi;
+        ig_dist_dp_batch(dist, 8, &lo, &hi);
+        struct ig_tensor *x, *y;
+        ck_assert_int_eq(ig_batcher_fill(b, rows + lo, hi - lo, &x, &y), IG_OK);
+        ig_optim_zero_grad(o);
+        for (int pass = 0; pass < 2; pass++) {
+            ig_graph_reset(g);
+            struct ig_var *loss = ig_nn_cross_entropy(g, ig_model_forward(m, g, ig_graph_input(g, x, false)), y);
+            enum ig_status s = ig_graph_backward(g, loss);
+            ck_assert_int_eq(s, ov && pass ? IG_ERR_STATE : IG_OK);
+            if (s != IG_OK) ck_assert_ptr_nonnull(strstr(ig_last_error(), "was final twice before the optimiser step"));
+        }
+        ck_assert_msg(ig_optim_step(o) == IG_OK, "%s", ig_last_error());
+    }
+    ig_dist_dp_set_overlap(dist, true);
+    ig_graph_free(g);
+    ig_batcher_free(b);
+    ig_optim_free(o);
+    ig_model_free(m);
+}
+END_TEST
+
 /* A whole run (MLP, so the data-parallel run computes the one-process sums in another
  * order): the same rows selected, accuracies within one test image in NTE. */
 START_TEST(test_dp_al_run_matches_one_process)
@@ -244,15 +345,24 @@ START_TEST(test_dp_al_run_matches_one_process)
     ck_assert_int_eq(ig_al_split(NTR, 0.5, 3, li, &nli, ui, &nui), IG_OK);
     static const enum ig_al_method methods[] = {IG_AL_METHOD_DS, IG_AL_METHOD_RLD, IG_AL_METHOD_LCS};
     for (size_t mi = 0; mi < 3; mi++) {
-        struct ig_al_result res[2];
-        for (int with_dp = 0; with_dp < 2; with_dp++) {
+        struct ig_al_result res[3];   /* one process, 2 ranks overlapped, 2 ranks blocking */
+        for (int with_dp = 0; with_dp < 3; with_dp++) {
             struct ig_al_params p = ig_test_al_params(methods[mi], 1);
             p.dist = with_dp ? dist : NULL;
+            ig_dist_dp_set_overlap(dist, with_dp != 2);
             struct ig_model *m = new_model(false, 21);
             ck_assert_msg(ig_al_run(&res[with_dp], m, &tr, &te, li, nli, ui, nui, &p) == IG_OK, "%s", ig_last_error());
             ig_model_free(m);
         }
+        ig_dist_dp_set_overlap(dist, true);
         const char *name = ig_al_method_name(methods[mi]);
+        /* overlapped and blocking sum the same two numbers per element: bit-identical on 2 ranks */
+        ck_assert_int_eq(res[1].n_labeled, res[2].n_labeled);
+        ck_assert_msg(!memcmp(res[1].labeled, res[2].labeled, (size_t)res[1].n_labeled * sizeof *res[1].labeled),
+                      "%s: overlapped and blocking select differently", name);
+        ck_assert_msg(res[1].a0 == res[2].a0 && res[1].a == res[2].a, "%s: overlapped A %.17g, blocking %.17g", name,
+                      res[1].a, res[2].a);
+        ig_al_result_free(&res[2]);
         ck_assert_int_eq(res[0].n_labeled, res[1].n_labeled);
         for (int64_t i = 0; i < res[0].n_labeled; i++)
             ck_assert_msg(res[0].labeled[i] == res[1].labeled[i], "%s: selection %lld differs", name, (long long)i);
@@ -285,6 +395,8 @@ int main(int argc, char **argv)
     tcase_add_test(tc, test_queue_each_unit_once);
     tcase_add_test(tc, test_dp_gradient_equals_one_process);
     tcase_add_test(tc, test_dp_batchnorm_per_rank);
+    tcase_add_test(tc, test_dp_overlap_equals_blocking);
+    tcase_add_test(tc, test_dp_overlap_one_backward_per_step);
     tcase_add_test(tc, test_dp_al_run_matches_one_process);
     suite_add_tcase(s, tc);
     int rc = ig_test_run_nofork(s);
