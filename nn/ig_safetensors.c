@@ -114,20 +114,27 @@ static enum ig_status writer_check_name(const struct ig_safetensors_writer *w, c
     return IG_OK;
 }
 
+/* Room for one more of the n elements (size bytes each) of arr, capacity *cap (doubled when full; first when
+ * empty): the array to use from now on, or NULL when out of memory (arr is then still valid). */
+static void *reserve_one(void *arr, int n, int *cap, int first, size_t size)
+{
+    if (n < *cap) return arr;
+    int c = *cap ? 2 * *cap : first;
+    void *p = realloc(arr, (size_t)c * size);
+    if (p) *cap = c;
+    return p;
+}
+
 /* Append an item that takes ownership of data. */
 static enum ig_status writer_push(struct ig_safetensors_writer *w, const char *name, enum ig_st_dtype dt, int ndim,
                                   const int64_t *shape, void *data, size_t bytes)
 {
-    if (w->n_items == w->cap_items) {
-        int cap = w->cap_items ? 2 * w->cap_items : 16;
-        struct st_item *p = realloc(w->items, (size_t)cap * sizeof *p);
-        if (!p) {
-            free(data);
-            return ig_error(IG_ERR_OOM, "safetensors: out of memory");
-        }
-        w->items = p;
-        w->cap_items = cap;
+    struct st_item *p = reserve_one(w->items, w->n_items, &w->cap_items, 16, sizeof *p);
+    if (!p) {
+        free(data);
+        return ig_error(IG_ERR_OOM, "safetensors: out of memory");
     }
+    w->items = p;
     struct st_item *it = &w->items[w->n_items];
     memset(it, 0, sizeof *it);
     it->name = strdup(name);
@@ -217,16 +224,12 @@ enum ig_status ig_safetensors_writer_set_meta(struct ig_safetensors_writer *w, c
             w->meta[i].value = v;
             return IG_OK;
         }
-    if (w->n_meta == w->cap_meta) {
-        int cap = w->cap_meta ? 2 * w->cap_meta : 8;
-        struct st_meta *p = realloc(w->meta, (size_t)cap * sizeof *p);
-        if (!p) {
-            free(v);
-            return ig_error(IG_ERR_OOM, "safetensors: out of memory");
-        }
-        w->meta = p;
-        w->cap_meta = cap;
+    struct st_meta *p = reserve_one(w->meta, w->n_meta, &w->cap_meta, 8, sizeof *p);
+    if (!p) {
+        free(v);
+        return ig_error(IG_ERR_OOM, "safetensors: out of memory");
     }
+    w->meta = p;
     w->meta[w->n_meta].key = strdup(key);
     if (!w->meta[w->n_meta].key) {
         free(v);
@@ -526,6 +529,19 @@ done:
     return s;
 }
 
+/* Parses st (its file of len bytes read) into *out; frees st when it does not parse. */
+static enum ig_status st_open_finish(struct ig_safetensors *st, size_t len, struct ig_safetensors **out)
+{
+    st->file_len = len;
+    enum ig_status s = st_parse(st);
+    if (s != IG_OK) {
+        ig_safetensors_close(st);
+        return s;
+    }
+    *out = st;
+    return IG_OK;
+}
+
 enum ig_status ig_safetensors_open_memory(struct ig_safetensors **out, const void *bytes, size_t len, const char *label)
 {
     if (!out || (!bytes && len)) return ig_error(IG_ERR_INVALID_ARG, "safetensors: NULL argument");
@@ -539,14 +555,7 @@ enum ig_status ig_safetensors_open_memory(struct ig_safetensors **out, const voi
         return ig_error(IG_ERR_OOM, "safetensors: out of memory (%zu bytes)", len);
     }
     if (len) memcpy(st->file, bytes, len);
-    st->file_len = len;
-    enum ig_status s = st_parse(st);
-    if (s != IG_OK) {
-        ig_safetensors_close(st);
-        return s;
-    }
-    *out = st;
-    return IG_OK;
+    return st_open_finish(st, len, out);
 }
 
 enum ig_status ig_safetensors_open(struct ig_safetensors **out, const char *path)
@@ -578,14 +587,7 @@ enum ig_status ig_safetensors_open(struct ig_safetensors **out, const char *path
         ig_safetensors_close(st);
         return ig_error(IG_ERR_IO, "safetensors: %s: read %zu of %zu bytes", path, got, len);
     }
-    st->file_len = len;
-    enum ig_status s = st_parse(st);
-    if (s != IG_OK) {
-        ig_safetensors_close(st);
-        return s;
-    }
-    *out = st;
-    return IG_OK;
+    return st_open_finish(st, len, out);
 }
 
 int ig_safetensors_count(const struct ig_safetensors *st)
