@@ -444,6 +444,37 @@ static enum ig_status parse_meta(struct ig_safetensors *st, json_t *m)
 }
 
 /* Validate st->file (already in memory). */
+/* The tensors (sorted here by offset) must tile the data section of data_len bytes exactly: no overlap, no gap,
+ * nothing after. */
+static enum ig_status check_tiling(struct ig_safetensors *st, uint64_t data_len)
+{
+    const char *L = st->label;
+    qsort(st->entries, (size_t)st->n, sizeof *st->entries, entry_cmp);
+    uint64_t at = 0;
+    for (int i = 0; i < st->n; i++) {
+        const struct ig_st_entry *e = &st->entries[i];
+        if (e->begin < at)
+            return ig_error(IG_ERR_FORMAT,
+                            "safetensors: %s: tensor '%s' (data_offsets [%llu, %llu]) overlaps tensor '%s' at data byte "
+                            "%llu (file byte offset %llu)",
+                            L, e->name, (unsigned long long)e->begin, (unsigned long long)e->end, st->entries[i - 1].name,
+                            (unsigned long long)e->begin, (unsigned long long)(st->data_start + e->begin));
+        if (e->begin > at)
+            return ig_error(IG_ERR_FORMAT,
+                            "safetensors: %s: gap in the data section before tensor '%s': bytes [%llu, %llu) belong to "
+                            "no tensor (file byte offset %llu)",
+                            L, e->name, (unsigned long long)at, (unsigned long long)e->begin,
+                            (unsigned long long)(st->data_start + at));
+        at = e->end;
+    }
+    if (at != data_len)
+        return ig_error(IG_ERR_FORMAT,
+                        "safetensors: %s: %llu bytes after the last tensor's data (file byte offset %llu of %zu) belong "
+                        "to no tensor",
+                        L, (unsigned long long)(data_len - at), (unsigned long long)(st->data_start + at), st->file_len);
+    return IG_OK;
+}
+
 static enum ig_status st_parse(struct ig_safetensors *st)
 {
     const char *L = st->label;
@@ -496,34 +527,7 @@ static enum ig_status st_parse(struct ig_safetensors *st)
     }
     if (s != IG_OK) goto done;
 
-    /* the tensors must tile the data section exactly: no overlap, no gap, nothing after */
-    qsort(st->entries, (size_t)st->n, sizeof *st->entries, entry_cmp);
-    uint64_t at = 0;
-    for (int i = 0; i < st->n; i++) {
-        const struct ig_st_entry *e = &st->entries[i];
-        if (e->begin < at) {
-            s = ig_error(IG_ERR_FORMAT,
-                         "safetensors: %s: tensor '%s' (data_offsets [%llu, %llu]) overlaps tensor '%s' at data byte "
-                         "%llu (file byte offset %llu)",
-                         L, e->name, (unsigned long long)e->begin, (unsigned long long)e->end, st->entries[i - 1].name,
-                         (unsigned long long)e->begin, (unsigned long long)(st->data_start + e->begin));
-            goto done;
-        }
-        if (e->begin > at) {
-            s = ig_error(IG_ERR_FORMAT,
-                         "safetensors: %s: gap in the data section before tensor '%s': bytes [%llu, %llu) belong to "
-                         "no tensor (file byte offset %llu)",
-                         L, e->name, (unsigned long long)at, (unsigned long long)e->begin,
-                         (unsigned long long)(st->data_start + at));
-            goto done;
-        }
-        at = e->end;
-    }
-    if (at != data_len)
-        s = ig_error(IG_ERR_FORMAT,
-                     "safetensors: %s: %llu bytes after the last tensor's data (file byte offset %llu of %zu) belong "
-                     "to no tensor",
-                     L, (unsigned long long)(data_len - at), (unsigned long long)(st->data_start + at), st->file_len);
+    s = check_tiling(st, data_len);
 done:
     json_decref(root);
     return s;
