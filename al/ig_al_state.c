@@ -28,26 +28,14 @@ int ig_al_reference_parse(const char *name, enum ig_al_reference *out)
 
 struct ig_al_params ig_al_params_default(void)
 {
-    struct ig_al_params p;
-    memset(&p, 0, sizeof p);
-    p.method = IG_AL_METHOD_DS;
-    p.reference = IG_AL_REF_FULL;
-    p.k = 500;
-    p.al_epochs = 10;
-    p.train_epochs = 10;
-    p.batch_size = 32;
-    p.eval_batch = 128;
-    p.lr = 1e-4f;
-    p.weight_decay = 5e-4f;
-    p.seed = 1;
-    p.gbr_estimators = 200;
-    p.rf_estimators = 100;
-    p.rf_max_depth = 5;
-    p.track_accuracy = true;
-    p.params = IG_AL_PARAMS_ALL;
-    p.cv_folds = 5;
-    for (int c = 0; c < 4; c++) p.norm.mean[c] = 0.5f, p.norm.std[c] = 0.5f;
-    return p;
+    /* every field not named below is 0 / false / NULL */
+    return (struct ig_al_params){
+        .method = IG_AL_METHOD_DS, .reference = IG_AL_REF_FULL, .params = IG_AL_PARAMS_ALL,
+        .k = 500, .al_epochs = 10, .train_epochs = 10, .batch_size = 32, .eval_batch = 128,
+        .lr = 1e-4f, .weight_decay = 5e-4f, .seed = 1, .track_accuracy = true,
+        .gbr_estimators = 200, .rf_estimators = 100, .rf_max_depth = 5, .cv_folds = 5,
+        .norm = {.mean = {0.5f, 0.5f, 0.5f, 0.5f}, .std = {0.5f, 0.5f, 0.5f, 0.5f}},
+    };
 }
 
 void ig_al_result_free(struct ig_al_result *r)
