@@ -330,8 +330,7 @@ END_TEST
 
 START_TEST(test_corrupt_json)
 {
-    expect_reject("{\"a\": {\"dtype\": \"F32\", \"shape\": [1], \"data_offsets\": [0, 4]", 4, "corrupt JSON",
-                  "byte offset");
+    expect_reject("{\"a\": {\"dtype\": \"F32\", \"shape\": [1], \"data_offsets\": [0, 4]", 4, "corrupt JSON", "byte offset");
     expect_reject("{\"a\": {\"dtype\": \"F32\" \"shape\": [1], \"data_offsets\": [0, 4]}}", 4, "corrupt JSON", NULL);
     expect_reject("[1, 2, 3]                 ", 0, "header does not start", NULL);
     expect_reject("{\"a\": 5}", 0, "'a'", "not a JSON object");

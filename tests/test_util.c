@@ -46,13 +46,20 @@ static const char *listing(void)
 
 /* ------------------------------------------------------------------ atomic writer */
 
+/* The scratch file name holding "old", and an atomic writer over it that has written text (not committed) */
+static const char *open_over_old(struct ig_atomic_file *af, const char *name, const char *text)
+{
+    const char *path = ig_test_in(name);
+    ig_test_write_str(path, "old");
+    ck_assert_int_eq(ig_atomic_open(af, path), IG_OK);
+    fputs(text, af->fp);
+    return path;
+}
+
 START_TEST(test_atomic_commit_replaces_target)
 {
-    const char *path = ig_test_in("run.json");
-    ig_test_write_str(path, "old");
     struct ig_atomic_file af;
-    ck_assert_int_eq(ig_atomic_open(&af, path), IG_OK);
-    fputs("new contents", af.fp);
+    const char *path = open_over_old(&af, "run.json", "new contents");
     /* until commit the target is the old file and the data sits in a temporary beside it */
     ck_assert_str_eq(get(path), "old");
     const char *base = strrchr(af.tmp, '/') + 1;
@@ -79,11 +86,8 @@ END_TEST
 
 START_TEST(test_atomic_abort_keeps_target)
 {
-    const char *path = ig_test_in("summary.csv");
-    ig_test_write_str(path, "old");
     struct ig_atomic_file af;
-    ck_assert_int_eq(ig_atomic_open(&af, path), IG_OK);
-    fputs("half a row,", af.fp);
+    const char *path = open_over_old(&af, "summary.csv", "half a row,");
     ig_atomic_abort(&af);
     ig_atomic_abort(&af);                   /* twice is harmless */
     ck_assert_str_eq(get(path), "old");
