@@ -409,10 +409,18 @@ END_TEST
 int main(void)
 {
     Suite *s = suite_create("autograd");
-    TCase *tc = IG_TEST_CASE(s, "tape", 0, test_tables, test_linear_known_answer, test_frozen_param,
-                                           test_accumulation, test_no_grad_and_release, test_errors_propagate,
-                                           test_storage_reuse, test_layer_hook, test_conv_hook,
-                                           test_gradcheck_detects_errors);
+    TCase *tc = tcase_create("tape");
     tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_tables);
+    tcase_add_test(tc, test_linear_known_answer);
+    tcase_add_test(tc, test_frozen_param);
+    tcase_add_test(tc, test_accumulation);
+    tcase_add_test(tc, test_no_grad_and_release);
+    tcase_add_test(tc, test_errors_propagate);
+    tcase_add_test(tc, test_storage_reuse);
+    tcase_add_test(tc, test_layer_hook);
+    tcase_add_test(tc, test_conv_hook);
+    tcase_add_test(tc, test_gradcheck_detects_errors);
+    suite_add_tcase(s, tc);
     return ig_test_run(s);
 }

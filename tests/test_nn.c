@@ -289,9 +289,6 @@ static void optimizer_case(bool adam)
     ig_model_free(m);
 }
 
-START_TEST(test_adam) { optimizer_case(true); } END_TEST
-START_TEST(test_sgd) { optimizer_case(false); } END_TEST
-
 /* Two identical training steps on a model and on its checkpointed copy give identical
  * parameters: weights, running stats, optimiser moments and step all round-trip. */
 START_TEST(test_checkpoint_roundtrip)
@@ -363,6 +360,9 @@ START_TEST(test_checkpoint_roundtrip)
     ig_model_free(b);
 }
 END_TEST
+
+START_TEST(test_adam) { optimizer_case(true); } END_TEST
+START_TEST(test_sgd) { optimizer_case(false); } END_TEST
 
 int main(void)
 {

@@ -35,6 +35,17 @@ static void gen_friedman(uint8_t *x, float *xf, float *y, size_t n, uint64_t see
 
 #define CD IG_TEST_CIFAR_LIKE_D
 
+/* GBR parameters of a single tree of depth max_depth with learning rate 1 (its leaves are the answer) */
+static struct ig_gbr_params one_tree(enum ig_gbr_loss loss, int max_depth)
+{
+    struct ig_gbr_params p = ig_gbr_params_default();
+    p.loss = loss;
+    p.n_estimators = 1;
+    p.learning_rate = 1.0;
+    p.max_depth = max_depth;
+    return p;
+}
+
 static double mae(const float *p, const float *y, size_t n)
 {
     double s = 0.0;
@@ -79,11 +90,7 @@ START_TEST(test_gbr_one_split)
     /* y = [0,0,1,1] on x = 0..3: init 0.5, one split at 1.5, leaves -0.5 / +0.5 */
     const uint8_t x[4] = {0, 1, 2, 3};
     const float y[4] = {0, 0, 1, 1};
-    struct ig_gbr_params p = ig_gbr_params_default();
-    p.loss = IG_GBR_LOSS_SQUARED_ERROR;
-    p.n_estimators = 1;
-    p.learning_rate = 1.0;
-    p.max_depth = 1;
+    struct ig_gbr_params p = one_tree(IG_GBR_LOSS_SQUARED_ERROR, 1);
     struct ig_gbr *m = NULL;
     ck_assert_int_eq(ig_gbr_fit_u8(&m, x, 4, 1, y, &p), IG_REGRESS_OK);
     ck_assert_double_eq_tol(ig_gbr_init_value(m), 0.5, 1e-12);
@@ -118,10 +125,7 @@ START_TEST(test_gbr_lad_median_leaf)
      * right {-1,0,1,94} -> 0; predictions 2 and 6 */
     const uint8_t x[7] = {0, 0, 0, 1, 1, 1, 1};
     const float y[7] = {1, 2, 10, 5, 6, 7, 100};
-    struct ig_gbr_params p = ig_gbr_params_default();
-    p.n_estimators = 1;
-    p.learning_rate = 1.0;
-    p.max_depth = 1;
+    struct ig_gbr_params p = one_tree(IG_GBR_LOSS_ABSOLUTE_ERROR, 1);
     struct ig_gbr *m = NULL;
     ck_assert_int_eq(ig_gbr_fit_u8(&m, x, 7, 1, y, &p), IG_REGRESS_OK);
     ck_assert_double_eq_tol(ig_gbr_init_value(m), 6.0, 1e-12);
@@ -164,11 +168,7 @@ START_TEST(test_gbr_depth_limit_and_min_leaf)
     uint8_t x[12];
     for (int i = 0; i < 12; i++) x[i] = (uint8_t)i;
     const float y[12] = {0, 0, 0, 5, 5, 5, 1, 1, 1, 9, 9, 9};
-    struct ig_gbr_params p = ig_gbr_params_default();
-    p.loss = IG_GBR_LOSS_SQUARED_ERROR;
-    p.n_estimators = 1;
-    p.learning_rate = 1.0;
-    p.max_depth = 2;
+    struct ig_gbr_params p = one_tree(IG_GBR_LOSS_SQUARED_ERROR, 2);
     struct ig_gbr *m = NULL;
     float out[12];
     const float want[12] = {0, 0, 0, 3, 3, 3, 3, 3, 3, 9, 9, 9};

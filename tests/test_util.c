@@ -293,20 +293,10 @@ END_TEST
 int main(void)
 {
     Suite *s = suite_create("util");
-    TCase *tc = tcase_create("atomic");
+    TCase *tc = IG_TEST_CASE(s, "atomic", 0, test_atomic_commit_replaces_target, test_atomic_abort_keeps_target,
+                                             test_atomic_failures, test_atomic_tmp_names, test_atomic_clean_dir);
     tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, test_atomic_commit_replaces_target);
-    tcase_add_test(tc, test_atomic_abort_keeps_target);
-    tcase_add_test(tc, test_atomic_failures);
-    tcase_add_test(tc, test_atomic_tmp_names);
-    tcase_add_test(tc, test_atomic_clean_dir);
-    suite_add_tcase(s, tc);
-    TCase *tr = tcase_create("rng");
-    tcase_add_test(tr, test_splitmix64_stream);
-    tcase_add_test(tr, test_xoshiro_stream);
-    tcase_add_test(tr, test_rng_uniformity);
-    tcase_add_test(tr, test_rng_fill_uniform);
-    tcase_add_test(tr, test_error_text);
-    suite_add_tcase(s, tr);
+    IG_TEST_CASE(s, "rng", 0, test_splitmix64_stream, test_xoshiro_stream, test_rng_uniformity, test_rng_fill_uniform,
+                              test_error_text);
     return ig_test_run(s);
 }
