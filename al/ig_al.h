@@ -214,6 +214,9 @@ enum ig_al_reference { IG_AL_REF_FULL, IG_AL_REF_RUNNING, IG_AL_REF_NLI };
     "on the quick preset); use full or nli"
 const char *ig_al_reference_name(enum ig_al_reference r); /* "full", "running", "nli" */
 int ig_al_reference_parse(const char *name, enum ig_al_reference *out);
+struct ig_al_params;
+/* The reference as the CLI spells it: "full", "nli" or "full:N" (a subset), in buf[n]; returns buf. */
+const char *ig_al_reference_label(const struct ig_al_params *p, char *buf, size_t n);
 
 struct ig_al_progress {
     const char *method;   /* "ds" ... */
@@ -235,6 +238,10 @@ struct ig_dist;
 struct ig_al_params {
     enum ig_al_method method;          /* default DS */
     enum ig_al_reference reference;    /* default FULL */
+    /* FULL only: estimate Σ∇L over LI ∪ NLI from this many rows drawn without replacement
+     * (fresh per scoring step), scaled by |LI ∪ NLI| / N; 0 or N >= |LI ∪ NLI|: every row
+     * (lal_cifar --reference full:N). */
+    int64_t reference_subset;
     int64_t k;                         /* labels per AL epoch (default 500) */
     int al_epochs;                     /* epch (default 10) */
     int train_epochs;                  /* epochs at line 1, line 5 and the final retraining (default 10) */

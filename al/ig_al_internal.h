@@ -76,6 +76,7 @@ struct ig_al_run {
     double *score, *acc_score;       /* [k] r_x of one training epoch, summed over the epochs */
     double *pool;                    /* [|UI|] pool scores */
     double delta_grad_norm, delta_wd_norm, delta_cos;   /* last scoring: δ composition (NaN if none) */
+    uint64_t ref_draw_seed;          /* the scoring step's seed of the full:N subset (AL epoch, training epoch) */
 };
 
 /* Progress event (the callback may set r->stop). */
@@ -91,6 +92,10 @@ enum ig_status ig_al_select_top(struct ig_al_run *r, int al_epoch, const double 
 enum ig_status ig_al_select_random(struct ig_al_run *r, int al_epoch, const double *pool, int64_t k, size_t *picked);
 /* k uniform pool positions from a stateless seed (line 2 and Rnd). */
 enum ig_status ig_al_draw_random(const struct ig_al_run *r, uint64_t seed, int64_t k, size_t *picked);
+
+/* full:N: n_sub distinct rows of set[0..n) (n_sub < n), drawn by a partial Fisher-Yates
+ * shuffle of the splitmix64 stream from seed, in ascending order (out: n_sub). */
+enum ig_status ig_al_reference_subset(const int64_t *set, int64_t n, int64_t n_sub, uint64_t seed, int64_t *out);
 
 /* Data parallelism (ig_al_dist.c; p->dist NULL or one rank: plain calls). The row's score
  * function on this rank's block of rows[0..n), the blocks summed so every rank holds

@@ -174,6 +174,7 @@ static enum ig_status phase_train_score(struct ig_al_run *r, int i, struct ig_al
         ig_al_report(r, "train", i, ep, loss, NAN, ig_now_seconds() - t0);
         if (!scored) continue;
         t0 = ig_now_seconds();
+        r->ref_draw_seed = ig_hash64(p->seed ^ 0x5ab5e7ull ^ ((uint64_t)i << 20) ^ ((uint64_t)ep << 8));
         IG_TRY(ig_al_score_split(r, r->nli, r->n_nli, r->score));
         for (int64_t j = 0; j < r->n_nli; j++) r->acc_score[j] += r->score[j];
         st->score_s += ig_now_seconds() - t0;
@@ -268,6 +269,8 @@ static enum ig_status check_params(const struct ig_al_params *p, const struct ig
     if ((unsigned)p->params >= IG_AL_PARAMS_COUNT) return ig_error(IG_ERR_INVALID_ARG, "ig_al_run: unknown parameter set");
     if (p->reference != IG_AL_REF_FULL && p->reference != IG_AL_REF_NLI)
         return ig_error(IG_ERR_INVALID_ARG, "ig_al_run: reference %s", IG_AL_RUNNING_REMOVED);
+    if (p->reference_subset < 0 || (p->reference_subset > 0 && p->reference != IG_AL_REF_FULL))
+        return ig_error(IG_ERR_INVALID_ARG, "ig_al_run: reference_subset must be >= 0 and needs the full reference");
     if (p->k < 1 || p->al_epochs < 0 || p->train_epochs < 1 || p->batch_size < 1 || p->eval_batch < 1)
         return ig_error(IG_ERR_INVALID_ARG, "ig_al_run: k, train_epochs, batch sizes must be >= 1 and al_epochs >= 0");
     if (!(p->lr > 0) || !(p->weight_decay >= 0))

@@ -76,6 +76,7 @@ void ig_al_settings_run(struct al_settings *s, const struct ig_al_params *p, con
     ig_al_settings_line1(s, p, m, train, test, li, n_li);
     set_add(s, "method", "%s", ig_al_method_name(p->method));
     set_add(s, "reference", "%s", ig_al_reference_name(p->reference));
+    if (p->reference_subset > 0) set_add(s, "reference_subset", "%lld", (long long)p->reference_subset);  /* absent: exact (older states) */
     set_add(s, "k", "%lld", (long long)p->k);
     set_add(s, "al_epochs", "%d", p->al_epochs);
     set_add(s, "n_ui", "%lld", (long long)n_ui);

@@ -26,6 +26,15 @@ int ig_al_reference_parse(const char *name, enum ig_al_reference *out)
     return 0;
 }
 
+const char *ig_al_reference_label(const struct ig_al_params *p, char *buf, size_t n)
+{
+    if (p->reference == IG_AL_REF_FULL && p->reference_subset > 0)
+        snprintf(buf, n, "full:%lld", (long long)p->reference_subset);
+    else
+        snprintf(buf, n, "%s", ig_al_reference_name(p->reference));
+    return buf;
+}
+
 struct ig_al_params ig_al_params_default(void)
 {
     /* every field not named below is 0 / false / NULL */

@@ -23,8 +23,8 @@
 static const char *prog = "lal_cifar";
 
 /* The study preset's seeds 1..STUDY_SEEDS (sized by measurement, README "The study"). */
-#define STUDY_SEEDS 5
-#define STUDY_SEEDS_TEXT "seeds 1-5"
+#define STUDY_SEEDS 8
+#define STUDY_SEEDS_TEXT "seeds 1-8"
 
 static void usage(FILE *f)
 {
@@ -38,8 +38,8 @@ static void usage(FILE *f)
             "  --preset P          quick | study | paper: set the defaults below first (flags override it)\n"
             "                      quick: small CNN, 10000 train / 2000 test images, UI 50%%, k 200,\n"
             "                             3 AL epochs, 2 train epochs, lr 1e-3 (a few minutes on 2 cores)\n"
-            "                      study: small CNN, 20000 train / all 10000 test images, UI 10%%,50%%,90%%,\n"
-            "                             k 250, 5 AL epochs, 2 train epochs, lr 1e-3, every method,\n"
+            "                      study: small CNN, 10000 train / all 10000 test images, UI 10%%,50%%,90%%,\n"
+            "                             k 150, 4 AL epochs, 2 train epochs, lr 1e-3, every method,\n"
             "                             " STUDY_SEEDS_TEXT " (about two hours on 2 cores; README)\n"
             "                      paper: the defaults below (paper CNN, all images, METHOD.md)\n"
             "  --data DIR          CIFAR-10 binary dir (cifar-10-batches-bin or its parent; default\n"
@@ -62,7 +62,8 @@ static void usage(FILE *f)
             "  --batch N           training minibatch (default %lld)\n"
             "  --lr LR             Adam learning rate (default %g)\n"
             "  --wd WD             Adam weight decay (default %g)\n"
-            "  --reference R       full | nli: reference gradient δ (default %s)\n"
+            "  --reference R       full | nli | full:N: reference gradient δ; full:N estimates full from N rows\n"
+            "                      drawn afresh at each scoring step (default %s)\n"
             "  --params P          all | conv-linear: parameters of δ, δ_x and EGL (default %s)\n"
             "  --abs-cos           score |cos| as the published code does (DS = |cos|, LD = 1 - |cos|)\n",
             (long long)d.k, d.al_epochs, d.train_epochs, (long long)d.batch_size, (double)d.lr, (double)d.weight_decay,
@@ -135,15 +136,15 @@ static void apply_preset(struct options *o, const char *preset)
         o->al.lr = 1e-3f;
     }
     if (!strcmp(preset, "study")) {
-        o->train_subset = 20000;
+        o->train_subset = 10000;
         o->test_size = 0;
         o->grid = lal_grid_default();
         o->grid.n_fracs = 3;
         o->grid.fracs[0] = 0.1, o->grid.fracs[1] = 0.5, o->grid.fracs[2] = 0.9;
-        o->grid.ks[0] = 250;   /* k (5 + 1) = 1500 of the 2000-image pool at 10 % */
+        o->grid.ks[0] = 150;   /* k (4 + 1) = 750 of the 1000-image pool at 10 % */
         o->grid.n_seeds = STUDY_SEEDS;
         for (int s = 0; s < STUDY_SEEDS; s++) o->grid.seeds[s] = (uint64_t)s + 1;
-        o->al.al_epochs = 5;
+        o->al.al_epochs = 4;
         o->al.track_accuracy = true;   /* the learning curves */
     }
 }
@@ -155,9 +156,14 @@ static int parse_al_value(struct options *o, const char *a, const char *v)
     double f;
     struct ig_al_params *p = &o->al;
     if (!strcmp(a, "--reference")) {
-        if (!ig_al_reference_parse(v, &p->reference) || p->reference == IG_AL_REF_RUNNING) {
+        p->reference_subset = 0;
+        if (!strncmp(v, "full:", 5)) {   /* full:N, an estimate from N rows */
+            if (!ig_cli_parse_i64(v + 5, 1, INT64_MAX / 2, &p->reference_subset))
+                return bad(a, "full, nli or full:N with an integer N >= 1", v);
+            p->reference = IG_AL_REF_FULL;
+        } else if (!ig_al_reference_parse(v, &p->reference) || p->reference == IG_AL_REF_RUNNING) {
             if (!strcmp(v, "running")) return ig_cli_usage_error(prog, "--reference %s", IG_AL_RUNNING_REMOVED);
-            return bad(a, "full or nli", v);
+            return bad(a, "full, nli or full:N with an integer N >= 1", v);
         }
     } else if (!strcmp(a, "--params")) {
         if (!ig_al_param_set_parse(v, &p->params)) return bad(a, "all or conv-linear", v);
@@ -341,11 +347,12 @@ static int run_grid(const struct options *o, const struct ig_dataset *train, con
                     struct ig_backend *be, struct ig_dist *dist)
 {
     const struct ig_al_params *p = &o->al;
+    char ref[48];
     if (ig_dist_rank(dist) == 0)
         fprintf(stderr, "%s: %s, %lld train / %lld test images, %d AL epochs x %d train epochs, arch %s, reference %s, "
                     "device %s\n",
             prog, o->dataset, (long long)train->n, (long long)test->n, p->al_epochs, p->train_epochs, o->arch,
-            ig_al_reference_name(p->reference), ig_backend_name(be));
+            ig_al_reference_label(p, ref, sizeof ref), ig_backend_name(be));
     struct lal_study st = {.prog = prog, .out = o->out, .dataset = o->dataset, .arch = o->arch, .preset = o->preset,
                            .base = o->al, .grid = o->grid, .shard_i = o->shard_i, .shard_n = o->shard_n,
                            .resume = o->resume, .quiet = o->quiet, .plots = !o->no_plots, .keep_models = !o->no_keep, .be = be, .train = train,

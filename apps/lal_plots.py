@@ -47,6 +47,17 @@ def method_key(m):
     return (METHOD_ORDER.index(m) if m in METHOD_ORDER else len(METHOD_ORDER), m)
 
 
+LAL_METHODS = ("ds", "ld", "rds", "rld")
+MARKERS = "osD^vP*Xph<>"
+
+
+def method_style(m):
+    """One colour and marker per method (11 methods outrun one 10-colour cycle); LAL-IGradV solid, baselines dashed."""
+    i = method_key(m)[0]
+    return {"color": plt.get_cmap("tab20")(2 * (i % 10) + (i // 10)), "marker": MARKERS[i % len(MARKERS)],
+            "linestyle": "-" if m in LAL_METHODS else "--"}
+
+
 def num(v):
     """A finite float from a CSV/JSON value, else None."""
     try:
@@ -88,8 +99,8 @@ def errorbar_lines(ax, rows, xkey, label_key="method"):
             by_method.setdefault(r[label_key], []).append((x, y, num(r["pct_increase_sd"]) or 0.0))
     for m in sorted(by_method, key=method_key):
         pts = sorted(by_method[m])
-        ax.errorbar([p[0] for p in pts], [p[1] for p in pts], yerr=[p[2] for p in pts], marker="o",
-                    capsize=3, label=m)
+        ax.errorbar([p[0] for p in pts], [p[1] for p in pts], yerr=[p[2] for p in pts], capsize=3, label=m,
+                    **method_style(m))
     return len(by_method)
 
 
@@ -163,7 +174,7 @@ def fig_curves(runs, figdir):
             mean = [sum(by_x[x]) / len(by_x[x]) for x in xs]
             sd = [math.sqrt(sum((v - mu) ** 2 for v in by_x[x]) / (len(by_x[x]) - 1)) if len(by_x[x]) > 1 else 0.0
                   for x, mu in zip(xs, mean)]
-            ax.errorbar(xs, mean, yerr=sd, marker="o", capsize=3, label=f"{m} ({len(methods[m])} seeds)")
+            ax.errorbar(xs, mean, yerr=sd, capsize=3, label=f"{m} ({len(methods[m])} seeds)", **method_style(m))
         ax.set_xlabel("labels spent")
         ax.set_ylabel("test accuracy")
         ax.set_title(f"learning curves, k = {k}, unlabeled fraction = {frac} (mean ± sd)")

@@ -77,7 +77,8 @@ int lal_study_write_run(const struct lal_study *s, const struct lal_unit *u, con
     json_object_set_new(j, "unit", json_string(u->name));
     json_object_set_new(j, "dataset", json_string(s->dataset));
     json_object_set_new(j, "arch", json_string(s->arch));
-    json_object_set_new(j, "reference", json_string(ig_al_reference_name(p->reference)));
+    char ref[48];
+    json_object_set_new(j, "reference", json_string(ig_al_reference_label(p, ref, sizeof ref)));
     json_object_set_new(j, "params", json_string(ig_al_param_set_name(p->params)));
     json_object_set_new(j, "abs_cos", json_boolean(p->abs_cos));
     json_object_set_new(j, "device", json_string(ig_backend_name(s->be)));
@@ -156,10 +157,11 @@ enum ig_status lal_study_write_model(const struct lal_study *s, const struct lal
     snprintf(v[4], sizeof v[4], "%llu", (unsigned long long)p->seed);
     snprintf(v[5], sizeof v[5], "%.6f", res->a0);
     snprintf(v[6], sizeof v[6], "%.6f", res->a);
+    char ref[48];
     snprintf(v[7], sizeof v[7],
              "train %lld, test %lld, unlabeled_frac %g, k %lld, al_epochs %d, train_epochs %d, lr %g, wd %g, ref %s",
              (long long)tr->n, (long long)s->test->n, u->frac, (long long)p->k, p->al_epochs, p->train_epochs,
-             (double)p->lr, (double)p->weight_decay, ig_al_reference_name(p->reference));
+             (double)p->lr, (double)p->weight_decay, ig_al_reference_label(p, ref, sizeof ref));
     for (int c = 0; c < tr->num_classes && c < IG_DATA_MAX_CLASSES; c++) {
         if (c) strcat(names, ";");
         strncat(names, tr->class_names[c], IG_DATA_NAME_LEN);

@@ -12,7 +12,10 @@ check() {   # check 'expected message fragment' args...
 check "--params: expected all or conv-linear, got 'bn'" --params bn
 check "--methods: expected a comma list of ds,ld,rds,rld,rnd,lcs,margin,entropy,egl,badge,coreset, got 'egl,foo'" --methods egl,foo
 check "--reference 'running' was removed" --reference running
-check "--reference: expected full or nli, got 'half'" --reference half
+check "--reference: expected full, nli or full:N with an integer N >= 1, got 'half'" --reference half
+check "--reference: expected full, nli or full:N with an integer N >= 1, got 'full:0'" --reference full:0
+check "--reference: expected full, nli or full:N with an integer N >= 1, got 'full:10x'" --reference full:10x
+check "--reference: expected full, nli or full:N with an integer N >= 1, got 'nli:5'" --reference nli:5
 check "unknown option '--compare-running'" --compare-running
 check "unknown option '--abs-cos=1'" --abs-cos=1
 check "option --params needs a value" --params

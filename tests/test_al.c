@@ -166,6 +166,31 @@ static void capture(enum ig_log_level level, const char *msg, void *user)
 }
 
 /* Q1 = Q3: the documented rule (tied scores get 1, none 0.5) and one warning. */
+/* full:N draws N distinct rows of the set, ascending, the same for one seed; every row
+ * is drawn about equally often over many seeds (uniform without replacement). */
+START_TEST(test_reference_subset_draw)
+{
+    enum { N = 50, S = 10, DRAWS = 4000 };
+    int64_t set[N], a[S], b[S], count[N] = {0};
+    for (int i = 0; i < N; i++) set[i] = 1000 + 7 * i;
+    ck_assert_int_eq(ig_al_reference_subset(set, N, S, 42, a), IG_OK);
+    ck_assert_int_eq(ig_al_reference_subset(set, N, S, 42, b), IG_OK);
+    for (int i = 0; i < S; i++) {
+        ck_assert_int_eq(a[i], b[i]);
+        ck_assert(a[i] >= 1000 && (a[i] - 1000) % 7 == 0 && a[i] < 1000 + 7 * N);
+        if (i) ck_assert(a[i] > a[i - 1]);
+    }
+    for (uint64_t seed = 0; seed < DRAWS; seed++) {
+        ck_assert_int_eq(ig_al_reference_subset(set, N, S, seed, a), IG_OK);
+        for (int i = 0; i < S; i++) count[(a[i] - 1000) / 7]++;
+    }
+    double expect = (double)DRAWS * S / N;   /* 800 per row; sd about 25 */
+    for (int i = 0; i < N; i++) ck_assert_msg(fabs((double)count[i] - expect) < 6 * 26, "row %d drawn %lld times", i, (long long)count[i]);
+    ck_assert_int_eq(ig_al_reference_subset(set, N, N + 1, 1, a), IG_ERR_INVALID_ARG);
+    ck_assert_int_eq(ig_al_reference_subset(set, N, 0, 1, a), IG_ERR_INVALID_ARG);
+}
+END_TEST
+
 START_TEST(test_rank_bin_q1_equals_q3)
 {
     ig_log_set_handler(capture, NULL);
@@ -607,8 +632,9 @@ int main(void)
     Suite *s = suite_create("al");
     IG_TEST_CASE(s, "scores", 0, test_scores_match_explicit_vectors, test_degenerate_norms, test_quantile_like_numpy,
                                  test_lcs_and_topk, test_spearman_and_names, test_method_names_and_split,
-                                 test_rank_bin_q1_equals_q3, test_margin_entropy_known_values,
-                                 test_badge_matches_brute_force, test_coreset_matches_brute_force);
+                                 test_rank_bin_q1_equals_q3, test_reference_subset_draw,
+                                 test_margin_entropy_known_values, test_badge_matches_brute_force,
+                                 test_coreset_matches_brute_force);
     IG_TEST_CASE(s, "model", 300, test_egl_against_per_class_backward, test_regressor_one_class_and_error_cause,
                                   test_every_method_runs, test_running_reference_drifts_with_theta);
     return ig_test_run(s);

@@ -574,6 +574,61 @@ START_TEST(test_loop_resume_equals_uninterrupted)
 }
 END_TEST
 
+/* The scores of the first scoring step (AL 1, training epoch 1). */
+struct first_scores { double v[NTR]; int64_t n; };
+static int keep_first_scores(const struct ig_al_progress *ev, void *user)
+{
+    struct first_scores *f = user;
+    if (!strcmp(ev->stage, "score") && ev->al_epoch == 1 && ev->train_epoch == 1 && ev->scores) {
+        f->n = ev->n_scores;
+        memcpy(f->v, ev->scores, (size_t)ev->n_scores * sizeof *f->v);
+    }
+    return 0;
+}
+
+static void run_ds(struct ig_al_params *p, struct first_scores *f, struct ig_al_result *res)
+{
+    struct ig_dataset tr = tr_data(), te = te_data();
+    int64_t li[NTR], ui[NTR], nli, nui;
+    ck_assert_int_eq(ig_al_split(NTR, 0.5, 5, li, &nli, ui, &nui), IG_OK);
+    p->progress = keep_first_scores;
+    p->progress_user = f;
+    struct ig_model *m = new_model();
+    ck_assert_msg(ig_al_run(res, m, &tr, &te, li, nli, ui, nui, p) == IG_OK, "%s", ig_last_error());
+    ig_model_free(m);
+}
+
+/* --reference full:N: N >= |LI ∪ NLI| is the exact reference; a smaller N is an estimate whose
+ * scores differ from the exact ones but rank the instances alike (same θ at the first scoring). */
+START_TEST(test_loop_reference_subset)
+{
+    make_data(tr_img, tr_lab, NTR, 1);
+    make_data(te_img, te_lab, NTE, 2);
+    static struct first_scores exact, big, sub;
+    struct ig_al_result r_exact, r_big, r_sub;
+    struct ig_al_params p = loop_params(IG_AL_METHOD_DS);
+    run_ds(&p, &exact, &r_exact);
+    p.reference_subset = NTR;   /* >= every |LI ∪ NLI| of the run */
+    run_ds(&p, &big, &r_big);
+    ck_assert_int_eq(r_big.n_labeled, r_exact.n_labeled);
+    for (int64_t i = 0; i < r_exact.n_labeled; i++) ck_assert_int_eq(r_big.labeled[i], r_exact.labeled[i]);
+    ck_assert_double_eq(r_big.a, r_exact.a);
+    p.reference_subset = 40;    /* of |LI ∪ NLI| = 132 at AL epoch 1 */
+    run_ds(&p, &sub, &r_sub);
+    ck_assert_int_eq(r_sub.n_labeled, r_exact.n_labeled);
+    ck_assert_int_eq(exact.n, p.k);
+    ck_assert_int_eq(sub.n, p.k);
+    double max_diff = 0;
+    for (int64_t i = 0; i < exact.n; i++) max_diff = fmax(max_diff, fabs(sub.v[i] - exact.v[i]));
+    ck_assert_msg(max_diff > 1e-6, "the subset estimate gave the exact scores");
+    double rho = ig_al_spearman(sub.v, exact.v, (size_t)exact.n);
+    ck_assert_msg(rho > 0.6, "Spearman(full:40, full) = %g", rho);
+    ig_al_result_free(&r_exact);
+    ig_al_result_free(&r_big);
+    ig_al_result_free(&r_sub);
+}
+END_TEST
+
 START_TEST(test_loop_bad_params)
 {
     struct ig_dataset tr = tr_data(), te = te_data();
@@ -586,6 +641,14 @@ START_TEST(test_loop_bad_params)
     p.k = 1;
     ui[0] = NTR + 5;
     ck_assert_int_eq(ig_al_run(&res, m, &tr, &te, li, 4, ui, 4, &p), IG_ERR_INVALID_ARG);
+    ui[0] = 4;
+    p.reference_subset = -1;
+    ck_assert_int_eq(ig_al_run(&res, m, &tr, &te, li, 4, ui, 4, &p), IG_ERR_INVALID_ARG);
+    ck_assert_ptr_nonnull(strstr(ig_last_error(), "reference_subset"));
+    p.reference_subset = 10;
+    p.reference = IG_AL_REF_NLI;   /* a subset estimates the full reference only */
+    ck_assert_int_eq(ig_al_run(&res, m, &tr, &te, li, 4, ui, 4, &p), IG_ERR_INVALID_ARG);
+    ck_assert_ptr_nonnull(strstr(ig_last_error(), "reference_subset"));
     ig_model_free(m);
     int64_t a[4], b[4], na, nb;
     ck_assert_int_eq(ig_al_split(4, 1.5, 1, a, &na, b, &nb), IG_ERR_INVALID_ARG);
@@ -615,6 +678,7 @@ int main(void)
     tcase_add_test(tl, test_loop_methods_budget_and_sharing);
     tcase_add_test(tl, test_loop_resume_equals_uninterrupted);
     tcase_add_test(tl, test_loop_bad_params);
+    tcase_add_test(tl, test_loop_reference_subset);
     suite_add_tcase(s, tl);
     return ig_test_run(s);
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-# lal_cifar end to end on a synthetic CIFAR-10 folder: stale A(0), refused resumes, damaged state files, kills at every write.
+# lal_cifar end to end on a synthetic CIFAR-10 folder: stale A(0), refused resumes, damaged state files, kills at every write, full:N.
 import json
 import os
 import shutil
@@ -57,6 +57,19 @@ def case_stale(tmp, data):
     # same settings: the finished run is reused, bit for bit
     p = run(base + ["--test-size", "400", "--out", d, "--resume"], expect=0)
     check(result(d) == result(fresh), "a resumed finished run changed its result")
+
+
+def case_reference(tmp, data):
+    """issue 11: --reference full:N runs DS with a subset reference, records it, and a resume with another N is refused."""
+    d = os.path.join(tmp, "R")
+    base = ["--data", data, "--al-epochs", "1", "--methods", "ds", "--out", d]
+    run(base + ["--reference", "full:30"], expect=0)
+    with open(os.path.join(d, "run-ds-f0.5-k10-s1.json")) as f:
+        j = json.load(f)
+    check(j["reference"] == "full:30", "the run file says reference %r, expected 'full:30'" % j["reference"])
+    p = run(base + ["--reference", "full:40", "--resume"], expect=2)
+    check("reference_subset" in p.stderr, "the refusal does not name reference_subset: " + p.stderr)
+    run(base + ["--reference", "full:30", "--resume"], expect=0)
 
 
 def interrupted_state(tmp, data):
@@ -205,7 +218,7 @@ def main():
     try:
         data = os.path.join(tmp, "cifar")
         make_cifar(data)
-        {"stale": case_stale, "state": case_state, "kill": case_kill, "model": case_model}[CASE](tmp, data)
+        {"stale": case_stale, "state": case_state, "kill": case_kill, "model": case_model, "reference": case_reference}[CASE](tmp, data)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
