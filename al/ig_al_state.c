@@ -1,6 +1,7 @@
 /* al: reference names, parameter defaults, the seeded split, and the JSON checkpoint state of a run (strict reader, checksum, atomic writes). */
 #include "ig_al_internal.h"
 #include <errno.h>
+#include <stddef.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
@@ -36,26 +37,14 @@ const char *ig_al_reference_label(const struct ig_al_params *p, char *buf, size_
 
 struct ig_al_params ig_al_params_default(void)
 {
-    struct ig_al_params p;
-    memset(&p, 0, sizeof p);
-    p.method = IG_AL_METHOD_DS;
-    p.reference = IG_AL_REF_FULL;
-    p.k = 500;
-    p.al_epochs = 10;
-    p.train_epochs = 10;
-    p.batch_size = 32;
-    p.eval_batch = 128;
-    p.lr = 1e-4f;
-    p.weight_decay = 5e-4f;
-    p.seed = 1;
-    p.gbr_estimators = 200;
-    p.rf_estimators = 100;
-    p.rf_max_depth = 5;
-    p.track_accuracy = true;
-    p.params = IG_AL_PARAMS_ALL;
-    p.cv_folds = 5;
-    for (int c = 0; c < 4; c++) p.norm.mean[c] = 0.5f, p.norm.std[c] = 0.5f;
-    return p;
+    /* every field not named below is 0 / false / NULL */
+    return (struct ig_al_params){
+        .method = IG_AL_METHOD_DS, .reference = IG_AL_REF_FULL, .params = IG_AL_PARAMS_ALL,
+        .k = 500, .al_epochs = 10, .train_epochs = 10, .batch_size = 32, .eval_batch = 128,
+        .lr = 1e-4f, .weight_decay = 5e-4f, .seed = 1, .track_accuracy = true,
+        .gbr_estimators = 200, .rf_estimators = 100, .rf_max_depth = 5, .cv_folds = 5,
+        .norm = {.mean = {0.5f, 0.5f, 0.5f, 0.5f}, .std = {0.5f, 0.5f, 0.5f, 0.5f}},
+    };
 }
 
 void ig_al_result_free(struct ig_al_result *r)
@@ -283,26 +272,33 @@ static enum ig_status model_hashes(const char *model, uint64_t *mh, uint64_t *oh
     return file_hash(op, oh, "model_file", name);
 }
 
+/* The real-valued fields of an epoch record, in file order; n_labeled follows score_mean (EPOCH_NUM_BEFORE_LABELED) */
+#define EPOCH_FIELD(f) {#f, offsetof(struct ig_al_epoch_stats, f)}
+static const struct {
+    const char *key;
+    size_t off;
+} epoch_nums[] = {EPOCH_FIELD(train_s),    EPOCH_FIELD(score_s),      EPOCH_FIELD(fit_s),
+                  EPOCH_FIELD(predict_s),  EPOCH_FIELD(select_s),     EPOCH_FIELD(total_s),
+                  EPOCH_FIELD(test_acc),   EPOCH_FIELD(score_mean),   EPOCH_FIELD(reg_spearman),
+                  EPOCH_FIELD(delta_grad_norm), EPOCH_FIELD(delta_wd_norm), EPOCH_FIELD(delta_cos)};
+#undef EPOCH_FIELD
+#define EPOCH_NUMS ((int)(sizeof epoch_nums / sizeof epoch_nums[0]))
+#define EPOCH_NUM_BEFORE_LABELED 8
+
+static double *epoch_num(struct ig_al_epoch_stats *e, int j) { return (double *)(void *)((char *)e + epoch_nums[j].off); }
+
 static json_t *epochs_json(const struct ig_al_epoch_stats *ep, int n)
 {
     json_t *a = json_array();
     for (int i = 0; a && i < n; i++) {
         json_t *o = json_object();
-        json_object_set_new(o, "train_s", num(ep[i].train_s));
-        json_object_set_new(o, "score_s", num(ep[i].score_s));
-        json_object_set_new(o, "fit_s", num(ep[i].fit_s));
-        json_object_set_new(o, "predict_s", num(ep[i].predict_s));
-        json_object_set_new(o, "select_s", num(ep[i].select_s));
-        json_object_set_new(o, "total_s", num(ep[i].total_s));
-        json_object_set_new(o, "test_acc", num(ep[i].test_acc));
-        json_object_set_new(o, "score_mean", num(ep[i].score_mean));
-        json_object_set_new(o, "n_labeled", json_integer(ep[i].n_labeled));
-        json_object_set_new(o, "reg_spearman", num(ep[i].reg_spearman));
-        json_object_set_new(o, "delta_grad_norm", num(ep[i].delta_grad_norm));
-        json_object_set_new(o, "delta_wd_norm", num(ep[i].delta_wd_norm));
-        json_object_set_new(o, "delta_cos", num(ep[i].delta_cos));
+        struct ig_al_epoch_stats e = ep[i];
+        for (int j = 0; j < EPOCH_NUMS; j++) {
+            if (j == EPOCH_NUM_BEFORE_LABELED) json_object_set_new(o, "n_labeled", json_integer(e.n_labeled));
+            json_object_set_new(o, epoch_nums[j].key, num(*epoch_num(&e, j)));
+        }
         json_t *h = json_array();
-        for (int c = 0; c < IG_AL_MAX_CLASSES; c++) json_array_append_new(h, json_integer(ep[i].class_hist[c]));
+        for (int c = 0; c < IG_AL_MAX_CLASSES; c++) json_array_append_new(h, json_integer(e.class_hist[c]));
         json_object_set_new(o, "class_hist", h);
         json_array_append_new(a, o);
     }
@@ -313,29 +309,23 @@ static enum ig_status epochs_read(json_t *a, struct ig_al_epoch_stats *ep, int n
 {
     if (!json_is_array(a) || json_array_size(a) != (size_t)n)
         return ig_error(IG_ERR_FORMAT, "%s: \"epochs\" must be an array of epoch_done = %d objects", name, n);
-    static const char *const keys[10] = {"train_s", "score_s", "fit_s", "predict_s", "select_s", "total_s",
-                                         "test_acc", "score_mean", "reg_spearman", "delta_grad_norm"};
     for (int i = 0; i < n; i++) {
         json_t *o = json_array_get(a, (size_t)i), *h = json_object_get(o, "class_hist");
-        double v[12] = {0};
+        struct ig_al_epoch_stats e = {0};
         json_int_t nl = 0;
         if (!json_is_object(o)) return ig_error(IG_ERR_FORMAT, "%s: \"epochs\"[%d] is not an object", name, i);
-        for (int j = 0; j < 10; j++) IG_TRY(rd_num(o, keys[j], &v[j], name));
-        IG_TRY(rd_num(o, "delta_wd_norm", &v[10], name));
-        IG_TRY(rd_num(o, "delta_cos", &v[11], name));
+        for (int j = 0; j < EPOCH_NUMS; j++) IG_TRY(rd_num(o, epoch_nums[j].key, epoch_num(&e, j), name));
         IG_TRY(rd_int(o, "n_labeled", 0, INT64_MAX, &nl, name));
         if (!json_is_array(h) || json_array_size(h) != IG_AL_MAX_CLASSES)
             return ig_error(IG_ERR_FORMAT, "%s: \"epochs\"[%d].\"class_hist\" must be an array of %d counts", name, i, IG_AL_MAX_CLASSES);
-        struct ig_al_epoch_stats *e = &ep[i];
-        *e = (struct ig_al_epoch_stats){.train_s = v[0], .score_s = v[1], .fit_s = v[2], .predict_s = v[3], .select_s = v[4],
-                                        .total_s = v[5], .test_acc = v[6], .score_mean = v[7], .reg_spearman = v[8],
-                                        .delta_grad_norm = v[9], .delta_wd_norm = v[10], .delta_cos = v[11], .n_labeled = nl};
+        e.n_labeled = nl;
         for (int c = 0; c < IG_AL_MAX_CLASSES; c++) {
             json_t *x = json_array_get(h, (size_t)c);
             if (!json_is_integer(x) || json_integer_value(x) < 0)
                 return ig_error(IG_ERR_FORMAT, "%s: \"epochs\"[%d].\"class_hist\"[%d] is not a count", name, i, c);
-            e->class_hist[c] = json_integer_value(x);
+            e.class_hist[c] = json_integer_value(x);
         }
+        ep[i] = e;
     }
     return IG_OK;
 }

@@ -180,109 +180,138 @@ static enum ig_status train_epoch(struct ig_model *m, struct ig_optim *opt, stru
     return IG_OK;
 }
 
-int main(int argc, char **argv)
-{
-    struct options o = {.data = "data", .arch = "paper", .train_size = 50000, .test_size = 10000, .epochs = 10, .batch = 32,
-                        .seed = 0, .lr = 1e-4, .wd = 5e-4};
-    int rc = parse_args(argc, argv, &o);
-    if (rc >= 0) return rc;
-    bool tty = isatty(fileno(stderr)) && !o.quiet;
-    if (o.save && !save_dir_writable(o.save)) return IG_CLI_EXIT_USAGE;   /* fail before hours of training, not after */
+/* Everything one run holds; session_free releases whatever was made. */
+struct session {
+    struct options o;
+    struct ig_backend *be;
+    struct ig_dataset train, test;
+    struct ig_model *m;
+    struct ig_optim *opt;
+    struct ig_graph *g;
+    struct ig_loader *ld, *tld;
+};
 
-    struct ig_backend *be = NULL;
-    enum ig_status s = ig_cli_backend_init(o.device, o.threads, &be);
-    if (s != IG_OK) {
+static void session_free(struct session *r)
+{
+    ig_loader_free(r->ld);
+    ig_loader_free(r->tld);
+    ig_graph_free(r->g);
+    ig_optim_free(r->opt);
+    ig_model_free(r->m);
+    ig_dataset_free(&r->train);
+    ig_dataset_free(&r->test);
+    ig_backend_free(r->be);
+}
+
+/* The backend and both datasets: -1 when ready, else the exit status (after saying why). */
+static int open_data(struct session *r)
+{
+    const struct options *o = &r->o;
+    if (ig_cli_backend_init(o->device, o->threads, &r->be) != IG_OK) {
         fprintf(stderr, "%s: --device: %s\n", prog, ig_last_error());
         return IG_CLI_EXIT_USAGE;
     }
-
-    struct ig_dataset train = {0}, test = {0};
-    if ((s = ig_cifar10_load(&train, o.data, IG_DATA_TRAIN, o.train_size)) != IG_OK
-        || (s = ig_cifar10_load(&test, o.data, IG_DATA_TEST, o.test_size)) != IG_OK) {
-        fprintf(stderr, "%s: --data %s: %s\n", prog, o.data, ig_last_error());
-        ig_dataset_free(&train);
-        ig_backend_free(be);
+    if (ig_cifar10_load(&r->train, o->data, IG_DATA_TRAIN, o->train_size) != IG_OK
+        || ig_cifar10_load(&r->test, o->data, IG_DATA_TEST, o->test_size) != IG_OK) {
+        fprintf(stderr, "%s: --data %s: %s\n", prog, o->data, ig_last_error());
         return IG_CLI_EXIT_USAGE;
     }
-    if (train.n < o.train_size)
-        fprintf(stderr, "%s: note: only %lld training images available\n", prog, (long long)train.n);
+    if (r->train.n < o->train_size)
+        fprintf(stderr, "%s: note: only %lld training images available\n", prog, (long long)r->train.n);
+    return -1;
+}
 
-    struct ig_model *m = NULL;
-    struct ig_optim *opt = NULL;
-    struct ig_graph *g = NULL;
-    struct ig_loader *ld = NULL, *tld = NULL;
-    rc = 1;
-    s = !strcmp(o.arch, "paper") ? ig_model_paper_cnn(&m, be, 3, 32, 32, 10, (uint64_t)o.seed)
-                                 : ig_model_small_cnn(&m, be, 3, 32, 32, 10, (uint64_t)o.seed);
+/* The model (fresh, or --load with *start_epoch after the loaded optimiser's steps), its Adam optimiser, the graph
+ * and the two loaders: -1 when ready, else the exit status. */
+static int open_model(struct session *r, int64_t *start_epoch)
+{
+    const struct options *o = &r->o;
+    enum ig_status s = !strcmp(o->arch, "paper") ? ig_model_paper_cnn(&r->m, r->be, 3, 32, 32, 10, (uint64_t)o->seed)
+                                                 : ig_model_small_cnn(&r->m, r->be, 3, 32, 32, 10, (uint64_t)o->seed);
     struct ig_adam_params ap = ig_adam_params_default();
-    ap.lr = (float)o.lr;
-    ap.weight_decay = (float)o.wd;
-    if (s == IG_OK) s = ig_optim_adam_new(&opt, m, ap);
-    if (s == IG_OK) s = ig_graph_new(be, &g);
+    ap.lr = (float)o->lr;
+    ap.weight_decay = (float)o->wd;
+    if (s == IG_OK) s = ig_optim_adam_new(&r->opt, r->m, ap);
+    if (s == IG_OK) s = ig_graph_new(r->be, &r->g);
     if (s != IG_OK) {
         fprintf(stderr, "%s: %s\n", prog, ig_last_error());
-        goto out;
+        return 1;
     }
-    int64_t start_epoch = 0;
-    if (o.load) {
+    *start_epoch = 0;
+    if (o->load) {
         bool opt_loaded;
-        if (ig_model_load(m, opt, o.load, &opt_loaded) != IG_OK) {
-            fprintf(stderr, "%s: --load %s: %s\n", prog, o.load, ig_last_error());
-            rc = IG_CLI_EXIT_USAGE;
-            goto out;
+        if (ig_model_load(r->m, r->opt, o->load, &opt_loaded) != IG_OK) {
+            fprintf(stderr, "%s: --load %s: %s\n", prog, o->load, ig_last_error());
+            return IG_CLI_EXIT_USAGE;
         }
-        ig_optim_set_lr(opt, (float)o.lr);
-        int64_t per_epoch = (train.n + o.batch - 1) / o.batch;
-        if (opt_loaded) start_epoch = ig_optim_steps(opt) / per_epoch;
-        printf("loaded %s (%s)\n", o.load, opt_loaded ? "with optimiser state" : "weights only");
+        ig_optim_set_lr(r->opt, (float)o->lr);
+        int64_t per_epoch = (r->train.n + o->batch - 1) / o->batch;
+        if (opt_loaded) *start_epoch = ig_optim_steps(r->opt) / per_epoch;
+        printf("loaded %s (%s)\n", o->load, opt_loaded ? "with optimiser state" : "weights only");
     }
     struct ig_loader_params lp = ig_loader_params_default();
-    lp.batch_size = o.batch;
-    lp.seed = (uint64_t)o.seed;
+    lp.batch_size = o->batch;
+    lp.seed = (uint64_t)o->seed;
     struct ig_loader_params tp = lp;
     tp.shuffle = false;
     tp.batch_size = 250;
-    if ((s = ig_loader_new(&ld, be, &train, NULL, 0, lp)) != IG_OK || (s = ig_loader_new(&tld, be, &test, NULL, 0, tp)) != IG_OK) {
+    if (ig_loader_new(&r->ld, r->be, &r->train, NULL, 0, lp) != IG_OK ||
+        ig_loader_new(&r->tld, r->be, &r->test, NULL, 0, tp) != IG_OK) {
         fprintf(stderr, "%s: %s\n", prog, ig_last_error());
-        goto out;
+        return 1;
     }
-    printf("%s CNN, %lld parameters, %s; train %lld, test %lld images; batch %lld, Adam lr %g wd %g, seed %lld\n", o.arch,
-           (long long)ig_model_num_params(m), ig_backend_name(be), (long long)train.n, (long long)test.n, (long long)o.batch,
-           o.lr, o.wd, (long long)o.seed);
-    fflush(stdout);
+    return -1;
+}
 
+/* The training epochs (or one test evaluation when there are none), --save and the final line: the exit status. */
+static int train_all(struct session *r, int64_t start_epoch, bool tty)
+{
+    const struct options *o = &r->o;
     double test_acc = 0, test_loss = 0;
-    for (int64_t e = start_epoch; e < start_epoch + o.epochs && s == IG_OK; e++)
-        s = train_epoch(m, opt, g, ld, tld, e, start_epoch + o.epochs, tty, &test_loss, &test_acc);
+    enum ig_status s = IG_OK;
+    for (int64_t e = start_epoch; e < start_epoch + o->epochs && s == IG_OK; e++)
+        s = train_epoch(r->m, r->opt, r->g, r->ld, r->tld, e, start_epoch + o->epochs, tty, &test_loss, &test_acc);
     if (s != IG_OK) {
         fprintf(stderr, "%s: training failed: %s\n", prog, ig_last_error());
-        goto out;
+        return 1;
     }
-    if (o.epochs == 0) {
-        if ((s = evaluate(m, g, tld, &test_loss, &test_acc)) != IG_OK) {
+    if (o->epochs == 0) {
+        if (evaluate(r->m, r->g, r->tld, &test_loss, &test_acc) != IG_OK) {
             fprintf(stderr, "%s: evaluation failed: %s\n", prog, ig_last_error());
-            goto out;
+            return 1;
         }
         printf("test_loss %.4f  test_acc %.4f\n", test_loss, test_acc);
     }
-    if (o.save) {
-        if (ig_model_save(m, opt, o.save) != IG_OK) {
-            fprintf(stderr, "%s: --save %s: %s\n", prog, o.save, ig_last_error());
-            rc = IG_CLI_EXIT_USAGE;
-            goto out;
+    if (o->save) {
+        if (ig_model_save(r->m, r->opt, o->save) != IG_OK) {
+            fprintf(stderr, "%s: --save %s: %s\n", prog, o->save, ig_last_error());
+            return IG_CLI_EXIT_USAGE;
         }
-        printf("saved %s and %s.optim\n", o.save, o.save);
+        printf("saved %s and %s.optim\n", o->save, o->save);
     }
     printf("final test_acc %.4f\n", test_acc);
-    rc = 0;
-out:
-    ig_loader_free(ld);
-    ig_loader_free(tld);
-    ig_graph_free(g);
-    ig_optim_free(opt);
-    ig_model_free(m);
-    ig_dataset_free(&train);
-    ig_dataset_free(&test);
-    ig_backend_free(be);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct session r = {.o = {.data = "data", .arch = "paper", .train_size = 50000, .test_size = 10000, .epochs = 10,
+                              .batch = 32, .seed = 0, .lr = 1e-4, .wd = 5e-4}};
+    const struct options *o = &r.o;
+    int rc = parse_args(argc, argv, &r.o);
+    if (rc >= 0) return rc;
+    bool tty = isatty(fileno(stderr)) && !o->quiet;
+    if (o->save && !save_dir_writable(o->save)) return IG_CLI_EXIT_USAGE;   /* fail before hours of training, not after */
+    int64_t start_epoch = 0;
+    rc = open_data(&r);
+    if (rc < 0) rc = open_model(&r, &start_epoch);
+    if (rc < 0) {
+        printf("%s CNN, %lld parameters, %s; train %lld, test %lld images; batch %lld, Adam lr %g wd %g, seed %lld\n",
+               o->arch, (long long)ig_model_num_params(r.m), ig_backend_name(r.be), (long long)r.train.n,
+               (long long)r.test.n, (long long)o->batch, o->lr, o->wd, (long long)o->seed);
+        fflush(stdout);
+        rc = train_all(&r, start_epoch, tty);
+    }
+    session_free(&r);
     return rc;
 }

@@ -2,6 +2,7 @@
 #include "ig_bench_util.h"
 #include "ig_config.h"
 #include "ig_regress.h"
+#include "ig_test_regress_data.h"
 #include <jansson.h>
 #include <math.h>
 #include <stdint.h>
@@ -23,22 +24,6 @@
 #define D 3072
 #define N_TRAIN 500
 #define N_POOL 45000
-
-static void gen_cifar_like(uint8_t *x, float *y, int32_t *lab, size_t n, uint64_t seed)
-{
-    uint64_t s = seed;
-    for (size_t i = 0; i < n; i++) {
-        uint8_t *r = x + i * D;
-        for (size_t j = 0; j < D; j++) r[j] = (uint8_t)(ig_splitmix64_next(&s) >> 56);
-        double v = ig_rng_unit(ig_splitmix64_next(&s));
-        double u100 = r[100] / 255.0, u1000 = r[1000] / 255.0, u2000 = r[2000] / 255.0;
-        double u3000 = r[3000] / 255.0, u1500 = r[1500] / 255.0, e = 2.0 * v - 1.0;
-        double t = 2.0 * u100 + sin(6.0 * u1000) + (u2000 > 0.5 ? 1.0 : 0.0) + u3000 * u1500 +
-                   0.3 * e * e * e;
-        y[i] = (float)t;
-        lab[i] = y[i] < 1.3f ? 0 : y[i] < 2.2f ? 1 : 2;
-    }
-}
 
 static void line(const char *impl, const char *cs, const char *metric, double v, const char *unit,
                  int runs)
@@ -205,8 +190,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_trees: out of memory\n");
         return 1;
     }
-    gen_cifar_like(xt, yt, lt, N_TRAIN, 1);
-    gen_cifar_like(xp, yp, lp, N_POOL, 2);
+    ig_test_gen_cifar_like(xt, yt, lt, N_TRAIN, 1);
+    ig_test_gen_cifar_like(xp, yp, lp, N_POOL, 2);
 
     double ours[N_CASES], cpu[N_CASES];
     if (runs > 64) runs = 64;

@@ -7,30 +7,25 @@
 
 /* ---------------------------------------------------------------- state_dict naming */
 
-static enum ig_status add_param(struct ig_model *m, const char *prefix, const char *leaf, struct ig_var *v,
-                                struct ig_module *owner)
+/* Appends prefix+leaf to the state_dict: a parameter when v is set, else a buffer (t; NULL for the batch count). */
+static enum ig_status add_entry(struct ig_model *m, const char *prefix, const char *leaf, struct ig_var *v,
+                                struct ig_tensor *t, struct ig_module *owner, bool is_count)
 {
-    struct ig_named_param *p = realloc(m->params, (size_t)(m->n_params + 1) * sizeof *p);
-    if (!p) return ig_error(IG_ERR_OOM, "model: out of host memory");
-    m->params = p;
-    p = &m->params[m->n_params++];
-    snprintf(p->name, sizeof p->name, "%s%s", prefix, leaf);
-    p->var = v;
-    p->owner = owner;
-    return IG_OK;
-}
-
-static enum ig_status add_buffer(struct ig_model *m, const char *prefix, const char *leaf, struct ig_tensor *t,
-                                 struct ig_module *owner, bool is_count)
-{
-    struct ig_named_buffer *b = realloc(m->buffers, (size_t)(m->n_buffers + 1) * sizeof *b);
-    if (!b) return ig_error(IG_ERR_OOM, "model: out of host memory");
-    m->buffers = b;
-    b = &m->buffers[m->n_buffers++];
-    snprintf(b->name, sizeof b->name, "%s%s", prefix, leaf);
-    b->t = t;
-    b->owner = owner;
-    b->is_count = is_count;
+    char *name;
+    if (v) {
+        struct ig_named_param *p = realloc(m->params, (size_t)(m->n_params + 1) * sizeof *p);
+        if (!p) return ig_error(IG_ERR_OOM, "model: out of host memory");
+        m->params = p;
+        p[m->n_params] = (struct ig_named_param){.var = v, .owner = owner};
+        name = p[m->n_params++].name;
+    } else {
+        struct ig_named_buffer *b = realloc(m->buffers, (size_t)(m->n_buffers + 1) * sizeof *b);
+        if (!b) return ig_error(IG_ERR_OOM, "model: out of host memory");
+        m->buffers = b;
+        b[m->n_buffers] = (struct ig_named_buffer){.t = t, .owner = owner, .is_count = is_count};
+        name = b[m->n_buffers++].name;
+    }
+    snprintf(name, sizeof m->params->name, "%s%s", prefix, leaf);
     return IG_OK;
 }
 
@@ -38,12 +33,12 @@ static enum ig_status add_buffer(struct ig_model *m, const char *prefix, const c
 static enum ig_status collect(struct ig_model *m, struct ig_module *mod, const char *prefix)
 {
     if (strlen(prefix) > 80) return ig_error(IG_ERR_INVALID_ARG, "model: module path too long: %s", prefix);
-    if (mod->weight) IG_TRY(add_param(m, prefix, "weight", mod->weight, mod));
-    if (mod->bias) IG_TRY(add_param(m, prefix, "bias", mod->bias, mod));
+    if (mod->weight) IG_TRY(add_entry(m, prefix, "weight", mod->weight, NULL, mod, false));
+    if (mod->bias) IG_TRY(add_entry(m, prefix, "bias", mod->bias, NULL, mod, false));
     if (mod->kind == IG_MODULE_BATCHNORM2D) {
-        IG_TRY(add_buffer(m, prefix, "running_mean", mod->running_mean, mod, false));
-        IG_TRY(add_buffer(m, prefix, "running_var", mod->running_var, mod, false));
-        IG_TRY(add_buffer(m, prefix, "num_batches_tracked", NULL, mod, true));
+        IG_TRY(add_entry(m, prefix, "running_mean", NULL, mod->running_mean, mod, false));
+        IG_TRY(add_entry(m, prefix, "running_var", NULL, mod->running_var, mod, false));
+        IG_TRY(add_entry(m, prefix, "num_batches_tracked", NULL, NULL, mod, true));
     }
     for (int i = 0; i < mod->n_children; i++) {
         char sub[128];
@@ -150,6 +145,28 @@ struct ig_tensor *ig_model_buffer(const struct ig_model *m, const char *name)
         if (ig_sequential_add((seq), (name), (child)) != IG_OK) goto fail; \
     } while (0)
 
+/* Frees what a CNN constructor had built when one of its layers failed (that constructor set the message). */
+static enum ig_status cnn_fail(struct ig_module *root, struct ig_module *f, struct ig_module *c)
+{
+    ig_module_free(root);
+    ig_module_free(f);
+    ig_module_free(c);
+    return IG_ERR_INVALID_ARG;
+}
+
+/* root = Sequential(features = f, flatten, classifier = c) as a model with model_seed and generator *rng;
+ * takes root, f and c in every case. */
+static enum ig_status cnn_finish(struct ig_model **out, struct ig_backend *be, struct ig_module *root, struct ig_module *f,
+                                 struct ig_module *c, uint64_t model_seed, const struct ig_rng *rng, const char *arch)
+{
+    if (ig_sequential_add(root, "features", f) != IG_OK) return cnn_fail(root, NULL, c);
+    if (ig_sequential_add(root, "flatten", ig_flatten_new()) != IG_OK) return cnn_fail(root, NULL, c);
+    if (ig_sequential_add(root, "classifier", c) != IG_OK) return cnn_fail(root, NULL, NULL);
+    enum ig_status s = ig_model_new(out, be, root, model_seed, arch);
+    if (s == IG_OK) (*out)->rng = *rng;
+    return s;
+}
+
 enum ig_status ig_model_paper_cnn(struct ig_model **out, struct ig_backend *be, int in_ch, int h, int w,
                                   int classes, uint64_t seed)
 {
@@ -190,20 +207,10 @@ enum ig_status ig_model_paper_cnn(struct ig_model **out, struct ig_backend *be, 
     ADD(c, NULL, ig_relu_new());                                       /* 4 */
     ADD(c, NULL, ig_dropout_new(0.1f));                                /* 5 */
     ADD(c, NULL, ig_linear_new(be, &rng, 512, classes, true));         /* 6 */
-    struct ig_module *ff = f, *cc = c;
-    f = c = NULL;
-    if (ig_sequential_add(root, "features", ff) != IG_OK) { ig_module_free(cc); goto fail; }
-    if (ig_sequential_add(root, "flatten", ig_flatten_new()) != IG_OK) { ig_module_free(cc); goto fail; }
-    if (ig_sequential_add(root, "classifier", cc) != IG_OK) goto fail;
     /* dropout seeds continue the same generator */
-    enum ig_status s = ig_model_new(out, be, root, ig_rng_next(&rng), "paper");
-    if (s == IG_OK) (*out)->rng = rng;
-    return s;
+    return cnn_finish(out, be, root, f, c, ig_rng_next(&rng), &rng, "paper");
 fail:
-    ig_module_free(root);
-    ig_module_free(f);
-    ig_module_free(c);
-    return IG_ERR_INVALID_ARG;   /* the failing constructor set the message */
+    return cnn_fail(root, f, c);
 }
 
 enum ig_status ig_model_small_cnn(struct ig_model **out, struct ig_backend *be, int in_ch, int h, int w,
@@ -228,19 +235,9 @@ enum ig_status ig_model_small_cnn(struct ig_model **out, struct ig_backend *be, 
     ADD(c, NULL, ig_linear_new(be, &rng, 32 * (int64_t)(h / 4) * (int64_t)(w / 4), 64, true));
     ADD(c, NULL, ig_relu_new());
     ADD(c, NULL, ig_linear_new(be, &rng, 64, classes, true));
-    struct ig_module *ff = f, *cc = c;
-    f = c = NULL;
-    if (ig_sequential_add(root, "features", ff) != IG_OK) { ig_module_free(cc); goto fail; }
-    if (ig_sequential_add(root, "flatten", ig_flatten_new()) != IG_OK) { ig_module_free(cc); goto fail; }
-    if (ig_sequential_add(root, "classifier", cc) != IG_OK) goto fail;
-    enum ig_status s = ig_model_new(out, be, root, 0, "small");
-    if (s == IG_OK) (*out)->rng = rng;
-    return s;
+    return cnn_finish(out, be, root, f, c, 0, &rng, "small");
 fail:
-    ig_module_free(root);
-    ig_module_free(f);
-    ig_module_free(c);
-    return IG_ERR_INVALID_ARG;
+    return cnn_fail(root, f, c);
 }
 
 enum ig_status ig_model_mlp(struct ig_model **out, struct ig_backend *be, int64_t in, int64_t hidden, int classes,

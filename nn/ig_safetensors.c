@@ -114,20 +114,27 @@ static enum ig_status writer_check_name(const struct ig_safetensors_writer *w, c
     return IG_OK;
 }
 
+/* Room for one more of the n elements (size bytes each) of arr, capacity *cap (doubled when full; first when
+ * empty): the array to use from now on, or NULL when out of memory (arr is then still valid). */
+static void *reserve_one(void *arr, int n, int *cap, int first, size_t size)
+{
+    if (n < *cap) return arr;
+    int c = *cap ? 2 * *cap : first;
+    void *p = realloc(arr, (size_t)c * size);
+    if (p) *cap = c;
+    return p;
+}
+
 /* Append an item that takes ownership of data. */
 static enum ig_status writer_push(struct ig_safetensors_writer *w, const char *name, enum ig_st_dtype dt, int ndim,
                                   const int64_t *shape, void *data, size_t bytes)
 {
-    if (w->n_items == w->cap_items) {
-        int cap = w->cap_items ? 2 * w->cap_items : 16;
-        struct st_item *p = realloc(w->items, (size_t)cap * sizeof *p);
-        if (!p) {
-            free(data);
-            return ig_error(IG_ERR_OOM, "safetensors: out of memory");
-        }
-        w->items = p;
-        w->cap_items = cap;
+    struct st_item *p = reserve_one(w->items, w->n_items, &w->cap_items, 16, sizeof *p);
+    if (!p) {
+        free(data);
+        return ig_error(IG_ERR_OOM, "safetensors: out of memory");
     }
+    w->items = p;
     struct st_item *it = &w->items[w->n_items];
     memset(it, 0, sizeof *it);
     it->name = strdup(name);
@@ -217,16 +224,12 @@ enum ig_status ig_safetensors_writer_set_meta(struct ig_safetensors_writer *w, c
             w->meta[i].value = v;
             return IG_OK;
         }
-    if (w->n_meta == w->cap_meta) {
-        int cap = w->cap_meta ? 2 * w->cap_meta : 8;
-        struct st_meta *p = realloc(w->meta, (size_t)cap * sizeof *p);
-        if (!p) {
-            free(v);
-            return ig_error(IG_ERR_OOM, "safetensors: out of memory");
-        }
-        w->meta = p;
-        w->cap_meta = cap;
+    struct st_meta *p = reserve_one(w->meta, w->n_meta, &w->cap_meta, 8, sizeof *p);
+    if (!p) {
+        free(v);
+        return ig_error(IG_ERR_OOM, "safetensors: out of memory");
     }
+    w->meta = p;
     w->meta[w->n_meta].key = strdup(key);
     if (!w->meta[w->n_meta].key) {
         free(v);
@@ -441,6 +444,37 @@ static enum ig_status parse_meta(struct ig_safetensors *st, json_t *m)
 }
 
 /* Validate st->file (already in memory). */
+/* The tensors (sorted here by offset) must tile the data section of data_len bytes exactly: no overlap, no gap,
+ * nothing after. */
+static enum ig_status check_tiling(struct ig_safetensors *st, uint64_t data_len)
+{
+    const char *L = st->label;
+    qsort(st->entries, (size_t)st->n, sizeof *st->entries, entry_cmp);
+    uint64_t at = 0;
+    for (int i = 0; i < st->n; i++) {
+        const struct ig_st_entry *e = &st->entries[i];
+        if (e->begin < at)
+            return ig_error(IG_ERR_FORMAT,
+                            "safetensors: %s: tensor '%s' (data_offsets [%llu, %llu]) overlaps tensor '%s' at data byte "
+                            "%llu (file byte offset %llu)",
+                            L, e->name, (unsigned long long)e->begin, (unsigned long long)e->end, st->entries[i - 1].name,
+                            (unsigned long long)e->begin, (unsigned long long)(st->data_start + e->begin));
+        if (e->begin > at)
+            return ig_error(IG_ERR_FORMAT,
+                            "safetensors: %s: gap in the data section before tensor '%s': bytes [%llu, %llu) belong to "
+                            "no tensor (file byte offset %llu)",
+                            L, e->name, (unsigned long long)at, (unsigned long long)e->begin,
+                            (unsigned long long)(st->data_start + at));
+        at = e->end;
+    }
+    if (at != data_len)
+        return ig_error(IG_ERR_FORMAT,
+                        "safetensors: %s: %llu bytes after the last tensor's data (file byte offset %llu of %zu) belong "
+                        "to no tensor",
+                        L, (unsigned long long)(data_len - at), (unsigned long long)(st->data_start + at), st->file_len);
+    return IG_OK;
+}
+
 static enum ig_status st_parse(struct ig_safetensors *st)
 {
     const char *L = st->label;
@@ -493,37 +527,23 @@ static enum ig_status st_parse(struct ig_safetensors *st)
     }
     if (s != IG_OK) goto done;
 
-    /* the tensors must tile the data section exactly: no overlap, no gap, nothing after */
-    qsort(st->entries, (size_t)st->n, sizeof *st->entries, entry_cmp);
-    uint64_t at = 0;
-    for (int i = 0; i < st->n; i++) {
-        const struct ig_st_entry *e = &st->entries[i];
-        if (e->begin < at) {
-            s = ig_error(IG_ERR_FORMAT,
-                         "safetensors: %s: tensor '%s' (data_offsets [%llu, %llu]) overlaps tensor '%s' at data byte "
-                         "%llu (file byte offset %llu)",
-                         L, e->name, (unsigned long long)e->begin, (unsigned long long)e->end, st->entries[i - 1].name,
-                         (unsigned long long)e->begin, (unsigned long long)(st->data_start + e->begin));
-            goto done;
-        }
-        if (e->begin > at) {
-            s = ig_error(IG_ERR_FORMAT,
-                         "safetensors: %s: gap in the data section before tensor '%s': bytes [%llu, %llu) belong to "
-                         "no tensor (file byte offset %llu)",
-                         L, e->name, (unsigned long long)at, (unsigned long long)e->begin,
-                         (unsigned long long)(st->data_start + at));
-            goto done;
-        }
-        at = e->end;
-    }
-    if (at != data_len)
-        s = ig_error(IG_ERR_FORMAT,
-                     "safetensors: %s: %llu bytes after the last tensor's data (file byte offset %llu of %zu) belong "
-                     "to no tensor",
-                     L, (unsigned long long)(data_len - at), (unsigned long long)(st->data_start + at), st->file_len);
+    s = check_tiling(st, data_len);
 done:
     json_decref(root);
     return s;
+}
+
+/* Parses st (its file of len bytes read) into *out; frees st when it does not parse. */
+static enum ig_status st_open_finish(struct ig_safetensors *st, size_t len, struct ig_safetensors **out)
+{
+    st->file_len = len;
+    enum ig_status s = st_parse(st);
+    if (s != IG_OK) {
+        ig_safetensors_close(st);
+        return s;
+    }
+    *out = st;
+    return IG_OK;
 }
 
 enum ig_status ig_safetensors_open_memory(struct ig_safetensors **out, const void *bytes, size_t len, const char *label)
@@ -539,14 +559,7 @@ enum ig_status ig_safetensors_open_memory(struct ig_safetensors **out, const voi
         return ig_error(IG_ERR_OOM, "safetensors: out of memory (%zu bytes)", len);
     }
     if (len) memcpy(st->file, bytes, len);
-    st->file_len = len;
-    enum ig_status s = st_parse(st);
-    if (s != IG_OK) {
-        ig_safetensors_close(st);
-        return s;
-    }
-    *out = st;
-    return IG_OK;
+    return st_open_finish(st, len, out);
 }
 
 enum ig_status ig_safetensors_open(struct ig_safetensors **out, const char *path)
@@ -578,14 +591,7 @@ enum ig_status ig_safetensors_open(struct ig_safetensors **out, const char *path
         ig_safetensors_close(st);
         return ig_error(IG_ERR_IO, "safetensors: %s: read %zu of %zu bytes", path, got, len);
     }
-    st->file_len = len;
-    enum ig_status s = st_parse(st);
-    if (s != IG_OK) {
-        ig_safetensors_close(st);
-        return s;
-    }
-    *out = st;
-    return IG_OK;
+    return st_open_finish(st, len, out);
 }
 
 int ig_safetensors_count(const struct ig_safetensors *st)

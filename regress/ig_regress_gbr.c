@@ -15,18 +15,9 @@ struct ig_gbr {
 
 struct ig_gbr_params ig_gbr_params_default(void)
 {
-    struct ig_gbr_params p;
-    memset(&p, 0, sizeof p);
-    p.loss = IG_GBR_LOSS_ABSOLUTE_ERROR;
-    p.n_estimators = 100;
-    p.learning_rate = 0.1;
-    p.max_depth = 3;
-    p.min_samples_split = 2;
-    p.min_samples_leaf = 1;
-    p.subsample = 1.0;
-    p.seed = 0;
-    p.n_threads = 0;
-    return p;
+    /* every field not named below is 0 (seed 0, n_threads 0: OpenMP default) */
+    return (struct ig_gbr_params){.loss = IG_GBR_LOSS_ABSOLUTE_ERROR, .n_estimators = 100, .learning_rate = 0.1,
+                                  .max_depth = 3, .min_samples_split = 2, .min_samples_leaf = 1, .subsample = 1.0};
 }
 
 static enum ig_regress_status ig_gbr_check_params(const struct ig_gbr_params *p)

@@ -52,6 +52,23 @@ static enum ig_status need(const char *op, const char *name, const struct ig_ten
     return IG_OK;
 }
 
+/* One operand for need(): its name, the tensor, the dtype and rank (or ANY_DIMS) it must have. */
+struct need_arg {
+    const char *name;
+    const struct ig_tensor *t;
+    enum ig_dtype dt;
+    int ndim;
+};
+
+/* need() for each operand in turn, up to the entry with a NULL name; the first failure is returned. */
+static enum ig_status need_all(const char *op, const struct need_arg *a)
+{
+    for (; a->name; a++) IG_TRY(need(op, a->name, a->t, a->dt, a->ndim));
+    return IG_OK;
+}
+#define NEED_ALL(op, ...) need_all(op, (const struct need_arg[]){__VA_ARGS__, {NULL, NULL, IG_DTYPE_F32, 0}})
+#define F32(name, t, ndim) {name, t, IG_DTYPE_F32, ndim}
+
 /* All non-NULL tensors of the call live on one backend; returns it through *be. */
 static enum ig_status one_backend(const char *op, const struct ig_op_call *c, struct ig_backend **be)
 {
@@ -161,9 +178,7 @@ enum ig_status ig_conv2d_forward(struct ig_tensor *y, const struct ig_tensor *x,
                                  const struct ig_tensor *b, struct ig_conv2d_params p)
 {
     const char *op = "conv2d_forward";
-    IG_TRY(need(op, "x", x, IG_DTYPE_F32, 4));
-    IG_TRY(need(op, "w", w, IG_DTYPE_F32, 4));
-    IG_TRY(need(op, "y", y, IG_DTYPE_F32, 4));
+    IG_TRY(NEED_ALL(op, F32("x", x, 4), F32("w", w, 4), F32("y", y, 4)));
     if (b) {
         IG_TRY(need(op, "b", b, IG_DTYPE_F32, 1));
         IG_TRY(dims_equal(op, "b", b, 1, &w->shape[0]));
@@ -173,35 +188,33 @@ enum ig_status ig_conv2d_forward(struct ig_tensor *y, const struct ig_tensor *x,
     return run(op, &call);
 }
 
+/* The two backward convolutions without bias: out (dx or dw) from dy and the other operand (w or x). */
+static enum ig_status conv_backward(enum ig_op opc, const char *op, struct ig_tensor *out, const char *out_name,
+                                    const struct ig_tensor *dy, const struct ig_tensor *other, const char *other_name,
+                                    bool out_is_x, struct ig_conv2d_params p)
+{
+    IG_TRY(NEED_ALL(op, F32(out_name, out, 4), F32("dy", dy, 4), F32(other_name, other, 4)));
+    IG_TRY(conv_check(op, out_is_x ? out : other, out_is_x ? other : out, dy, p));
+    struct ig_op_call call = {.op = opc, .t = {out, W(dy), W(other)}, .p.conv = p};
+    return run(op, &call);
+}
+
 enum ig_status ig_conv2d_backward_data(struct ig_tensor *dx, const struct ig_tensor *dy, const struct ig_tensor *w,
                                        struct ig_conv2d_params p)
 {
-    const char *op = "conv2d_backward_data";
-    IG_TRY(need(op, "dx", dx, IG_DTYPE_F32, 4));
-    IG_TRY(need(op, "dy", dy, IG_DTYPE_F32, 4));
-    IG_TRY(need(op, "w", w, IG_DTYPE_F32, 4));
-    IG_TRY(conv_check(op, dx, w, dy, p));
-    struct ig_op_call call = {.op = IG_OP_CONV2D_BWD_DATA, .t = {dx, W(dy), W(w)}, .p.conv = p};
-    return run(op, &call);
+    return conv_backward(IG_OP_CONV2D_BWD_DATA, "conv2d_backward_data", dx, "dx", dy, w, "w", true, p);
 }
 
 enum ig_status ig_conv2d_backward_weight(struct ig_tensor *dw, const struct ig_tensor *dy, const struct ig_tensor *x,
                                          struct ig_conv2d_params p)
 {
-    const char *op = "conv2d_backward_weight";
-    IG_TRY(need(op, "dw", dw, IG_DTYPE_F32, 4));
-    IG_TRY(need(op, "dy", dy, IG_DTYPE_F32, 4));
-    IG_TRY(need(op, "x", x, IG_DTYPE_F32, 4));
-    IG_TRY(conv_check(op, x, dw, dy, p));
-    struct ig_op_call call = {.op = IG_OP_CONV2D_BWD_WEIGHT, .t = {dw, W(dy), W(x)}, .p.conv = p};
-    return run(op, &call);
+    return conv_backward(IG_OP_CONV2D_BWD_WEIGHT, "conv2d_backward_weight", dw, "dw", dy, x, "x", false, p);
 }
 
 enum ig_status ig_conv2d_backward_bias(struct ig_tensor *db, const struct ig_tensor *dy)
 {
     const char *op = "conv2d_backward_bias";
-    IG_TRY(need(op, "db", db, IG_DTYPE_F32, 1));
-    IG_TRY(need(op, "dy", dy, IG_DTYPE_F32, 4));
+    IG_TRY(NEED_ALL(op, F32("db", db, 1), F32("dy", dy, 4)));
     IG_TRY(dims_equal(op, "db", db, 1, &dy->shape[1]));
     struct ig_op_call call = {.op = IG_OP_CONV2D_BWD_BIAS, .t = {db, W(dy)}};
     return run(op, &call);
@@ -222,9 +235,7 @@ static enum ig_status pool_check(const char *op, const struct ig_tensor *x, cons
 enum ig_status ig_maxpool2d_forward(struct ig_tensor *y, struct ig_tensor *idx, const struct ig_tensor *x, struct ig_pool2d_params p)
 {
     const char *op = "maxpool2d_forward";
-    IG_TRY(need(op, "y", y, IG_DTYPE_F32, 4));
-    IG_TRY(need(op, "idx", idx, IG_DTYPE_I32, 4));
-    IG_TRY(need(op, "x", x, IG_DTYPE_F32, 4));
+    IG_TRY(NEED_ALL(op, F32("y", y, 4), {"idx", idx, IG_DTYPE_I32, 4}, F32("x", x, 4)));
     IG_TRY(pool_check(op, x, y, p));
     IG_TRY(same_shape(op, "idx", idx, "y", y));
     struct ig_op_call call = {.op = IG_OP_MAXPOOL2D_FWD, .t = {y, idx, W(x)}, .p.pool = p};
@@ -234,9 +245,7 @@ enum ig_status ig_maxpool2d_forward(struct ig_tensor *y, struct ig_tensor *idx, 
 enum ig_status ig_maxpool2d_backward(struct ig_tensor *dx, const struct ig_tensor *dy, const struct ig_tensor *idx, struct ig_pool2d_params p)
 {
     const char *op = "maxpool2d_backward";
-    IG_TRY(need(op, "dx", dx, IG_DTYPE_F32, 4));
-    IG_TRY(need(op, "dy", dy, IG_DTYPE_F32, 4));
-    IG_TRY(need(op, "idx", idx, IG_DTYPE_I32, 4));
+    IG_TRY(NEED_ALL(op, F32("dx", dx, 4), F32("dy", dy, 4), {"idx", idx, IG_DTYPE_I32, 4}));
     IG_TRY(pool_check(op, dx, dy, p));
     IG_TRY(same_shape(op, "idx", idx, "dy", dy));
     struct ig_op_call call = {.op = IG_OP_MAXPOOL2D_BWD, .t = {dx, W(dy), W(idx)}, .p.pool = p};
@@ -245,8 +254,7 @@ enum ig_status ig_maxpool2d_backward(struct ig_tensor *dx, const struct ig_tenso
 
 enum ig_status ig_relu_forward(struct ig_tensor *y, const struct ig_tensor *x)
 {
-    IG_TRY(need("relu_forward", "y", y, IG_DTYPE_F32, ANY_DIMS));
-    IG_TRY(need("relu_forward", "x", x, IG_DTYPE_F32, ANY_DIMS));
+    IG_TRY(NEED_ALL("relu_forward", F32("y", y, ANY_DIMS), F32("x", x, ANY_DIMS)));
     IG_TRY(same_shape("relu_forward", "y", y, "x", x));
     struct ig_op_call call = {.op = IG_OP_RELU_FWD, .t = {y, W(x)}};
     return run("relu_forward", &call);
@@ -255,9 +263,7 @@ enum ig_status ig_relu_forward(struct ig_tensor *y, const struct ig_tensor *x)
 enum ig_status ig_relu_backward(struct ig_tensor *dx, const struct ig_tensor *dy, const struct ig_tensor *y)
 {
     const char *op = "relu_backward";
-    IG_TRY(need(op, "dx", dx, IG_DTYPE_F32, ANY_DIMS));
-    IG_TRY(need(op, "dy", dy, IG_DTYPE_F32, ANY_DIMS));
-    IG_TRY(need(op, "y", y, IG_DTYPE_F32, ANY_DIMS));
+    IG_TRY(NEED_ALL(op, F32("dx", dx, ANY_DIMS), F32("dy", dy, ANY_DIMS), F32("y", y, ANY_DIMS)));
     IG_TRY(same_shape(op, "dx", dx, "dy", dy));
     IG_TRY(same_shape(op, "y", y, "dy", dy));
     struct ig_op_call call = {.op = IG_OP_RELU_BWD, .t = {dx, W(dy), W(y)}};
@@ -266,17 +272,25 @@ enum ig_status ig_relu_backward(struct ig_tensor *dx, const struct ig_tensor *dy
 
 /* ---------------------------------------------------------------- batch norm */
 
-static enum ig_status bn_vec(const char *op, const char *name, const struct ig_tensor *v, const struct ig_tensor *x)
+/* Each per-channel vector vs[i] (named names[i], the list ends at a NULL name) is f32 [C] for x [N, C, H, W]. */
+static enum ig_status bn_vecs(const char *op, const struct ig_tensor *x, const char *const *names,
+                              const struct ig_tensor *const *vs)
 {
-    IG_TRY(need(op, name, v, IG_DTYPE_F32, 1));
-    return dims_equal(op, name, v, 1, &x->shape[1]);
+    for (int i = 0; names[i]; i++) {
+        IG_TRY(need(op, names[i], vs[i], IG_DTYPE_F32, 1));
+        IG_TRY(dims_equal(op, names[i], vs[i], 1, &x->shape[1]));
+    }
+    return IG_OK;
 }
 
-static enum ig_status bn_params_check(const char *op, struct ig_bn_params p)
+/* p is valid, x [N, C, H, W] and the other activation t (y, or dy) are f32 of one shape */
+static enum ig_status bn_check(const char *op, struct ig_bn_params p, const struct ig_tensor *x, const char *t_name,
+                               const struct ig_tensor *t)
 {
     if (!(p.eps > 0.0f) || !(p.momentum >= 0.0f && p.momentum <= 1.0f))
         return ig_error(IG_ERR_INVALID_ARG, "%s: eps %g must be > 0 and momentum %g in [0,1]", op, (double)p.eps, (double)p.momentum);
-    return IG_OK;
+    IG_TRY(NEED_ALL(op, F32("x", x, 4), F32(t_name, t, 4)));
+    return same_shape(op, t_name, t, "x", x);
 }
 
 enum ig_status ig_batchnorm2d_forward_train(struct ig_tensor *y, const struct ig_tensor *x, const struct ig_tensor *gamma,
@@ -285,16 +299,9 @@ enum ig_status ig_batchnorm2d_forward_train(struct ig_tensor *y, const struct ig
                                             struct ig_tensor *save_invstd, struct ig_bn_params p)
 {
     const char *op = "batchnorm2d_forward_train";
-    IG_TRY(bn_params_check(op, p));
-    IG_TRY(need(op, "x", x, IG_DTYPE_F32, 4));
-    IG_TRY(need(op, "y", y, IG_DTYPE_F32, 4));
-    IG_TRY(same_shape(op, "y", y, "x", x));
-    IG_TRY(bn_vec(op, "gamma", gamma, x));
-    IG_TRY(bn_vec(op, "beta", beta, x));
-    IG_TRY(bn_vec(op, "running_mean", running_mean, x));
-    IG_TRY(bn_vec(op, "running_var", running_var, x));
-    IG_TRY(bn_vec(op, "save_mean", save_mean, x));
-    IG_TRY(bn_vec(op, "save_invstd", save_invstd, x));
+    IG_TRY(bn_check(op, p, x, "y", y));
+    IG_TRY(bn_vecs(op, x, (const char *const[]){"gamma", "beta", "running_mean", "running_var", "save_mean", "save_invstd", NULL},
+                   (const struct ig_tensor *const[]){gamma, beta, running_mean, running_var, save_mean, save_invstd}));
     if (x->shape[0] * x->shape[2] * x->shape[3] < 2)
         return ig_error(IG_ERR_SHAPE, "%s: training needs more than one value per channel", op);
     struct ig_op_call call = {.op = IG_OP_BN2D_FWD_TRAIN,
@@ -308,14 +315,9 @@ enum ig_status ig_batchnorm2d_forward_eval(struct ig_tensor *y, const struct ig_
                                            const struct ig_tensor *running_var, struct ig_bn_params p)
 {
     const char *op = "batchnorm2d_forward_eval";
-    IG_TRY(bn_params_check(op, p));
-    IG_TRY(need(op, "x", x, IG_DTYPE_F32, 4));
-    IG_TRY(need(op, "y", y, IG_DTYPE_F32, 4));
-    IG_TRY(same_shape(op, "y", y, "x", x));
-    IG_TRY(bn_vec(op, "gamma", gamma, x));
-    IG_TRY(bn_vec(op, "beta", beta, x));
-    IG_TRY(bn_vec(op, "running_mean", running_mean, x));
-    IG_TRY(bn_vec(op, "running_var", running_var, x));
+    IG_TRY(bn_check(op, p, x, "y", y));
+    IG_TRY(bn_vecs(op, x, (const char *const[]){"gamma", "beta", "running_mean", "running_var", NULL},
+                   (const struct ig_tensor *const[]){gamma, beta, running_mean, running_var}));
     struct ig_op_call call = {.op = IG_OP_BN2D_FWD_EVAL, .t = {y, W(x), W(gamma), W(beta), W(running_mean), W(running_var)}, .p.bn = p};
     return run(op, &call);
 }
@@ -326,17 +328,11 @@ enum ig_status ig_batchnorm2d_backward(struct ig_tensor *dx, struct ig_tensor *d
                                        struct ig_bn_params p)
 {
     const char *op = "batchnorm2d_backward";
-    IG_TRY(bn_params_check(op, p));
-    IG_TRY(need(op, "x", x, IG_DTYPE_F32, 4));
-    IG_TRY(need(op, "dy", dy, IG_DTYPE_F32, 4));
+    IG_TRY(bn_check(op, p, x, "dy", dy));
     IG_TRY(need(op, "dx", dx, IG_DTYPE_F32, 4));
-    IG_TRY(same_shape(op, "dy", dy, "x", x));
     IG_TRY(same_shape(op, "dx", dx, "x", x));
-    IG_TRY(bn_vec(op, "dgamma", dgamma, x));
-    IG_TRY(bn_vec(op, "dbeta", dbeta, x));
-    IG_TRY(bn_vec(op, "gamma", gamma, x));
-    IG_TRY(bn_vec(op, "save_mean", save_mean, x));
-    IG_TRY(bn_vec(op, "save_invstd", save_invstd, x));
+    IG_TRY(bn_vecs(op, x, (const char *const[]){"dgamma", "dbeta", "gamma", "save_mean", "save_invstd", NULL},
+                   (const struct ig_tensor *const[]){dgamma, dbeta, gamma, save_mean, save_invstd}));
     struct ig_op_call call = {.op = IG_OP_BN2D_BWD, .t = {dx, dgamma, dbeta, W(dy), W(x), W(gamma), W(save_mean), W(save_invstd)}, .p.bn = p};
     return run(op, &call);
 }
@@ -347,9 +343,7 @@ enum ig_status ig_dropout_forward(struct ig_tensor *y, struct ig_tensor *mask, c
 {
     const char *op = "dropout_forward";
     if (!(p.p >= 0.0f && p.p < 1.0f)) return ig_error(IG_ERR_INVALID_ARG, "%s: p = %g, expected 0 <= p < 1", op, (double)p.p);
-    IG_TRY(need(op, "x", x, IG_DTYPE_F32, p.per_channel ? 4 : ANY_DIMS));
-    IG_TRY(need(op, "y", y, IG_DTYPE_F32, ANY_DIMS));
-    IG_TRY(need(op, "mask", mask, IG_DTYPE_F32, ANY_DIMS));
+    IG_TRY(NEED_ALL(op, F32("x", x, p.per_channel ? 4 : ANY_DIMS), F32("y", y, ANY_DIMS), F32("mask", mask, ANY_DIMS)));
     IG_TRY(same_shape(op, "y", y, "x", x));
     IG_TRY(same_shape(op, "mask", mask, "x", x));
     struct ig_op_call call = {.op = IG_OP_DROPOUT_FWD, .t = {y, mask, W(x)}, .p.dropout = p};
@@ -358,8 +352,7 @@ enum ig_status ig_dropout_forward(struct ig_tensor *y, struct ig_tensor *mask, c
 
 enum ig_status ig_bias_add(struct ig_tensor *y, const struct ig_tensor *b)
 {
-    IG_TRY(need("bias_add", "y", y, IG_DTYPE_F32, ANY_DIMS));
-    IG_TRY(need("bias_add", "b", b, IG_DTYPE_F32, 1));
+    IG_TRY(NEED_ALL("bias_add", F32("y", y, ANY_DIMS), F32("b", b, 1)));
     if (y->ndim < 2) return ig_error(IG_ERR_SHAPE, "bias_add: y needs at least 2 dimensions [N,C,...]");
     IG_TRY(dims_equal("bias_add", "b", b, 1, &y->shape[1]));
     struct ig_op_call call = {.op = IG_OP_BIAS_ADD, .t = {y, W(b)}};
@@ -368,8 +361,7 @@ enum ig_status ig_bias_add(struct ig_tensor *y, const struct ig_tensor *b)
 
 static enum ig_status rows_op(enum ig_op opc, const char *op, struct ig_tensor *y, const struct ig_tensor *x)
 {
-    IG_TRY(need(op, "x", x, IG_DTYPE_F32, 2));
-    IG_TRY(need(op, "y", y, IG_DTYPE_F32, 2));
+    IG_TRY(NEED_ALL(op, F32("x", x, 2), F32("y", y, 2)));
     IG_TRY(same_shape(op, "y", y, "x", x));
     if (x->shape[1] < 1) return ig_error(IG_ERR_SHAPE, "%s: rows are empty", op);
     struct ig_op_call call = {.op = opc, .t = {y, W(x)}};
@@ -382,8 +374,7 @@ enum ig_status ig_log_softmax(struct ig_tensor *y, const struct ig_tensor *x) { 
 static enum ig_status xent_check(const char *op, const struct ig_tensor *loss, const char *loss_name,
                                  const struct ig_tensor *logits, const struct ig_tensor *labels, struct ig_xent_params p)
 {
-    IG_TRY(need(op, "logits", logits, IG_DTYPE_F32, 2));
-    IG_TRY(need(op, "labels", labels, IG_DTYPE_I32, 1));
+    IG_TRY(NEED_ALL(op, F32("logits", logits, 2), {"labels", labels, IG_DTYPE_I32, 1}));
     IG_TRY(dims_equal(op, "labels", labels, 1, &logits->shape[0]));
     if ((int)p.reduction < 0 || p.reduction > IG_REDUCTION_NONE)
         return ig_error(IG_ERR_INVALID_ARG, "%s: unknown reduction %d", op, (int)p.reduction);
@@ -417,7 +408,7 @@ enum ig_status ig_cross_entropy_backward(struct ig_tensor *dlogits, const struct
 static enum ig_status axis_op(enum ig_op opc, const char *op, struct ig_tensor *y, const struct ig_tensor *x, int axis)
 {
     IG_TRY(need(op, "x", x, IG_DTYPE_F32, ANY_DIMS));
-    IG_TRY(need(op, "y", y, IG_DTYPE_F32, x->ndim));
+    IG_TRY(need(op, "y", y, IG_DTYPE_F32, x->ndim)); /* after x: reads x->ndim */
     if (axis < 0 || axis >= x->ndim) return ig_error(IG_ERR_INVALID_ARG, "%s: axis %d outside 0..%d", op, axis, x->ndim - 1);
     int64_t want[IG_MAX_DIMS];
     for (int i = 0; i < x->ndim; i++) want[i] = i == axis ? 1 : x->shape[i];
@@ -431,9 +422,7 @@ enum ig_status ig_mean_axis(struct ig_tensor *y, const struct ig_tensor *x, int 
 
 static enum ig_status binary_op(enum ig_op opc, const char *op, struct ig_tensor *z, const struct ig_tensor *x, const struct ig_tensor *y)
 {
-    IG_TRY(need(op, "z", z, IG_DTYPE_F32, ANY_DIMS));
-    IG_TRY(need(op, "x", x, IG_DTYPE_F32, ANY_DIMS));
-    IG_TRY(need(op, "y", y, IG_DTYPE_F32, ANY_DIMS));
+    IG_TRY(NEED_ALL(op, F32("z", z, ANY_DIMS), F32("x", x, ANY_DIMS), F32("y", y, ANY_DIMS)));
     IG_TRY(same_shape(op, "x", x, "y", y));
     IG_TRY(same_shape(op, "z", z, "x", x));
     struct ig_op_call call = {.op = opc, .t = {z, W(x), W(y)}};
@@ -446,8 +435,7 @@ enum ig_status ig_mul(struct ig_tensor *z, const struct ig_tensor *x, const stru
 
 enum ig_status ig_scale(struct ig_tensor *y, const struct ig_tensor *x, float alpha)
 {
-    IG_TRY(need("scale", "y", y, IG_DTYPE_F32, ANY_DIMS));
-    IG_TRY(need("scale", "x", x, IG_DTYPE_F32, ANY_DIMS));
+    IG_TRY(NEED_ALL("scale", F32("y", y, ANY_DIMS), F32("x", x, ANY_DIMS)));
     IG_TRY(same_shape("scale", "y", y, "x", x));
     struct ig_op_call call = {.op = IG_OP_SCALE, .t = {y, W(x)}, .p.alpha = alpha};
     return run("scale", &call);
@@ -455,8 +443,7 @@ enum ig_status ig_scale(struct ig_tensor *y, const struct ig_tensor *x, float al
 
 enum ig_status ig_axpy(struct ig_tensor *y, float alpha, const struct ig_tensor *x)
 {
-    IG_TRY(need("axpy", "y", y, IG_DTYPE_F32, ANY_DIMS));
-    IG_TRY(need("axpy", "x", x, IG_DTYPE_F32, ANY_DIMS));
+    IG_TRY(NEED_ALL("axpy", F32("y", y, ANY_DIMS), F32("x", x, ANY_DIMS)));
     if (ig_tensor_numel(x) != ig_tensor_numel(y)) return same_shape("axpy", "y", y, "x", x);
     struct ig_op_call call = {.op = IG_OP_AXPY, .t = {y, W(x)}, .p.alpha = alpha};
     return run("axpy", &call);
@@ -464,8 +451,7 @@ enum ig_status ig_axpy(struct ig_tensor *y, float alpha, const struct ig_tensor 
 
 enum ig_status ig_argmax_rows(struct ig_tensor *out, const struct ig_tensor *x)
 {
-    IG_TRY(need("argmax_rows", "x", x, IG_DTYPE_F32, 2));
-    IG_TRY(need("argmax_rows", "out", out, IG_DTYPE_I32, 1));
+    IG_TRY(NEED_ALL("argmax_rows", F32("x", x, 2), {"out", out, IG_DTYPE_I32, 1}));
     IG_TRY(dims_equal("argmax_rows", "out", out, 1, &x->shape[0]));
     if (x->shape[1] < 1) return ig_error(IG_ERR_SHAPE, "argmax_rows: rows are empty");
     struct ig_op_call call = {.op = IG_OP_ARGMAX_ROWS, .t = {out, W(x)}};
@@ -475,8 +461,7 @@ enum ig_status ig_argmax_rows(struct ig_tensor *out, const struct ig_tensor *x)
 enum ig_status ig_normalize_u8(struct ig_tensor *y, const struct ig_tensor *x, struct ig_norm_params p)
 {
     const char *op = "normalize_u8";
-    IG_TRY(need(op, "x", x, IG_DTYPE_U8, 4));
-    IG_TRY(need(op, "y", y, IG_DTYPE_F32, 4));
+    IG_TRY(NEED_ALL(op, {"x", x, IG_DTYPE_U8, 4}, F32("y", y, 4)));
     IG_TRY(same_shape(op, "y", y, "x", x));
     if (x->shape[1] > 4) return ig_error(IG_ERR_SHAPE, "%s: %lld channels, at most 4 supported", op, (long long)x->shape[1]);
     for (int c = 0; c < x->shape[1]; c++)
@@ -490,10 +475,8 @@ enum ig_status ig_adam_step(struct ig_tensor *param, const struct ig_tensor *gra
                             struct ig_adam_params p)
 {
     const char *op = "adam_step";
-    IG_TRY(need(op, "param", param, IG_DTYPE_F32, ANY_DIMS));
-    IG_TRY(need(op, "grad", grad, IG_DTYPE_F32, ANY_DIMS));
-    IG_TRY(need(op, "m", m, IG_DTYPE_F32, ANY_DIMS));
-    IG_TRY(need(op, "v", v, IG_DTYPE_F32, ANY_DIMS));
+    IG_TRY(NEED_ALL(op, F32("param", param, ANY_DIMS), F32("grad", grad, ANY_DIMS), F32("m", m, ANY_DIMS),
+                    F32("v", v, ANY_DIMS)));
     IG_TRY(same_shape(op, "grad", grad, "param", param));
     IG_TRY(same_shape(op, "m", m, "param", param));
     IG_TRY(same_shape(op, "v", v, "param", param));
@@ -507,8 +490,7 @@ enum ig_status ig_adam_step(struct ig_tensor *param, const struct ig_tensor *gra
 enum ig_status ig_sgd_step(struct ig_tensor *param, const struct ig_tensor *grad, struct ig_tensor *momentum_buf, struct ig_sgd_params p)
 {
     const char *op = "sgd_step";
-    IG_TRY(need(op, "param", param, IG_DTYPE_F32, ANY_DIMS));
-    IG_TRY(need(op, "grad", grad, IG_DTYPE_F32, ANY_DIMS));
+    IG_TRY(NEED_ALL(op, F32("param", param, ANY_DIMS), F32("grad", grad, ANY_DIMS)));
     IG_TRY(same_shape(op, "grad", grad, "param", param));
     if (!(p.lr >= 0.0f) || !(p.momentum >= 0.0f) || !(p.weight_decay >= 0.0f))
         return ig_error(IG_ERR_INVALID_ARG, "%s: need lr, momentum and weight_decay >= 0", op);
@@ -534,8 +516,7 @@ enum ig_status ig_fill(struct ig_tensor *y, float value)
 
 enum ig_status ig_row_sqnorm(struct ig_tensor *out, const struct ig_tensor *x)
 {
-    IG_TRY(need("row_sqnorm", "x", x, IG_DTYPE_F32, 2));
-    IG_TRY(need("row_sqnorm", "out", out, IG_DTYPE_F32, 1));
+    IG_TRY(NEED_ALL("row_sqnorm", F32("x", x, 2), F32("out", out, 1)));
     IG_TRY(dims_equal("row_sqnorm", "out", out, 1, &x->shape[0]));
     struct ig_op_call call = {.op = IG_OP_ROW_SQNORM, .t = {out, W(x)}};
     return run("row_sqnorm", &call);
@@ -543,9 +524,7 @@ enum ig_status ig_row_sqnorm(struct ig_tensor *out, const struct ig_tensor *x)
 
 enum ig_status ig_row_dot(struct ig_tensor *out, const struct ig_tensor *x, const struct ig_tensor *v)
 {
-    IG_TRY(need("row_dot", "x", x, IG_DTYPE_F32, 2));
-    IG_TRY(need("row_dot", "v", v, IG_DTYPE_F32, 1));
-    IG_TRY(need("row_dot", "out", out, IG_DTYPE_F32, 1));
+    IG_TRY(NEED_ALL("row_dot", F32("x", x, 2), F32("v", v, 1), F32("out", out, 1)));
     IG_TRY(dims_equal("row_dot", "out", out, 1, &x->shape[0]));
     IG_TRY(dims_equal("row_dot", "v", v, 1, &x->shape[1]));
     struct ig_op_call call = {.op = IG_OP_ROW_DOT, .t = {out, W(x), W(v)}};

@@ -1,5 +1,6 @@
 /* Shared helpers for the Check suites (see ig_test_util.h). */
 #include "ig_test_util.h"
+#include "ig_tensor.h"
 #include "ig_util.h"
 #include <math.h>
 #include <stdbool.h>
@@ -61,4 +62,27 @@ void ig_test_class_images(uint8_t *img, int32_t *lab, int n, int ch, int hw, int
         }
     }
     free(u);
+}
+
+struct ig_backend *ig_test_backend_open(void)
+{
+    struct ig_backend *be = NULL;
+    const char *dev = getenv("IG_TEST_DEVICE");
+    ck_assert_msg((dev && *dev ? ig_backend_init(dev, &be) : ig_backend_init_cpu(&be, 2)) == IG_OK, "%s", ig_last_error());
+    return be;
+}
+
+void ig_test_backend_close(struct ig_backend **be)
+{
+    ig_backend_free(*be);
+    *be = NULL;
+}
+
+TCase *ig_test_case_add(Suite *s, const char *name, int timeout_s, const TTest *const *tests)
+{
+    TCase *tc = tcase_create(name);
+    if (timeout_s > 0) tcase_set_timeout(tc, timeout_s);
+    for (int i = 0; tests[i]; i++) tcase_add_test(tc, tests[i]);
+    suite_add_tcase(s, tc);
+    return tc;
 }

@@ -21,6 +21,17 @@ int ig_test_run(Suite *s);
 /* Same, in one process: for suites whose tests share state (one OpenCL context, a
  * coverage table filled across tests). */
 int ig_test_run_nofork(Suite *s);
+/* Adds to s a test case called name holding the tests listed (timeout_s > 0 sets its timeout) and returns it,
+ * for fixtures: IG_TEST_CASE(s, "ops", 120, test_a, test_b). */
+TCase *ig_test_case_add(Suite *s, const char *name, int timeout_s, const TTest *const *tests);
+#define IG_TEST_CASE(s, name, timeout_s, ...) ig_test_case_add(s, name, timeout_s, (const TTest *const[]){__VA_ARGS__, NULL})
+
+struct ig_backend;
+/* The backend a suite's tests run on: IG_TEST_DEVICE=opencl[:P:D] picks another one (default: CPU, 2 threads);
+ * fails the test, naming the error, when it cannot start. */
+struct ig_backend *ig_test_backend_open(void);
+/* Frees *be and sets it to NULL. */
+void ig_test_backend_close(struct ig_backend **be);
 /* Exit status meson reads as "skipped". */
 #define IG_TEST_SKIP 77
 #endif

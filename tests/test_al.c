@@ -7,6 +7,7 @@
 #include "ig_al.h"
 #include "ig_al_internal.h"
 #include "ig_nn.h"
+#include "ig_test_al.h"
 #include "ig_test_util.h"
 
 static double dotv(const double *a, const double *b, int n)
@@ -597,16 +598,8 @@ START_TEST(test_every_method_runs)
     int64_t li[NT], ui[NT], nl, nu;
     ck_assert_int_eq(ig_al_split(NT, 0.6, 3, li, &nl, ui, &nu), IG_OK);
     for (int mi = 0; mi < IG_AL_METHOD_COUNT; mi++) {
-        struct ig_al_params p = ig_al_params_default();
-        p.method = (enum ig_al_method)mi;
-        p.k = 8;
-        p.al_epochs = 2;
-        p.train_epochs = 1;
-        p.batch_size = 16;
-        p.eval_batch = 32;
-        p.lr = 1e-3f;
-        p.gbr_estimators = 10;
-        p.rf_estimators = 10;
+        struct ig_al_params p = ig_test_al_sized((enum ig_al_method)mi, (struct ig_test_al_size){
+                                                     .k = 8, .train_epochs = 1, .gbr_estimators = 10, .lr = 1e-3f});
         p.cv_folds = 2;
         struct ig_model *m;
         ck_assert_int_eq(ig_model_small_cnn(&m, be, TC, TH, TW, NCLS, 5), IG_OK);
@@ -637,25 +630,12 @@ END_TEST
 int main(void)
 {
     Suite *s = suite_create("al");
-    TCase *tc = tcase_create("scores");
-    tcase_add_test(tc, test_scores_match_explicit_vectors);
-    tcase_add_test(tc, test_degenerate_norms);
-    tcase_add_test(tc, test_quantile_like_numpy);
-    tcase_add_test(tc, test_lcs_and_topk);
-    tcase_add_test(tc, test_spearman_and_names);
-    tcase_add_test(tc, test_method_names_and_split);
-    tcase_add_test(tc, test_rank_bin_q1_equals_q3);
-    tcase_add_test(tc, test_reference_subset_draw);
-    tcase_add_test(tc, test_margin_entropy_known_values);
-    tcase_add_test(tc, test_badge_matches_brute_force);
-    tcase_add_test(tc, test_coreset_matches_brute_force);
-    suite_add_tcase(s, tc);
-    TCase *tm = tcase_create("model");
-    tcase_set_timeout(tm, 300);
-    tcase_add_test(tm, test_egl_against_per_class_backward);
-    tcase_add_test(tm, test_regressor_one_class_and_error_cause);
-    tcase_add_test(tm, test_every_method_runs);
-    tcase_add_test(tm, test_running_reference_drifts_with_theta);
-    suite_add_tcase(s, tm);
+    IG_TEST_CASE(s, "scores", 0, test_scores_match_explicit_vectors, test_degenerate_norms, test_quantile_like_numpy,
+                                 test_lcs_and_topk, test_spearman_and_names, test_method_names_and_split,
+                                 test_rank_bin_q1_equals_q3, test_reference_subset_draw,
+                                 test_margin_entropy_known_values, test_badge_matches_brute_force,
+                                 test_coreset_matches_brute_force);
+    IG_TEST_CASE(s, "model", 300, test_egl_against_per_class_backward, test_regressor_one_class_and_error_cause,
+                                  test_every_method_runs, test_running_reference_drifts_with_theta);
     return ig_test_run(s);
 }

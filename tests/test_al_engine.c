@@ -274,10 +274,8 @@ static void check_class_sq(enum ig_al_param_set set)
     ig_model_free(m);
 }
 
-START_TEST(test_engine_class_sq_all) { check_class_sq(IG_AL_PARAMS_ALL); }
-END_TEST
-START_TEST(test_engine_class_sq_conv_linear) { check_class_sq(IG_AL_PARAMS_CONV_LINEAR); }
-END_TEST
+START_TEST(test_engine_class_sq_all) { check_class_sq(IG_AL_PARAMS_ALL); } END_TEST
+START_TEST(test_engine_class_sq_conv_linear) { check_class_sq(IG_AL_PARAMS_CONV_LINEAR); } END_TEST
 
 /* ref_add_batch_scaled(alpha) adds alpha times what ref_add_batch adds (the full:N estimate). */
 START_TEST(test_engine_ref_scaled)
@@ -429,6 +427,15 @@ static struct ig_dataset te_data(void)
     return (struct ig_dataset){.n = NTE, .channels = CH, .height = HH, .width = WW, .images = te_img, .labels = te_lab, .num_classes = NCL};
 }
 
+/* The loop tests' training (seed 1) and test (seed 2) sets */
+static void loop_data(struct ig_dataset *tr, struct ig_dataset *te)
+{
+    make_data(tr_img, tr_lab, NTR, 1);
+    make_data(te_img, te_lab, NTE, 2);
+    *tr = tr_data();
+    *te = te_data();
+}
+
 static struct ig_al_params loop_params(enum ig_al_method method) { return ig_test_al_params(method, 2); }
 
 static struct ig_model *new_model(void)
@@ -453,9 +460,8 @@ static void rm_tmpdir(void)
 
 START_TEST(test_loop_methods_budget_and_sharing)
 {
-    make_data(tr_img, tr_lab, NTR, 1);
-    make_data(te_img, te_lab, NTE, 2);
-    struct ig_dataset tr = tr_data(), te = te_data();
+    struct ig_dataset tr, te;
+    loop_data(&tr, &te);
     int64_t li[NTR], ui[NTR], nli, nui;
     ck_assert_int_eq(ig_al_split(NTR, 0.5, 3, li, &nli, ui, &nui), IG_OK);
     ck_assert_int_eq(nli, 120);
@@ -511,9 +517,8 @@ static int stop_after_first(const struct ig_al_progress *ev, void *user)
 
 START_TEST(test_loop_resume_equals_uninterrupted)
 {
-    make_data(tr_img, tr_lab, NTR, 1);
-    make_data(te_img, te_lab, NTE, 2);
-    struct ig_dataset tr = tr_data(), te = te_data();
+    struct ig_dataset tr, te;
+    loop_data(&tr, &te);
     int64_t li[NTR], ui[NTR], nli, nui;
     ck_assert_int_eq(ig_al_split(NTR, 0.5, 4, li, &nli, ui, &nui), IG_OK);
     make_tmpdir();

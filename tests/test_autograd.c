@@ -14,14 +14,8 @@ enum ig_status ig_ag_check_tables(void);
 
 static struct ig_backend *be;
 
-static void setup(void) { /* IG_TEST_DEVICE=opencl[:P:D] runs the suite on another backend (default: CPU, 2 threads) */
-    const char *dev = getenv("IG_TEST_DEVICE");
-    ck_assert_msg((dev && *dev ? ig_backend_init(dev, &be) : ig_backend_init_cpu(&be, 2)) == IG_OK, "%s", ig_last_error()); }
-static void teardown(void)
-{
-    ig_backend_free(be);
-    be = NULL;
-}
+static void setup(void) { be = ig_test_backend_open(); }
+static void teardown(void) { ig_test_backend_close(&be); }
 
 static struct ig_var *param_from(int ndim, const int64_t *shape, const float *data)
 {
@@ -253,6 +247,15 @@ END_TEST
  * per-sample gradient with reduction SUM. */
 struct hook_data { float *x, *dy; int64_t n, in, out; int calls; };
 
+/* host copies of a hook's input x and grad_output dy (the test frees them) */
+static void hook_copy(const struct ig_layer_grad *lg, float **x, float **dy)
+{
+    *x = malloc(ig_tensor_nbytes(lg->input));
+    *dy = malloc(ig_tensor_nbytes(lg->grad_output));
+    ck_assert_int_eq(ig_tensor_to_host(lg->input, *x, ig_tensor_nbytes(lg->input)), IG_OK);
+    ck_assert_int_eq(ig_tensor_to_host(lg->grad_output, *dy, ig_tensor_nbytes(lg->grad_output)), IG_OK);
+}
+
 static enum ig_status hook(const struct ig_layer_grad *lg, void *user)
 {
     struct hook_data *d = user;
@@ -260,10 +263,7 @@ static enum ig_status hook(const struct ig_layer_grad *lg, void *user)
     d->n = lg->input->shape[0];
     d->in = lg->input->shape[1];
     d->out = lg->grad_output->shape[1];
-    d->x = malloc(ig_tensor_nbytes(lg->input));
-    d->dy = malloc(ig_tensor_nbytes(lg->grad_output));
-    ck_assert_int_eq(ig_tensor_to_host(lg->input, d->x, ig_tensor_nbytes(lg->input)), IG_OK);
-    ck_assert_int_eq(ig_tensor_to_host(lg->grad_output, d->dy, ig_tensor_nbytes(lg->grad_output)), IG_OK);
+    hook_copy(lg, &d->x, &d->dy);
     d->calls++;
     return IG_OK;
 }
@@ -409,10 +409,7 @@ static enum ig_status conv_hook(const struct ig_layer_grad *lg, void *user)
     ck_assert_int_eq(lg->op, IG_AG_OP_CONV2D);
     for (int i = 0; i < 4; i++) d->xs[i] = lg->input->shape[i], d->ys[i] = lg->grad_output->shape[i];
     d->p = lg->conv;
-    d->x = malloc(ig_tensor_nbytes(lg->input));
-    d->dy = malloc(ig_tensor_nbytes(lg->grad_output));
-    ck_assert_int_eq(ig_tensor_to_host(lg->input, d->x, ig_tensor_nbytes(lg->input)), IG_OK);
-    ck_assert_int_eq(ig_tensor_to_host(lg->grad_output, d->dy, ig_tensor_nbytes(lg->grad_output)), IG_OK);
+    hook_copy(lg, &d->x, &d->dy);
     d->calls++;
     return IG_OK;
 }

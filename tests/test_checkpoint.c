@@ -330,8 +330,7 @@ END_TEST
 
 START_TEST(test_corrupt_json)
 {
-    expect_reject("{\"a\": {\"dtype\": \"F32\", \"shape\": [1], \"data_offsets\": [0, 4]", 4, "corrupt JSON",
-                  "byte offset");
+    expect_reject("{\"a\": {\"dtype\": \"F32\", \"shape\": [1], \"data_offsets\": [0, 4]", 4, "corrupt JSON", "byte offset");
     expect_reject("{\"a\": {\"dtype\": \"F32\" \"shape\": [1], \"data_offsets\": [0, 4]}}", 4, "corrupt JSON", NULL);
     expect_reject("[1, 2, 3]                 ", 0, "header does not start", NULL);
     expect_reject("{\"a\": 5}", 0, "'a'", "not a JSON object");
@@ -581,16 +580,9 @@ END_TEST
 int main(void)
 {
     Suite *s = suite_create("checkpoint");
-    TCase *tc = tcase_create("safetensors");
+    TCase *tc = IG_TEST_CASE(s, "safetensors", 120, test_round_trip, test_save_convenience_and_io_errors, test_truncated,
+                             test_corrupt_json, test_offsets_out_of_bounds, test_pytorch_written_file,
+                             test_optim_negative_step);
     tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, test_round_trip);
-    tcase_add_test(tc, test_save_convenience_and_io_errors);
-    tcase_add_test(tc, test_truncated);
-    tcase_add_test(tc, test_corrupt_json);
-    tcase_add_test(tc, test_offsets_out_of_bounds);
-    tcase_add_test(tc, test_pytorch_written_file);
-    tcase_add_test(tc, test_optim_negative_step);
-    suite_add_tcase(s, tc);
     return ig_test_run(s);
 }

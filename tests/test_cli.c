@@ -50,10 +50,6 @@ END_TEST
 int main(void)
 {
     Suite *s = suite_create("cli");
-    TCase *tc = tcase_create("cli");
-    tcase_add_test(tc, test_integers_strict);
-    tcase_add_test(tc, test_numbers_strict);
-    tcase_add_test(tc, test_kill_variable);
-    suite_add_tcase(s, tc);
+    IG_TEST_CASE(s, "cli", 0, test_integers_strict, test_numbers_strict, test_kill_variable);
     return ig_test_run(s);
 }

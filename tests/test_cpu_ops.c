@@ -959,9 +959,7 @@ static Suite *cpu_ops_suite(void)
         add_ops_tests(tc);
         suite_add_tcase(s, tc);
     }
-    TCase *last = tcase_create("coverage");
-    tcase_add_test(last, test_all_ops_covered);
-    suite_add_tcase(s, last);
+    IG_TEST_CASE(s, "coverage", 0, test_all_ops_covered);
     return s;
 }
 

@@ -9,14 +9,8 @@
 
 static struct ig_backend *be;
 
-static void setup(void) { /* IG_TEST_DEVICE=opencl[:P:D] runs the suite on another backend (default: CPU, 2 threads) */
-    const char *dev = getenv("IG_TEST_DEVICE");
-    ck_assert_msg((dev && *dev ? ig_backend_init(dev, &be) : ig_backend_init_cpu(&be, 2)) == IG_OK, "%s", ig_last_error()); }
-static void teardown(void)
-{
-    ig_backend_free(be);
-    be = NULL;
-}
+static void setup(void) { be = ig_test_backend_open(); }
+static void teardown(void) { ig_test_backend_close(&be); }
 
 /* A parameter filled with U(lo, hi) from seed. */
 static struct ig_var *param(int ndim, const int64_t *shape, uint64_t seed, float lo, float hi)
@@ -354,24 +348,10 @@ END_TEST
 int main(void)
 {
     Suite *s = suite_create("gradcheck");
-    TCase *tc = tcase_create("ops");
-    tcase_set_timeout(tc, 120);
+    TCase *tc = IG_TEST_CASE(s, "ops", 120, test_matmul, test_linear, test_conv2d, test_bias_add, test_maxpool2d,
+                                            test_relu, test_batchnorm2d, test_dropout, test_reshape_flatten,
+                                            test_softmax, test_cross_entropy, test_sum_mean, test_add_sub_mul_scale,
+                                            test_row_ops, test_small_network);
     tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, test_matmul);
-    tcase_add_test(tc, test_linear);
-    tcase_add_test(tc, test_conv2d);
-    tcase_add_test(tc, test_bias_add);
-    tcase_add_test(tc, test_maxpool2d);
-    tcase_add_test(tc, test_relu);
-    tcase_add_test(tc, test_batchnorm2d);
-    tcase_add_test(tc, test_dropout);
-    tcase_add_test(tc, test_reshape_flatten);
-    tcase_add_test(tc, test_softmax);
-    tcase_add_test(tc, test_cross_entropy);
-    tcase_add_test(tc, test_sum_mean);
-    tcase_add_test(tc, test_add_sub_mul_scale);
-    tcase_add_test(tc, test_row_ops);
-    tcase_add_test(tc, test_small_network);
-    suite_add_tcase(s, tc);
     return ig_test_run(s);
 }

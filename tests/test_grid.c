@@ -144,12 +144,7 @@ END_TEST
 static Suite *grid_suite(void)
 {
     Suite *s = suite_create("grid");
-    TCase *tc = tcase_create("core");
-    tcase_add_test(tc, test_units_order_and_names);
-    tcase_add_test(tc, test_shards_cover_once);
-    tcase_add_test(tc, test_bad_flags);
-    tcase_add_test(tc, test_eta_run);
-    suite_add_tcase(s, tc);
+    IG_TEST_CASE(s, "core", 0, test_units_order_and_names, test_shards_cover_once, test_bad_flags, test_eta_run);
     return s;
 }
 

@@ -361,16 +361,8 @@ int main(int argc, char **argv)
     if (argc > 1) tool = argv[1];
     if (ig_test_scratch_open("igradv_regress")) return 1;
     Suite *s = suite_create("igradv_regress");
-    TCase *a = tcase_create("arrays");
-    tcase_add_test(a, test_npy_roundtrip_and_header);
-    tcase_add_test(a, test_npy_bad_files);
-    tcase_add_test(a, test_csv_read_write);
-    suite_add_tcase(s, a);
-    TCase *t = tcase_create("tool");
-    tcase_add_test(t, test_tool_gbr_matches_library);
-    tcase_add_test(t, test_tool_rf_csv_matches_library);
-    tcase_add_test(t, test_tool_bad_input);
-    suite_add_tcase(s, t);
+    IG_TEST_CASE(s, "arrays", 0, test_npy_roundtrip_and_header, test_npy_bad_files, test_csv_read_write);
+    IG_TEST_CASE(s, "tool", 0, test_tool_gbr_matches_library, test_tool_rf_csv_matches_library, test_tool_bad_input);
     int rc = ig_test_scratch_close(ig_test_run(s));
     return rc;
 }

@@ -152,10 +152,6 @@ int main(void)
     setenv("IG_TEST_PYTHON", py, 1);
     if (ig_test_scratch_open("lal_plots")) return 1;
     Suite *s = suite_create("lal_plots");
-    TCase *t = tcase_create("figures");
-    tcase_set_timeout(t, 120);
-    tcase_add_test(t, test_figures_from_synthetic_runs);
-    tcase_add_test(t, test_script_bad_folder);
-    suite_add_tcase(s, t);
+    IG_TEST_CASE(s, "figures", 120, test_figures_from_synthetic_runs, test_script_bad_folder);
     return ig_test_scratch_close(ig_test_run(s));
 }

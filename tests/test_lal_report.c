@@ -258,17 +258,9 @@ int main(void)
 {
     if (ig_test_scratch_open("lal_report")) return 1;
     Suite *s = suite_create("lal_report");
-    TCase *st = tcase_create("stats");
-    tcase_add_test(st, test_t975_known_values);
-    tcase_add_test(st, test_ci95_hand_computed);
-    tcase_add_test(st, test_aulc_trapezoid);
-    suite_add_tcase(s, st);
-    TCase *rp = tcase_create("reports");
-    tcase_add_test(rp, test_summary_across_invocations);
-    tcase_add_test(rp, test_results_ci_and_layout);
-    tcase_add_test(rp, test_optional_keys_and_skipped_files);
-    tcase_add_test(rp, test_learning_curve_area);
-    tcase_add_test(rp, test_report_command_usage);
-    suite_add_tcase(s, rp);
+    IG_TEST_CASE(s, "stats", 0, test_t975_known_values, test_ci95_hand_computed, test_aulc_trapezoid);
+    IG_TEST_CASE(s, "reports", 0, test_summary_across_invocations, test_results_ci_and_layout,
+                                  test_optional_keys_and_skipped_files, test_learning_curve_area,
+                                  test_report_command_usage);
     return ig_test_scratch_close(ig_test_run(s));
 }

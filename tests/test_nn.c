@@ -12,14 +12,8 @@
 
 static struct ig_backend *be;
 
-static void setup(void) { /* IG_TEST_DEVICE=opencl[:P:D] runs the suite on another backend (default: CPU, 2 threads) */
-    const char *dev = getenv("IG_TEST_DEVICE");
-    ck_assert_msg((dev && *dev ? ig_backend_init(dev, &be) : ig_backend_init_cpu(&be, 2)) == IG_OK, "%s", ig_last_error()); }
-static void teardown(void)
-{
-    ig_backend_free(be);
-    be = NULL;
-}
+static void setup(void) { be = ig_test_backend_open(); }
+static void teardown(void) { ig_test_backend_close(&be); }
 
 static float *to_host(const struct ig_tensor *t)
 {
@@ -295,11 +289,6 @@ static void optimizer_case(bool adam)
     ig_model_free(m);
 }
 
-START_TEST(test_adam) { optimizer_case(true); }
-END_TEST
-START_TEST(test_sgd) { optimizer_case(false); }
-END_TEST
-
 /* Two identical training steps on a model and on its checkpointed copy give identical
  * parameters: weights, running stats, optimiser moments and step all round-trip. */
 START_TEST(test_checkpoint_roundtrip)
@@ -372,20 +361,15 @@ START_TEST(test_checkpoint_roundtrip)
 }
 END_TEST
 
+START_TEST(test_adam) { optimizer_case(true); } END_TEST
+START_TEST(test_sgd) { optimizer_case(false); } END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("nn");
-    TCase *tc = tcase_create("nn");
-    tcase_set_timeout(tc, 120);
+    TCase *tc = IG_TEST_CASE(s, "nn", 120, test_rng, test_init_distributions, test_paper_cnn_state_dict,
+                                           test_batchnorm_modes, test_dropout_modes, test_adam, test_sgd,
+                                           test_checkpoint_roundtrip);
     tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, test_rng);
-    tcase_add_test(tc, test_init_distributions);
-    tcase_add_test(tc, test_paper_cnn_state_dict);
-    tcase_add_test(tc, test_batchnorm_modes);
-    tcase_add_test(tc, test_dropout_modes);
-    tcase_add_test(tc, test_adam);
-    tcase_add_test(tc, test_sgd);
-    tcase_add_test(tc, test_checkpoint_roundtrip);
-    suite_add_tcase(s, tc);
     return ig_test_run(s);
 }

@@ -747,39 +747,17 @@ END_TEST
 static Suite *opencl_suite(void)
 {
     Suite *s = suite_create("opencl");
-    TCase *ops = tcase_create("ops");
-    tcase_set_timeout(ops, 600);
-    tcase_add_test(ops, test_gemm);
-    tcase_add_test(ops, test_conv2d);
-    tcase_add_test(ops, test_maxpool);
-    tcase_add_test(ops, test_relu);
-    tcase_add_test(ops, test_batchnorm);
-    tcase_add_test(ops, test_dropout);
-    tcase_add_test(ops, test_bias_add);
-    tcase_add_test(ops, test_softmax_xent);
-    tcase_add_test(ops, test_xent_bad_label_is_an_error);
-    tcase_add_test(ops, test_axis_reduce);
-    tcase_add_test(ops, test_elementwise);
-    tcase_add_test(ops, test_argmax_rows);
-    tcase_add_test(ops, test_normalize_u8);
-    tcase_add_test(ops, test_optimizers);
-    tcase_add_test(ops, test_copy_fill);
-    tcase_add_test(ops, test_row_reductions);
-    suite_add_tcase(s, ops);
+    IG_TEST_CASE(s, "ops", 600, test_gemm, test_conv2d, test_maxpool, test_relu, test_batchnorm, test_dropout,
+                                test_bias_add, test_softmax_xent, test_xent_bad_label_is_an_error, test_axis_reduce,
+                                test_elementwise, test_argmax_rows, test_normalize_u8, test_optimizers,
+                                test_copy_fill, test_row_reductions);
     TCase *train = tcase_create("train");
     tcase_set_timeout(train, 600);
     if (!getenv("IGRADV_TEST_SKIP_TRAIN")) tcase_add_test(train, test_paper_cnn_train_steps);
     suite_add_tcase(s, train);
-    TCase *infra = tcase_create("infra");
-    tcase_set_timeout(infra, 300);
-    tcase_add_test(infra, test_build_failure);
-    tcase_add_test(infra, test_error_names);
-    tcase_add_test(infra, test_program_cache);
-    tcase_add_test(infra, test_devices_and_selection);
-    tcase_add_test(infra, test_errors_are_values);
-    tcase_add_test(infra, test_profiling);
-    tcase_add_test(infra, test_device_memory_balance);
-    suite_add_tcase(s, infra);
+    IG_TEST_CASE(s, "infra", 300, test_build_failure, test_error_names, test_program_cache,
+                                  test_devices_and_selection, test_errors_are_values, test_profiling,
+                                  test_device_memory_balance);
     return s;
 }
 

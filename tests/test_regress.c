@@ -1,5 +1,6 @@
 /* Check suite for regress/: known answers, bad input, save/load, and quality against scikit-learn fixtures. */
 #include "ig_regress.h"
+#include "ig_test_regress_data.h"
 #include "ig_test_util.h"
 #include "ig_util.h"
 #include <check.h>
@@ -23,8 +24,7 @@ static void gen_friedman(uint8_t *x, float *xf, float *y, size_t n, uint64_t see
     uint64_t s = seed;
     for (size_t i = 0; i < n; i++) {
         uint8_t *r = x + i * FD;
-        for (int j = 0; j < FD; j++) r[j] = (uint8_t)(ig_splitmix64_next(&s) >> 56);
-        double v = unif(&s);
+        double v = ig_test_regress_row(r, FD, &s);
         for (int j = 0; j < FD; j++) xf[i * FD + j] = (float)(((double)r[j] + unif(&s)) / 256.0);
         double u[5], e = 2.0 * v - 1.0;
         for (int j = 0; j < 5; j++) u[j] = r[j] / 255.0;
@@ -33,20 +33,17 @@ static void gen_friedman(uint8_t *x, float *xf, float *y, size_t n, uint64_t see
     }
 }
 
-#define CD 3072
-static void gen_cifar_like(uint8_t *x, float *y, int32_t *lab, size_t n, uint64_t seed)
+#define CD IG_TEST_CIFAR_LIKE_D
+
+/* GBR parameters of a single tree of depth max_depth with learning rate 1 (its leaves are the answer) */
+static struct ig_gbr_params one_tree(enum ig_gbr_loss loss, int max_depth)
 {
-    uint64_t s = seed;
-    for (size_t i = 0; i < n; i++) {
-        uint8_t *r = x + i * CD;
-        for (size_t j = 0; j < CD; j++) r[j] = (uint8_t)(ig_splitmix64_next(&s) >> 56);
-        double v = unif(&s);
-        double u100 = r[100] / 255.0, u1000 = r[1000] / 255.0, u2000 = r[2000] / 255.0;
-        double u3000 = r[3000] / 255.0, u1500 = r[1500] / 255.0, e = 2.0 * v - 1.0;
-        y[i] = (float)(2.0 * u100 + sin(6.0 * u1000) + (u2000 > 0.5 ? 1.0 : 0.0) + u3000 * u1500 +
-                       0.3 * e * e * e);
-        lab[i] = y[i] < 1.3f ? 0 : y[i] < 2.2f ? 1 : 2;
-    }
+    struct ig_gbr_params p = ig_gbr_params_default();
+    p.loss = loss;
+    p.n_estimators = 1;
+    p.learning_rate = 1.0;
+    p.max_depth = max_depth;
+    return p;
 }
 
 static double mae(const float *p, const float *y, size_t n)
@@ -93,11 +90,7 @@ START_TEST(test_gbr_one_split)
     /* y = [0,0,1,1] on x = 0..3: init 0.5, one split at 1.5, leaves -0.5 / +0.5 */
     const uint8_t x[4] = {0, 1, 2, 3};
     const float y[4] = {0, 0, 1, 1};
-    struct ig_gbr_params p = ig_gbr_params_default();
-    p.loss = IG_GBR_LOSS_SQUARED_ERROR;
-    p.n_estimators = 1;
-    p.learning_rate = 1.0;
-    p.max_depth = 1;
+    struct ig_gbr_params p = one_tree(IG_GBR_LOSS_SQUARED_ERROR, 1);
     struct ig_gbr *m = NULL;
     ck_assert_int_eq(ig_gbr_fit_u8(&m, x, 4, 1, y, &p), IG_REGRESS_OK);
     ck_assert_double_eq_tol(ig_gbr_init_value(m), 0.5, 1e-12);
@@ -132,10 +125,7 @@ START_TEST(test_gbr_lad_median_leaf)
      * right {-1,0,1,94} -> 0; predictions 2 and 6 */
     const uint8_t x[7] = {0, 0, 0, 1, 1, 1, 1};
     const float y[7] = {1, 2, 10, 5, 6, 7, 100};
-    struct ig_gbr_params p = ig_gbr_params_default();
-    p.n_estimators = 1;
-    p.learning_rate = 1.0;
-    p.max_depth = 1;
+    struct ig_gbr_params p = one_tree(IG_GBR_LOSS_ABSOLUTE_ERROR, 1);
     struct ig_gbr *m = NULL;
     ck_assert_int_eq(ig_gbr_fit_u8(&m, x, 7, 1, y, &p), IG_REGRESS_OK);
     ck_assert_double_eq_tol(ig_gbr_init_value(m), 6.0, 1e-12);
@@ -178,11 +168,7 @@ START_TEST(test_gbr_depth_limit_and_min_leaf)
     uint8_t x[12];
     for (int i = 0; i < 12; i++) x[i] = (uint8_t)i;
     const float y[12] = {0, 0, 0, 5, 5, 5, 1, 1, 1, 9, 9, 9};
-    struct ig_gbr_params p = ig_gbr_params_default();
-    p.loss = IG_GBR_LOSS_SQUARED_ERROR;
-    p.n_estimators = 1;
-    p.learning_rate = 1.0;
-    p.max_depth = 2;
+    struct ig_gbr_params p = one_tree(IG_GBR_LOSS_SQUARED_ERROR, 2);
     struct ig_gbr *m = NULL;
     float out[12];
     const float want[12] = {0, 0, 0, 3, 3, 3, 3, 3, 3, 9, 9, 9};
@@ -806,8 +792,8 @@ START_TEST(test_quality_cifar_like)
     float *ya = malloc(NA * sizeof(float)), *yb = malloc(NB * sizeof(float));
     int32_t *la = malloc(NA * sizeof(int32_t)), *lb = malloc(NB * sizeof(int32_t));
     float *pr = malloc(3 * NB * sizeof(float));
-    gen_cifar_like(xa, ya, la, NA, 1);
-    gen_cifar_like(xb, yb, lb, NB, 2);
+    ig_test_gen_cifar_like(xa, ya, la, NA, 1);
+    ig_test_gen_cifar_like(xb, yb, lb, NB, 2);
     json_t *fx = fixture_json();
     json_t *head = json_object_get(fx, "cifar_like_y_test_head");
     for (int i = 0; i < 4; i++) /* the generator matches the script's */
@@ -857,28 +843,13 @@ END_TEST
 static Suite *regress_suite(void)
 {
     Suite *s = suite_create("regress");
-    TCase *k = tcase_create("known");
-    tcase_add_test(k, test_gbr_one_split);
-    tcase_add_test(k, test_gbr_lad_median_leaf);
-    tcase_add_test(k, test_gbr_depth_limit_and_min_leaf);
-    tcase_add_test(k, test_rf_known);
-    tcase_add_test(k, test_u8_equals_integer_f32);
-    suite_add_tcase(s, k);
-    TCase *io = tcase_create("io");
-    tcase_add_test(io, test_save_load_roundtrip);
-    tcase_add_test(io, test_corrupt_files);
-    tcase_add_test(io, test_bad_input);
-    tcase_add_test(io, test_load_error_wraps_cause);
-    tcase_add_test(io, test_gbr_load_checks_tree_count_and_seed);
-    tcase_add_test(io, test_last_status_keeps_cause);
-    tcase_add_test(io, test_rf_f32_regressor_and_accessors);
-    tcase_add_test(io, test_to_json_matches_save);
-    suite_add_tcase(s, io);
-    TCase *q = tcase_create("quality");
-    tcase_set_timeout(q, 300);
-    tcase_add_test(q, test_quality_friedman);
-    tcase_add_test(q, test_quality_cifar_like);
-    suite_add_tcase(s, q);
+    IG_TEST_CASE(s, "known", 0, test_gbr_one_split, test_gbr_lad_median_leaf, test_gbr_depth_limit_and_min_leaf,
+                                test_rf_known, test_u8_equals_integer_f32);
+    IG_TEST_CASE(s, "io", 0, test_save_load_roundtrip, test_corrupt_files, test_bad_input,
+                             test_load_error_wraps_cause, test_gbr_load_checks_tree_count_and_seed,
+                             test_last_status_keeps_cause, test_rf_f32_regressor_and_accessors,
+                             test_to_json_matches_save);
+    IG_TEST_CASE(s, "quality", 300, test_quality_friedman, test_quality_cifar_like);
     return s;
 }
 

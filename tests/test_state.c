@@ -318,13 +318,9 @@ END_TEST
 int main(void)
 {
     Suite *s = suite_create("state");
-    TCase *tc = tcase_create("state");
+    TCase *tc = IG_TEST_CASE(s, "state", 0, test_valid_state_roundtrips, test_each_damaged_field_is_named,
+                                            test_text_edits_and_checksum, test_clean_removes_only_debris,
+                                            test_settings_and_init_sidecar);
     tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, test_valid_state_roundtrips);
-    tcase_add_test(tc, test_each_damaged_field_is_named);
-    tcase_add_test(tc, test_text_edits_and_checksum);
-    tcase_add_test(tc, test_clean_removes_only_debris);
-    tcase_add_test(tc, test_settings_and_init_sidecar);
-    suite_add_tcase(s, tc);
     return ig_test_run(s);
 }

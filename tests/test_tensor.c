@@ -54,12 +54,17 @@ START_TEST(test_roundtrip_and_strides)
 }
 END_TEST
 
+/* host[i] = i for the rows x cols elements, and an f32 tensor [rows, cols] holding them */
+static struct ig_tensor *iota_2d(int64_t rows, int64_t cols, float *host)
+{
+    for (int64_t i = 0; i < rows * cols; i++) host[i] = (float)i;
+    return ig_tensor_from_host(be, IG_DTYPE_F32, 2, (const int64_t[]){rows, cols}, host);
+}
+
 START_TEST(test_reshape)
 {
-    int64_t shape[2] = {4, 6};
     float host[24];
-    for (int i = 0; i < 24; i++) host[i] = (float)i;
-    struct ig_tensor *t = ig_tensor_from_host(be, IG_DTYPE_F32, 2, shape, host);
+    struct ig_tensor *t = iota_2d(4, 6, host);
     int64_t s3[3] = {2, -1, 3};
     struct ig_tensor *r = ig_tensor_reshape(t, 3, s3);
     ck_assert_ptr_nonnull(r);
@@ -89,10 +94,8 @@ END_TEST
 
 START_TEST(test_slice_shares_buffer)
 {
-    int64_t shape[2] = {5, 3};
     float host[15];
-    for (int i = 0; i < 15; i++) host[i] = (float)i;
-    struct ig_tensor *t = ig_tensor_from_host(be, IG_DTYPE_F32, 2, shape, host);
+    struct ig_tensor *t = iota_2d(5, 3, host);
     struct ig_tensor *s = ig_tensor_slice(t, 1, 3);
     ck_assert_ptr_nonnull(s);
     ck_assert_int_eq(s->shape[0], 3);
@@ -123,10 +126,8 @@ END_TEST
 
 START_TEST(test_transpose_contiguous)
 {
-    int64_t shape[2] = {3, 4};
     float host[12];
-    for (int i = 0; i < 12; i++) host[i] = (float)i;
-    struct ig_tensor *t = ig_tensor_from_host(be, IG_DTYPE_F32, 2, shape, host);
+    struct ig_tensor *t = iota_2d(3, 4, host);
     struct ig_tensor *tr = ig_tensor_transpose(t, 0, 1);
     ck_assert_int_eq(tr->shape[0], 4);
     ck_assert_int_eq(tr->stride[0], 1);
@@ -309,19 +310,11 @@ END_TEST
 int main(void)
 {
     Suite *s = suite_create("tensor");
-    TCase *tc = tcase_create("core");
+    TCase *tc = IG_TEST_CASE(s, "core", 0, test_dtype_sizes, test_roundtrip_and_strides, test_reshape,
+                                           test_slice_shares_buffer, test_transpose_contiguous,
+                                           test_gemm_transpose_views, test_pool_reuses_buffers, test_bad_arguments,
+                                           test_fill_and_zeros_all_dtypes, test_backend_selection,
+                                           test_op_names_and_profile);
     tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, test_dtype_sizes);
-    tcase_add_test(tc, test_roundtrip_and_strides);
-    tcase_add_test(tc, test_reshape);
-    tcase_add_test(tc, test_slice_shares_buffer);
-    tcase_add_test(tc, test_transpose_contiguous);
-    tcase_add_test(tc, test_gemm_transpose_views);
-    tcase_add_test(tc, test_pool_reuses_buffers);
-    tcase_add_test(tc, test_bad_arguments);
-    tcase_add_test(tc, test_fill_and_zeros_all_dtypes);
-    tcase_add_test(tc, test_backend_selection);
-    tcase_add_test(tc, test_op_names_and_profile);
-    suite_add_tcase(s, tc);
     return ig_test_run(s);
 }

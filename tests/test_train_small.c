@@ -37,17 +37,14 @@ static void make_task(void)
 
 static void setup(void)
 {
-    /* IG_TEST_DEVICE=opencl[:P:D] runs the suite on another backend (default: CPU, 2 threads) */
-    const char *dev = getenv("IG_TEST_DEVICE");
-    ck_assert_msg((dev && *dev ? ig_backend_init(dev, &be) : ig_backend_init_cpu(&be, 2)) == IG_OK, "%s", ig_last_error());
+    be = ig_test_backend_open();
     make_task();
 }
 
 static void teardown(void)
 {
     free(images);
-    ig_backend_free(be);
-    be = NULL;
+    ig_test_backend_close(&be);
 }
 
 /* Train for up to max_epochs of shuffled minibatches; returns the epoch at which the
@@ -100,20 +97,32 @@ static int train(struct ig_model *m, struct ig_optim *opt, int max_epochs, float
     return reached;
 }
 
+/* Adam (lr 3e-3) on m for up to 40 epochs: its optimiser, the epoch of 100% accuracy and the losses (see train) */
+struct adam_run {
+    struct ig_optim *opt;
+    int epoch;
+    float l0, l1;
+};
+
+static struct adam_run train_adam(struct ig_model *m)
+{
+    struct adam_run r;
+    struct ig_adam_params ap = ig_adam_params_default();
+    ap.lr = 3e-3f;
+    ck_assert_int_eq(ig_optim_adam_new(&r.opt, m, ap), IG_OK);
+    r.epoch = train(m, r.opt, 40, &r.l0, &r.l1);
+    return r;
+}
+
 START_TEST(test_mlp_adam)
 {
     struct ig_model *m;
-    struct ig_optim *opt;
     ck_assert_int_eq(ig_model_mlp(&m, be, C * H * W, 32, K, 7), IG_OK);
-    struct ig_adam_params ap = ig_adam_params_default();
-    ap.lr = 3e-3f;
-    ck_assert_int_eq(ig_optim_adam_new(&opt, m, ap), IG_OK);
-    float l0, l1;
-    int epoch = train(m, opt, 40, &l0, &l1);
-    ck_assert_msg(epoch >= 0, "MLP did not reach 100%% training accuracy (loss %g -> %g)", l0, l1);
-    ck_assert(epoch == 0 || l1 < l0);
-    ck_assert_int_eq(ig_optim_steps(opt), (int64_t)(epoch + 1) * (N / BATCH));
-    ig_optim_free(opt);
+    struct adam_run r = train_adam(m);
+    ck_assert_msg(r.epoch >= 0, "MLP did not reach 100%% training accuracy (loss %g -> %g)", r.l0, r.l1);
+    ck_assert(r.epoch == 0 || r.l1 < r.l0);
+    ck_assert_int_eq(ig_optim_steps(r.opt), (int64_t)(r.epoch + 1) * (N / BATCH));
+    ig_optim_free(r.opt);
     ig_model_free(m);
 }
 END_TEST
@@ -138,16 +147,11 @@ END_TEST
 START_TEST(test_small_cnn_adam)
 {
     struct ig_model *m;
-    struct ig_optim *opt;
     ck_assert_int_eq(ig_model_small_cnn(&m, be, C, H, W, K, 9), IG_OK);
-    struct ig_adam_params ap = ig_adam_params_default();
-    ap.lr = 3e-3f;
-    ck_assert_int_eq(ig_optim_adam_new(&opt, m, ap), IG_OK);
-    float l0, l1;
-    int epoch = train(m, opt, 40, &l0, &l1);
-    ck_assert_msg(epoch >= 0, "small CNN did not reach 100%% training accuracy (loss %g -> %g)", l0, l1);
-    ck_assert(epoch == 0 || l1 < l0);
-    ig_optim_free(opt);
+    struct adam_run r = train_adam(m);
+    ck_assert_msg(r.epoch >= 0, "small CNN did not reach 100%% training accuracy (loss %g -> %g)", r.l0, r.l1);
+    ck_assert(r.epoch == 0 || r.l1 < r.l0);
+    ig_optim_free(r.opt);
     ig_model_free(m);
 }
 END_TEST
@@ -155,12 +159,7 @@ END_TEST
 int main(void)
 {
     Suite *s = suite_create("train_small");
-    TCase *tc = tcase_create("synthetic");
-    tcase_set_timeout(tc, 300);
+    TCase *tc = IG_TEST_CASE(s, "synthetic", 300, test_mlp_adam, test_mlp_sgd, test_small_cnn_adam);
     tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, test_mlp_adam);
-    tcase_add_test(tc, test_mlp_sgd);
-    tcase_add_test(tc, test_small_cnn_adam);
-    suite_add_tcase(s, tc);
     return ig_test_run(s);
 }

@@ -46,13 +46,20 @@ static const char *listing(void)
 
 /* ------------------------------------------------------------------ atomic writer */
 
+/* The scratch file name holding "old", and an atomic writer over it that has written text (not committed) */
+static const char *open_over_old(struct ig_atomic_file *af, const char *name, const char *text)
+{
+    const char *path = ig_test_in(name);
+    ig_test_write_str(path, "old");
+    ck_assert_int_eq(ig_atomic_open(af, path), IG_OK);
+    fputs(text, af->fp);
+    return path;
+}
+
 START_TEST(test_atomic_commit_replaces_target)
 {
-    const char *path = ig_test_in("run.json");
-    ig_test_write_str(path, "old");
     struct ig_atomic_file af;
-    ck_assert_int_eq(ig_atomic_open(&af, path), IG_OK);
-    fputs("new contents", af.fp);
+    const char *path = open_over_old(&af, "run.json", "new contents");
     /* until commit the target is the old file and the data sits in a temporary beside it */
     ck_assert_str_eq(get(path), "old");
     const char *base = strrchr(af.tmp, '/') + 1;
@@ -79,11 +86,8 @@ END_TEST
 
 START_TEST(test_atomic_abort_keeps_target)
 {
-    const char *path = ig_test_in("summary.csv");
-    ig_test_write_str(path, "old");
     struct ig_atomic_file af;
-    ck_assert_int_eq(ig_atomic_open(&af, path), IG_OK);
-    fputs("half a row,", af.fp);
+    const char *path = open_over_old(&af, "summary.csv", "half a row,");
     ig_atomic_abort(&af);
     ig_atomic_abort(&af);                   /* twice is harmless */
     ck_assert_str_eq(get(path), "old");
@@ -289,20 +293,10 @@ END_TEST
 int main(void)
 {
     Suite *s = suite_create("util");
-    TCase *tc = tcase_create("atomic");
+    TCase *tc = IG_TEST_CASE(s, "atomic", 0, test_atomic_commit_replaces_target, test_atomic_abort_keeps_target,
+                                             test_atomic_failures, test_atomic_tmp_names, test_atomic_clean_dir);
     tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, test_atomic_commit_replaces_target);
-    tcase_add_test(tc, test_atomic_abort_keeps_target);
-    tcase_add_test(tc, test_atomic_failures);
-    tcase_add_test(tc, test_atomic_tmp_names);
-    tcase_add_test(tc, test_atomic_clean_dir);
-    suite_add_tcase(s, tc);
-    TCase *tr = tcase_create("rng");
-    tcase_add_test(tr, test_splitmix64_stream);
-    tcase_add_test(tr, test_xoshiro_stream);
-    tcase_add_test(tr, test_rng_uniformity);
-    tcase_add_test(tr, test_rng_fill_uniform);
-    tcase_add_test(tr, test_error_text);
-    suite_add_tcase(s, tr);
+    IG_TEST_CASE(s, "rng", 0, test_splitmix64_stream, test_xoshiro_stream, test_rng_uniformity, test_rng_fill_uniform,
+                              test_error_text);
     return ig_test_run(s);
 }

@@ -286,11 +286,46 @@ static void zero(float *p, int64_t n)
     for (int64_t i = 0; i < n; i++) p[i] = 0.0f;
 }
 
+/* The arrays of one forward or data-gradient pass: in (x or dy), w, the optional bias, out (y or dx). */
+struct conv_io {
+    const float *in, *w, *bias;
+    float *out;
+};
+
+/* One range [lo, hi) of images, working in its own scratch slice col. */
+typedef void (*conv_range_fn)(const struct conv_geom *g, const struct conv_plan *pl, const struct conv_io *io, float *col,
+                              int64_t lo, int64_t hi);
+
+/* Runs range over all N images: in one call with threaded BLAS, or in chunks of pl.nb images spread over
+ * OpenMP threads with single-threaded BLAS, each thread on its own scratch slice. */
+static enum ig_status run_chunks(struct ig_backend *be, const struct conv_geom *g, conv_range_fn range,
+                                 const struct conv_io *io)
+{
+    struct conv_plan pl = plan(g);
+    float *scr = ig_backend_scratch(be, (size_t)(pl.per_thread * pl.nth) * sizeof(float));
+    if (!scr) return IG_ERR_OOM;
+    if (pl.blas_threads) {
+        range(g, &pl, io, scr, 0, g->N);
+        return IG_OK;
+    }
+    int saved = ig_cpu_blas_single_begin();
+    int64_t chunks = (g->N + pl.nb - 1) / pl.nb;
+    IG_OMP(omp parallel for schedule(dynamic, 1) num_threads(pl.nth))
+    for (int64_t ch = 0; ch < chunks; ch++) {
+        int64_t lo = ch * pl.nb, hi = lo + pl.nb < g->N ? lo + pl.nb : g->N;
+        range(g, &pl, io, scr + ig_cpu_thread_id() * pl.per_thread, lo, hi);
+    }
+    ig_cpu_blas_single_end(saved);
+    return IG_OK;
+}
+
 /* ---------------------------------------------------------------- forward */
 
-static void fwd_range(const struct conv_geom *g, const struct conv_plan *pl, const float *x, const float *w,
-                      const float *b, float *y, float *col, int64_t lo, int64_t hi)
+static void fwd_range(const struct conv_geom *g, const struct conv_plan *pl, const struct conv_io *io, float *col,
+                      int64_t lo, int64_t hi)
 {
+    const float *x = io->in, *w = io->w, *b = io->bias;
+    float *y = io->out;
     float *ybuf = col + g->K * pl->nb * g->P;
     for (int64_t n0 = lo; n0 < hi; n0 += pl->nb) {
         int64_t cnt = hi - n0 < pl->nb ? hi - n0 : pl->nb;
@@ -321,37 +356,28 @@ enum ig_status IG_ISA_FN(ig_cpu_conv2d_fwd)(struct ig_backend *be, const struct 
     }
     if (use_winograd(be, g.C, g.O, &g, g.ph, g.pw, g.Ho, g.Wo))
         return IG_ISA_FN(ig_cpu_winograd_conv)(be, x, g.N, g.C, g.H, g.W, w, false, g.O, g.ph, g.pw, b, y, g.Ho, g.Wo);
-    struct conv_plan pl = plan(&g);
-    float *scr = ig_backend_scratch(be, (size_t)(pl.per_thread * pl.nth) * sizeof(float));
-    if (!scr) return IG_ERR_OOM;
-    if (pl.blas_threads) {
-        fwd_range(&g, &pl, x, w, b, y, scr, 0, g.N);
-        return IG_OK;
-    }
-    int saved = ig_cpu_blas_single_begin();
-    int64_t chunks = (g.N + pl.nb - 1) / pl.nb;
-    IG_OMP(omp parallel for schedule(dynamic, 1) num_threads(pl.nth))
-    for (int64_t ch = 0; ch < chunks; ch++) {
-        int64_t lo = ch * pl.nb, hi = lo + pl.nb < g.N ? lo + pl.nb : g.N;
-        fwd_range(&g, &pl, x, w, b, y, scr + ig_cpu_thread_id() * pl.per_thread, lo, hi);
-    }
-    ig_cpu_blas_single_end(saved);
-    return IG_OK;
+    return run_chunks(be, &g, fwd_range, &(struct conv_io){x, w, b, y});
 }
 
 /* ---------------------------------------------------------------- backward data */
 
-static void bwd_data_range(const struct conv_geom *g, const struct conv_plan *pl, const float *dy, const float *w,
-                           float *dx, float *dcol, int64_t lo, int64_t hi)
+/* dy of images [n0, n0 + cnt) as one [O, cnt*P] block: dy itself for one image, else gathered into buf */
+static const float *dy_block(const struct conv_geom *g, const float *dy, int64_t n0, int64_t cnt, float *buf)
 {
+    if (cnt <= 1) return dy + n0 * g->O * g->P;
+    gather_images(g, dy, n0, cnt, buf);
+    return buf;
+}
+
+static void bwd_data_range(const struct conv_geom *g, const struct conv_plan *pl, const struct conv_io *io, float *dcol,
+                           int64_t lo, int64_t hi)
+{
+    const float *dy = io->in, *w = io->w;
+    float *dx = io->out;
     float *dyb = dcol + g->K * pl->nb * g->P;
     for (int64_t n0 = lo; n0 < hi; n0 += pl->nb) {
         int64_t cnt = hi - n0 < pl->nb ? hi - n0 : pl->nb;
-        const float *dys = dy + n0 * g->O * g->P;
-        if (cnt > 1) {
-            gather_images(g, dy, n0, cnt, dyb);
-            dys = dyb;
-        }
+        const float *dys = dy_block(g, dy, n0, cnt, dyb);
         /* dcol[K, cnt*P] = w^T[K, O] dy[O, cnt*P] */
         sgemm(true, false, g->K, cnt * g->P, g->O, w, g->K, dys, cnt * g->P, 0.0f, dcol, cnt * g->P);
         col2im(g, dcol, n0, cnt, dx);
@@ -372,22 +398,7 @@ enum ig_status IG_ISA_FN(ig_cpu_conv2d_bwd_data)(struct ig_backend *be, const st
     if (use_winograd(be, g.O, g.C, &g, 2 - g.ph, 2 - g.pw, g.H, g.W))
         return IG_ISA_FN(ig_cpu_winograd_conv)(be, dy, g.N, g.O, g.Ho, g.Wo, w, true, g.C, 2 - g.ph, 2 - g.pw, NULL, dx,
                                                g.H, g.W);
-    struct conv_plan pl = plan(&g);
-    float *scr = ig_backend_scratch(be, (size_t)(pl.per_thread * pl.nth) * sizeof(float));
-    if (!scr) return IG_ERR_OOM;
-    if (pl.blas_threads) {
-        bwd_data_range(&g, &pl, dy, w, dx, scr, 0, g.N);
-        return IG_OK;
-    }
-    int saved = ig_cpu_blas_single_begin();
-    int64_t chunks = (g.N + pl.nb - 1) / pl.nb;
-    IG_OMP(omp parallel for schedule(dynamic, 1) num_threads(pl.nth))
-    for (int64_t ch = 0; ch < chunks; ch++) {
-        int64_t lo = ch * pl.nb, hi = lo + pl.nb < g.N ? lo + pl.nb : g.N;
-        bwd_data_range(&g, &pl, dy, w, dx, scr + ig_cpu_thread_id() * pl.per_thread, lo, hi);
-    }
-    ig_cpu_blas_single_end(saved);
-    return IG_OK;
+    return run_chunks(be, &g, bwd_data_range, &(struct conv_io){dy, w, NULL, dx});
 }
 
 /* ---------------------------------------------------------------- backward weight */
@@ -403,11 +414,7 @@ static void bwd_weight_range(const struct conv_geom *g, const struct conv_plan *
     }
     for (int64_t n0 = lo; n0 < hi; n0 += pl->nb) {
         int64_t cnt = hi - n0 < pl->nb ? hi - n0 : pl->nb;
-        const float *dys = dy + n0 * g->O * g->P;
-        if (cnt > 1) {
-            gather_images(g, dy, n0, cnt, dyb);
-            dys = dyb;
-        }
+        const float *dys = dy_block(g, dy, n0, cnt, dyb);
         im2col(g, x, n0, cnt, col);
         sgemm(false, true, g->O, g->K, cnt * g->P, dys, cnt * g->P, col, cnt * g->P, n0 == lo && !accumulate ? 0.0f : 1.0f,
               dw, g->K);

@@ -2,27 +2,37 @@
 #include "ig_cpu_util.h"
 #include <string.h>
 
-enum ig_status IG_ISA_FN(ig_cpu_relu_fwd)(struct ig_backend *be, const struct ig_op_call *call)
-{
-    (void)be;
-    float *y = ig_cpu_f32(call->t[0]);
-    const float *x = ig_cpu_f32(call->t[1]);
-    int64_t n = ig_cpu_numel(call->t[1]);
-    IG_OMP(omp parallel for simd schedule(dynamic, 8192) if (n > IG_CPU_PAR_MIN))
-    for (int64_t i = 0; i < n; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
-    return IG_OK;
-}
+/* The kernels below are one flat loop over n contiguous elements each: out[i] = EXPR, where EXPR may read
+ * x[i] (t[1]), a second input y[i] (t[2], MAP2 only) and the scalar a (p.alpha, MAP1 only). The loop and its
+ * OpenMP clause are the same for all of them; only the expression differs. */
+#define IG_CPU_MAP1(fn, expr)                                                                                   \
+    enum ig_status IG_ISA_FN(fn)(struct ig_backend *be, const struct ig_op_call *call)                          \
+    {                                                                                                           \
+        (void)be;                                                                                               \
+        float *out = ig_cpu_f32(call->t[0]);                                                                    \
+        const float *x = ig_cpu_f32(call->t[1]);                                                                \
+        float a = call->p.alpha;                                                                                \
+        (void)a;                                                                                                \
+        int64_t n = ig_cpu_numel(call->t[0]);                                                                   \
+        IG_OMP(omp parallel for simd schedule(dynamic, 8192) if (n > IG_CPU_PAR_MIN))                           \
+        for (int64_t i = 0; i < n; i++) out[i] = (expr);                                                        \
+        return IG_OK;                                                                                           \
+    }
+#define IG_CPU_MAP2(fn, expr)                                                                                   \
+    enum ig_status IG_ISA_FN(fn)(struct ig_backend *be, const struct ig_op_call *call)                          \
+    {                                                                                                           \
+        (void)be;                                                                                               \
+        float *out = ig_cpu_f32(call->t[0]);                                                                    \
+        const float *x = ig_cpu_f32(call->t[1]), *y = ig_cpu_f32(call->t[2]);                                   \
+        int64_t n = ig_cpu_numel(call->t[0]);                                                                   \
+        IG_OMP(omp parallel for simd schedule(dynamic, 8192) if (n > IG_CPU_PAR_MIN))                           \
+        for (int64_t i = 0; i < n; i++) out[i] = (expr);                                                        \
+        return IG_OK;                                                                                           \
+    }
 
-enum ig_status IG_ISA_FN(ig_cpu_relu_bwd)(struct ig_backend *be, const struct ig_op_call *call)
-{
-    (void)be;
-    float *dx = ig_cpu_f32(call->t[0]);
-    const float *dy = ig_cpu_f32(call->t[1]), *y = ig_cpu_f32(call->t[2]);
-    int64_t n = ig_cpu_numel(call->t[1]);
-    IG_OMP(omp parallel for simd schedule(dynamic, 8192) if (n > IG_CPU_PAR_MIN))
-    for (int64_t i = 0; i < n; i++) dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
-    return IG_OK;
-}
+IG_CPU_MAP1(ig_cpu_relu_fwd, x[i] > 0.0f ? x[i] : 0.0f)
+/* relu_bwd: t[1] = dy, t[2] = y (the forward output) */
+IG_CPU_MAP2(ig_cpu_relu_bwd, y[i] > 0.0f ? x[i] : 0.0f)
 
 enum ig_status IG_ISA_FN(ig_cpu_dropout_fwd)(struct ig_backend *be, const struct ig_op_call *call)
 {
@@ -71,62 +81,11 @@ enum ig_status IG_ISA_FN(ig_cpu_bias_add)(struct ig_backend *be, const struct ig
     return IG_OK;
 }
 
-enum ig_status IG_ISA_FN(ig_cpu_add)(struct ig_backend *be, const struct ig_op_call *call)
-{
-    (void)be;
-    float *z = ig_cpu_f32(call->t[0]);
-    const float *x = ig_cpu_f32(call->t[1]), *y = ig_cpu_f32(call->t[2]);
-    int64_t n = ig_cpu_numel(call->t[0]);
-    IG_OMP(omp parallel for simd schedule(dynamic, 8192) if (n > IG_CPU_PAR_MIN))
-    for (int64_t i = 0; i < n; i++) z[i] = x[i] + y[i];
-    return IG_OK;
-}
-
-enum ig_status IG_ISA_FN(ig_cpu_sub)(struct ig_backend *be, const struct ig_op_call *call)
-{
-    (void)be;
-    float *z = ig_cpu_f32(call->t[0]);
-    const float *x = ig_cpu_f32(call->t[1]), *y = ig_cpu_f32(call->t[2]);
-    int64_t n = ig_cpu_numel(call->t[0]);
-    IG_OMP(omp parallel for simd schedule(dynamic, 8192) if (n > IG_CPU_PAR_MIN))
-    for (int64_t i = 0; i < n; i++) z[i] = x[i] - y[i];
-    return IG_OK;
-}
-
-enum ig_status IG_ISA_FN(ig_cpu_mul)(struct ig_backend *be, const struct ig_op_call *call)
-{
-    (void)be;
-    float *z = ig_cpu_f32(call->t[0]);
-    const float *x = ig_cpu_f32(call->t[1]), *y = ig_cpu_f32(call->t[2]);
-    int64_t n = ig_cpu_numel(call->t[0]);
-    IG_OMP(omp parallel for simd schedule(dynamic, 8192) if (n > IG_CPU_PAR_MIN))
-    for (int64_t i = 0; i < n; i++) z[i] = x[i] * y[i];
-    return IG_OK;
-}
-
-enum ig_status IG_ISA_FN(ig_cpu_scale)(struct ig_backend *be, const struct ig_op_call *call)
-{
-    (void)be;
-    float *y = ig_cpu_f32(call->t[0]);
-    const float *x = ig_cpu_f32(call->t[1]);
-    float a = call->p.alpha;
-    int64_t n = ig_cpu_numel(call->t[0]);
-    IG_OMP(omp parallel for simd schedule(dynamic, 8192) if (n > IG_CPU_PAR_MIN))
-    for (int64_t i = 0; i < n; i++) y[i] = a * x[i];
-    return IG_OK;
-}
-
-enum ig_status IG_ISA_FN(ig_cpu_axpy)(struct ig_backend *be, const struct ig_op_call *call)
-{
-    (void)be;
-    float *y = ig_cpu_f32(call->t[0]);
-    const float *x = ig_cpu_f32(call->t[1]);
-    float a = call->p.alpha;
-    int64_t n = ig_cpu_numel(call->t[0]);
-    IG_OMP(omp parallel for simd schedule(dynamic, 8192) if (n > IG_CPU_PAR_MIN))
-    for (int64_t i = 0; i < n; i++) y[i] += a * x[i];
-    return IG_OK;
-}
+IG_CPU_MAP2(ig_cpu_add, x[i] + y[i])
+IG_CPU_MAP2(ig_cpu_sub, x[i] - y[i])
+IG_CPU_MAP2(ig_cpu_mul, x[i] * y[i])
+IG_CPU_MAP1(ig_cpu_scale, a * x[i])
+IG_CPU_MAP1(ig_cpu_axpy, out[i] + a * x[i])
 
 enum ig_status IG_ISA_FN(ig_cpu_copy)(struct ig_backend *be, const struct ig_op_call *call)
 {

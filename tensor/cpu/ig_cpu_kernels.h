@@ -17,4 +17,17 @@
 
 /* The reference table, for tests: ig_cpu_ref_kernels[op]. */
 extern const ig_kernel_fn ig_cpu_ref_kernels[IG_OP_COUNT];
+
+/* Labels lab (t[2], int32 [N]) of a cross-entropy call index the M classes of the logits (t[1], [N, M]);
+ * shared by the fast and the reference kernels so both reject the same calls with the same message. */
+static inline enum ig_status ig_cpu_labels_check(const struct ig_op_call *call, const char *what)
+{
+    const int32_t *lab = ig_cpu_i32(call->t[2]);
+    int64_t N = call->t[1]->shape[0], M = call->t[1]->shape[1];
+    for (int64_t n = 0; n < N; n++)
+        if (lab[n] < 0 || lab[n] >= M)
+            return ig_error(IG_ERR_INVALID_ARG, "%s: label %d of row %lld outside [0, %lld)", what, lab[n],
+                            (long long)n, (long long)M);
+    return IG_OK;
+}
 #endif

@@ -19,59 +19,53 @@ static float row_lse(const float *x, int64_t M)
     return m + (float)log(s);
 }
 
-enum ig_status IG_ISA_FN(ig_cpu_softmax)(struct ig_backend *be, const struct ig_op_call *call)
-{
-    (void)be;
-    float *y = ig_cpu_f32(call->t[0]);
-    const float *x = ig_cpu_f32(call->t[1]);
-    int64_t N = call->t[1]->shape[0], M = call->t[1]->shape[1];
-    IG_OMP(omp parallel for schedule(dynamic, 16) if (N * M > IG_CPU_PAR_MIN))
-    for (int64_t n = 0; n < N; n++) {
-        const float *xr = x + n * M;
-        float *yr = y + n * M;
-        float m = row_max(xr, M);
-        double s = 0.0;
-        for (int64_t j = 0; j < M; j++) {
-            yr[j] = expf(xr[j] - m);
-            s += yr[j];
-        }
-        float inv = (float)(1.0 / s);
-        for (int64_t j = 0; j < M; j++) yr[j] *= inv;
+/* The frame of a row kernel: x = t[1]: [N, M], out = t[0] read through GET (ig_cpu_f32 or ig_cpu_i32); the
+ * body runs once per row n, rows in parallel. */
+#define IG_CPU_ROWS(fn, T, GET, ...)                                                            \
+    enum ig_status IG_ISA_FN(fn)(struct ig_backend *be, const struct ig_op_call *call)          \
+    {                                                                                           \
+        (void)be;                                                                               \
+        T *out = GET(call->t[0]);                                                               \
+        const float *x = ig_cpu_f32(call->t[1]);                                                \
+        int64_t N = call->t[1]->shape[0], M = call->t[1]->shape[1];                             \
+        IG_OMP(omp parallel for schedule(dynamic, 16) if (N * M > IG_CPU_PAR_MIN))              \
+        for (int64_t n = 0; n < N; n++) __VA_ARGS__                                             \
+        return IG_OK;                                                                           \
     }
-    return IG_OK;
-}
 
-enum ig_status IG_ISA_FN(ig_cpu_log_softmax)(struct ig_backend *be, const struct ig_op_call *call)
-{
-    (void)be;
-    float *y = ig_cpu_f32(call->t[0]);
-    const float *x = ig_cpu_f32(call->t[1]);
-    int64_t N = call->t[1]->shape[0], M = call->t[1]->shape[1];
-    IG_OMP(omp parallel for schedule(dynamic, 16) if (N * M > IG_CPU_PAR_MIN))
-    for (int64_t n = 0; n < N; n++) {
-        float lse = row_lse(x + n * M, M);
-        for (int64_t j = 0; j < M; j++) y[n * M + j] = x[n * M + j] - lse;
+IG_CPU_ROWS(ig_cpu_softmax, float, ig_cpu_f32, {
+    const float *xr = x + n * M;
+    float *yr = out + n * M;
+    float m = row_max(xr, M);
+    double s = 0.0;
+    for (int64_t j = 0; j < M; j++) {
+        yr[j] = expf(xr[j] - m);
+        s += yr[j];
     }
-    return IG_OK;
-}
+    float inv = (float)(1.0 / s);
+    for (int64_t j = 0; j < M; j++) yr[j] *= inv;
+})
 
-static enum ig_status check_labels(const char *what, const int32_t *lab, int64_t N, int64_t M)
-{
-    for (int64_t n = 0; n < N; n++)
-        if (lab[n] < 0 || lab[n] >= M)
-            return ig_error(IG_ERR_INVALID_ARG, "%s: label %d of row %lld outside [0, %lld)", what, lab[n],
-                            (long long)n, (long long)M);
-    return IG_OK;
-}
+IG_CPU_ROWS(ig_cpu_log_softmax, float, ig_cpu_f32, {
+    float lse = row_lse(x + n * M, M);
+    for (int64_t j = 0; j < M; j++) out[n * M + j] = x[n * M + j] - lse;
+})
+
+IG_CPU_ROWS(ig_cpu_argmax_rows, int32_t, ig_cpu_i32, {
+    const float *r = x + n * M;
+    int64_t best = 0;
+    for (int64_t j = 1; j < M; j++) if (r[j] > r[best]) best = j;
+    out[n] = (int32_t)best;
+})
 
 enum ig_status IG_ISA_FN(ig_cpu_xent_fwd)(struct ig_backend *be, const struct ig_op_call *call)
 {
     (void)be;
+    IG_TRY(ig_cpu_labels_check(call, "cross_entropy_forward"));
     float *loss = ig_cpu_f32(call->t[0]);
     const float *x = ig_cpu_f32(call->t[1]);
     const int32_t *lab = ig_cpu_i32(call->t[2]);
     int64_t N = call->t[1]->shape[0], M = call->t[1]->shape[1];
-    IG_TRY(check_labels("cross_entropy_forward", lab, N, M));
     enum ig_reduction red = call->p.xent.reduction;
     double total = 0.0;
     /* serial on purpose: a fixed summation order keeps the loss bit-reproducible */
@@ -88,11 +82,11 @@ enum ig_status IG_ISA_FN(ig_cpu_xent_fwd)(struct ig_backend *be, const struct ig
 enum ig_status IG_ISA_FN(ig_cpu_xent_bwd)(struct ig_backend *be, const struct ig_op_call *call)
 {
     (void)be;
+    IG_TRY(ig_cpu_labels_check(call, "cross_entropy_backward"));
     float *dx = ig_cpu_f32(call->t[0]);
     const float *x = ig_cpu_f32(call->t[1]), *dloss = ig_cpu_f32(call->t[3]);
     const int32_t *lab = ig_cpu_i32(call->t[2]);
     int64_t N = call->t[1]->shape[0], M = call->t[1]->shape[1];
-    IG_TRY(check_labels("cross_entropy_backward", lab, N, M));
     enum ig_reduction red = call->p.xent.reduction;
     IG_OMP(omp parallel for schedule(dynamic, 16) if (N * M > IG_CPU_PAR_MIN))
     for (int64_t n = 0; n < N; n++) {
@@ -100,22 +94,6 @@ enum ig_status IG_ISA_FN(ig_cpu_xent_bwd)(struct ig_backend *be, const struct ig
         float lse = row_lse(x + n * M, M);
         for (int64_t j = 0; j < M; j++) dx[n * M + j] = g * expf(x[n * M + j] - lse);
         dx[n * M + lab[n]] -= g;
-    }
-    return IG_OK;
-}
-
-enum ig_status IG_ISA_FN(ig_cpu_argmax_rows)(struct ig_backend *be, const struct ig_op_call *call)
-{
-    (void)be;
-    int32_t *out = ig_cpu_i32(call->t[0]);
-    const float *x = ig_cpu_f32(call->t[1]);
-    int64_t N = call->t[1]->shape[0], M = call->t[1]->shape[1];
-    IG_OMP(omp parallel for schedule(dynamic, 16) if (N * M > IG_CPU_PAR_MIN))
-    for (int64_t n = 0; n < N; n++) {
-        const float *r = x + n * M;
-        int64_t best = 0;
-        for (int64_t j = 1; j < M; j++) if (r[j] > r[best]) best = j;
-        out[n] = (int32_t)best;
     }
     return IG_OK;
 }

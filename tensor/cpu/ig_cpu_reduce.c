@@ -40,46 +40,38 @@ static enum ig_status reduce_axis(const struct ig_op_call *call, bool mean)
 enum ig_status IG_ISA_FN(ig_cpu_sum_axis)(struct ig_backend *be, const struct ig_op_call *call) { (void)be; return reduce_axis(call, false); }
 enum ig_status IG_ISA_FN(ig_cpu_mean_axis)(struct ig_backend *be, const struct ig_op_call *call) { (void)be; return reduce_axis(call, true); }
 
+/* sum_j r[j] * v[j] over one row of M: float partials over blocks of 4096, double across blocks */
+static inline float row_dot_blocked(const float *r, const float *v, int64_t M)
+{
+    double s = 0.0;
+    for (int64_t j0 = 0; j0 < M; j0 += 4096) {
+        float t = 0.0f;
+        int64_t j1 = j0 + 4096 < M ? j0 + 4096 : M;
+        for (int64_t j = j0; j < j1; j++) t += r[j] * v[j];
+        s += t;
+    }
+    return (float)s;
+}
+
+/* out[n] = <x[n], v> for x: [N, ...] viewed as [N, M] and v: [M]; v == NULL: <x[n], x[n]> (squared norm) */
+static enum ig_status row_dots(float *out, const float *x, const float *v, const struct ig_tensor *X)
+{
+    int64_t N = X->shape[0], M = N ? ig_cpu_numel(X) / N : 0;
+    IG_OMP(omp parallel for schedule(dynamic, 16) if (N * M > IG_CPU_PAR_MIN))
+    for (int64_t n = 0; n < N; n++) out[n] = row_dot_blocked(x + n * M, v ? v : x + n * M, M);
+    return IG_OK;
+}
+
 enum ig_status IG_ISA_FN(ig_cpu_row_sqnorm)(struct ig_backend *be, const struct ig_op_call *call)
 {
     (void)be;
-    float *out = ig_cpu_f32(call->t[0]);
-    const float *x = ig_cpu_f32(call->t[1]);
-    int64_t N = call->t[1]->shape[0], M = N ? ig_cpu_numel(call->t[1]) / N : 0;
-    IG_OMP(omp parallel for schedule(dynamic, 16) if (N * M > IG_CPU_PAR_MIN))
-    for (int64_t n = 0; n < N; n++) {
-        const float *r = x + n * M;
-        double s = 0.0;
-        for (int64_t j0 = 0; j0 < M; j0 += 4096) {   /* float partials, double across blocks */
-            float t = 0.0f;
-            int64_t j1 = j0 + 4096 < M ? j0 + 4096 : M;
-            for (int64_t j = j0; j < j1; j++) t += r[j] * r[j];
-            s += t;
-        }
-        out[n] = (float)s;
-    }
-    return IG_OK;
+    return row_dots(ig_cpu_f32(call->t[0]), ig_cpu_f32(call->t[1]), NULL, call->t[1]);
 }
 
 enum ig_status IG_ISA_FN(ig_cpu_row_dot)(struct ig_backend *be, const struct ig_op_call *call)
 {
     (void)be;
-    float *out = ig_cpu_f32(call->t[0]);
-    const float *x = ig_cpu_f32(call->t[1]), *v = ig_cpu_f32(call->t[2]);
-    int64_t N = call->t[1]->shape[0], M = N ? ig_cpu_numel(call->t[1]) / N : 0;
-    IG_OMP(omp parallel for schedule(dynamic, 16) if (N * M > IG_CPU_PAR_MIN))
-    for (int64_t n = 0; n < N; n++) {
-        const float *r = x + n * M;
-        double s = 0.0;
-        for (int64_t j0 = 0; j0 < M; j0 += 4096) {
-            float t = 0.0f;
-            int64_t j1 = j0 + 4096 < M ? j0 + 4096 : M;
-            for (int64_t j = j0; j < j1; j++) t += r[j] * v[j];
-            s += t;
-        }
-        out[n] = (float)s;
-    }
-    return IG_OK;
+    return row_dots(ig_cpu_f32(call->t[0]), ig_cpu_f32(call->t[1]), ig_cpu_f32(call->t[2]), call->t[1]);
 }
 
 enum ig_status IG_ISA_FN(ig_cpu_conv2d_bwd_bias)(struct ig_backend *be, const struct ig_op_call *call)

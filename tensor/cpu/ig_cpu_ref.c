@@ -38,6 +38,17 @@ enum ig_status ig_cpu_ref_gemm(struct ig_backend *be, const struct ig_op_call *c
 
 /* ---------------------------------------------------------------- convolution */
 
+/* The sizes of one convolution: x [N, C, H, Wd], w [O, C, KH, KW], y [N, O, Ho, Wo]. */
+struct ref_conv {
+    int64_t N, C, H, Wd, O, KH, KW, Ho, Wo;
+};
+
+static struct ref_conv ref_conv_dims(const struct ig_tensor *X, const struct ig_tensor *W, const struct ig_tensor *Y)
+{
+    return (struct ref_conv){X->shape[0], X->shape[1], X->shape[2], X->shape[3], W->shape[0],
+                             W->shape[2], W->shape[3], Y->shape[2], Y->shape[3]};
+}
+
 enum ig_status ig_cpu_ref_conv2d_fwd(struct ig_backend *be, const struct ig_op_call *call)
 {
     (void)be;
@@ -45,8 +56,8 @@ enum ig_status ig_cpu_ref_conv2d_fwd(struct ig_backend *be, const struct ig_op_c
     const struct ig_tensor *Y = call->t[0], *X = call->t[1], *W = call->t[2], *Bt = call->t[3];
     float *y = ig_cpu_f32(Y);
     const float *x = ig_cpu_f32(X), *w = ig_cpu_f32(W), *b = Bt ? ig_cpu_f32(Bt) : NULL;
-    int64_t N = X->shape[0], C = X->shape[1], H = X->shape[2], Wd = X->shape[3];
-    int64_t O = W->shape[0], KH = W->shape[2], KW = W->shape[3], Ho = Y->shape[2], Wo = Y->shape[3];
+    struct ref_conv d = ref_conv_dims(X, W, Y);
+    int64_t N = d.N, C = d.C, H = d.H, Wd = d.Wd, O = d.O, KH = d.KH, KW = d.KW, Ho = d.Ho, Wo = d.Wo;
     for (int64_t n = 0; n < N; n++)
         for (int64_t o = 0; o < O; o++)
             for (int64_t oh = 0; oh < Ho; oh++)
@@ -71,8 +82,8 @@ enum ig_status ig_cpu_ref_conv2d_bwd_data(struct ig_backend *be, const struct ig
     const struct ig_tensor *DX = call->t[0], *DY = call->t[1], *W = call->t[2];
     float *dx = ig_cpu_f32(DX);
     const float *dy = ig_cpu_f32(DY), *w = ig_cpu_f32(W);
-    int64_t N = DX->shape[0], C = DX->shape[1], H = DX->shape[2], Wd = DX->shape[3];
-    int64_t O = W->shape[0], KH = W->shape[2], KW = W->shape[3], Ho = DY->shape[2], Wo = DY->shape[3];
+    struct ref_conv d = ref_conv_dims(DX, W, DY);
+    int64_t N = d.N, C = d.C, H = d.H, Wd = d.Wd, O = d.O, KH = d.KH, KW = d.KW, Ho = d.Ho, Wo = d.Wo;
     /* gather form: each dx element sums the dy positions whose window covers it */
     for (int64_t n = 0; n < N; n++)
         for (int64_t c = 0; c < C; c++)
@@ -100,8 +111,8 @@ enum ig_status ig_cpu_ref_conv2d_bwd_weight(struct ig_backend *be, const struct 
     const struct ig_tensor *DW = call->t[0], *DY = call->t[1], *X = call->t[2];
     float *dw = ig_cpu_f32(DW);
     const float *dy = ig_cpu_f32(DY), *x = ig_cpu_f32(X);
-    int64_t N = X->shape[0], C = X->shape[1], H = X->shape[2], Wd = X->shape[3];
-    int64_t O = DW->shape[0], KH = DW->shape[2], KW = DW->shape[3], Ho = DY->shape[2], Wo = DY->shape[3];
+    struct ref_conv d = ref_conv_dims(X, DW, DY);
+    int64_t N = d.N, C = d.C, H = d.H, Wd = d.Wd, O = d.O, KH = d.KH, KW = d.KW, Ho = d.Ho, Wo = d.Wo;
     for (int64_t o = 0; o < O; o++)
         for (int64_t c = 0; c < C; c++)
             for (int64_t kh = 0; kh < KH; kh++)
@@ -344,39 +355,32 @@ static double row_logsumexp(const float *x, int64_t M)
     return mx + log(s);
 }
 
-enum ig_status ig_cpu_ref_softmax(struct ig_backend *be, const struct ig_op_call *call)
+/* y = softmax(x) row by row, or its logarithm */
+static enum ig_status ref_softmax_rows(const struct ig_op_call *call, bool log_space)
 {
-    (void)be;
     float *y = ig_cpu_f32(call->t[0]);
     const float *x = ig_cpu_f32(call->t[1]);
     int64_t N = call->t[1]->shape[0], M = call->t[1]->shape[1];
     for (int64_t n = 0; n < N; n++) {
         double lse = row_logsumexp(x + n * M, M);
-        for (int64_t j = 0; j < M; j++) y[n * M + j] = (float)exp(x[n * M + j] - lse);
+        for (int64_t j = 0; j < M; j++) {
+            double l = x[n * M + j] - lse;
+            y[n * M + j] = (float)(log_space ? l : exp(l));
+        }
     }
     return IG_OK;
+}
+
+enum ig_status ig_cpu_ref_softmax(struct ig_backend *be, const struct ig_op_call *call)
+{
+    (void)be;
+    return ref_softmax_rows(call, false);
 }
 
 enum ig_status ig_cpu_ref_log_softmax(struct ig_backend *be, const struct ig_op_call *call)
 {
     (void)be;
-    float *y = ig_cpu_f32(call->t[0]);
-    const float *x = ig_cpu_f32(call->t[1]);
-    int64_t N = call->t[1]->shape[0], M = call->t[1]->shape[1];
-    for (int64_t n = 0; n < N; n++) {
-        double lse = row_logsumexp(x + n * M, M);
-        for (int64_t j = 0; j < M; j++) y[n * M + j] = (float)(x[n * M + j] - lse);
-    }
-    return IG_OK;
-}
-
-static enum ig_status check_labels(const char *what, const int32_t *lab, int64_t N, int64_t M)
-{
-    for (int64_t n = 0; n < N; n++)
-        if (lab[n] < 0 || lab[n] >= M)
-            return ig_error(IG_ERR_INVALID_ARG, "%s: label %d of row %lld outside [0, %lld)", what, lab[n],
-                            (long long)n, (long long)M);
-    return IG_OK;
+    return ref_softmax_rows(call, true);
 }
 
 enum ig_status ig_cpu_ref_xent_fwd(struct ig_backend *be, const struct ig_op_call *call)
@@ -386,7 +390,7 @@ enum ig_status ig_cpu_ref_xent_fwd(struct ig_backend *be, const struct ig_op_cal
     const float *x = ig_cpu_f32(call->t[1]);
     const int32_t *lab = ig_cpu_i32(call->t[2]);
     int64_t N = call->t[1]->shape[0], M = call->t[1]->shape[1];
-    IG_TRY(check_labels("cross_entropy_forward", lab, N, M));
+    IG_TRY(ig_cpu_labels_check(call, "cross_entropy_forward"));
     double total = 0.0;
     for (int64_t n = 0; n < N; n++) {
         double l = row_logsumexp(x + n * M, M) - x[n * M + lab[n]];
@@ -405,7 +409,7 @@ enum ig_status ig_cpu_ref_xent_bwd(struct ig_backend *be, const struct ig_op_cal
     const float *x = ig_cpu_f32(call->t[1]), *dloss = ig_cpu_f32(call->t[3]);
     const int32_t *lab = ig_cpu_i32(call->t[2]);
     int64_t N = call->t[1]->shape[0], M = call->t[1]->shape[1];
-    IG_TRY(check_labels("cross_entropy_backward", lab, N, M));
+    IG_TRY(ig_cpu_labels_check(call, "cross_entropy_backward"));
     for (int64_t n = 0; n < N; n++) {
         double g;
         switch (call->p.xent.reduction) {

@@ -68,6 +68,29 @@ static enum ig_status conv_geo_init(struct ig_backend *be, const struct ig_tenso
     return IG_OK;
 }
 
+/* The window arguments im2col and col2im take after (buffers, n0, nb): C, H, W, KH, KW, strides, pads, Ho, Wo */
+static void arg_window(struct ig_cl_launch *L, const struct conv_geo *g, const struct ig_conv2d_params *p)
+{
+    const int64_t v[] = {g->C, g->H, g->W, g->KH, g->KW, p->stride_h, p->stride_w, p->pad_h, p->pad_w, g->Ho, g->Wo};
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) ig_cl_arg_i(L, v[i]);
+}
+
+/* t = 0 (an empty reduction) */
+static enum ig_status zero_out(struct ig_backend *be, const struct ig_tensor *t)
+{
+    float z = 0.0f;
+    return ig_cl_fill(be, ig_cl_mem(t), 4, (size_t)t->offset, (size_t)ig_tensor_numel(t), &z);
+}
+
+/* The two scratch buffers of a chunked conv: col [ckk, nb*hw] and tmp [O, nb*hw] */
+static enum ig_status conv_scratch(struct ig_backend *be, const struct conv_geo *g, cl_mem *col, cl_mem *tmp)
+{
+    *col = ig_cl_scratch(be, IG_CL_SCRATCH_COL, (size_t)(g->ckk * g->nb * g->hw) * sizeof(float));
+    if (!*col) return IG_ERR_OOM;
+    *tmp = ig_cl_scratch(be, IG_CL_SCRATCH_TMP, (size_t)(g->O * g->nb * g->hw) * sizeof(float));
+    return *tmp ? IG_OK : IG_ERR_OOM;
+}
+
 /* col[ckk, nb*hw] = im2col of images n0..n0+nb-1 */
 static enum ig_status im2col(struct ig_backend *be, cl_mem col, const struct ig_tensor *x, const struct conv_geo *g,
                              const struct ig_conv2d_params *p, int64_t n0, int64_t nb)
@@ -77,17 +100,7 @@ static enum ig_status im2col(struct ig_backend *be, cl_mem col, const struct ig_
     ig_cl_arg_t(&L, x);
     ig_cl_arg_i(&L, n0);
     ig_cl_arg_i(&L, nb);
-    ig_cl_arg_i(&L, g->C);
-    ig_cl_arg_i(&L, g->H);
-    ig_cl_arg_i(&L, g->W);
-    ig_cl_arg_i(&L, g->KH);
-    ig_cl_arg_i(&L, g->KW);
-    ig_cl_arg_i(&L, p->stride_h);
-    ig_cl_arg_i(&L, p->stride_w);
-    ig_cl_arg_i(&L, p->pad_h);
-    ig_cl_arg_i(&L, p->pad_w);
-    ig_cl_arg_i(&L, g->Ho);
-    ig_cl_arg_i(&L, g->Wo);
+    arg_window(&L, g, p);
     return ig_cl_run3(&L, g->Wo, g->Ho, g->ckk);
 }
 
@@ -113,88 +126,96 @@ static enum ig_status need4(const struct ig_op_call *c, int nslots)
     return IG_OK;
 }
 
+/* Contiguous slots and the geometry of a conv call whose x, w and y (or their gradients) sit in slots xi, wi, yi */
+static enum ig_status conv_setup(struct ig_backend *be, const struct ig_op_call *c, int nslots, int xi, int wi, int yi,
+                                 struct conv_geo *g)
+{
+    IG_TRY(need4(c, nslots));
+    *g = (struct conv_geo){0};
+    return conv_geo_init(be, c->t[xi], c->t[wi], c->t[yi], g);
+}
+
+/* images in the chunk starting at n0 */
+static int64_t chunk_images(const struct conv_geo *g, int64_t n0) { return g->N - n0 < g->nb ? g->N - n0 : g->nb; }
+
+/* The work on the images [n0, n0 + nb) of a conv call, with the scratch col and tmp (see conv_scratch) */
+typedef enum ig_status (*conv_chunk_fn)(struct ig_backend *be, const struct ig_op_call *c, const struct conv_geo *g,
+                                        cl_mem col, cl_mem tmp, int64_t n0, int64_t nb);
+
+/* Runs chunk over all N images, g->nb at a time */
+static enum ig_status for_chunks(struct ig_backend *be, const struct ig_op_call *c, const struct conv_geo *g,
+                                 conv_chunk_fn chunk)
+{
+    cl_mem col, tmp;
+    IG_TRY(conv_scratch(be, g, &col, &tmp));
+    for (int64_t n0 = 0; n0 < g->N; n0 += g->nb) IG_TRY(chunk(be, c, g, col, tmp, n0, chunk_images(g, n0)));
+    return IG_OK;
+}
+
+/* y chunk: tmp[O, cols] = w[O, ckk] col[ckk, cols], then scattered to y (+ bias) */
+static enum ig_status fwd_chunk(struct ig_backend *be, const struct ig_op_call *c, const struct conv_geo *g, cl_mem col,
+                                cl_mem tmp, int64_t n0, int64_t nb)
+{
+    const struct ig_tensor *y = c->t[0], *x = c->t[1], *w = c->t[2], *b = c->t[3];
+    size_t cols = (size_t)(nb * g->hw);
+    IG_TRY(im2col(be, col, x, g, &c->p.conv, n0, nb));
+    IG_TRY(ig_cl_sgemm(be, false, false, (size_t)g->O, cols, (size_t)g->ckk, 1.0f, ig_cl_mem(w), (size_t)w->offset,
+                       (size_t)g->ckk, col, 0, cols, 0.0f, tmp, 0, cols));
+    struct ig_cl_launch L = ig_cl_begin(be, IG_CLK_ocols_to_nchw);
+    ig_cl_arg_t(&L, y);
+    ig_cl_arg_buf(&L, tmp);
+    ig_cl_arg_t(&L, b);
+    ig_cl_arg_i(&L, b != NULL);
+    ig_cl_arg_i(&L, n0);
+    ig_cl_arg_i(&L, nb);
+    ig_cl_arg_i(&L, g->O);
+    ig_cl_arg_i(&L, g->hw);
+    return ig_cl_run3(&L, g->hw, g->O, nb);
+}
+
+/* dx chunk: col[ckk, cols] = w[O, ckk]^T tmp[O, cols] (tmp = dy), then col2im into dx */
+static enum ig_status bwd_data_chunk(struct ig_backend *be, const struct ig_op_call *c, const struct conv_geo *g,
+                                     cl_mem col, cl_mem tmp, int64_t n0, int64_t nb)
+{
+    const struct ig_tensor *dx = c->t[0], *dy = c->t[1], *w = c->t[2];
+    size_t cols = (size_t)(nb * g->hw);
+    IG_TRY(to_ocols(be, tmp, dy, g, n0, nb));
+    IG_TRY(ig_cl_sgemm(be, true, false, (size_t)g->ckk, cols, (size_t)g->O, 1.0f, ig_cl_mem(w), (size_t)w->offset,
+                       (size_t)g->ckk, tmp, 0, cols, 0.0f, col, 0, cols));
+    struct ig_cl_launch L = ig_cl_begin(be, IG_CLK_col2im);
+    ig_cl_arg_t(&L, dx);
+    ig_cl_arg_buf(&L, col);
+    ig_cl_arg_i(&L, n0);
+    ig_cl_arg_i(&L, nb);
+    arg_window(&L, g, &c->p.conv);
+    return ig_cl_run3(&L, g->W, g->H, g->C);
+}
+
 /* t0 y[N,O,Ho,Wo], t1 x[N,C,H,W], t2 w[O,C,KH,KW], t3 b[O] or NULL */
 enum ig_status ig_cl_op_conv2d_fwd(struct ig_backend *be, const struct ig_op_call *c)
 {
-    IG_TRY(need4(c, 4));
-    const struct ig_tensor *y = c->t[0], *x = c->t[1], *w = c->t[2], *b = c->t[3];
-    struct conv_geo g = {0};
-    IG_TRY(conv_geo_init(be, x, w, y, &g));
+    struct conv_geo g;
+    IG_TRY(conv_setup(be, c, 4, 1, 2, 0, &g));
+    const struct ig_tensor *y = c->t[0], *b = c->t[3];
     if (g.N == 0 || g.hw == 0 || g.O == 0) return IG_OK;
     if (g.ckk == 0) {
-        float z = 0.0f;
-        IG_TRY(ig_cl_fill(be, ig_cl_mem(y), 4, (size_t)y->offset, (size_t)ig_tensor_numel(y), &z));
+        IG_TRY(zero_out(be, y));
         if (!b) return IG_OK;
         struct ig_op_call bc = {.op = IG_OP_BIAS_ADD, .t = {c->t[0], c->t[3]}};
         return ig_cl_op_bias_add(be, &bc);
     }
-    cl_mem col = ig_cl_scratch(be, IG_CL_SCRATCH_COL, (size_t)(g.ckk * g.nb * g.hw) * sizeof(float));
-    if (!col) return IG_ERR_OOM;
-    cl_mem tmp = ig_cl_scratch(be, IG_CL_SCRATCH_TMP, (size_t)(g.O * g.nb * g.hw) * sizeof(float));
-    if (!tmp) return IG_ERR_OOM;
-    for (int64_t n0 = 0; n0 < g.N; n0 += g.nb) {
-        int64_t nb = g.N - n0 < g.nb ? g.N - n0 : g.nb;
-        size_t cols = (size_t)(nb * g.hw);
-        IG_TRY(im2col(be, col, x, &g, &c->p.conv, n0, nb));
-        /* tmp[O, cols] = w[O, ckk] col[ckk, cols] */
-        IG_TRY(ig_cl_sgemm(be, false, false, (size_t)g.O, cols, (size_t)g.ckk, 1.0f, ig_cl_mem(w), (size_t)w->offset,
-                           (size_t)g.ckk, col, 0, cols, 0.0f, tmp, 0, cols));
-        struct ig_cl_launch L = ig_cl_begin(be, IG_CLK_ocols_to_nchw);
-        ig_cl_arg_t(&L, y);
-        ig_cl_arg_buf(&L, tmp);
-        ig_cl_arg_t(&L, b);
-        ig_cl_arg_i(&L, b != NULL);
-        ig_cl_arg_i(&L, n0);
-        ig_cl_arg_i(&L, nb);
-        ig_cl_arg_i(&L, g.O);
-        ig_cl_arg_i(&L, g.hw);
-        IG_TRY(ig_cl_run3(&L, g.hw, g.O, nb));
-    }
-    return IG_OK;
+    return for_chunks(be, c, &g, fwd_chunk);
 }
 
 /* t0 dx[N,C,H,W], t1 dy[N,O,Ho,Wo], t2 w[O,C,KH,KW] */
 enum ig_status ig_cl_op_conv2d_bwd_data(struct ig_backend *be, const struct ig_op_call *c)
 {
-    IG_TRY(need4(c, 3));
-    const struct ig_tensor *dx = c->t[0], *dy = c->t[1], *w = c->t[2];
-    struct conv_geo g = {0};
-    IG_TRY(conv_geo_init(be, dx, w, dy, &g));
+    struct conv_geo g;
+    IG_TRY(conv_setup(be, c, 3, 0, 2, 1, &g));
+    const struct ig_tensor *dx = c->t[0];
     if (g.N == 0) return IG_OK;
-    if (g.hw == 0 || g.O == 0 || g.ckk == 0) {
-        float z = 0.0f;
-        return ig_cl_fill(be, ig_cl_mem(dx), 4, (size_t)dx->offset, (size_t)ig_tensor_numel(dx), &z);
-    }
-    cl_mem col = ig_cl_scratch(be, IG_CL_SCRATCH_COL, (size_t)(g.ckk * g.nb * g.hw) * sizeof(float));
-    if (!col) return IG_ERR_OOM;
-    cl_mem tmp = ig_cl_scratch(be, IG_CL_SCRATCH_TMP, (size_t)(g.O * g.nb * g.hw) * sizeof(float));
-    if (!tmp) return IG_ERR_OOM;
-    for (int64_t n0 = 0; n0 < g.N; n0 += g.nb) {
-        int64_t nb = g.N - n0 < g.nb ? g.N - n0 : g.nb;
-        size_t cols = (size_t)(nb * g.hw);
-        IG_TRY(to_ocols(be, tmp, dy, &g, n0, nb));
-        /* col[ckk, cols] = w[O, ckk]^T tmp[O, cols] */
-        IG_TRY(ig_cl_sgemm(be, true, false, (size_t)g.ckk, cols, (size_t)g.O, 1.0f, ig_cl_mem(w), (size_t)w->offset,
-                           (size_t)g.ckk, tmp, 0, cols, 0.0f, col, 0, cols));
-        struct ig_cl_launch L = ig_cl_begin(be, IG_CLK_col2im);
-        ig_cl_arg_t(&L, dx);
-        ig_cl_arg_buf(&L, col);
-        ig_cl_arg_i(&L, n0);
-        ig_cl_arg_i(&L, nb);
-        ig_cl_arg_i(&L, g.C);
-        ig_cl_arg_i(&L, g.H);
-        ig_cl_arg_i(&L, g.W);
-        ig_cl_arg_i(&L, g.KH);
-        ig_cl_arg_i(&L, g.KW);
-        ig_cl_arg_i(&L, c->p.conv.stride_h);
-        ig_cl_arg_i(&L, c->p.conv.stride_w);
-        ig_cl_arg_i(&L, c->p.conv.pad_h);
-        ig_cl_arg_i(&L, c->p.conv.pad_w);
-        ig_cl_arg_i(&L, g.Ho);
-        ig_cl_arg_i(&L, g.Wo);
-        IG_TRY(ig_cl_run3(&L, g.W, g.H, g.C));
-    }
-    return IG_OK;
+    if (g.hw == 0 || g.O == 0 || g.ckk == 0) return zero_out(be, dx);
+    return for_chunks(be, c, &g, bwd_data_chunk);
 }
 
 /* dw[O, ckk] = beta dw + tmp[O, cols] col[ckk, cols]^T. The output is small and K = cols long, which
@@ -229,30 +250,25 @@ static enum ig_status weight_grad_gemm(struct ig_backend *be, const struct conv_
                        (size_t)dw->offset, ckk);
 }
 
+/* dw chunk: dw = (n0 == 0 ? 0 : dw) + dy_chunk[O, cols] col[ckk, cols]^T */
+static enum ig_status bwd_weight_chunk(struct ig_backend *be, const struct ig_op_call *c, const struct conv_geo *g,
+                                       cl_mem col, cl_mem tmp, int64_t n0, int64_t nb)
+{
+    const struct ig_tensor *dw = c->t[0], *dy = c->t[1], *x = c->t[2];
+    IG_TRY(im2col(be, col, x, g, &c->p.conv, n0, nb));
+    IG_TRY(to_ocols(be, tmp, dy, g, n0, nb));
+    return weight_grad_gemm(be, g, tmp, col, (size_t)(nb * g->hw), dw, n0 == 0 ? 0.0f : 1.0f);
+}
+
 /* t0 dw[O,C,KH,KW], t1 dy[N,O,Ho,Wo], t2 x[N,C,H,W] */
 enum ig_status ig_cl_op_conv2d_bwd_weight(struct ig_backend *be, const struct ig_op_call *c)
 {
-    IG_TRY(need4(c, 3));
-    const struct ig_tensor *dw = c->t[0], *dy = c->t[1], *x = c->t[2];
-    struct conv_geo g = {0};
-    IG_TRY(conv_geo_init(be, x, dw, dy, &g));
+    struct conv_geo g;
+    IG_TRY(conv_setup(be, c, 3, 2, 0, 1, &g));
+    const struct ig_tensor *dw = c->t[0];
     if (g.O == 0 || g.ckk == 0) return IG_OK;
-    if (g.N == 0 || g.hw == 0) {
-        float z = 0.0f;
-        return ig_cl_fill(be, ig_cl_mem(dw), 4, (size_t)dw->offset, (size_t)ig_tensor_numel(dw), &z);
-    }
-    cl_mem col = ig_cl_scratch(be, IG_CL_SCRATCH_COL, (size_t)(g.ckk * g.nb * g.hw) * sizeof(float));
-    if (!col) return IG_ERR_OOM;
-    cl_mem tmp = ig_cl_scratch(be, IG_CL_SCRATCH_TMP, (size_t)(g.O * g.nb * g.hw) * sizeof(float));
-    if (!tmp) return IG_ERR_OOM;
-    for (int64_t n0 = 0; n0 < g.N; n0 += g.nb) {
-        int64_t nb = g.N - n0 < g.nb ? g.N - n0 : g.nb;
-        size_t cols = (size_t)(nb * g.hw);
-        IG_TRY(im2col(be, col, x, &g, &c->p.conv, n0, nb));
-        IG_TRY(to_ocols(be, tmp, dy, &g, n0, nb));
-        IG_TRY(weight_grad_gemm(be, &g, tmp, col, cols, dw, n0 == 0 ? 0.0f : 1.0f));
-    }
-    return IG_OK;
+    if (g.N == 0 || g.hw == 0) return zero_out(be, dw);
+    return for_chunks(be, c, &g, bwd_weight_chunk);
 }
 
 /* t0 db[O], t1 dy[N,O,Ho,Wo] */

@@ -79,17 +79,23 @@ __kernel void normalize_u8(__global float *y, int yo, __global const uchar *x, i
     y[yo + i] = ((float)x[xo + i] / 255.0f - mu) / sd;
 }
 
+/* The element offset of the i-th element (row-major order) of a view with shape [., s1, s2, s3] and element
+ * strides t0..t3. */
+inline int strided_offset(int i, int s1, int s2, int s3, int t0, int t1, int t2, int t3)
+{
+    int r = i;
+    int i3 = r % s3; r /= s3;
+    int i2 = r % s2; r /= s2;
+    int i1 = r % s1; r /= s1;
+    return r * t0 + i1 * t1 + i2 * t2 + i3 * t3;
+}
+
 /* dst (contiguous) = src viewed with shape [s0,s1,s2,s3] and element strides t0..t3 (4-byte dtypes). */
 __kernel void copy_strided4(__global uint *dst, int dsto, __global const uint *src, int srco,
                             int s1, int s2, int s3, int t0, int t1, int t2, int t3, int n)
 {
     int i = get_global_id(0);
-    if (i >= n) return;
-    int r = i;
-    int i3 = r % s3; r /= s3;
-    int i2 = r % s2; r /= s2;
-    int i1 = r % s1; r /= s1;
-    dst[dsto + i] = src[srco + r * t0 + i1 * t1 + i2 * t2 + i3 * t3];
+    if (i < n) dst[dsto + i] = src[srco + strided_offset(i, s1, s2, s3, t0, t1, t2, t3)];
 }
 
 /* The same for 1-byte dtypes (u8). */
@@ -97,10 +103,5 @@ __kernel void copy_strided1(__global uchar *dst, int dsto, __global const uchar 
                             int s1, int s2, int s3, int t0, int t1, int t2, int t3, int n)
 {
     int i = get_global_id(0);
-    if (i >= n) return;
-    int r = i;
-    int i3 = r % s3; r /= s3;
-    int i2 = r % s2; r /= s2;
-    int i1 = r % s1; r /= s1;
-    dst[dsto + i] = src[srco + r * t0 + i1 * t1 + i2 * t2 + i3 * t3];
+    if (i < n) dst[dsto + i] = src[srco + strided_offset(i, s1, s2, s3, t0, t1, t2, t3)];
 }
