@@ -567,11 +567,12 @@ static struct ig_tensor *ties(int ndim, const int64_t *shape)
 
 START_TEST(test_pool_vs_ref)
 {
-    /* 2x2 rows of 17 (a vector and a remainder), 8 and 4 outputs; a parallel-sized one; k 3 s 2 */
-    static const int64_t s[][4] = {{1, 1, 4, 4}, {2, 3, 7, 9}, {3, 5, 32, 32}, {2, 2, 9, 8},
-                                   {2, 3, 6, 34}, {5, 3, 16, 16}, {3, 7, 8, 8}, {8, 33, 32, 32}};
-    static const int ks[][2] = {{2, 2}, {2, 2}, {2, 2}, {3, 2}, {2, 2}, {2, 2}, {2, 2}, {2, 2}};
-    for (int i = 0; i < 8; i++) {
+    /* 2x2 rows of 17 (a vector and a remainder), 8 and 4 outputs (several rows per vector, with a
+     * remainder: 3x4 outputs), parallel-sized ones; k 3 s 2; odd i: inputs full of ties */
+    static const int64_t s[][4] = {{1, 1, 4, 4}, {2, 3, 7, 9}, {3, 5, 32, 32}, {2, 2, 9, 8}, {2, 3, 6, 34},
+                                   {5, 3, 16, 16}, {3, 7, 8, 8}, {8, 33, 32, 32}, {16, 40, 8, 8}, {9, 20, 16, 16}};
+    static const int ks[][2] = {{2, 2}, {2, 2}, {2, 2}, {3, 2}, {2, 2}, {2, 2}, {2, 2}, {2, 2}, {2, 2}, {2, 2}};
+    for (int i = 0; i < 10; i++) {
         struct ig_pool2d_params p = {.kernel = ks[i][0], .stride = ks[i][1]};
         int64_t Ho = ig_conv_out_size(s[i][2], p.kernel, p.stride, 0), Wo = ig_conv_out_size(s[i][3], p.kernel, p.stride, 0);
         struct ig_op_call c = {.op = IG_OP_MAXPOOL2D_FWD, .p.pool = p};
