@@ -12,6 +12,18 @@ static void dims(const struct ig_tensor *x, int64_t *N, int64_t *C, int64_t *HW)
     for (int d = 2; d < x->ndim; d++) *HW *= x->shape[d];
 }
 
+/* Channel c's two sums from the plane partials part[2 (n C + c) + {0,1}], added in n order. */
+static void part_sums(const double *part, int64_t N, int64_t C, int64_t c, double *s1, double *s2)
+{
+    double a = 0.0, b = 0.0;
+    for (int64_t n = 0; n < N; n++) {
+        a += part[2 * (n * C + c)];
+        b += part[2 * (n * C + c) + 1];
+    }
+    *s1 = a;
+    *s2 = b;
+}
+
 /* Train forward, channel c, from its shifted sums s = Σ (x - shift), ss = Σ (x - shift)² over cnt
  * values: updates the running and saved statistics; y = x k[0] + k[1]. */
 static void bn_train_channel(const struct ig_op_call *call, int64_t c, float shift, double s, double ss, double cnt,
@@ -93,11 +105,8 @@ enum ig_status IG_ISA_FN(ig_cpu_bn2d_fwd_train)(struct ig_backend *be, const str
         }
         IG_OMP(omp for schedule(static))
         for (int64_t c = 0; c < C; c++) {
-            double s = 0.0, ss = 0.0;
-            for (int64_t n = 0; n < N; n++) {
-                s += part[2 * (n * C + c)];
-                ss += part[2 * (n * C + c) + 1];
-            }
+            double s, ss;
+            part_sums(part, N, C, c, &s, &ss);
             bn_train_channel(call, c, x[c * HW], s, ss, cnt, k + 2 * c);
         }
         IG_OMP(omp for schedule(static))
@@ -198,11 +207,8 @@ enum ig_status IG_ISA_FN(ig_cpu_bn2d_bwd)(struct ig_backend *be, const struct ig
             vsum2(dy + q * HW, 0.0f, x + q * HW, smean[q % C], HW, &part[2 * q], &part[2 * q + 1]);
         IG_OMP(omp for schedule(static))
         for (int64_t c = 0; c < C; c++) {
-            double sdy = 0.0, sdyx = 0.0;
-            for (int64_t n = 0; n < N; n++) {
-                sdy += part[2 * (n * C + c)];
-                sdyx += part[2 * (n * C + c) + 1];
-            }
+            double sdy, sdyx;
+            part_sums(part, N, C, c, &sdy, &sdyx);
             bn_bwd_channel(call, c, sdy, sdyx, cnt, k + 3 * c);
         }
         IG_OMP(omp for schedule(static))
