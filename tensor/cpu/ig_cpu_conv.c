@@ -1,4 +1,4 @@
-/* CPU conv2d kernels: per-thread pipelines of masked im2col/col2im around single-threaded OpenBLAS sgemm over image chunks (Winograd F(2x2,3x3) for suitable 3x3 layers); compiled once per ISA. */
+/* CPU conv2d kernels: per-thread pipelines of masked im2col/col2im around single-threaded OpenBLAS sgemm over image chunks (Winograd F(2x2,3x3) for suitable 3x3 layers, a direct kernel for few input channels); compiled once per ISA. */
 #include "ig_cpu_isa.h"
 #include "ig_cpu_simd.h"
 #include "ig_cpu_util.h"
@@ -265,10 +265,19 @@ static bool use_winograd(const struct ig_backend *be, int64_t cin, int64_t cout,
                          int pw, int64_t out_h, int64_t out_w)
 {
     enum ig_conv_algo algo = ig_backend_options_of(be)->conv;
-    if (algo == IG_CONV_IM2COL) return false;
+    if (algo == IG_CONV_IM2COL || algo == IG_CONV_DIRECT) return false;
     if (algo == IG_CONV_WINOGRAD)
         return g->KH == 3 && g->KW == 3 && g->sh == 1 && g->sw == 1 && ph >= 0 && ph <= 2 && pw >= 0 && pw <= 2;
     return IG_ISA_FN(ig_cpu_winograd_suits)(cin, cout, g->KH, g->KW, g->sh, g->sw, ph, pw, out_h, out_w);
+}
+
+/* The direct kernel for stride-1 layers with few input channels (ig_cpu_conv_direct.c) where it
+ * measured faster on this ISA; IGRADV_CONV=direct takes every stride-1 shape, im2col/winograd none. */
+static bool use_direct(const struct ig_backend *be, int64_t cin, int64_t cout, const struct conv_geom *g, int64_t out_w)
+{
+    enum ig_conv_algo algo = ig_backend_options_of(be)->conv;
+    if (g->sh != 1 || g->sw != 1 || (algo != IG_CONV_AUTO && algo != IG_CONV_DIRECT)) return false;
+    return algo == IG_CONV_DIRECT || IG_ISA_FN(ig_cpu_direct_suits)(cin, cout, g->KH, g->KW, g->sh, g->sw, out_w);
 }
 
 /* Row-major sgemm with alpha 1 (single-threaded inside the OpenMP regions, see ig_cpu_util.h). */
@@ -354,6 +363,9 @@ enum ig_status IG_ISA_FN(ig_cpu_conv2d_fwd)(struct ig_backend *be, const struct 
         if (b) add_bias(&g, b, 0, g.N, y);
         return IG_OK;
     }
+    if (use_direct(be, g.C, g.O, &g, g.Wo))
+        return IG_ISA_FN(ig_cpu_direct_conv)(be, x, g.N, g.C, g.H, g.W, w, false, g.O, g.KH, g.KW, g.ph, g.pw, b, y, g.Ho,
+                                             g.Wo);
     if (use_winograd(be, g.C, g.O, &g, g.ph, g.pw, g.Ho, g.Wo))
         return IG_ISA_FN(ig_cpu_winograd_conv)(be, x, g.N, g.C, g.H, g.W, w, false, g.O, g.ph, g.pw, b, y, g.Ho, g.Wo);
     return run_chunks(be, &g, fwd_range, &(struct conv_io){x, w, b, y});
@@ -394,7 +406,10 @@ enum ig_status IG_ISA_FN(ig_cpu_conv2d_bwd_data)(struct ig_backend *be, const st
         zero(dx, g.N * g.C * g.H * g.W);
         return IG_OK;
     }
-    /* stride 1: dx is the convolution of dy with the rotated, channel-swapped kernel, padded 2 - p */
+    /* stride 1: dx is the convolution of dy with the rotated, channel-swapped kernel, padded K - 1 - p */
+    if (use_direct(be, g.O, g.C, &g, g.W))
+        return IG_ISA_FN(ig_cpu_direct_conv)(be, dy, g.N, g.O, g.Ho, g.Wo, w, true, g.C, g.KH, g.KW,
+                                             (int)g.KH - 1 - g.ph, (int)g.KW - 1 - g.pw, NULL, dx, g.H, g.W);
     if (use_winograd(be, g.O, g.C, &g, 2 - g.ph, 2 - g.pw, g.H, g.W))
         return IG_ISA_FN(ig_cpu_winograd_conv)(be, dy, g.N, g.O, g.Ho, g.Wo, w, true, g.C, 2 - g.ph, 2 - g.pw, NULL, dx,
                                                g.H, g.W);
