@@ -283,6 +283,8 @@ START_TEST(test_conv_deterministic)
      * ISA, same binary), for im2col and for the Winograd path (64 channels: partial sums in fixed groups) */
     check_bwd_weight_repeatable(RND(0, 1, 16, 32, 3, 3), RND(-1, 1, 33, 16, 8, 8), RND(-1, 1, 33, 32, 8, 8), 8);
     check_bwd_weight_repeatable(RND(0, 1, 64, 64, 3, 3), RND(-1, 1, 33, 64, 8, 8), RND(-1, 1, 33, 64, 8, 8), 4);
+    /* and the direct kernel (3 input channels: image groups summed in fixed order) */
+    check_bwd_weight_repeatable(RND(0, 1, 32, 3, 3, 3), RND(-1, 1, 33, 32, 16, 16), RND(-1, 1, 33, 3, 16, 16), 8);
 }
 END_TEST
 
@@ -500,7 +502,8 @@ static void assert_close_free(struct ig_tensor *y, struct ig_tensor *yr)
 /* The direct kernel of each instruction set directly, against the reference kernels: input channels
  * 1..4, widths odd and not multiples of 8 or 16, padding 0..2, output channels not multiples of the
  * register block (4 or 8), batch 1 (split into row blocks over the threads) and more, with and
- * without bias, 1x1, 3x3, 5x5 and rectangular kernels; the rotated kernel (backward data) too. */
+ * without bias, 1x1, 3x3, 5x5 and rectangular kernels; the rotated kernel (backward data) and the
+ * weight gradient (tap counts not multiples of its block) too. */
 START_TEST(test_isa_direct_vs_ref)
 {
     if (!isa_backend(_i, IG_CONV_AUTO)) return;
@@ -531,6 +534,16 @@ START_TEST(test_isa_direct_vs_ref)
         r = (struct ig_op_call){.op = IG_OP_CONV2D_BWD_DATA, .t = {dxr, dy, w}, .p.conv = p};
         ck_assert_int_eq(ig_cpu_ref_conv2d_bwd_data(be, &r), IG_OK);
         assert_close_free(dx, dxr);
+        /* weight gradient of the same conv */
+        struct ig_tensor *dw = RND(0, 1, c->O, c->C, c->KH, c->KW), *dwr = RND(0, 1, c->O, c->C, c->KH, c->KW);
+        ck_assert_int_eq(f->direct_bwd_weight(be, ig_cpu_f32(x), ig_cpu_f32(dy), c->N, c->C, c->H, c->W, c->O, c->KH,
+                                              c->KW, c->pad, c->pad, Ho, Wo, ig_cpu_f32(dw)), IG_OK);
+        r = (struct ig_op_call){.op = IG_OP_CONV2D_BWD_WEIGHT, .t = {dwr, dy, x}, .p.conv = p};
+        ck_assert_int_eq(ig_cpu_ref_conv2d_bwd_weight(be, &r), IG_OK);
+        float *wa = host_f32(dw), *we = host_f32(dwr);
+        ck_assert_double_le(ig_test_close_ratio(wa, we, (size_t)ig_tensor_numel(dw), 1e-4, 1e-3), 1.0);
+        free(wa); free(we);
+        ig_tensor_free(dw); ig_tensor_free(dwr);
         ig_tensor_free(x); ig_tensor_free(w); ig_tensor_free(b); ig_tensor_free(dy);
     }
     /* conv1 of the paper CNN is what auto sends to it on the SIMD builds; never stride 2 or 64 channels */

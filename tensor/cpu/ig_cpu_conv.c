@@ -446,6 +446,9 @@ enum ig_status IG_ISA_FN(ig_cpu_conv2d_bwd_weight)(struct ig_backend *be, const 
         zero(dw, g.O * g.K);
         return IG_OK;
     }
+    if (use_direct(be, g.C, g.O, &g, g.Wo))
+        return IG_ISA_FN(ig_cpu_direct_bwd_weight)(be, x, dy, g.N, g.C, g.H, g.W, g.O, g.KH, g.KW, g.ph, g.pw, g.Ho, g.Wo,
+                                                   dw);
     if (use_winograd(be, g.C, g.O, &g, g.ph, g.pw, g.Ho, g.Wo))
         return IG_ISA_FN(ig_cpu_winograd_bwd_weight)(be, x, dy, g.N, g.C, g.H, g.W, g.O, g.ph, g.pw, g.Ho, g.Wo, dw);
     struct conv_plan pl = plan(&g);

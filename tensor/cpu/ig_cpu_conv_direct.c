@@ -1,8 +1,12 @@
-/* CPU direct convolution for few input channels (the paper CNN's conv1, 3 -> 32), stride 1: register blocks of output channels x pixel vectors, one FMA per tap with the weight broadcast; compiled once per ISA. */
+/* CPU direct convolution for few input channels (the paper CNN's conv1, 3 -> 32), stride 1: forward (register blocks of output channels x pixel vectors, the weight broadcast per tap) and weight gradient (channels x taps, summed over pixel vectors); compiled once per ISA. */
 #include "ig_cpu_isa.h"
 #include "ig_cpu_simd.h"
 #include "ig_cpu_util.h"
 #include <string.h>
+
+/* Full unrolling of the register-block loops before scalar replacement: without it GCC may keep the
+ * accumulators in memory (measured: 16 stores per pixel vector in the weight-gradient loop). */
+#define IG_UNROLL _Pragma("GCC unroll 16")
 
 /*
  * y[N,O,Ho,Wo] = conv(x[N,C,H,W], w) + bias, stride 1, padding ph/pw (any sign), w [O,C,KH,KW]
@@ -106,19 +110,19 @@ static inline __attribute__((always_inline)) void block(const struct dgeom *g, c
                                                         float *y, int64_t plane, int64_t orem)
 {
     ig_vf acc[OB][PB];
-    for (int j = 0; j < OB; j++)
-        for (int p = 0; p < np; p++) acc[j][p] = vset1(bb[j]);
+    IG_UNROLL for (int j = 0; j < OB; j++)
+        IG_UNROLL for (int p = 0; p < np; p++) acc[j][p] = vset1(bb[j]);
     for (int64_t t = 0; t < g->ntap; t++) {
         const float *s = xp + toff[t];
         const float *wt = wb + t * OB;
         ig_vf xv[PB];
-        for (int p = 0; p < np; p++) xv[p] = vloadu(s + px->in[p]);
-        for (int j = 0; j < OB; j++)
-            for (int p = 0; p < np; p++) acc[j][p] += wt[j] * xv[p];
+        IG_UNROLL for (int p = 0; p < np; p++) xv[p] = vloadu(s + px->in[p]);
+        IG_UNROLL for (int j = 0; j < OB; j++)
+            IG_UNROLL for (int p = 0; p < np; p++) acc[j][p] += wt[j] * xv[p];
     }
-    for (int j = 0; j < OB; j++) {
+    IG_UNROLL for (int j = 0; j < OB; j++) {
         if (j >= orem) break;
-        for (int p = 0; p < np; p++) {
+        IG_UNROLL for (int p = 0; p < np; p++) {
             float *d = y + j * plane + px->out[p];
             if (px->full[p]) vstoreu(d, acc[j][p]);
             else vstore_mask(d, px->m[p], acc[j][p]);
@@ -218,5 +222,141 @@ enum ig_status IG_ISA_FN(ig_cpu_direct_conv)(struct ig_backend *be, const float 
         int64_t rows = oh0 + g.RB <= Ho ? g.RB : Ho - oh0;
         unit(&g, x, wb, bb, toff, n, oh0, rows, xps + ig_cpu_thread_id() * g.xp_floats, y);
     }
+    return IG_OK;
+}
+
+/* ---------------------------------------------------------------- weight gradient */
+
+/*
+ * dw[O,C,KH,KW] = sum over n, oh, ow of dy[n,o,oh,ow] * Xp_n[c][oh + kh][ow + kw], the padded
+ * input as above (whole images). A register block of BO channels x BT taps keeps BO*BT vector
+ * sums over the pixel vectors of one image: per vector BO dy loads (masked past Wo, so the lanes
+ * past the row add nothing), BT input loads, BO*BT FMAs, then adds them to its group's partial. The sums go to a vector partial per
+ * image group: G = min(N, 16) fixed groups of consecutive images (not the thread count), each
+ * summed in image order; the partials are added in group order, then each vector's lanes, so the
+ * result does not depend on the schedule. Channel and tap tails read channel O-1 / tap 0 into slots
+ * that are never summed.
+ */
+#if defined(IG_SIMD_AVX512)
+#define BO 4
+#define BT 4
+#else
+#define BO 3
+#define BT 3
+#endif
+#define BWD_GROUPS 16
+
+/* Per-call tables of the weight gradient: pixel vectors of a plane and the padded tap grid. */
+struct wtab {
+    int64_t nvec, nbo, nbt, tpad;   /* vectors per plane, channel blocks, tap blocks, taps rounded to BT */
+    const int64_t *in, *out;        /* [nvec]: offset in Xp (tap 0) and in the dy plane */
+    const ig_vmask *m;              /* [nvec]: lanes before Wo */
+    const int64_t *toff;            /* [tpad]: tap offsets in Xp (0 for the tail) */
+};
+
+/* acc[j][t] over every pixel vector of one image for channels o0+j (clamped) and taps t0+t, added to part. */
+static void wblock(const struct dgeom *g, const struct wtab *tb, const float *xp, const float *dyn, int64_t o0,
+                   int64_t t0, float *part)
+{
+    int64_t plane = g->Ho * g->Wo;
+    const float *dyj[BO], *xt[BT];
+    IG_UNROLL for (int j = 0; j < BO; j++) dyj[j] = dyn + (o0 + j < g->O ? o0 + j : g->O - 1) * plane;
+    IG_UNROLL for (int t = 0; t < BT; t++) xt[t] = xp + tb->toff[t0 + t];
+    ig_vf acc[BO][BT];
+    IG_UNROLL for (int j = 0; j < BO; j++)
+        IG_UNROLL for (int t = 0; t < BT; t++) acc[j][t] = vzero();
+    const int64_t nvec = tb->nvec, *in = tb->in, *out = tb->out;
+    const ig_vmask *ms = tb->m;
+    for (int64_t v = 0; v < nvec; v++) {
+        ig_vf d[BO], xv[BT];
+        int64_t io = in[v], oo = out[v];
+        ig_vmask m = ms[v];   /* all lanes but past the row end */
+        IG_UNROLL for (int j = 0; j < BO; j++) d[j] = vload_mask(dyj[j] + oo, m);
+        IG_UNROLL for (int t = 0; t < BT; t++) xv[t] = vloadu(xt[t] + io);
+        IG_UNROLL for (int j = 0; j < BO; j++)
+            IG_UNROLL for (int t = 0; t < BT; t++) acc[j][t] += d[j] * xv[t];
+    }
+    IG_UNROLL for (int j = 0; j < BO; j++)
+        IG_UNROLL for (int t = 0; t < BT; t++) {
+            float *p = part + ((o0 + j) * tb->tpad + t0 + t) * IG_VW;
+            vstore(p, vload(p) + acc[j][t]);
+        }
+}
+
+/* Partial part[Opad][tpad][IG_VW] (overwritten) of images [n0, n1). */
+static void wgroup(const struct dgeom *g, const struct wtab *tb, const float *x, const float *dy, int64_t n0,
+                   int64_t n1, float *xp, float *part)
+{
+    memset(part, 0, (size_t)(tb->nbo * BO * tb->tpad * IG_VW) * sizeof(float));
+    for (int64_t n = n0; n < n1; n++) {
+        pad_rows(g, x + n * g->C * g->H * g->W, 0, g->Ho, xp);
+        const float *dyn = dy + n * g->O * g->Ho * g->Wo;
+        for (int64_t b = 0; b < tb->nbo; b++)
+            for (int64_t s = 0; s < tb->nbt; s++) wblock(g, tb, xp, dyn, b * BO, s * BT, part);
+    }
+}
+
+/* The pixel-vector and tap tables in tab (int64 slots), then the masks after them. */
+static void wtab_fill(const struct dgeom *g, struct wtab *tb, int64_t *tab)
+{
+    tb->nvec = g->Ho * g->nv;
+    tb->nbo = (g->O + BO - 1) / BO;
+    tb->nbt = (g->ntap + BT - 1) / BT;
+    tb->tpad = tb->nbt * BT;
+    int64_t *in = tab, *out = in + tb->nvec, *toff = out + tb->nvec;
+    ig_vmask *m = (ig_vmask *)(tab + ((2 * tb->nvec + tb->tpad + 7) & ~(int64_t)7));   /* 64-byte aligned */
+    for (int64_t v = 0; v < tb->nvec; v++) {
+        int64_t r = v / g->nv, k = v % g->nv;
+        in[v] = r * g->ld + k * IG_VW;
+        out[v] = r * g->Wo + k * IG_VW;
+        m[v] = vmask_range(0, g->Wo - k * IG_VW);
+    }
+    int64_t hp = g->Ho + g->KH - 1;
+    for (int64_t t = 0; t < tb->tpad; t++) {
+        int64_t c = t / (g->KH * g->KW), kh = (t / g->KW) % g->KH, kw = t % g->KW;
+        toff[t] = t < g->ntap ? (c * hp + kh) * g->ld + kw : 0;
+    }
+    tb->in = in, tb->out = out, tb->toff = toff, tb->m = m;
+}
+
+enum ig_status IG_ISA_FN(ig_cpu_direct_bwd_weight)(struct ig_backend *be, const float *x, const float *dy, int64_t N,
+                                                   int64_t C, int64_t H, int64_t W, int64_t O, int64_t KH, int64_t KW,
+                                                   int ph, int pw, int64_t Ho, int64_t Wo, float *dw)
+{
+    int64_t ntap = C * KH * KW;
+    if (O == 0 || ntap == 0) return IG_OK;
+    if (N == 0 || Ho <= 0 || Wo <= 0) {
+        memset(dw, 0, (size_t)(O * ntap) * sizeof(float));
+        return IG_OK;
+    }
+    int64_t flops = 2 * N * O * Ho * Wo * ntap;
+    int nth = flops < (int64_t)1 << 21 ? 1 : ig_cpu_max_threads();
+    struct dgeom g = dgeom_of(N, C, H, W, O, KH, KW, ph, pw, Ho, Wo, 1);
+    g.RB = Ho, g.nrb = 1;
+    g.xp_floats = (C * (Ho + KH - 1) * g.ld + 15) & ~(int64_t)15;
+    int64_t G = N < BWD_GROUPS ? N : BWD_GROUPS, nvec = Ho * g.nv, tpad = (ntap + BT - 1) / BT * BT;
+    int64_t part_floats = ((O + BO - 1) / BO * BO) * tpad * IG_VW;
+    /* tables: in, out, toff (int64), padding, masks (one vector each); in float slots */
+    int64_t tab_floats = ((2 * nvec + tpad + 8) * 2 + nvec * IG_VW + 15) & ~(int64_t)15;
+    float *scr = ig_backend_scratch(be, (size_t)(tab_floats + g.xp_floats * nth + part_floats * G) * sizeof(float));
+    if (!scr) return IG_ERR_OOM;
+    struct wtab tb;
+    wtab_fill(&g, &tb, (int64_t *)scr);
+    float *xps = scr + tab_floats, *parts = xps + g.xp_floats * nth;
+    IG_OMP(omp parallel for schedule(dynamic, 1) num_threads(nth))
+    for (int64_t gi = 0; gi < G; gi++)
+        wgroup(&g, &tb, x, dy, N * gi / G, N * (gi + 1) / G, xps + ig_cpu_thread_id() * g.xp_floats,
+               parts + gi * part_floats);
+    /* partial 0 += partials 1 .. G-1 in order (vectors), then the lanes of each (o, tap) */
+    for (int64_t gi = 1; gi < G; gi++)
+        for (int64_t i = 0; i < part_floats; i += IG_VW)
+            vstore(parts + i, vload(parts + i) + vload(parts + gi * part_floats + i));
+    for (int64_t o = 0; o < O; o++)
+        for (int64_t t = 0; t < ntap; t++) {
+            const float *p = parts + (o * tpad + t) * IG_VW;
+            float s = 0.0f;
+            for (int l = 0; l < IG_VW; l++) s += p[l];
+            dw[o * ntap + t] = s;
+        }
     return IG_OK;
 }

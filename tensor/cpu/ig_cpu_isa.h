@@ -29,6 +29,10 @@ struct ig_cpu_isa_fns {
     enum ig_status (*direct_conv)(struct ig_backend *be, const float *x, int64_t N, int64_t cin, int64_t H, int64_t W,
                                   const float *w, bool rotated, int64_t cout, int64_t kh, int64_t kw, int ph, int pw,
                                   const float *bias, float *y, int64_t Ho, int64_t Wo);
+    /* dw[O,C,kh,kw] of the same stride-1 conv (x [N,C,H,W], dy [N,O,Ho,Wo]), overwritten. */
+    enum ig_status (*direct_bwd_weight)(struct ig_backend *be, const float *x, const float *dy, int64_t N, int64_t C,
+                                        int64_t H, int64_t W, int64_t O, int64_t kh, int64_t kw, int ph, int pw,
+                                        int64_t Ho, int64_t Wo, float *dw);
 };
 
 /* The table of one ISA, or NULL when this build or this CPU lacks it (IG_CPU_ISA_AUTO: the best
@@ -51,7 +55,10 @@ const struct ig_cpu_isa_fns *ig_cpu_isa_of(const struct ig_backend *be);
     enum ig_status ig_cpu_direct_conv_##sfx(struct ig_backend *be, const float *x, int64_t N, int64_t cin, \
                                             int64_t H, int64_t W, const float *w, bool rotated, int64_t cout, \
                                             int64_t kh, int64_t kw, int ph, int pw, const float *bias, float *y, \
-                                            int64_t Ho, int64_t Wo);
+                                            int64_t Ho, int64_t Wo);                                \
+    enum ig_status ig_cpu_direct_bwd_weight_##sfx(struct ig_backend *be, const float *x, const float *dy, int64_t N, \
+                                                  int64_t C, int64_t H, int64_t W, int64_t O, int64_t kh, int64_t kw, \
+                                                  int ph, int pw, int64_t Ho, int64_t Wo, float *dw);
 IG_CPU_ISA_DECLARE(generic)
 IG_CPU_ISA_DECLARE(avx2)
 IG_CPU_ISA_DECLARE(avx512)
