@@ -73,11 +73,13 @@ static void pad_rows(const struct dgeom *g, const float *xn, int64_t oh0, int64_
                 memset(d, 0, (size_t)g->ld * sizeof(float));
                 continue;
             }
+            /* d[q] = s[q - pw] for q in [lo, hi), 0 elsewhere */
             const float *s = xn + (c * g->H + ih) * g->W;
-            for (int64_t q = 0; q < g->ld; q++) {
-                int64_t iw = q - g->pw;
-                d[q] = iw >= 0 && iw < g->W ? s[iw] : 0.0f;
-            }
+            int64_t lo = g->pw < 0 ? 0 : (g->pw > g->ld ? g->ld : g->pw);
+            int64_t hi = g->W + g->pw < lo ? lo : (g->W + g->pw > g->ld ? g->ld : g->W + g->pw);
+            memset(d, 0, (size_t)lo * sizeof(float));
+            memcpy(d + lo, s + lo - g->pw, (size_t)(hi - lo) * sizeof(float));
+            memset(d + hi, 0, (size_t)(g->ld - hi) * sizeof(float));
         }
 }
 
@@ -237,21 +239,23 @@ enum ig_status IG_ISA_FN(ig_cpu_direct_conv)(struct ig_backend *be, const float 
  * result does not depend on the schedule. Channel and tap tails read channel O-1 / tap 0 into slots
  * that are never summed.
  */
+/* Register blocking: AVX-512 3 x 7 = 21 sums + 3 dy + 7 input vectors of 32 zmm (measured, 1 thread,
+ * conv1: 3x7 77, 2x9 78, 5x4 73, 6x3 68, 8x2 63 GFLOP/s: fewer, longer blocks win, not fewer loads);
+ * AVX2 3 x 3 = 9 + 6 of 16 ymm. */
 #if defined(IG_SIMD_AVX512)
-#define BO 4
-#define BT 4
+#define BO 3
+#define BT 7
 #else
 #define BO 3
 #define BT 3
 #endif
 #define BWD_GROUPS 16
 
-/* Per-call tables of the weight gradient: pixel vectors of a plane and the padded tap grid. */
+/* Per-call tables of the weight gradient: the padded tap grid and the lanes of each vector of a row. */
 struct wtab {
-    int64_t nvec, nbo, nbt, tpad;   /* vectors per plane, channel blocks, tap blocks, taps rounded to BT */
-    const int64_t *in, *out;        /* [nvec]: offset in Xp (tap 0) and in the dy plane */
-    const ig_vmask *m;              /* [nvec]: lanes before Wo */
-    const int64_t *toff;            /* [tpad]: tap offsets in Xp (0 for the tail) */
+    int64_t nbo, nbt, tpad;   /* channel blocks, tap blocks, taps rounded to BT */
+    const int64_t *toff;      /* [tpad]: tap offsets in Xp (0 for the tail) */
+    const ig_vmask *m;        /* [nv]: lanes before Wo of vector k of a row */
 };
 
 /* acc[j][t] over every pixel vector of one image for channels o0+j (clamped) and taps t0+t, added to part. */
@@ -265,16 +269,18 @@ static void wblock(const struct dgeom *g, const struct wtab *tb, const float *xp
     ig_vf acc[BO][BT];
     IG_UNROLL for (int j = 0; j < BO; j++)
         IG_UNROLL for (int t = 0; t < BT; t++) acc[j][t] = vzero();
-    const int64_t nvec = tb->nvec, *in = tb->in, *out = tb->out;
     const ig_vmask *ms = tb->m;
-    for (int64_t v = 0; v < nvec; v++) {
+    /* vector k of row r reads Xp at io = r*ld + k*IG_VW and dy at oo = r*Wo + k*IG_VW */
+    int64_t nvec = g->Ho * g->nv, nv = g->nv, io_step = g->ld - nv * IG_VW, oo_step = g->Wo - nv * IG_VW;
+    for (int64_t v = 0, k = 0, io = 0, oo = 0; v < nvec; v++) {
         ig_vf d[BO], xv[BT];
-        int64_t io = in[v], oo = out[v];
-        ig_vmask m = ms[v];   /* all lanes but past the row end */
+        ig_vmask m = ms[k];   /* lanes before the row end */
         IG_UNROLL for (int j = 0; j < BO; j++) d[j] = vload_mask(dyj[j] + oo, m);
         IG_UNROLL for (int t = 0; t < BT; t++) xv[t] = vloadu(xt[t] + io);
         IG_UNROLL for (int j = 0; j < BO; j++)
             IG_UNROLL for (int t = 0; t < BT; t++) acc[j][t] += d[j] * xv[t];
+        io += IG_VW, oo += IG_VW;
+        if (++k == nv) k = 0, io += io_step, oo += oo_step;
     }
     IG_UNROLL for (int j = 0; j < BO; j++)
         IG_UNROLL for (int t = 0; t < BT; t++) {
@@ -296,27 +302,20 @@ static void wgroup(const struct dgeom *g, const struct wtab *tb, const float *x,
     }
 }
 
-/* The pixel-vector and tap tables in tab (int64 slots), then the masks after them. */
+/* The tap offsets in tab (int64 slots), then the row masks after them. */
 static void wtab_fill(const struct dgeom *g, struct wtab *tb, int64_t *tab)
 {
-    tb->nvec = g->Ho * g->nv;
     tb->nbo = (g->O + BO - 1) / BO;
     tb->nbt = (g->ntap + BT - 1) / BT;
     tb->tpad = tb->nbt * BT;
-    int64_t *in = tab, *out = in + tb->nvec, *toff = out + tb->nvec;
-    ig_vmask *m = (ig_vmask *)(tab + ((2 * tb->nvec + tb->tpad + 7) & ~(int64_t)7));   /* 64-byte aligned */
-    for (int64_t v = 0; v < tb->nvec; v++) {
-        int64_t r = v / g->nv, k = v % g->nv;
-        in[v] = r * g->ld + k * IG_VW;
-        out[v] = r * g->Wo + k * IG_VW;
-        m[v] = vmask_range(0, g->Wo - k * IG_VW);
-    }
-    int64_t hp = g->Ho + g->KH - 1;
+    int64_t *toff = tab, hp = g->Ho + g->KH - 1;
+    ig_vmask *m = (ig_vmask *)(tab + ((tb->tpad + 7) & ~(int64_t)7));   /* 64-byte aligned */
+    for (int64_t k = 0; k < g->nv; k++) m[k] = vmask_range(0, g->Wo - k * IG_VW);
     for (int64_t t = 0; t < tb->tpad; t++) {
         int64_t c = t / (g->KH * g->KW), kh = (t / g->KW) % g->KH, kw = t % g->KW;
         toff[t] = t < g->ntap ? (c * hp + kh) * g->ld + kw : 0;
     }
-    tb->in = in, tb->out = out, tb->toff = toff, tb->m = m;
+    tb->toff = toff, tb->m = m;
 }
 
 enum ig_status IG_ISA_FN(ig_cpu_direct_bwd_weight)(struct ig_backend *be, const float *x, const float *dy, int64_t N,
@@ -334,10 +333,10 @@ enum ig_status IG_ISA_FN(ig_cpu_direct_bwd_weight)(struct ig_backend *be, const 
     struct dgeom g = dgeom_of(N, C, H, W, O, KH, KW, ph, pw, Ho, Wo, 1);
     g.RB = Ho, g.nrb = 1;
     g.xp_floats = (C * (Ho + KH - 1) * g.ld + 15) & ~(int64_t)15;
-    int64_t G = N < BWD_GROUPS ? N : BWD_GROUPS, nvec = Ho * g.nv, tpad = (ntap + BT - 1) / BT * BT;
+    int64_t G = N < BWD_GROUPS ? N : BWD_GROUPS, tpad = (ntap + BT - 1) / BT * BT;
     int64_t part_floats = ((O + BO - 1) / BO * BO) * tpad * IG_VW;
-    /* tables: in, out, toff (int64), padding, masks (one vector each); in float slots */
-    int64_t tab_floats = ((2 * nvec + tpad + 8) * 2 + nvec * IG_VW + 15) & ~(int64_t)15;
+    /* tables: toff (int64), padding, row masks (one vector each); in float slots */
+    int64_t tab_floats = ((tpad + 8) * 2 + g.nv * IG_VW + 15) & ~(int64_t)15;
     float *scr = ig_backend_scratch(be, (size_t)(tab_floats + g.xp_floats * nth + part_floats * G) * sizeof(float));
     if (!scr) return IG_ERR_OOM;
     struct wtab tb;
