@@ -547,9 +547,12 @@ START_TEST(test_isa_direct_vs_ref)
         ig_tensor_free(x); ig_tensor_free(w); ig_tensor_free(b); ig_tensor_free(dy);
     }
     /* conv1 of the paper CNN is what auto sends to it on the SIMD builds; never stride 2 or 64 channels */
-    ck_assert(f->direct_suits(3, 32, 3, 3, 1, 1, 32) == (f->isa != IG_CPU_ISA_GENERIC));
-    ck_assert(!f->direct_suits(3, 32, 3, 3, 2, 2, 32));
-    ck_assert(!f->direct_suits(64, 64, 3, 3, 1, 1, 32));
+    for (int weight = 0; weight < 2; weight++) {
+        ck_assert(f->direct_suits(3, 32, 3, 3, 1, 1, 32, 32, weight) == (f->isa != IG_CPU_ISA_GENERIC));
+        ck_assert(!f->direct_suits(3, 32, 3, 3, 2, 2, 32, 32, weight));
+        ck_assert(!f->direct_suits(64, 64, 3, 3, 1, 1, 32, 32, weight));
+    }
+    ck_assert(!f->direct_suits(16, 64, 3, 3, 1, 1, 8, 8, true));   /* weight gradient: few channels, larger planes */
     teardown();
 }
 END_TEST

@@ -273,11 +273,13 @@ static bool use_winograd(const struct ig_backend *be, int64_t cin, int64_t cout,
 
 /* The direct kernel for stride-1 layers with few input channels (ig_cpu_conv_direct.c) where it
  * measured faster on this ISA; IGRADV_CONV=direct takes every stride-1 shape, im2col/winograd none. */
-static bool use_direct(const struct ig_backend *be, int64_t cin, int64_t cout, const struct conv_geom *g, int64_t out_w)
+static bool use_direct(const struct ig_backend *be, int64_t cin, int64_t cout, const struct conv_geom *g, int64_t out_h,
+                       int64_t out_w, bool weight)
 {
     enum ig_conv_algo algo = ig_backend_options_of(be)->conv;
     if (g->sh != 1 || g->sw != 1 || (algo != IG_CONV_AUTO && algo != IG_CONV_DIRECT)) return false;
-    return algo == IG_CONV_DIRECT || IG_ISA_FN(ig_cpu_direct_suits)(cin, cout, g->KH, g->KW, g->sh, g->sw, out_w);
+    return algo == IG_CONV_DIRECT ||
+           IG_ISA_FN(ig_cpu_direct_suits)(cin, cout, g->KH, g->KW, g->sh, g->sw, out_h, out_w, weight);
 }
 
 /* Row-major sgemm with alpha 1 (single-threaded inside the OpenMP regions, see ig_cpu_util.h). */
@@ -363,7 +365,7 @@ enum ig_status IG_ISA_FN(ig_cpu_conv2d_fwd)(struct ig_backend *be, const struct 
         if (b) add_bias(&g, b, 0, g.N, y);
         return IG_OK;
     }
-    if (use_direct(be, g.C, g.O, &g, g.Wo))
+    if (use_direct(be, g.C, g.O, &g, g.Ho, g.Wo, false))
         return IG_ISA_FN(ig_cpu_direct_conv)(be, x, g.N, g.C, g.H, g.W, w, false, g.O, g.KH, g.KW, g.ph, g.pw, b, y, g.Ho,
                                              g.Wo);
     if (use_winograd(be, g.C, g.O, &g, g.ph, g.pw, g.Ho, g.Wo))
@@ -407,7 +409,7 @@ enum ig_status IG_ISA_FN(ig_cpu_conv2d_bwd_data)(struct ig_backend *be, const st
         return IG_OK;
     }
     /* stride 1: dx is the convolution of dy with the rotated, channel-swapped kernel, padded K - 1 - p */
-    if (use_direct(be, g.O, g.C, &g, g.W))
+    if (use_direct(be, g.O, g.C, &g, g.H, g.W, false))
         return IG_ISA_FN(ig_cpu_direct_conv)(be, dy, g.N, g.O, g.Ho, g.Wo, w, true, g.C, g.KH, g.KW,
                                              (int)g.KH - 1 - g.ph, (int)g.KW - 1 - g.pw, NULL, dx, g.H, g.W);
     if (use_winograd(be, g.O, g.C, &g, 2 - g.ph, 2 - g.pw, g.H, g.W))
@@ -446,7 +448,7 @@ enum ig_status IG_ISA_FN(ig_cpu_conv2d_bwd_weight)(struct ig_backend *be, const 
         zero(dw, g.O * g.K);
         return IG_OK;
     }
-    if (use_direct(be, g.C, g.O, &g, g.Wo))
+    if (use_direct(be, g.C, g.O, &g, g.Ho, g.Wo, true))
         return IG_ISA_FN(ig_cpu_direct_bwd_weight)(be, x, dy, g.N, g.C, g.H, g.W, g.O, g.KH, g.KW, g.ph, g.pw, g.Ho, g.Wo,
                                                    dw);
     if (use_winograd(be, g.C, g.O, &g, g.ph, g.pw, g.Ho, g.Wo))

@@ -23,9 +23,10 @@ struct ig_cpu_isa_fns {
                                           float *dw);
     /* Direct convolution for few input channels, stride 1 (ig_cpu_conv_direct.c): y[N,cout,Ho,Wo] =
      * conv(x[N,cin,H,W], w) + bias with w [cout,cin,kh,kw], or rotated as for winograd_conv; any
-     * padding. suits(): shapes where it beats im2col on this ISA (IGRADV_CONV=direct takes every
-     * stride-1 shape, IGRADV_CONV=im2col or winograd none). */
-    bool (*direct_suits)(int64_t cin, int64_t cout, int64_t kh, int64_t kw, int sh, int sw, int64_t out_w);
+     * padding. suits(): shapes where it beats im2col on this ISA, for y/dx or (weight) for dw
+     * (IGRADV_CONV=direct takes every stride-1 shape, IGRADV_CONV=im2col or winograd none). */
+    bool (*direct_suits)(int64_t cin, int64_t cout, int64_t kh, int64_t kw, int sh, int sw, int64_t out_h, int64_t out_w,
+                         bool weight);
     enum ig_status (*direct_conv)(struct ig_backend *be, const float *x, int64_t N, int64_t cin, int64_t H, int64_t W,
                                   const float *w, bool rotated, int64_t cout, int64_t kh, int64_t kw, int ph, int pw,
                                   const float *bias, float *y, int64_t Ho, int64_t Wo);
@@ -51,7 +52,8 @@ const struct ig_cpu_isa_fns *ig_cpu_isa_of(const struct ig_backend *be);
     enum ig_status ig_cpu_winograd_bwd_weight_##sfx(struct ig_backend *be, const float *x, const float *dy, \
                                                     int64_t N, int64_t C, int64_t H, int64_t W, int64_t O, int ph, \
                                                     int pw, int64_t Ho, int64_t Wo, float *dw);   \
-    bool ig_cpu_direct_suits_##sfx(int64_t cin, int64_t cout, int64_t kh, int64_t kw, int sh, int sw, int64_t out_w); \
+    bool ig_cpu_direct_suits_##sfx(int64_t cin, int64_t cout, int64_t kh, int64_t kw, int sh, int sw, int64_t out_h, \
+                                   int64_t out_w, bool weight);                                   \
     enum ig_status ig_cpu_direct_conv_##sfx(struct ig_backend *be, const float *x, int64_t N, int64_t cin, \
                                             int64_t H, int64_t W, const float *w, bool rotated, int64_t cout, \
                                             int64_t kh, int64_t kw, int ph, int pw, const float *bias, float *y, \
