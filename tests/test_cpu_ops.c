@@ -426,8 +426,9 @@ START_TEST(test_options_bad)
 END_TEST
 
 /* The Winograd kernels of each instruction set directly on odd shapes (clipped edge tiles,
- * padding 0..2, batch 1, several chunks, channel counts not multiples of 8 or 16): forward,
- * rotated (backward data) and the weight gradient, against the reference kernels. */
+ * padding 0..2, batch 1, several chunks, channel counts not multiples of 8 or 16): forward and
+ * rotated (backward data) with 2x2 and 4x4 output tiles, and the weight gradient, against the
+ * reference kernels. */
 START_TEST(test_isa_winograd_vs_ref)
 {
     if (!isa_backend(_i, IG_CONV_AUTO)) return;
@@ -435,8 +436,9 @@ START_TEST(test_isa_winograd_vs_ref)
     static const struct conv_case wc[] = {
         {3, 5, 9, 7, 6, 3, 3, 1, 1}, {2, 4, 6, 6, 7, 3, 3, 1, 0}, {1, 3, 5, 5, 2, 3, 3, 1, 2}, {9, 8, 8, 8, 8, 3, 3, 1, 1},
     };
-    for (size_t k = 0; k < sizeof wc / sizeof wc[0]; k++) {
-        const struct conv_case *c = &wc[k];
+    for (size_t k = 0; k < 2 * (sizeof wc / sizeof wc[0]); k++) {
+        const struct conv_case *c = &wc[k / 2];
+        int tile = k % 2 ? 4 : 2;
         struct ig_conv2d_params p = {.stride_h = 1, .stride_w = 1, .pad_h = c->pad, .pad_w = c->pad};
         int64_t Ho = ig_conv_out_size(c->H, 3, 1, c->pad), Wo = ig_conv_out_size(c->W, 3, 1, c->pad);
         struct ig_tensor *x = RND(-1, 1, c->N, c->C, c->H, c->W), *w = RND(-1, 1, c->O, c->C, 3, 3);
@@ -444,14 +446,14 @@ START_TEST(test_isa_winograd_vs_ref)
         struct ig_tensor *dy = RND(-1, 1, c->N, c->O, Ho, Wo);
         struct ig_tensor *dx = RND(0, 1, c->N, c->C, c->H, c->W), *dxr = RND(0, 1, c->N, c->C, c->H, c->W);
         ck_assert_int_eq(f->winograd_conv(be, ig_cpu_f32(x), c->N, c->C, c->H, c->W, ig_cpu_f32(w), false, c->O, c->pad,
-                                              c->pad, ig_cpu_f32(b), ig_cpu_f32(y), Ho, Wo), IG_OK);
+                                              c->pad, ig_cpu_f32(b), ig_cpu_f32(y), Ho, Wo, tile), IG_OK);
         struct ig_op_call r = {.op = IG_OP_CONV2D_FWD, .t = {yr, x, w, b}, .p.conv = p};
         ck_assert_int_eq(ig_cpu_ref_conv2d_fwd(be, &r), IG_OK);
         ck_assert_int_eq(f->winograd_conv(be, ig_cpu_f32(dy), c->N, c->O, Ho, Wo, ig_cpu_f32(w), true, c->C, 2 - c->pad,
-                                              2 - c->pad, NULL, ig_cpu_f32(dx), c->H, c->W), IG_OK);
+                                              2 - c->pad, NULL, ig_cpu_f32(dx), c->H, c->W, tile), IG_OK);
         r = (struct ig_op_call){.op = IG_OP_CONV2D_BWD_DATA, .t = {dxr, dy, w}, .p.conv = p};
         ck_assert_int_eq(ig_cpu_ref_conv2d_bwd_data(be, &r), IG_OK);
-        {   /* weight gradient of the same tiling */
+        if (tile == 2) {   /* weight gradient of the same tiling */
             struct ig_tensor *dw = RND(0, 1, c->O, c->C, 3, 3), *dwr = RND(0, 1, c->O, c->C, 3, 3);
             ck_assert_int_eq(f->winograd_bwd_weight(be, ig_cpu_f32(x), ig_cpu_f32(dy), c->N, c->C, c->H, c->W, c->O,
                                                         c->pad, c->pad, Ho, Wo, ig_cpu_f32(dw)), IG_OK);

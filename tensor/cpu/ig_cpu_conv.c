@@ -355,7 +355,7 @@ enum ig_status IG_ISA_FN(ig_cpu_conv2d_fwd)(struct ig_backend *be, const struct 
         return IG_OK;
     }
     if (use_winograd(be, g.C, g.O, &g, g.ph, g.pw, g.Ho, g.Wo))
-        return IG_ISA_FN(ig_cpu_winograd_conv)(be, x, g.N, g.C, g.H, g.W, w, false, g.O, g.ph, g.pw, b, y, g.Ho, g.Wo);
+        return IG_ISA_FN(ig_cpu_winograd_conv)(be, x, g.N, g.C, g.H, g.W, w, false, g.O, g.ph, g.pw, b, y, g.Ho, g.Wo, 0);
     return run_chunks(be, &g, fwd_range, &(struct conv_io){x, w, b, y});
 }
 
@@ -397,7 +397,7 @@ enum ig_status IG_ISA_FN(ig_cpu_conv2d_bwd_data)(struct ig_backend *be, const st
     /* stride 1: dx is the convolution of dy with the rotated, channel-swapped kernel, padded 2 - p */
     if (use_winograd(be, g.O, g.C, &g, 2 - g.ph, 2 - g.pw, g.H, g.W))
         return IG_ISA_FN(ig_cpu_winograd_conv)(be, dy, g.N, g.O, g.Ho, g.Wo, w, true, g.C, 2 - g.ph, 2 - g.pw, NULL, dx,
-                                               g.H, g.W);
+                                               g.H, g.W, 0);
     return run_chunks(be, &g, bwd_data_range, &(struct conv_io){dy, w, NULL, dx});
 }
 

@@ -1,0 +1,134 @@
+/* CPU Winograd F(4x4,3x3) transforms (weights, 6x6 input tiles, 4x4 output tiles) over IG_VW channels per register; compiled once per ISA. */
+#include "ig_cpu_isa.h"
+#include "ig_cpu_util.h"
+#include "ig_cpu_winograd.h"
+#include <string.h>
+
+/*
+ * F(4x4,3x3): 36 products per 16 outputs (4x fewer multiplications than the direct product, against
+ * 2.25x for F(2x2,3x3)), and 2.25 transformed values per output instead of 4, so both the GEMMs and
+ * the memory traffic of the transforms shrink. Matrices (Lavin & Gray, points 0, 1, -1, 2, -2, inf):
+ *   B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1]
+ *   G   = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6; 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1]
+ *   A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]
+ * The float error grows with the larger transform coefficients (about 1e-6 relative to the output
+ * scale for unit inputs, against 1e-7 for F(2x2)); tests check it against the reference kernels.
+ */
+
+/* r = B^T d along one axis of a 6x6 tile. */
+static inline void bt6(const ig_vf d[6], ig_vf r[6])
+{
+    ig_vf four = vset1(4.0f), five = vset1(5.0f), two = vset1(2.0f);
+    ig_vf p = d[4] - four * d[2], q = d[3] - four * d[1], s = d[4] - d[2], u = two * (d[3] - d[1]);
+    r[0] = (four * d[0] - five * d[2]) + d[4];
+    r[1] = p + q;
+    r[2] = p - q;
+    r[3] = s + u;
+    r[4] = s - u;
+    r[5] = (four * d[1] - five * d[3]) + d[5];
+}
+
+/* o = A^T m along one axis: 6 values to 4. */
+static inline void at6(const ig_vf m[6], ig_vf o[4])
+{
+    ig_vf s12 = m[1] + m[2], d12 = m[1] - m[2], s34 = m[3] + m[4], d34 = m[3] - m[4];
+    o[0] = (m[0] + s12) + s34;
+    o[1] = d12 + vset1(2.0f) * d34;
+    o[2] = s12 + vset1(4.0f) * s34;
+    o[3] = (d12 + vset1(8.0f) * d34) + m[5];
+}
+
+/* t[6] = G r for the 3 taps r of one kernel row or column (scalars). */
+static inline void g6(const float r[3], float t[6])
+{
+    float s02 = r[0] + r[2];
+    t[0] = 0.25f * r[0];
+    t[1] = -(s02 + r[1]) / 6.0f;
+    t[2] = -(s02 - r[1]) / 6.0f;
+    t[3] = r[0] / 24.0f + r[1] / 12.0f + r[2] / 6.0f;
+    t[4] = r[0] / 24.0f - r[1] / 12.0f + r[2] / 6.0f;
+    t[5] = r[2];
+}
+
+void IG_ISA_FN(ig_cpu_wino4_weight_transform)(const float *w, int64_t cout, int64_t cin, float *U, int64_t ldu,
+                                              int64_t plane, float *tmp)
+{
+    IG_OMP(omp parallel for schedule(static) if (cout * cin > 2048))
+    for (int64_t o = 0; o < cout; o++) {
+        float *gt = tmp + (int64_t)ig_cpu_thread_id() * 9 * cin;   /* gt[tap][c] */
+        for (int tap = 0; tap < 9; tap++) {
+            const float *k = w + o * cin * 9 + tap;
+            for (int64_t c = 0; c < cin; c++) gt[tap * cin + c] = k[c * 9];
+        }
+        float *u = U + o * ldu;
+        for (int64_t c = 0; c < cin; c++) {
+            float col[3][6], row[3], t[6];
+            for (int kw = 0; kw < 3; kw++) {   /* G along the kernel rows, per kernel column */
+                for (int kh = 0; kh < 3; kh++) row[kh] = gt[(kh * 3 + kw) * cin + c];
+                g6(row, col[kw]);
+            }
+            for (int i = 0; i < 6; i++) {   /* then G along the columns */
+                for (int kw = 0; kw < 3; kw++) row[kw] = col[kw][i];
+                g6(row, t);
+                for (int j = 0; j < 6; j++) u[(i * 6 + j) * plane + c] = t[j];
+            }
+        }
+    }
+}
+
+void IG_ISA_FN(ig_cpu_wino4_input_transform)(const struct wino_geom *g, const float *x, int64_t n0, int64_t nb, float *V,
+                                             float *Xt)
+{
+    int64_t T = nb * g->T1, Cp = g->Cp, xs = T * Cp, Wp = g->Wp;
+    for (int64_t i = 0; i < nb; i++) {
+        if (i == 0) memset(Xt, 0, (size_t)(g->Hp * g->Wp * Cp) * sizeof(float));
+        IG_ISA_FN(ig_cpu_wino_to_channels_last)(g, x + (n0 + i) * g->cin * g->H * g->W, Xt);
+        for (int64_t th = 0; th < g->TH; th++)
+            for (int64_t tw = 0; tw < g->TW; tw++) {
+                const float *base = Xt + (4 * th * Wp + 4 * tw) * Cp;
+                float *v = V + (i * g->T1 + th * g->TW + tw) * Cp;
+                for (int64_t c0 = 0; c0 < Cp; c0 += IG_VW) {
+                    ig_vf t[6][6];   /* t[a][b] = (B^T d)[a][b] */
+                    for (int b = 0; b < 6; b++) {
+                        ig_vf d[6], r[6];
+                        for (int a = 0; a < 6; a++) d[a] = vload(base + (a * Wp + b) * Cp + c0);
+                        bt6(d, r);
+                        for (int a = 0; a < 6; a++) t[a][b] = r[a];
+                    }
+                    for (int a = 0; a < 6; a++) {
+                        ig_vf r[6];
+                        bt6(t[a], r);
+                        for (int b = 0; b < 6; b++) vstore(v + (a * 6 + b) * xs + c0, r[b]);
+                    }
+                }
+            }
+    }
+}
+
+void IG_ISA_FN(ig_cpu_wino4_output_transform)(const struct wino_geom *g, const float *M, bool has_bias, int64_t n0,
+                                              int64_t nb, float *y, float *Yt, const float *bias_p)
+{
+    int64_t T = nb * g->T1, Op = g->Op, ms = T * Op, W4 = 4 * g->TW;
+    for (int64_t i = 0; i < nb; i++) {
+        for (int64_t th = 0; th < g->TH; th++)
+            for (int64_t tw = 0; tw < g->TW; tw++) {
+                const float *m = M + (i * g->T1 + th * g->TW + tw) * Op;
+                float *yt = Yt + (4 * th * W4 + 4 * tw) * Op;
+                for (int64_t o0 = 0; o0 < Op; o0 += IG_VW) {
+                    ig_vf t[4][6], b = has_bias ? vload(bias_p + o0) : vzero();
+                    for (int j = 0; j < 6; j++) {   /* A^T along the tile rows, per column j */
+                        ig_vf col[6], r[4];
+                        for (int a = 0; a < 6; a++) col[a] = vload(m + (a * 6 + j) * ms + o0);
+                        at6(col, r);
+                        for (int a = 0; a < 4; a++) t[a][j] = r[a];
+                    }
+                    for (int a = 0; a < 4; a++) {   /* then along the columns */
+                        ig_vf r[4];
+                        at6(t[a], r);
+                        for (int j = 0; j < 4; j++) vstore(yt + (a * W4 + j) * Op + o0, r[j] + b);
+                    }
+                }
+            }
+        IG_ISA_FN(ig_cpu_wino_from_channels_last)(g, Yt, y + (n0 + i) * g->cout * g->Ho * g->Wo);
+    }
+}
