@@ -472,10 +472,10 @@ START_TEST(test_isa_winograd_vs_ref)
                                               2 - c->pad, NULL, ig_cpu_f32(dx), c->H, c->W, tile), IG_OK);
         r = (struct ig_op_call){.op = IG_OP_CONV2D_BWD_DATA, .t = {dxr, dy, w}, .p.conv = p};
         ck_assert_int_eq(ig_cpu_ref_conv2d_bwd_data(be, &r), IG_OK);
-        if (tile == 2) {   /* weight gradient of the same tiling */
+        {   /* weight gradient of the same tiling */
             struct ig_tensor *dw = RND(0, 1, c->O, c->C, 3, 3), *dwr = RND(0, 1, c->O, c->C, 3, 3);
             ck_assert_int_eq(f->winograd_bwd_weight(be, ig_cpu_f32(x), ig_cpu_f32(dy), c->N, c->C, c->H, c->W, c->O,
-                                                        c->pad, c->pad, Ho, Wo, ig_cpu_f32(dw)), IG_OK);
+                                                        c->pad, c->pad, Ho, Wo, ig_cpu_f32(dw), tile), IG_OK);
             struct ig_op_call rw = {.op = IG_OP_CONV2D_BWD_WEIGHT, .t = {dwr, dy, x}, .p.conv = p};
             ck_assert_int_eq(ig_cpu_ref_conv2d_bwd_weight(be, &rw), IG_OK);
             float *wa = host_f32(dw), *we = host_f32(dwr);

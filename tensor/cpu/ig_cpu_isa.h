@@ -21,7 +21,7 @@ struct ig_cpu_isa_fns {
                                     float *y, int64_t Ho, int64_t Wo, int tile);
     enum ig_status (*winograd_bwd_weight)(struct ig_backend *be, const float *x, const float *dy, int64_t N, int64_t C,
                                           int64_t H, int64_t W, int64_t O, int ph, int pw, int64_t Ho, int64_t Wo,
-                                          float *dw);
+                                          float *dw, int tile);
 };
 
 /* The table of one ISA, or NULL when this build or this CPU lacks it (IG_CPU_ISA_AUTO: the best
@@ -39,7 +39,7 @@ const struct ig_cpu_isa_fns *ig_cpu_isa_of(const struct ig_backend *be);
                                               int ph, int pw, const float *bias, float *y, int64_t Ho, int64_t Wo, int tile); \
     enum ig_status ig_cpu_winograd_bwd_weight_##sfx(struct ig_backend *be, const float *x, const float *dy, \
                                                     int64_t N, int64_t C, int64_t H, int64_t W, int64_t O, int ph, \
-                                                    int pw, int64_t Ho, int64_t Wo, float *dw);
+                                                    int pw, int64_t Ho, int64_t Wo, float *dw, int tile);
 IG_CPU_ISA_DECLARE(generic)
 IG_CPU_ISA_DECLARE(avx2)
 IG_CPU_ISA_DECLARE(avx512)

@@ -270,21 +270,29 @@ enum ig_status IG_ISA_FN(ig_cpu_winograd_conv)(struct ig_backend *be, const floa
     return IG_OK;
 }
 
+/* Dt[oh][m TW][Op] of image n's output gradient dyn[cout][Ho][Wo] (edges and padded lanes stay as
+ * the caller zeroed them): one gather of IG_VW channels per pixel. */
+void IG_ISA_FN(ig_cpu_wino_grad_to_channels_last)(const struct wino_geom *g, const float *dyn, float *Dt)
+{
+    int64_t P = g->Ho * g->Wo, Op = g->Op, Wm = g->m * g->TW;
+    ig_vi oidx = vindex((int32_t)P);
+    for (int64_t o0 = 0; o0 < g->cout; o0 += IG_VW) {
+        ig_vmask m = vmask_range(0, g->cout - o0);
+        const float *gp = dyn + o0 * P;
+        for (int64_t oh = 0; oh < g->Ho; oh++)
+            for (int64_t ow = 0; ow < g->Wo; ow++)
+                vstore(Dt + (oh * Wm + ow) * Op + o0, vgather_mask(gp + oh * g->Wo + ow, oidx, m));
+    }
+}
+
 /* Z[xi][t][Op] = (A e A^T)[xi] for the 2x2 output-gradient tiles e of images n0 .. n0+nb (zero past
  * Ho/Wo), A = [1 0; 1 1; 1 -1; 0 -1]; dy is first transposed to Dt[oh][ow][Op] by gathers. */
 static void grad_transform(const struct wino_geom *g, const float *dy, int64_t n0, int64_t nb, float *Z, float *Dt)
 {
-    int64_t T = nb * g->T1, P = g->Ho * g->Wo, Op = g->Op, zs = T * Op, W2 = 2 * g->TW;
-    ig_vi oidx = vindex((int32_t)P);
+    int64_t T = nb * g->T1, Op = g->Op, zs = T * Op, W2 = 2 * g->TW;
     for (int64_t i = 0; i < nb; i++) {
         if (i == 0) memset(Dt, 0, (size_t)(2 * g->TH * W2 * Op) * sizeof(float));   /* edges stay 0 */
-        for (int64_t o0 = 0; o0 < g->cout; o0 += IG_VW) {
-            ig_vmask m = vmask_range(0, g->cout - o0);
-            const float *gp = dy + ((n0 + i) * g->cout + o0) * P;
-            for (int64_t oh = 0; oh < g->Ho; oh++)
-                for (int64_t ow = 0; ow < g->Wo; ow++)
-                    vstore(Dt + (oh * W2 + ow) * Op + o0, vgather_mask(gp + oh * g->Wo + ow, oidx, m));
-        }
+        IG_ISA_FN(ig_cpu_wino_grad_to_channels_last)(g, dy + (n0 + i) * g->cout * g->Ho * g->Wo, Dt);
         for (int64_t th = 0; th < g->TH; th++)
             for (int64_t tw = 0; tw < g->TW; tw++) {
                 const float *e = Dt + (2 * th * W2 + 2 * tw) * Op;
@@ -340,12 +348,17 @@ static void dw_finish(const struct wino_geom *g, const float *S, int64_t G, int6
 static void dw_chunk(const struct wino_geom *g, const float *x, const float *dy, int64_t n0, int64_t cnt, int64_t nb,
                      float *mine, float *S, bool accumulate)
 {
-    int64_t T = cnt * g->T1;
-    float *V = mine, *Z = V + 16 * g->Cp * T, *Xt = mine + 16 * (g->Cp + g->Op) * nb * g->T1;
+    int64_t T = cnt * g->T1, a2 = g->a * g->a;
+    float *V = mine, *Z = V + a2 * g->Cp * T, *Xt = mine + a2 * (g->Cp + g->Op) * nb * g->T1;
     float *Dt = Xt + g->Hp * g->Wp * g->Cp;
-    input_transform(g, x, n0, cnt, V, Xt);
-    grad_transform(g, dy, n0, cnt, Z, Dt);
-    for (int xi = 0; xi < 16; xi++)
+    if (g->m == 4) {
+        IG_ISA_FN(ig_cpu_wino4_input_transform)(g, x, n0, cnt, V, Xt);
+        IG_ISA_FN(ig_cpu_wino4_grad_transform)(g, dy, n0, cnt, Z, Dt);
+    } else {
+        input_transform(g, x, n0, cnt, V, Xt);
+        grad_transform(g, dy, n0, cnt, Z, Dt);
+    }
+    for (int xi = 0; xi < a2; xi++)
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (blasint)g->Op, (blasint)g->Cp, (blasint)T, 1.0f,
                     Z + xi * T * g->Op, (blasint)g->Op, V + xi * T * g->Cp, (blasint)g->Cp, accumulate ? 1.0f : 0.0f,
                     S + xi * g->Op * g->Cp, (blasint)g->Cp);
@@ -355,14 +368,15 @@ static void dw_chunk(const struct wino_geom *g, const float *x, const float *dy,
  * (dL/dU = sum over tiles of (A dy A^T) .* (B^T d B), dL/dg = G^T dL/dU G). */
 enum ig_status IG_ISA_FN(ig_cpu_winograd_bwd_weight)(struct ig_backend *be, const float *x, const float *dy, int64_t N,
                                                      int64_t C, int64_t H, int64_t W, int64_t O, int ph, int pw,
-                                                     int64_t Ho, int64_t Wo, float *dw)
+                                                     int64_t Ho, int64_t Wo, float *dw, int tile)
 {
+    if (tile != 2 && tile != 4) tile = wino_auto_tile(Ho, Wo);
     int nth;
     int64_t nb;
-    struct wino_geom g = wino_plan(2, N, C, H, W, O, ph, pw, Ho, Wo, &nth, &nb);
-    int64_t chunks = (N + nb - 1) / nb, G = chunks < WINO_DW_GROUPS ? chunks : WINO_DW_GROUPS;
-    int64_t splane = 16 * g.Op * g.Cp;   /* one group's S[xi][Op][Cp] */
-    int64_t per_thread = vround(16 * (g.Cp + g.Op) * nb * g.T1 + g.Hp * g.Wp * g.Cp + 4 * g.TH * g.TW * g.Op);
+    struct wino_geom g = wino_plan(tile, N, C, H, W, O, ph, pw, Ho, Wo, &nth, &nb);
+    int64_t chunks = (N + nb - 1) / nb, G = chunks < WINO_DW_GROUPS ? chunks : WINO_DW_GROUPS, a2 = g.a * g.a;
+    int64_t splane = a2 * g.Op * g.Cp;   /* one group's S[xi][Op][Cp] */
+    int64_t per_thread = vround(a2 * (g.Cp + g.Op) * nb * g.T1 + g.Hp * g.Wp * g.Cp + tile * tile * g.T1 * g.Op);
     float *scr = ig_backend_scratch(be, (size_t)(G * splane + per_thread * nth) * sizeof(float));
     if (!scr) return IG_ERR_OOM;
     int saved = ig_cpu_blas_single_begin();
@@ -380,7 +394,10 @@ enum ig_status IG_ISA_FN(ig_cpu_winograd_bwd_weight)(struct ig_backend *be, cons
         /* implicit barrier; then per (o, IG_VW input channels): sum the groups in order, apply G^T . G */
         IG_OMP(omp for schedule(static))
         for (int64_t o = 0; o < O; o++)
-            for (int64_t c0 = 0; c0 < C; c0 += IG_VW) dw_finish(&g, scr, G, splane, o, c0, dw);
+            for (int64_t c0 = 0; c0 < C; c0 += IG_VW) {
+                if (tile == 4) IG_ISA_FN(ig_cpu_wino4_dw_finish)(&g, scr, G, splane, o, c0, dw);
+                else dw_finish(&g, scr, G, splane, o, c0, dw);
+            }
     }
     ig_cpu_blas_single_end(saved);
     return IG_OK;

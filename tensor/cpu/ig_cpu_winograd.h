@@ -24,7 +24,16 @@ void IG_ISA_FN(ig_cpu_wino4_input_transform)(const struct wino_geom *g, const fl
 void IG_ISA_FN(ig_cpu_wino4_output_transform)(const struct wino_geom *g, const float *M, bool has_bias, int64_t n0,
                                               int64_t nb, float *y, float *Yt, const float *bias_p);
 
-/* Layout helpers (ig_cpu_winograd.c): Xt[Hp][Wp][Cp] of image xn; y[n] NCHW from Yt[m TH][m TW][Op]. */
+/* Weight gradient: Z[xi][T][Op] = (A e A^T)[xi] of the 4x4 output-gradient tiles (Dt: channels-last
+ * scratch); dw[o][c0 .. c0+IG_VW) = G^T s G from the G group sums S[g][xi][Op][Cp]. */
+void IG_ISA_FN(ig_cpu_wino4_grad_transform)(const struct wino_geom *g, const float *dy, int64_t n0, int64_t nb, float *Z,
+                                            float *Dt);
+void IG_ISA_FN(ig_cpu_wino4_dw_finish)(const struct wino_geom *g, const float *S, int64_t G, int64_t splane, int64_t o,
+                                       int64_t c0, float *dw);
+
+/* Layout helpers (ig_cpu_winograd.c): Xt[Hp][Wp][Cp] of image xn; y[n] NCHW from Yt[m TH][m TW][Op];
+ * Dt[m TH][m TW][Op] of one image's dy. */
 void IG_ISA_FN(ig_cpu_wino_to_channels_last)(const struct wino_geom *g, const float *xn, float *Xt);
 void IG_ISA_FN(ig_cpu_wino_from_channels_last)(const struct wino_geom *g, const float *Yt, float *yn);
+void IG_ISA_FN(ig_cpu_wino_grad_to_channels_last)(const struct wino_geom *g, const float *dyn, float *Dt);
 #endif

@@ -133,3 +133,79 @@ void IG_ISA_FN(ig_cpu_wino4_output_transform)(const struct wino_geom *g, const f
         IG_ISA_FN(ig_cpu_wino_from_channels_last)(g, Yt, y + (n0 + i) * g->cout * g->Ho * g->Wo);
     }
 }
+
+/* z = A e along one axis (A = (A^T)^T, 6 x 4): 4 output-gradient values to 6. */
+static inline void a6(const ig_vf e[4], ig_vf z[6])
+{
+    ig_vf s02 = e[0] + e[2], s13 = e[1] + e[3];
+    z[0] = e[0];
+    z[1] = s02 - s13;
+    z[2] = s02 + s13;
+    z[3] = ((e[0] + vset1(0.5f) * e[1]) + vset1(0.25f) * e[2]) + vset1(0.125f) * e[3];
+    z[4] = ((e[0] - vset1(2.0f) * e[1]) + vset1(4.0f) * e[2]) - vset1(8.0f) * e[3];
+    z[5] = e[3];
+}
+
+void IG_ISA_FN(ig_cpu_wino4_grad_transform)(const struct wino_geom *g, const float *dy, int64_t n0, int64_t nb, float *Z,
+                                            float *Dt)
+{
+    int64_t T = nb * g->T1, Op = g->Op, zs = T * Op, W4 = 4 * g->TW;
+    for (int64_t i = 0; i < nb; i++) {
+        if (i == 0) memset(Dt, 0, (size_t)(4 * g->TH * W4 * Op) * sizeof(float));   /* edges stay 0 */
+        IG_ISA_FN(ig_cpu_wino_grad_to_channels_last)(g, dy + (n0 + i) * g->cout * g->Ho * g->Wo, Dt);
+        for (int64_t th = 0; th < g->TH; th++)
+            for (int64_t tw = 0; tw < g->TW; tw++) {
+                const float *e = Dt + (4 * th * W4 + 4 * tw) * Op;
+                float *z = Z + (i * g->T1 + th * g->TW + tw) * Op;
+                for (int64_t o0 = 0; o0 < Op; o0 += IG_VW) {
+                    ig_vf u[6][4];   /* u = A e, down the tile columns */
+                    for (int b = 0; b < 4; b++) {
+                        ig_vf col[4], r[6];
+                        for (int a = 0; a < 4; a++) col[a] = vload(e + (a * W4 + b) * Op + o0);
+                        a6(col, r);
+                        for (int a = 0; a < 6; a++) u[a][b] = r[a];
+                    }
+                    for (int a = 0; a < 6; a++) {   /* then (A e) A^T along the rows */
+                        ig_vf r[6];
+                        a6(u[a], r);
+                        for (int b = 0; b < 6; b++) vstore(z + (a * 6 + b) * zs + o0, r[b]);
+                    }
+                }
+            }
+    }
+}
+
+/* q = G^T s along one axis: 6 values to the 3 kernel taps. */
+static inline void gt6(const ig_vf s[6], ig_vf q[3])
+{
+    ig_vf t3 = vset1(1.0f / 3.0f), f15 = vset1(1.0f / 15.0f);
+    q[0] = (s[0] + t3 * (s[2] - s[1])) - f15 * (vset1(16.0f) * s[3] - s[4]);
+    q[1] = t3 * (s[1] + s[2]) - f15 * (vset1(8.0f) * s[3] + vset1(2.0f) * s[4]);
+    q[2] = (t3 * (s[2] - s[1]) + f15 * (vset1(4.0f) * (s[4] - s[3]))) + s[5];
+}
+
+void IG_ISA_FN(ig_cpu_wino4_dw_finish)(const struct wino_geom *g, const float *S, int64_t G, int64_t splane, int64_t o,
+                                       int64_t c0, float *dw)
+{
+    ig_vf sv[6][6], q[6][3], d[3][3];
+    for (int xi = 0; xi < 36; xi++) {
+        const float *p = S + xi * g->Op * g->Cp + o * g->Cp + c0;
+        ig_vf v = vload(p);
+        for (int64_t gi = 1; gi < G; gi++) v = v + vload(p + gi * splane);
+        sv[xi / 6][xi % 6] = v;
+    }
+    for (int j = 0; j < 6; j++) {   /* G^T along the tile rows, per column j */
+        ig_vf col[6], r[3];
+        for (int i = 0; i < 6; i++) col[i] = sv[i][j];
+        gt6(col, r);
+        for (int k = 0; k < 3; k++) q[j][k] = r[k];
+    }
+    for (int k = 0; k < 3; k++) {   /* then along the columns: d[k][l] = sum_j q[j][k] G[j][l] */
+        ig_vf row[6];
+        for (int j = 0; j < 6; j++) row[j] = q[j][k];
+        gt6(row, d[k]);
+    }
+    int64_t nc = g->cin - c0 < IG_VW ? g->cin - c0 : IG_VW;
+    for (int64_t j = 0; j < nc; j++)
+        for (int k = 0; k < 9; k++) dw[(o * g->cin + c0 + j) * 9 + k] = d[k / 3][k % 3][j];
+}
