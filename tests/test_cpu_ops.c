@@ -338,11 +338,13 @@ START_TEST(test_isa_conv_vs_ref)
 END_TEST
 
 /* Winograd forced (IGRADV_CONV=winograd) on every 3x3 stride-1 case, including those it does not
- * suit (3 channels, 4x4 planes), and im2col forced on the Winograd-sized ones. */
+ * suit (3 channels, 4x4 planes); im2col forced, and the 2x2 tiles forced (winograd2), on the
+ * Winograd-sized ones. */
 START_TEST(test_isa_conv_forced)
 {
-    for (int algo = 0; algo < 2; algo++) {
-        if (!isa_backend(_i, algo ? IG_CONV_IM2COL : IG_CONV_WINOGRAD)) return;
+    static const enum ig_conv_algo algos[] = {IG_CONV_WINOGRAD, IG_CONV_IM2COL, IG_CONV_WINOGRAD2};
+    for (int algo = 0; algo < 3; algo++) {
+        if (!isa_backend(_i, algos[algo])) return;
         for (size_t k = 0; k < sizeof conv_cases / sizeof conv_cases[0]; k++) {
             const struct conv_case *c = &conv_cases[k];
             bool s1_3x3 = c->KH == 3 && c->KW == 3 && c->stride == 1 && c->H * c->W <= 1024;
@@ -376,12 +378,13 @@ START_TEST(test_options_env)
     ck_assert_int_eq(init_with_env("IGRADV_CPU", "avx9"), IG_ERR_INVALID_ARG);
     ck_assert_ptr_nonnull(strstr(ig_last_error(), "generic, avx2, avx512"));
     ck_assert_int_eq(init_with_env("IGRADV_CONV", "fft"), IG_ERR_INVALID_ARG);
-    ck_assert_ptr_nonnull(strstr(ig_last_error(), "winograd, im2col"));
+    ck_assert_ptr_nonnull(strstr(ig_last_error(), "winograd, im2col, winograd2"));
     ck_assert_int_eq(init_with_env("IGRADV_CL_SPLITK", "-3"), IG_ERR_INVALID_ARG);
     ck_assert_int_eq(init_with_env("IGRADV_CL_CONV_IMAGES", "4x"), IG_ERR_INVALID_ARG);
     ck_assert_int_eq(init_with_env("IGRADV_CL_CACHE", "yes"), IG_ERR_INVALID_ARG);
     ck_assert_int_eq(init_with_env("OMP_NUM_THREADS", "many"), IG_ERR_INVALID_ARG);
     ck_assert_int_eq(init_with_env("IGRADV_CPU", "generic"), IG_OK);
+    ck_assert_int_eq(init_with_env("IGRADV_CONV", "winograd2"), IG_OK);
     ck_assert_int_eq(init_with_env("OMP_NUM_THREADS", "3,2"), IG_OK);
     /* the reader fills the options, the backend keeps them */
     struct ig_backend_options o = ig_backend_options_default();

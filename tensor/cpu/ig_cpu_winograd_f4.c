@@ -40,14 +40,15 @@ static inline void at6(const ig_vf m[6], ig_vf o[4])
     o[3] = ((d + vset1(0.125f) * m[3]) - vset1(8.0f) * m[4]) + m[5];
 }
 
-/* t[6] = G r for the 3 taps r of one kernel row or column (scalars). */
-static inline void g6(const float r[3], float t[6])
+/* t[6] = G r for the 3 taps r of one kernel row or column, IG_VW input channels per vector. */
+static inline void g6(const ig_vf r[3], ig_vf t[6])
 {
+    ig_vf t3 = vset1(1.0f / 3.0f), f15 = vset1(1.0f / 15.0f);
     t[0] = r[0];
-    t[1] = ((r[1] - r[0]) - r[2]) / 3.0f;
-    t[2] = ((r[0] + r[1]) + r[2]) / 3.0f;
-    t[3] = -((16.0f * r[0] + 8.0f * r[1]) + 4.0f * r[2]) / 15.0f;
-    t[4] = ((r[0] - 2.0f * r[1]) + 4.0f * r[2]) / 15.0f;
+    t[1] = t3 * ((r[1] - r[0]) - r[2]);
+    t[2] = t3 * ((r[0] + r[1]) + r[2]);
+    t[3] = f15 * (vzero() - ((vset1(16.0f) * r[0] + vset1(8.0f) * r[1]) + vset1(4.0f) * r[2]));
+    t[4] = f15 * ((r[0] - vset1(2.0f) * r[1]) + vset1(4.0f) * r[2]);
     t[5] = r[2];
 }
 
@@ -62,16 +63,17 @@ void IG_ISA_FN(ig_cpu_wino4_weight_transform)(const float *w, int64_t cout, int6
             for (int64_t c = 0; c < cin; c++) gt[tap * cin + c] = k[c * 9];
         }
         float *u = U + o * ldu;
-        for (int64_t c = 0; c < cin; c++) {
-            float col[3][6], row[3], t[6];
+        for (int64_t c0 = 0; c0 < cin; c0 += IG_VW) {
+            ig_vmask m = vmask_range(0, cin - c0);
+            ig_vf col[3][6], r[3], t[6];
             for (int kw = 0; kw < 3; kw++) {   /* G along the kernel rows, per kernel column */
-                for (int kh = 0; kh < 3; kh++) row[kh] = gt[(kh * 3 + kw) * cin + c];
-                g6(row, col[kw]);
+                for (int kh = 0; kh < 3; kh++) r[kh] = vload_mask(gt + (kh * 3 + kw) * cin + c0, m);
+                g6(r, col[kw]);
             }
             for (int i = 0; i < 6; i++) {   /* then G along the columns */
-                for (int kw = 0; kw < 3; kw++) row[kw] = col[kw][i];
-                g6(row, t);
-                for (int j = 0; j < 6; j++) u[(i * 6 + j) * plane + c] = t[j];
+                for (int kw = 0; kw < 3; kw++) r[kw] = col[kw][i];
+                g6(r, t);
+                for (int j = 0; j < 6; j++) vstore_mask(u + (i * 6 + j) * plane + c0, m, t[j]);
             }
         }
     }
