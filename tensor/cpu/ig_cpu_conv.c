@@ -260,7 +260,7 @@ static void add_bias(const struct conv_geom *g, const float *bias, int64_t n0, i
 }
 
 /* Winograd for the 3x3 stride-1 layers where it measured faster on this ISA (ig_cpu_winograd.c);
- * the backend's conv option (IGRADV_CONV) forces either algorithm. */
+ * the backend's conv option (IGRADV_CONV) forces either algorithm or the 2x2 tiles (wino_tile). */
 static bool use_winograd(const struct ig_backend *be, int64_t cin, int64_t cout, const struct conv_geom *g, int ph,
                          int pw, int64_t out_h, int64_t out_w)
 {
@@ -270,6 +270,9 @@ static bool use_winograd(const struct ig_backend *be, int64_t cin, int64_t cout,
         return g->KH == 3 && g->KW == 3 && g->sh == 1 && g->sw == 1 && ph >= 0 && ph <= 2 && pw >= 0 && pw <= 2;
     return IG_ISA_FN(ig_cpu_winograd_suits)(cin, cout, g->KH, g->KW, g->sh, g->sw, ph, pw, out_h, out_w);
 }
+
+/* Output tile of the Winograd kernels: 2 with IGRADV_CONV=winograd2, else 0 (the kernel's pick by shape). */
+static int wino_tile(const struct ig_backend *be) { return ig_backend_options_of(be)->conv == IG_CONV_WINOGRAD2 ? 2 : 0; }
 
 /* Row-major sgemm with alpha 1 (single-threaded inside the OpenMP regions, see ig_cpu_util.h). */
 static void sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *B,
@@ -355,7 +358,7 @@ enum ig_status IG_ISA_FN(ig_cpu_conv2d_fwd)(struct ig_backend *be, const struct 
         return IG_OK;
     }
     if (use_winograd(be, g.C, g.O, &g, g.ph, g.pw, g.Ho, g.Wo))
-        return IG_ISA_FN(ig_cpu_winograd_conv)(be, x, g.N, g.C, g.H, g.W, w, false, g.O, g.ph, g.pw, b, y, g.Ho, g.Wo);
+        return IG_ISA_FN(ig_cpu_winograd_conv)(be, x, g.N, g.C, g.H, g.W, w, false, g.O, g.ph, g.pw, b, y, g.Ho, g.Wo, wino_tile(be));
     return run_chunks(be, &g, fwd_range, &(struct conv_io){x, w, b, y});
 }
 
@@ -397,7 +400,7 @@ enum ig_status IG_ISA_FN(ig_cpu_conv2d_bwd_data)(struct ig_backend *be, const st
     /* stride 1: dx is the convolution of dy with the rotated, channel-swapped kernel, padded 2 - p */
     if (use_winograd(be, g.O, g.C, &g, 2 - g.ph, 2 - g.pw, g.H, g.W))
         return IG_ISA_FN(ig_cpu_winograd_conv)(be, dy, g.N, g.O, g.Ho, g.Wo, w, true, g.C, 2 - g.ph, 2 - g.pw, NULL, dx,
-                                               g.H, g.W);
+                                               g.H, g.W, wino_tile(be));
     return run_chunks(be, &g, bwd_data_range, &(struct conv_io){dy, w, NULL, dx});
 }
 
@@ -432,7 +435,7 @@ enum ig_status IG_ISA_FN(ig_cpu_conv2d_bwd_weight)(struct ig_backend *be, const 
         return IG_OK;
     }
     if (use_winograd(be, g.C, g.O, &g, g.ph, g.pw, g.Ho, g.Wo))
-        return IG_ISA_FN(ig_cpu_winograd_bwd_weight)(be, x, dy, g.N, g.C, g.H, g.W, g.O, g.ph, g.pw, g.Ho, g.Wo, dw);
+        return IG_ISA_FN(ig_cpu_winograd_bwd_weight)(be, x, dy, g.N, g.C, g.H, g.W, g.O, g.ph, g.pw, g.Ho, g.Wo, dw, wino_tile(be));
     struct conv_plan pl = plan(&g);
     int64_t chunks_all = (g.N + pl.nb - 1) / pl.nb;
     pl.groups = chunks_all < BWD_WEIGHT_GROUPS ? chunks_all : BWD_WEIGHT_GROUPS;
