@@ -54,7 +54,7 @@ static const char *env(const char *name)
 static enum ig_status cpu_from_env(struct ig_backend_options *o)
 {
     static const char *const isas[] = {"auto", "generic", "avx2", "avx512"};
-    static const char *const convs[] = {"auto", "winograd", "im2col", "direct"};
+    static const char *const convs[] = {"auto", "winograd", "im2col", "winograd2", "direct"};
     const char *v;
     int k = 0;
     if ((v = env("IGRADV_CPU"))) {
@@ -62,7 +62,7 @@ static enum ig_status cpu_from_env(struct ig_backend_options *o)
         o->cpu_isa = (enum ig_cpu_isa)k;
     }
     if ((v = env("IGRADV_CONV"))) {
-        IG_TRY(parse_name("IGRADV_CONV", v, convs, 4, &k));
+        IG_TRY(parse_name("IGRADV_CONV", v, convs, 5, &k));
         o->conv = (enum ig_conv_algo)k;
     }
     if ((v = env("OMP_NUM_THREADS"))) {

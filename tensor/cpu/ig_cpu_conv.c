@@ -260,7 +260,7 @@ static void add_bias(const struct conv_geom *g, const float *bias, int64_t n0, i
 }
 
 /* Winograd for the 3x3 stride-1 layers where it measured faster on this ISA (ig_cpu_winograd.c);
- * the backend's conv option (IGRADV_CONV) forces either algorithm. */
+ * the backend's conv option (IGRADV_CONV) forces either algorithm or the 2x2 tiles (wino_tile). */
 static bool use_winograd(const struct ig_backend *be, int64_t cin, int64_t cout, const struct conv_geom *g, int ph,
                          int pw, int64_t out_h, int64_t out_w)
 {
@@ -271,13 +271,17 @@ static bool use_winograd(const struct ig_backend *be, int64_t cin, int64_t cout,
     return IG_ISA_FN(ig_cpu_winograd_suits)(cin, cout, g->KH, g->KW, g->sh, g->sw, ph, pw, out_h, out_w);
 }
 
+/* Output tile of the Winograd kernels: 2 with IGRADV_CONV=winograd2, else 0 (the kernel's pick by shape). */
+static int wino_tile(const struct ig_backend *be) { return ig_backend_options_of(be)->conv == IG_CONV_WINOGRAD2 ? 2 : 0; }
+
 /* The direct kernel for stride-1 layers with few input channels (ig_cpu_conv_direct.c) where it
- * measured faster on this ISA; IGRADV_CONV=direct takes every stride-1 shape, im2col/winograd none. */
+ * measured faster on this ISA (auto, and winograd2, which is auto with other Winograd tiles);
+ * IGRADV_CONV=direct takes every stride-1 shape, im2col/winograd none. */
 static bool use_direct(const struct ig_backend *be, int64_t cin, int64_t cout, const struct conv_geom *g, int64_t out_h,
                        int64_t out_w, bool weight)
 {
     enum ig_conv_algo algo = ig_backend_options_of(be)->conv;
-    if (g->sh != 1 || g->sw != 1 || (algo != IG_CONV_AUTO && algo != IG_CONV_DIRECT)) return false;
+    if (g->sh != 1 || g->sw != 1 || algo == IG_CONV_IM2COL || algo == IG_CONV_WINOGRAD) return false;
     return algo == IG_CONV_DIRECT ||
            IG_ISA_FN(ig_cpu_direct_suits)(cin, cout, g->KH, g->KW, g->sh, g->sw, out_h, out_w, weight);
 }
@@ -369,7 +373,7 @@ enum ig_status IG_ISA_FN(ig_cpu_conv2d_fwd)(struct ig_backend *be, const struct 
         return IG_ISA_FN(ig_cpu_direct_conv)(be, x, g.N, g.C, g.H, g.W, w, false, g.O, g.KH, g.KW, g.ph, g.pw, b, y, g.Ho,
                                              g.Wo);
     if (use_winograd(be, g.C, g.O, &g, g.ph, g.pw, g.Ho, g.Wo))
-        return IG_ISA_FN(ig_cpu_winograd_conv)(be, x, g.N, g.C, g.H, g.W, w, false, g.O, g.ph, g.pw, b, y, g.Ho, g.Wo);
+        return IG_ISA_FN(ig_cpu_winograd_conv)(be, x, g.N, g.C, g.H, g.W, w, false, g.O, g.ph, g.pw, b, y, g.Ho, g.Wo, wino_tile(be));
     return run_chunks(be, &g, fwd_range, &(struct conv_io){x, w, b, y});
 }
 
@@ -414,7 +418,7 @@ enum ig_status IG_ISA_FN(ig_cpu_conv2d_bwd_data)(struct ig_backend *be, const st
                                              (int)g.KH - 1 - g.ph, (int)g.KW - 1 - g.pw, NULL, dx, g.H, g.W);
     if (use_winograd(be, g.O, g.C, &g, 2 - g.ph, 2 - g.pw, g.H, g.W))
         return IG_ISA_FN(ig_cpu_winograd_conv)(be, dy, g.N, g.O, g.Ho, g.Wo, w, true, g.C, 2 - g.ph, 2 - g.pw, NULL, dx,
-                                               g.H, g.W);
+                                               g.H, g.W, wino_tile(be));
     return run_chunks(be, &g, bwd_data_range, &(struct conv_io){dy, w, NULL, dx});
 }
 
@@ -452,7 +456,7 @@ enum ig_status IG_ISA_FN(ig_cpu_conv2d_bwd_weight)(struct ig_backend *be, const 
         return IG_ISA_FN(ig_cpu_direct_bwd_weight)(be, x, dy, g.N, g.C, g.H, g.W, g.O, g.KH, g.KW, g.ph, g.pw, g.Ho, g.Wo,
                                                    dw);
     if (use_winograd(be, g.C, g.O, &g, g.ph, g.pw, g.Ho, g.Wo))
-        return IG_ISA_FN(ig_cpu_winograd_bwd_weight)(be, x, dy, g.N, g.C, g.H, g.W, g.O, g.ph, g.pw, g.Ho, g.Wo, dw);
+        return IG_ISA_FN(ig_cpu_winograd_bwd_weight)(be, x, dy, g.N, g.C, g.H, g.W, g.O, g.ph, g.pw, g.Ho, g.Wo, dw, wino_tile(be));
     struct conv_plan pl = plan(&g);
     int64_t chunks_all = (g.N + pl.nb - 1) / pl.nb;
     pl.groups = chunks_all < BWD_WEIGHT_GROUPS ? chunks_all : BWD_WEIGHT_GROUPS;
