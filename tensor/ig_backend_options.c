@@ -54,7 +54,7 @@ static const char *env(const char *name)
 static enum ig_status cpu_from_env(struct ig_backend_options *o)
 {
     static const char *const isas[] = {"auto", "generic", "avx2", "avx512"};
-    static const char *const convs[] = {"auto", "winograd", "im2col"};
+    static const char *const convs[] = {"auto", "winograd", "im2col", "winograd2", "direct"};
     const char *v;
     int k = 0;
     if ((v = env("IGRADV_CPU"))) {
@@ -62,7 +62,7 @@ static enum ig_status cpu_from_env(struct ig_backend_options *o)
         o->cpu_isa = (enum ig_cpu_isa)k;
     }
     if ((v = env("IGRADV_CONV"))) {
-        IG_TRY(parse_name("IGRADV_CONV", v, convs, 3, &k));
+        IG_TRY(parse_name("IGRADV_CONV", v, convs, 5, &k));
         o->conv = (enum ig_conv_algo)k;
     }
     if ((v = env("OMP_NUM_THREADS"))) {
@@ -104,7 +104,7 @@ enum ig_status ig_backend_options_from_env(struct ig_backend_options *o)
 enum ig_status ig_backend_options_check(const struct ig_backend_options *o)
 {
     if (o->threads < 0) return ig_error(IG_ERR_INVALID_ARG, "backend options: threads %d is negative", o->threads);
-    if ((int)o->conv < IG_CONV_AUTO || o->conv > IG_CONV_IM2COL)
+    if ((int)o->conv < IG_CONV_AUTO || o->conv > IG_CONV_DIRECT)
         return ig_error(IG_ERR_INVALID_ARG, "backend options: conv %d is not an enum ig_conv_algo", (int)o->conv);
     if ((int)o->cpu_isa < IG_CPU_ISA_AUTO || o->cpu_isa > IG_CPU_ISA_AVX512)
         return ig_error(IG_ERR_INVALID_ARG, "backend options: cpu_isa %d is not an enum ig_cpu_isa", (int)o->cpu_isa);

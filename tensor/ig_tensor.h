@@ -85,11 +85,15 @@ struct ig_backend;  /* opaque */
  *   if (ig_backend_options_from_env(&o) != IG_OK) ...;     (optional: IGRADV_* variables)
  *   o.threads = 4;                                         (flags override the environment)
  *   ig_backend_init_opts("cpu", &o, &be);                  */
-enum ig_conv_algo { IG_CONV_AUTO, IG_CONV_WINOGRAD, IG_CONV_IM2COL };
+/* auto: Winograd on the shapes where it measured faster, F(4x4,3x3) or F(2x2,3x3) by shape, and the
+ * direct kernel on the stride-1 shapes with few input channels where it measured faster; winograd:
+ * on every 3x3 stride-1 shape; im2col: never either; winograd2: as auto but F(2x2,3x3) only (about
+ * 5x less float error than F(4x4), slower); direct: the direct kernel on every stride-1 shape. */
+enum ig_conv_algo { IG_CONV_AUTO, IG_CONV_WINOGRAD, IG_CONV_IM2COL, IG_CONV_WINOGRAD2, IG_CONV_DIRECT };
 enum ig_cpu_isa { IG_CPU_ISA_AUTO, IG_CPU_ISA_GENERIC, IG_CPU_ISA_AVX2, IG_CPU_ISA_AVX512 };
 struct ig_backend_options {
     int threads;               /* CPU: OpenMP/OpenBLAS threads of this backend's kernels; 0: OpenMP default */
-    enum ig_conv_algo conv;    /* CPU conv: Winograd where it measured faster (auto), or forced */
+    enum ig_conv_algo conv;    /* CPU conv: Winograd or direct where it measured faster (auto), or forced */
     enum ig_cpu_isa cpu_isa;   /* CPU kernels' instruction set: best the CPU runs (auto), or forced */
     int cl_splitk;             /* OpenCL weight-gradient GEMM: columns per split-K slice, 0 = off */
     int cl_conv_images;        /* OpenCL conv: at most this many images per chunk, 0 = as memory allows */

@@ -116,10 +116,20 @@ static struct ig_tensor *deep_clone(const struct ig_tensor *t)
 
 static bool ops_tested[IG_OP_COUNT];
 
+/* Root mean square of n floats (1 for n == 0). */
+static double rms_f32(const float *v, size_t n)
+{
+    double s = 0.0;
+    for (size_t i = 0; i < n; i++) s += (double)v[i] * v[i];
+    return n ? sqrt(s / (double)n) : 1.0;
+}
+
 /* Run c through the public function (fast kernel) and a deep copy of it through the reference
- * kernel; every tensor slot (outputs, in/out state, inputs) must agree within rtol/atol.
- * Frees the tensors of c. */
-static void check_vs_ref(struct ig_op_call *c, double rtol, double atol, const char *what)
+ * kernel; every tensor slot (outputs, in/out state, inputs) must agree within rtol and an absolute
+ * tolerance of atol + scale * rms(reference slot): the scale term is for kernels whose error is a
+ * fraction of the output's magnitude rather than of each value (Winograd F(4x4,3x3), whose
+ * transforms mix values of the whole tile). Frees the tensors of c. */
+static void check_vs_ref_scaled(struct ig_op_call *c, double rtol, double atol, double scale, const char *what)
 {
     struct ig_op_call r = *c;
     for (int i = 0; i < IG_OP_MAX_TENSORS; i++) r.t[i] = c->t[i] ? deep_clone(c->t[i]) : NULL;
@@ -135,7 +145,7 @@ static void check_vs_ref(struct ig_op_call *c, double rtol, double atol, const c
         ck_assert_int_eq(ig_tensor_to_host(c->t[i], a, bytes), IG_OK);
         ck_assert_int_eq(ig_tensor_to_host(r.t[i], b, bytes), IG_OK);
         if (c->t[i]->dtype == IG_DTYPE_F32) {
-            double q = ig_test_close_ratio(a, b, bytes / 4, rtol, atol);
+            double q = ig_test_close_ratio(a, b, bytes / 4, rtol, atol + scale * rms_f32(b, bytes / 4));
             ck_assert_msg(q <= 1.0, "%s (%s): slot %d differs from the reference (ratio %g)", what, ig_op_name(c->op), i, q);
         } else {
             ck_assert_msg(memcmp(a, b, bytes) == 0, "%s (%s): slot %d differs from the reference", what, ig_op_name(c->op), i);
@@ -145,6 +155,11 @@ static void check_vs_ref(struct ig_op_call *c, double rtol, double atol, const c
         ig_tensor_free(c->t[i]);
         ig_tensor_free(r.t[i]);
     }
+}
+
+static void check_vs_ref(struct ig_op_call *c, double rtol, double atol, const char *what)
+{
+    check_vs_ref_scaled(c, rtol, atol, 0.0, what);
 }
 
 /* ---------------------------------------------------------------- GEMM */
@@ -193,7 +208,14 @@ static const struct conv_case conv_cases[] = {
     {9, 64, 8, 8, 64, 3, 3, 1, 1},    /* 64 channels, several image chunks */
     {2, 128, 16, 16, 128, 3, 3, 1, 1}, /* conv4 of the paper CNN */
     {3, 70, 7, 9, 66, 3, 3, 1, 1},    /* channel counts not multiples of 16, odd planes */
+    /* direct path (few input channels, stride 1) */
+    {3, 3, 32, 32, 32, 3, 3, 1, 1},   /* conv1 of the paper CNN */
+    {2, 1, 11, 19, 5, 3, 3, 1, 1},    /* one channel, widths not multiples of 8 or 16 */
 };
+
+/* Forward and backward data may run Winograd F(4x4,3x3): its float error is ~2e-6 of the output
+ * rms (largest ~1e-5 of it); 2e-5 of the rms still fails any wrong tap or tile by orders of magnitude. */
+#define WINO_SCALE_TOL 2e-5
 
 static void conv_case_run(const struct conv_case *k, bool bias)
 {
@@ -204,13 +226,13 @@ static void conv_case_run(const struct conv_case *k, bool bias)
     c.t[1] = RND(-1, 1, k->N, k->C, k->H, k->W);
     c.t[2] = RND(-1, 1, k->O, k->C, k->KH, k->KW);
     c.t[3] = bias ? RND(-1, 1, k->O) : NULL;
-    check_vs_ref(&c, 1e-4, 1e-4, "conv2d_fwd");
+    check_vs_ref_scaled(&c, 1e-4, 1e-4, WINO_SCALE_TOL, "conv2d_fwd");
 
     c = (struct ig_op_call){.op = IG_OP_CONV2D_BWD_DATA, .p.conv = p};
     c.t[0] = RND(-1, 1, k->N, k->C, k->H, k->W);
     c.t[1] = RND(-1, 1, k->N, k->O, Ho, Wo);
     c.t[2] = RND(-1, 1, k->O, k->C, k->KH, k->KW);
-    check_vs_ref(&c, 1e-4, 1e-4, "conv2d_bwd_data");
+    check_vs_ref_scaled(&c, 1e-4, 1e-4, WINO_SCALE_TOL, "conv2d_bwd_data");
 
     c = (struct ig_op_call){.op = IG_OP_CONV2D_BWD_WEIGHT, .p.conv = p};
     c.t[0] = RND(-1, 1, k->O, k->C, k->KH, k->KW);
@@ -296,6 +318,8 @@ START_TEST(test_conv_deterministic)
      * ISA, same binary), for im2col and for the Winograd path (64 channels: partial sums in fixed groups) */
     check_bwd_weight_repeatable(RND(0, 1, 16, 32, 3, 3), RND(-1, 1, 33, 16, 8, 8), RND(-1, 1, 33, 32, 8, 8), 8);
     check_bwd_weight_repeatable(RND(0, 1, 64, 64, 3, 3), RND(-1, 1, 33, 64, 8, 8), RND(-1, 1, 33, 64, 8, 8), 4);
+    /* and the direct kernel (3 input channels: image groups summed in fixed order) */
+    check_bwd_weight_repeatable(RND(0, 1, 32, 3, 3, 3), RND(-1, 1, 33, 32, 16, 16), RND(-1, 1, 33, 3, 16, 16), 8);
 }
 END_TEST
 
@@ -335,15 +359,22 @@ START_TEST(test_isa_conv_vs_ref)
 END_TEST
 
 /* Winograd forced (IGRADV_CONV=winograd) on every 3x3 stride-1 case, including those it does not
- * suit (3 channels, 4x4 planes), and im2col forced on the Winograd-sized ones. */
+ * suit (3 channels, 4x4 planes); im2col forced, and the 2x2 tiles forced (winograd2), on the
+ * Winograd- and direct-sized ones; and the direct kernel forced (IGRADV_CONV=direct) on every
+ * stride-1 case (any channel count, 1x1 and rectangular kernels; all three passes go through it). */
 START_TEST(test_isa_conv_forced)
 {
-    for (int algo = 0; algo < 2; algo++) {
-        if (!isa_backend(_i, algo ? IG_CONV_IM2COL : IG_CONV_WINOGRAD)) return;
+    static const enum ig_conv_algo algos[] = {IG_CONV_WINOGRAD, IG_CONV_IM2COL, IG_CONV_WINOGRAD2, IG_CONV_DIRECT};
+    for (int a = 0; a < 4; a++) {
+        if (!isa_backend(_i, algos[a])) return;
         for (size_t k = 0; k < sizeof conv_cases / sizeof conv_cases[0]; k++) {
             const struct conv_case *c = &conv_cases[k];
             bool s1_3x3 = c->KH == 3 && c->KW == 3 && c->stride == 1 && c->H * c->W <= 1024;
-            if (s1_3x3 && (algo == 0 || c->C >= 32)) conv_case_run(c, k % 2 == 1);
+            bool run = algos[a] == IG_CONV_WINOGRAD  ? s1_3x3
+                     : algos[a] == IG_CONV_IM2COL    ? s1_3x3 && (c->C >= 32 || c->C <= 4)
+                     : algos[a] == IG_CONV_WINOGRAD2 ? s1_3x3 && c->C >= 32
+                                                     : c->stride == 1 && c->H * c->W <= 1024;
+            if (run) conv_case_run(c, k % 2 == 1);
         }
         teardown();
     }
@@ -433,12 +464,15 @@ START_TEST(test_options_env)
     ck_assert_int_eq(init_with_env("IGRADV_CPU", "avx9"), IG_ERR_INVALID_ARG);
     ck_assert_ptr_nonnull(strstr(ig_last_error(), "generic, avx2, avx512"));
     ck_assert_int_eq(init_with_env("IGRADV_CONV", "fft"), IG_ERR_INVALID_ARG);
-    ck_assert_ptr_nonnull(strstr(ig_last_error(), "winograd, im2col"));
+    ck_assert_ptr_nonnull(strstr(ig_last_error(), "winograd, im2col, winograd2, direct"));
+    ck_assert_int_eq(init_with_env("IGRADV_CONV", "Direct"), IG_ERR_INVALID_ARG);
+    ck_assert_int_eq(init_with_env("IGRADV_CONV", "direct"), IG_OK);
     ck_assert_int_eq(init_with_env("IGRADV_CL_SPLITK", "-3"), IG_ERR_INVALID_ARG);
     ck_assert_int_eq(init_with_env("IGRADV_CL_CONV_IMAGES", "4x"), IG_ERR_INVALID_ARG);
     ck_assert_int_eq(init_with_env("IGRADV_CL_CACHE", "yes"), IG_ERR_INVALID_ARG);
     ck_assert_int_eq(init_with_env("OMP_NUM_THREADS", "many"), IG_ERR_INVALID_ARG);
     ck_assert_int_eq(init_with_env("IGRADV_CPU", "generic"), IG_OK);
+    ck_assert_int_eq(init_with_env("IGRADV_CONV", "winograd2"), IG_OK);
     ck_assert_int_eq(init_with_env("OMP_NUM_THREADS", "3,2"), IG_OK);
     /* the reader fills the options, the backend keeps them */
     struct ig_backend_options o = ig_backend_options_default();
@@ -469,6 +503,10 @@ START_TEST(test_options_bad)
     o.cpu_isa = (enum ig_cpu_isa)9;
     ck_assert_int_eq(ig_backend_init_opts("cpu", &o, &b), IG_ERR_INVALID_ARG);
     ck_assert_ptr_nonnull(strstr(ig_last_error(), "cpu_isa"));
+    o = ig_backend_options_default();
+    o.conv = (enum ig_conv_algo)(IG_CONV_DIRECT + 1);
+    ck_assert_int_eq(ig_backend_init_opts("cpu", &o, &b), IG_ERR_INVALID_ARG);
+    ck_assert_ptr_nonnull(strstr(ig_last_error(), "conv"));
     o = ig_backend_options_default();
     o.threads = -2;
     ck_assert_int_eq(ig_backend_init_opts("cpu", &o, &b), IG_ERR_INVALID_ARG);
@@ -502,8 +540,9 @@ START_TEST(test_options_bad)
 END_TEST
 
 /* The Winograd kernels of each instruction set directly on odd shapes (clipped edge tiles,
- * padding 0..2, batch 1, several chunks, channel counts not multiples of 8 or 16): forward,
- * rotated (backward data) and the weight gradient, against the reference kernels. */
+ * padding 0..2, batch 1, several chunks, channel counts not multiples of 8 or 16): forward and
+ * rotated (backward data) with 2x2 and 4x4 output tiles, and the weight gradient, against the
+ * reference kernels. */
 START_TEST(test_isa_winograd_vs_ref)
 {
     if (!isa_backend(_i, IG_CONV_AUTO)) return;
@@ -511,8 +550,9 @@ START_TEST(test_isa_winograd_vs_ref)
     static const struct conv_case wc[] = {
         {3, 5, 9, 7, 6, 3, 3, 1, 1}, {2, 4, 6, 6, 7, 3, 3, 1, 0}, {1, 3, 5, 5, 2, 3, 3, 1, 2}, {9, 8, 8, 8, 8, 3, 3, 1, 1},
     };
-    for (size_t k = 0; k < sizeof wc / sizeof wc[0]; k++) {
-        const struct conv_case *c = &wc[k];
+    for (size_t k = 0; k < 2 * (sizeof wc / sizeof wc[0]); k++) {
+        const struct conv_case *c = &wc[k / 2];
+        int tile = k % 2 ? 4 : 2;
         struct ig_conv2d_params p = {.stride_h = 1, .stride_w = 1, .pad_h = c->pad, .pad_w = c->pad};
         int64_t Ho = ig_conv_out_size(c->H, 3, 1, c->pad), Wo = ig_conv_out_size(c->W, 3, 1, c->pad);
         struct ig_tensor *x = RND(-1, 1, c->N, c->C, c->H, c->W), *w = RND(-1, 1, c->O, c->C, 3, 3);
@@ -520,17 +560,17 @@ START_TEST(test_isa_winograd_vs_ref)
         struct ig_tensor *dy = RND(-1, 1, c->N, c->O, Ho, Wo);
         struct ig_tensor *dx = RND(0, 1, c->N, c->C, c->H, c->W), *dxr = RND(0, 1, c->N, c->C, c->H, c->W);
         ck_assert_int_eq(f->winograd_conv(be, ig_cpu_f32(x), c->N, c->C, c->H, c->W, ig_cpu_f32(w), false, c->O, c->pad,
-                                              c->pad, ig_cpu_f32(b), ig_cpu_f32(y), Ho, Wo), IG_OK);
+                                              c->pad, ig_cpu_f32(b), ig_cpu_f32(y), Ho, Wo, tile), IG_OK);
         struct ig_op_call r = {.op = IG_OP_CONV2D_FWD, .t = {yr, x, w, b}, .p.conv = p};
         ck_assert_int_eq(ig_cpu_ref_conv2d_fwd(be, &r), IG_OK);
         ck_assert_int_eq(f->winograd_conv(be, ig_cpu_f32(dy), c->N, c->O, Ho, Wo, ig_cpu_f32(w), true, c->C, 2 - c->pad,
-                                              2 - c->pad, NULL, ig_cpu_f32(dx), c->H, c->W), IG_OK);
+                                              2 - c->pad, NULL, ig_cpu_f32(dx), c->H, c->W, tile), IG_OK);
         r = (struct ig_op_call){.op = IG_OP_CONV2D_BWD_DATA, .t = {dxr, dy, w}, .p.conv = p};
         ck_assert_int_eq(ig_cpu_ref_conv2d_bwd_data(be, &r), IG_OK);
         {   /* weight gradient of the same tiling */
             struct ig_tensor *dw = RND(0, 1, c->O, c->C, 3, 3), *dwr = RND(0, 1, c->O, c->C, 3, 3);
             ck_assert_int_eq(f->winograd_bwd_weight(be, ig_cpu_f32(x), ig_cpu_f32(dy), c->N, c->C, c->H, c->W, c->O,
-                                                        c->pad, c->pad, Ho, Wo, ig_cpu_f32(dw)), IG_OK);
+                                                        c->pad, c->pad, Ho, Wo, ig_cpu_f32(dw), tile), IG_OK);
             struct ig_op_call rw = {.op = IG_OP_CONV2D_BWD_WEIGHT, .t = {dwr, dy, x}, .p.conv = p};
             ck_assert_int_eq(ig_cpu_ref_conv2d_bwd_weight(be, &rw), IG_OK);
             float *wa = host_f32(dw), *we = host_f32(dwr);
@@ -545,6 +585,73 @@ START_TEST(test_isa_winograd_vs_ref)
         ig_tensor_free(x); ig_tensor_free(w); ig_tensor_free(b); ig_tensor_free(y); ig_tensor_free(yr);
         ig_tensor_free(dy); ig_tensor_free(dx); ig_tensor_free(dxr);
     }
+    teardown();
+}
+END_TEST
+
+/* y (fast) and yr (reference) agree within 1e-4 (frees both). */
+static void assert_close_free(struct ig_tensor *y, struct ig_tensor *yr)
+{
+    float *a = host_f32(y), *e = host_f32(yr);
+    ck_assert_double_le(ig_test_close_ratio(a, e, (size_t)ig_tensor_numel(y), 1e-4, 1e-4), 1.0);
+    free(a); free(e);
+    ig_tensor_free(y); ig_tensor_free(yr);
+}
+
+/* The direct kernel of each instruction set directly, against the reference kernels: input channels
+ * 1..4, widths odd and not multiples of 8 or 16, padding 0..2, output channels not multiples of the
+ * register block (4 or 8), batch 1 (split into row blocks over the threads) and more, with and
+ * without bias, 1x1, 3x3, 5x5 and rectangular kernels; the rotated kernel (backward data) and the
+ * weight gradient (tap counts not multiples of its block) too. */
+START_TEST(test_isa_direct_vs_ref)
+{
+    if (!isa_backend(_i, IG_CONV_AUTO)) return;
+    const struct ig_cpu_isa_fns *f = ig_cpu_isa_of(be);
+    static const struct conv_case dc[] = {
+        {3, 3, 9, 7, 6, 3, 3, 1, 1},    {2, 1, 6, 17, 7, 3, 3, 1, 0},  {1, 2, 5, 5, 2, 3, 3, 1, 2},
+        {1, 4, 37, 37, 32, 3, 3, 1, 1}, {5, 3, 12, 33, 11, 3, 3, 1, 2}, {2, 4, 8, 13, 9, 1, 1, 1, 0},
+        {2, 2, 9, 21, 13, 5, 5, 1, 2},  {3, 3, 7, 10, 5, 2, 3, 1, 1},  {64, 3, 32, 32, 32, 3, 3, 1, 1},
+    };
+    for (size_t k = 0; k < sizeof dc / sizeof dc[0]; k++) {
+        const struct conv_case *c = &dc[k];
+        struct ig_conv2d_params p = {.stride_h = 1, .stride_w = 1, .pad_h = c->pad, .pad_w = c->pad};
+        int64_t Ho = ig_conv_out_size(c->H, c->KH, 1, c->pad), Wo = ig_conv_out_size(c->W, c->KW, 1, c->pad);
+        struct ig_tensor *x = RND(-1, 1, c->N, c->C, c->H, c->W), *w = RND(-1, 1, c->O, c->C, c->KH, c->KW);
+        struct ig_tensor *b = k % 2 ? NULL : RND(-1, 1, c->O);
+        struct ig_tensor *y = RND(0, 1, c->N, c->O, Ho, Wo), *yr = RND(0, 1, c->N, c->O, Ho, Wo);
+        ck_assert_int_eq(f->direct_conv(be, ig_cpu_f32(x), c->N, c->C, c->H, c->W, ig_cpu_f32(w), false, c->O, c->KH,
+                                        c->KW, c->pad, c->pad, b ? ig_cpu_f32(b) : NULL, ig_cpu_f32(y), Ho, Wo), IG_OK);
+        struct ig_op_call r = {.op = IG_OP_CONV2D_FWD, .t = {yr, x, w, b}, .p.conv = p};
+        ck_assert_int_eq(ig_cpu_ref_conv2d_fwd(be, &r), IG_OK);
+        assert_close_free(y, yr);
+        /* rotated: dx[N,C,H,W] from dy[N,O,Ho,Wo], padding K - 1 - pad */
+        struct ig_tensor *dy = RND(-1, 1, c->N, c->O, Ho, Wo);
+        struct ig_tensor *dx = RND(0, 1, c->N, c->C, c->H, c->W), *dxr = RND(0, 1, c->N, c->C, c->H, c->W);
+        ck_assert_int_eq(f->direct_conv(be, ig_cpu_f32(dy), c->N, c->O, Ho, Wo, ig_cpu_f32(w), true, c->C, c->KH, c->KW,
+                                        (int)c->KH - 1 - c->pad, (int)c->KW - 1 - c->pad, NULL, ig_cpu_f32(dx), c->H,
+                                        c->W), IG_OK);
+        r = (struct ig_op_call){.op = IG_OP_CONV2D_BWD_DATA, .t = {dxr, dy, w}, .p.conv = p};
+        ck_assert_int_eq(ig_cpu_ref_conv2d_bwd_data(be, &r), IG_OK);
+        assert_close_free(dx, dxr);
+        /* weight gradient of the same conv */
+        struct ig_tensor *dw = RND(0, 1, c->O, c->C, c->KH, c->KW), *dwr = RND(0, 1, c->O, c->C, c->KH, c->KW);
+        ck_assert_int_eq(f->direct_bwd_weight(be, ig_cpu_f32(x), ig_cpu_f32(dy), c->N, c->C, c->H, c->W, c->O, c->KH,
+                                              c->KW, c->pad, c->pad, Ho, Wo, ig_cpu_f32(dw)), IG_OK);
+        r = (struct ig_op_call){.op = IG_OP_CONV2D_BWD_WEIGHT, .t = {dwr, dy, x}, .p.conv = p};
+        ck_assert_int_eq(ig_cpu_ref_conv2d_bwd_weight(be, &r), IG_OK);
+        float *wa = host_f32(dw), *we = host_f32(dwr);
+        ck_assert_double_le(ig_test_close_ratio(wa, we, (size_t)ig_tensor_numel(dw), 1e-4, 1e-3), 1.0);
+        free(wa); free(we);
+        ig_tensor_free(dw); ig_tensor_free(dwr);
+        ig_tensor_free(x); ig_tensor_free(w); ig_tensor_free(b); ig_tensor_free(dy);
+    }
+    /* conv1 of the paper CNN is what auto sends to it on the SIMD builds; never stride 2 or 64 channels */
+    for (int weight = 0; weight < 2; weight++) {
+        ck_assert(f->direct_suits(3, 32, 3, 3, 1, 1, 32, 32, weight) == (f->isa != IG_CPU_ISA_GENERIC));
+        ck_assert(!f->direct_suits(3, 32, 3, 3, 2, 2, 32, 32, weight));
+        ck_assert(!f->direct_suits(64, 64, 3, 3, 1, 1, 32, 32, weight));
+    }
+    ck_assert(!f->direct_suits(16, 64, 3, 3, 1, 1, 8, 8, true));   /* weight gradient: few channels, larger planes */
     teardown();
 }
 END_TEST
@@ -1040,6 +1147,7 @@ static Suite *cpu_ops_suite(void)
     tcase_add_loop_test(ti, test_isa_conv_forced, 0, N_ISAS);
     tcase_add_loop_test(ti, test_isa_winograd_vs_ref, 0, N_ISAS);
     tcase_add_loop_test(ti, test_isa_reductions_thread_independent, 0, N_ISAS);
+    tcase_add_loop_test(ti, test_isa_direct_vs_ref, 0, N_ISAS);
     tcase_add_test(ti, test_options_env);
     tcase_add_test(ti, test_options_bad);
     suite_add_tcase(s, ti);

@@ -573,28 +573,53 @@ START_TEST(test_paper_cnn_train_steps)
                       "step %d read %lld bytes back (%lld reads)", step, (long long)(br1 - br0), (long long)(r1 - r0));
         ck_assert_msg(fabsf(lc - lg) <= 1e-4f * fabsf(lc) + 1e-5f, "step %d: loss cpu %.7f opencl %.7f", step, (double)lc, (double)lg);
         ck_assert_int_eq(cc, cg);
+        /* the whole gradient of this step, relative L2: within 1% on step 0 (same parameters), 5% after
+         * (Adam steps of ~lr on near-zero gradients, below). Not tighter: a forward difference of 1e-6
+         * already flips a few max-pool choices and ReLU signs of near-ties, each moving a whole gradient
+         * value to another pixel (measured with the Winograd F(4x4) CPU forward: 0.3% on step 0, 2.2%
+         * on step 1; 2e-6 and 7e-5 with F(2x2)). */
+        double dd = 0, ss = 0;
+        for (int i = 0; i < mc->n_params; i++) {
+            const struct ig_tensor *dc = ig_var_grad(mc->params[i].var), *dg = ig_var_grad(mg->params[i].var);
+            float *a = host_copy(dc), *b = host_copy(dg);
+            for (int64_t j = 0; j < ig_tensor_numel(dc); j++) {
+                dd += ((double)a[j] - b[j]) * ((double)a[j] - b[j]);
+                ss += (double)a[j] * a[j];
+            }
+            free(a), free(b);
+        }
+        double tol = step == 0 ? 1e-2 : 5e-2;
+        ck_assert_msg(dd <= tol * tol * ss, "step %d: the gradients differ by %.3g (relative L2)", step, sqrt(dd / ss));
         pair_free(x), pair_free(y);
     }
-    /* parameters: the 3-step updates agree to 1% (relative L2 of the deltas) and values closely */
+    /* parameters: the 3-step updates agree to 10% (relative L2 of the deltas) and values closely. Adam's
+     * first steps move every element by ~lr whatever the size of its gradient, so an element whose
+     * gradient is within float noise of 0 may step the other way on the other backend: at most 1% of
+     * the elements may leave the close tolerance, and none by more than those flipped steps. */
     for (int i = 0; i < mc->n_params; i++) {
         const struct ig_tensor *tc = ig_var_value(mc->params[i].var), *tg = ig_var_value(mg->params[i].var);
-        size_t n = (size_t)ig_tensor_numel(tc);
+        size_t n = (size_t)ig_tensor_numel(tc), off = 0;
         float *a = host_copy(tc), *b = host_copy(tg);
-        double r = ig_test_close_ratio(b, a, n, 1e-3, 2e-5);
-        ck_assert_msg(r <= 1.0, "%s after %d steps: close ratio %g", mc->params[i].name, STEPS, r);
+        for (size_t j = 0; j < n; j++) {
+            if (ig_test_close_ratio(b + j, a + j, 1, 1e-3, 2e-5) <= 1.0) continue;
+            off++;
+            ck_assert_msg(fabsf(a[j] - b[j]) <= 2.0f * STEPS * ap.lr + 2e-5f, "%s[%zu] after %d steps: cpu %g opencl %g",
+                          mc->params[i].name, j, STEPS, (double)a[j], (double)b[j]);
+        }
+        ck_assert_msg(off <= n / 100, "%s after %d steps: %zu of %zu values differ", mc->params[i].name, STEPS, off, n);
         for (size_t j = 0; j < n; j++) {
             a[j] -= init[i][j];
             b[j] -= init[i][j];
         }
         double d = rel_l2(b, a, n);
-        ck_assert_msg(d < 1e-2, "%s: update differs by %.3g (relative L2)", mc->params[i].name, d);
+        ck_assert_msg(d < 1e-1, "%s: update differs by %.3g (relative L2)", mc->params[i].name, d);
         free(a), free(b), free(init[i]);
     }
     free(init);
     for (int i = 0; i < mc->n_buffers; i++) {
         if (mc->buffers[i].is_count) continue;
         struct pair bpair = {mc->buffers[i].t, mg->buffers[i].t};
-        expect_close(bpair, 1e-4, 1e-5, mc->buffers[i].name);
+        expect_close(bpair, 1e-3, 1e-4, mc->buffers[i].name);   /* batch statistics of the parameters above */
     }
     ig_graph_free(gc), ig_graph_free(gg), ig_optim_free(oc), ig_optim_free(og), ig_model_free(mc), ig_model_free(mg);
 }

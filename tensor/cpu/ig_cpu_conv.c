@@ -1,4 +1,4 @@
-/* CPU conv2d kernels: per-thread pipelines of masked im2col/col2im around single-threaded OpenBLAS sgemm over image chunks (Winograd F(2x2,3x3) for suitable 3x3 layers); compiled once per ISA. */
+/* CPU conv2d kernels: per-thread pipelines of masked im2col/col2im around single-threaded OpenBLAS sgemm over image chunks (Winograd F(2x2,3x3) for suitable 3x3 layers, a direct kernel for few input channels); compiled once per ISA. */
 #include "ig_cpu_isa.h"
 #include "ig_cpu_simd.h"
 #include "ig_cpu_util.h"
@@ -260,15 +260,30 @@ static void add_bias(const struct conv_geom *g, const float *bias, int64_t n0, i
 }
 
 /* Winograd for the 3x3 stride-1 layers where it measured faster on this ISA (ig_cpu_winograd.c);
- * the backend's conv option (IGRADV_CONV) forces either algorithm. */
+ * the backend's conv option (IGRADV_CONV) forces either algorithm or the 2x2 tiles (wino_tile). */
 static bool use_winograd(const struct ig_backend *be, int64_t cin, int64_t cout, const struct conv_geom *g, int ph,
                          int pw, int64_t out_h, int64_t out_w)
 {
     enum ig_conv_algo algo = ig_backend_options_of(be)->conv;
-    if (algo == IG_CONV_IM2COL) return false;
+    if (algo == IG_CONV_IM2COL || algo == IG_CONV_DIRECT) return false;
     if (algo == IG_CONV_WINOGRAD)
         return g->KH == 3 && g->KW == 3 && g->sh == 1 && g->sw == 1 && ph >= 0 && ph <= 2 && pw >= 0 && pw <= 2;
     return IG_ISA_FN(ig_cpu_winograd_suits)(cin, cout, g->KH, g->KW, g->sh, g->sw, ph, pw, out_h, out_w);
+}
+
+/* Output tile of the Winograd kernels: 2 with IGRADV_CONV=winograd2, else 0 (the kernel's pick by shape). */
+static int wino_tile(const struct ig_backend *be) { return ig_backend_options_of(be)->conv == IG_CONV_WINOGRAD2 ? 2 : 0; }
+
+/* The direct kernel for stride-1 layers with few input channels (ig_cpu_conv_direct.c) where it
+ * measured faster on this ISA (auto, and winograd2, which is auto with other Winograd tiles);
+ * IGRADV_CONV=direct takes every stride-1 shape, im2col/winograd none. */
+static bool use_direct(const struct ig_backend *be, int64_t cin, int64_t cout, const struct conv_geom *g, int64_t out_h,
+                       int64_t out_w, bool weight)
+{
+    enum ig_conv_algo algo = ig_backend_options_of(be)->conv;
+    if (g->sh != 1 || g->sw != 1 || algo == IG_CONV_IM2COL || algo == IG_CONV_WINOGRAD) return false;
+    return algo == IG_CONV_DIRECT ||
+           IG_ISA_FN(ig_cpu_direct_suits)(cin, cout, g->KH, g->KW, g->sh, g->sw, out_h, out_w, weight);
 }
 
 /* Row-major sgemm with alpha 1 (single-threaded inside the OpenMP regions, see ig_cpu_util.h). */
@@ -354,8 +369,11 @@ enum ig_status IG_ISA_FN(ig_cpu_conv2d_fwd)(struct ig_backend *be, const struct 
         if (b) add_bias(&g, b, 0, g.N, y);
         return IG_OK;
     }
+    if (use_direct(be, g.C, g.O, &g, g.Ho, g.Wo, false))
+        return IG_ISA_FN(ig_cpu_direct_conv)(be, x, g.N, g.C, g.H, g.W, w, false, g.O, g.KH, g.KW, g.ph, g.pw, b, y, g.Ho,
+                                             g.Wo);
     if (use_winograd(be, g.C, g.O, &g, g.ph, g.pw, g.Ho, g.Wo))
-        return IG_ISA_FN(ig_cpu_winograd_conv)(be, x, g.N, g.C, g.H, g.W, w, false, g.O, g.ph, g.pw, b, y, g.Ho, g.Wo);
+        return IG_ISA_FN(ig_cpu_winograd_conv)(be, x, g.N, g.C, g.H, g.W, w, false, g.O, g.ph, g.pw, b, y, g.Ho, g.Wo, wino_tile(be));
     return run_chunks(be, &g, fwd_range, &(struct conv_io){x, w, b, y});
 }
 
@@ -394,10 +412,13 @@ enum ig_status IG_ISA_FN(ig_cpu_conv2d_bwd_data)(struct ig_backend *be, const st
         zero(dx, g.N * g.C * g.H * g.W);
         return IG_OK;
     }
-    /* stride 1: dx is the convolution of dy with the rotated, channel-swapped kernel, padded 2 - p */
+    /* stride 1: dx is the convolution of dy with the rotated, channel-swapped kernel, padded K - 1 - p */
+    if (use_direct(be, g.O, g.C, &g, g.H, g.W, false))
+        return IG_ISA_FN(ig_cpu_direct_conv)(be, dy, g.N, g.O, g.Ho, g.Wo, w, true, g.C, g.KH, g.KW,
+                                             (int)g.KH - 1 - g.ph, (int)g.KW - 1 - g.pw, NULL, dx, g.H, g.W);
     if (use_winograd(be, g.O, g.C, &g, 2 - g.ph, 2 - g.pw, g.H, g.W))
         return IG_ISA_FN(ig_cpu_winograd_conv)(be, dy, g.N, g.O, g.Ho, g.Wo, w, true, g.C, 2 - g.ph, 2 - g.pw, NULL, dx,
-                                               g.H, g.W);
+                                               g.H, g.W, wino_tile(be));
     return run_chunks(be, &g, bwd_data_range, &(struct conv_io){dy, w, NULL, dx});
 }
 
@@ -431,8 +452,11 @@ enum ig_status IG_ISA_FN(ig_cpu_conv2d_bwd_weight)(struct ig_backend *be, const 
         zero(dw, g.O * g.K);
         return IG_OK;
     }
+    if (use_direct(be, g.C, g.O, &g, g.Ho, g.Wo, true))
+        return IG_ISA_FN(ig_cpu_direct_bwd_weight)(be, x, dy, g.N, g.C, g.H, g.W, g.O, g.KH, g.KW, g.ph, g.pw, g.Ho, g.Wo,
+                                                   dw);
     if (use_winograd(be, g.C, g.O, &g, g.ph, g.pw, g.Ho, g.Wo))
-        return IG_ISA_FN(ig_cpu_winograd_bwd_weight)(be, x, dy, g.N, g.C, g.H, g.W, g.O, g.ph, g.pw, g.Ho, g.Wo, dw);
+        return IG_ISA_FN(ig_cpu_winograd_bwd_weight)(be, x, dy, g.N, g.C, g.H, g.W, g.O, g.ph, g.pw, g.Ho, g.Wo, dw, wino_tile(be));
     struct conv_plan pl = plan(&g);
     int64_t chunks_all = (g.N + pl.nb - 1) / pl.nb;
     pl.groups = chunks_all < BWD_WEIGHT_GROUPS ? chunks_all : BWD_WEIGHT_GROUPS;

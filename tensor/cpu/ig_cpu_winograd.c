@@ -2,6 +2,7 @@
 #include "ig_cpu_isa.h"
 #include "ig_cpu_simd.h"
 #include "ig_cpu_util.h"
+#include "ig_cpu_winograd.h"
 #include <string.h>
 
 /*
@@ -75,32 +76,28 @@ static void weight_transform(const float *w, int64_t cout, int64_t cin, float *U
     }
 }
 
-struct wino_geom {
-    int64_t N, cin, cout, H, W, Ho, Wo, TH, TW, T1;   /* T1 = tiles per image */
-    int64_t Cp, Op, Hp, Wp;                           /* channels padded to IG_VW, padded image */
-    int ph, pw;
-};
-
 /* Tiles per sgemm: at least 256 columns, about 8 MiB of V and M per thread. */
 #define WINO_MIN_TILES 256
 #define WINO_CHUNK_BYTES ((int64_t)8 << 20)
 
-/* Geometry, thread count and images per chunk (equal chunks: every thread gets as many). */
-static struct wino_geom wino_plan(int64_t N, int64_t cin, int64_t H, int64_t W, int64_t cout, int ph, int pw, int64_t Ho,
-                                  int64_t Wo, int *nth, int64_t *nb_out)
+/* Geometry of m x m output tiles, thread count and images per chunk (equal chunks: every thread gets as many). */
+static struct wino_geom wino_plan(int m, int64_t N, int64_t cin, int64_t H, int64_t W, int64_t cout, int ph, int pw,
+                                  int64_t Ho, int64_t Wo, int *nth, int64_t *nb_out)
 {
     struct wino_geom g = {.N = N, .cin = cin, .cout = cout, .H = H, .W = W, .Ho = Ho, .Wo = Wo, .ph = ph, .pw = pw};
-    g.TH = (Ho + 1) / 2;
-    g.TW = (Wo + 1) / 2;
+    g.m = m;
+    g.a = m + 2;
+    g.TH = (Ho + m - 1) / m;
+    g.TW = (Wo + m - 1) / m;
     g.T1 = g.TH * g.TW;
     g.Cp = vround(cin);
     g.Op = vround(cout);
-    g.Hp = 2 * g.TH + 2;
-    g.Wp = 2 * g.TW + 2;
+    g.Hp = m * g.TH + 2;
+    g.Wp = m * g.TW + 2;
     int maxt = ig_cpu_max_threads();
     *nth = N < maxt ? (int)(N > 0 ? N : 1) : maxt;
     int64_t ipt = (N + *nth - 1) / *nth;
-    int64_t per_img = 16 * (g.Cp + g.Op) * g.T1 * (int64_t)sizeof(float);
+    int64_t per_img = g.a * g.a * (g.Cp + g.Op) * g.T1 * (int64_t)sizeof(float);
     int64_t nb = WINO_CHUNK_BYTES / per_img;
     if (nb * g.T1 < WINO_MIN_TILES) nb = (WINO_MIN_TILES + g.T1 - 1) / g.T1;
     if (nb < 1) nb = 1;
@@ -111,7 +108,7 @@ static struct wino_geom wino_plan(int64_t N, int64_t cin, int64_t H, int64_t W, 
 
 /* Xt[h][w][Cp] of image n (zero border and padded channels kept from the first memset): one
  * gather of IG_VW channels per pixel. */
-static void to_channels_last(const struct wino_geom *g, const float *xn, float *Xt)
+void IG_ISA_FN(ig_cpu_wino_to_channels_last)(const struct wino_geom *g, const float *xn, float *Xt)
 {
     int64_t HW = g->H * g->W, Cp = g->Cp;
     ig_vi cidx = vindex((int32_t)HW);
@@ -131,7 +128,7 @@ static void input_transform(const struct wino_geom *g, const float *x, int64_t n
     int64_t T = nb * g->T1, Cp = g->Cp, xs = T * Cp;
     for (int64_t i = 0; i < nb; i++) {
         if (i == 0) memset(Xt, 0, (size_t)(g->Hp * g->Wp * Cp) * sizeof(float));
-        to_channels_last(g, x + (n0 + i) * g->cin * g->H * g->W, Xt);
+        IG_ISA_FN(ig_cpu_wino_to_channels_last)(g, x + (n0 + i) * g->cin * g->H * g->W, Xt);
         for (int64_t th = 0; th < g->TH; th++)
             for (int64_t tw = 0; tw < g->TW; tw++) {
                 const float *base = Xt + (2 * th * g->Wp + 2 * tw) * Cp;
@@ -157,10 +154,10 @@ static void input_transform(const struct wino_geom *g, const float *x, int64_t n
     }
 }
 
-/* y[n] (NCHW) from Yt[oh][2TW][Op]: one gather of IG_VW consecutive pixels of one channel per store. */
-static void from_channels_last(const struct wino_geom *g, const float *Yt, float *yn)
+/* y[n] (NCHW) from Yt[oh][m TW][Op]: one gather of IG_VW consecutive pixels of one channel per store. */
+void IG_ISA_FN(ig_cpu_wino_from_channels_last)(const struct wino_geom *g, const float *Yt, float *yn)
 {
-    int64_t Op = g->Op, W2 = 2 * g->TW, P = g->Ho * g->Wo;
+    int64_t Op = g->Op, W2 = g->m * g->TW, P = g->Ho * g->Wo;
     ig_vi pidx = vindex((int32_t)Op);
     for (int64_t o = 0; o < g->cout; o++) {
         float *yp = yn + o * P;
@@ -198,7 +195,7 @@ static void output_transform(const struct wino_geom *g, const float *M, bool has
                     vstore(yt + (W2 + 1) * Op + o0, ((t1[1] - t1[2]) - t1[3]) + b);
                 }
             }
-        from_channels_last(g, Yt, y + (n0 + i) * g->cout * g->Ho * g->Wo);
+        IG_ISA_FN(ig_cpu_wino_from_channels_last)(g, Yt, y + (n0 + i) * g->cout * g->Ho * g->Wo);
     }
 }
 
@@ -217,41 +214,51 @@ static void rotate_kernel(const float *w, int64_t cout, int64_t cin, float *wt)
 static void fwd_chunk(const struct wino_geom *g, const float *x, const float *U, bool has_bias, const float *bias_p,
                       int64_t n0, int64_t cnt, int64_t nb, float *mine, float *y)
 {
-    int64_t T = cnt * g->T1;
-    float *V = mine, *Mm = V + 16 * g->Cp * T, *Xt = mine + 16 * (g->Cp + g->Op) * nb * g->T1;
+    int64_t T = cnt * g->T1, a2 = g->a * g->a;
+    float *V = mine, *Mm = V + a2 * g->Cp * T, *Xt = mine + a2 * (g->Cp + g->Op) * nb * g->T1;
     float *Yt = Xt + g->Hp * g->Wp * g->Cp;
-    input_transform(g, x, n0, cnt, V, Xt);
-    for (int xi = 0; xi < 16; xi++)
+    if (g->m == 4) IG_ISA_FN(ig_cpu_wino4_input_transform)(g, x, n0, cnt, V, Xt);
+    else input_transform(g, x, n0, cnt, V, Xt);
+    for (int xi = 0; xi < a2; xi++)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)T, (blasint)g->Op, (blasint)g->Cp, 1.0f,
                     V + xi * T * g->Cp, (blasint)g->Cp, U + xi * g->Op * g->Cp, (blasint)g->Cp, 0.0f, Mm + xi * T * g->Op,
                     (blasint)g->Op);
-    output_transform(g, Mm, has_bias, n0, cnt, y, Yt, bias_p);
+    if (g->m == 4) IG_ISA_FN(ig_cpu_wino4_output_transform)(g, Mm, has_bias, n0, cnt, y, Yt, bias_p);
+    else output_transform(g, Mm, has_bias, n0, cnt, y, Yt, bias_p);
 }
+
+/* The output tile of the forward / backward-data pass when the caller leaves it open: F(4x4) unless
+ * the plane is smaller than one 4x4 tile. Measured on every 3x3 layer of the paper CNN (conv2..conv6,
+ * b64, 2 threads, bench_ops, two runs each), F(4x4) over F(2x2): AVX-512 forward 1.14..1.48x,
+ * backward data + weight 1.05..1.20x; AVX2 forward 1.17..1.60x, backward 1.04..1.53x. */
+static int wino_auto_tile(int64_t Ho, int64_t Wo) { return Ho >= 4 && Wo >= 4 ? 4 : 2; }
 
 enum ig_status IG_ISA_FN(ig_cpu_winograd_conv)(struct ig_backend *be, const float *x, int64_t N, int64_t cin, int64_t H,
                                                int64_t W, const float *w, bool rotated, int64_t cout, int ph, int pw,
-                                               const float *bias, float *y, int64_t Ho, int64_t Wo)
+                                               const float *bias, float *y, int64_t Ho, int64_t Wo, int tile)
 {
+    if (tile != 2 && tile != 4) tile = wino_auto_tile(Ho, Wo);
     int nth, maxt = ig_cpu_max_threads();
     int64_t nb;
-    struct wino_geom g = wino_plan(N, cin, H, W, cout, ph, pw, Ho, Wo, &nth, &nb);
-    int64_t chunks = (N + nb - 1) / nb;
+    struct wino_geom g = wino_plan(tile, N, cin, H, W, cout, ph, pw, Ho, Wo, &nth, &nb);
+    int64_t chunks = (N + nb - 1) / nb, a2 = g.a * g.a, uplane = g.Op * g.Cp;
     /* U, padded bias, tap copies, rotated kernel; then per thread V, M, Xt, Yt */
     int64_t taps = vround(9 * cin * maxt);
-    int64_t u_floats = vround(16 * g.Op * g.Cp + g.Op + taps + (rotated ? 9 * cin * cout : 0));
-    int64_t per_thread = vround(16 * (g.Cp + g.Op) * nb * g.T1 + g.Hp * g.Wp * g.Cp + 4 * g.TH * g.TW * g.Op);
+    int64_t u_floats = vround(a2 * uplane + g.Op + taps + (rotated ? 9 * cin * cout : 0));
+    int64_t per_thread = vround(a2 * (g.Cp + g.Op) * nb * g.T1 + g.Hp * g.Wp * g.Cp + tile * tile * g.T1 * g.Op);
     float *scr = ig_backend_scratch(be, (size_t)(u_floats + per_thread * nth) * sizeof(float));
     if (!scr) return IG_ERR_OOM;
-    float *U = scr, *bias_p = U + 16 * g.Op * g.Cp;
+    float *U = scr, *bias_p = U + a2 * uplane;
     /* the transform writes every (o < cout, c < cin) entry: only padded lanes need zeros (zeroing
      * all of U, 4 MiB for 256 channels, was ~4% of a training pass) */
-    if (g.Cp != cin || g.Op != cout) memset(U, 0, (size_t)(16 * g.Op * g.Cp + g.Op) * sizeof(float));
+    if (g.Cp != cin || g.Op != cout) memset(U, 0, (size_t)(a2 * uplane + g.Op) * sizeof(float));
     if (rotated) {
         float *wt = bias_p + g.Op + taps;
         rotate_kernel(w, cout, cin, wt);
         w = wt;
     }
-    weight_transform(w, cout, cin, U, g.Cp, g.Op * g.Cp, bias_p + g.Op);
+    if (tile == 4) IG_ISA_FN(ig_cpu_wino4_weight_transform)(w, cout, cin, U, g.Cp, uplane, bias_p + g.Op);
+    else weight_transform(w, cout, cin, U, g.Cp, uplane, bias_p + g.Op);
     if (bias) memcpy(bias_p, bias, (size_t)cout * sizeof(float));
     int saved = ig_cpu_blas_single_begin();
     IG_OMP(omp parallel for schedule(dynamic, 1) num_threads(nth))
@@ -263,21 +270,29 @@ enum ig_status IG_ISA_FN(ig_cpu_winograd_conv)(struct ig_backend *be, const floa
     return IG_OK;
 }
 
+/* Dt[oh][m TW][Op] of image n's output gradient dyn[cout][Ho][Wo] (edges and padded lanes stay as
+ * the caller zeroed them): one gather of IG_VW channels per pixel. */
+void IG_ISA_FN(ig_cpu_wino_grad_to_channels_last)(const struct wino_geom *g, const float *dyn, float *Dt)
+{
+    int64_t P = g->Ho * g->Wo, Op = g->Op, Wm = g->m * g->TW;
+    ig_vi oidx = vindex((int32_t)P);
+    for (int64_t o0 = 0; o0 < g->cout; o0 += IG_VW) {
+        ig_vmask m = vmask_range(0, g->cout - o0);
+        const float *gp = dyn + o0 * P;
+        for (int64_t oh = 0; oh < g->Ho; oh++)
+            for (int64_t ow = 0; ow < g->Wo; ow++)
+                vstore(Dt + (oh * Wm + ow) * Op + o0, vgather_mask(gp + oh * g->Wo + ow, oidx, m));
+    }
+}
+
 /* Z[xi][t][Op] = (A e A^T)[xi] for the 2x2 output-gradient tiles e of images n0 .. n0+nb (zero past
  * Ho/Wo), A = [1 0; 1 1; 1 -1; 0 -1]; dy is first transposed to Dt[oh][ow][Op] by gathers. */
 static void grad_transform(const struct wino_geom *g, const float *dy, int64_t n0, int64_t nb, float *Z, float *Dt)
 {
-    int64_t T = nb * g->T1, P = g->Ho * g->Wo, Op = g->Op, zs = T * Op, W2 = 2 * g->TW;
-    ig_vi oidx = vindex((int32_t)P);
+    int64_t T = nb * g->T1, Op = g->Op, zs = T * Op, W2 = 2 * g->TW;
     for (int64_t i = 0; i < nb; i++) {
         if (i == 0) memset(Dt, 0, (size_t)(2 * g->TH * W2 * Op) * sizeof(float));   /* edges stay 0 */
-        for (int64_t o0 = 0; o0 < g->cout; o0 += IG_VW) {
-            ig_vmask m = vmask_range(0, g->cout - o0);
-            const float *gp = dy + ((n0 + i) * g->cout + o0) * P;
-            for (int64_t oh = 0; oh < g->Ho; oh++)
-                for (int64_t ow = 0; ow < g->Wo; ow++)
-                    vstore(Dt + (oh * W2 + ow) * Op + o0, vgather_mask(gp + oh * g->Wo + ow, oidx, m));
-        }
+        IG_ISA_FN(ig_cpu_wino_grad_to_channels_last)(g, dy + (n0 + i) * g->cout * g->Ho * g->Wo, Dt);
         for (int64_t th = 0; th < g->TH; th++)
             for (int64_t tw = 0; tw < g->TW; tw++) {
                 const float *e = Dt + (2 * th * W2 + 2 * tw) * Op;
@@ -333,12 +348,17 @@ static void dw_finish(const struct wino_geom *g, const float *S, int64_t G, int6
 static void dw_chunk(const struct wino_geom *g, const float *x, const float *dy, int64_t n0, int64_t cnt, int64_t nb,
                      float *mine, float *S, bool accumulate)
 {
-    int64_t T = cnt * g->T1;
-    float *V = mine, *Z = V + 16 * g->Cp * T, *Xt = mine + 16 * (g->Cp + g->Op) * nb * g->T1;
+    int64_t T = cnt * g->T1, a2 = g->a * g->a;
+    float *V = mine, *Z = V + a2 * g->Cp * T, *Xt = mine + a2 * (g->Cp + g->Op) * nb * g->T1;
     float *Dt = Xt + g->Hp * g->Wp * g->Cp;
-    input_transform(g, x, n0, cnt, V, Xt);
-    grad_transform(g, dy, n0, cnt, Z, Dt);
-    for (int xi = 0; xi < 16; xi++)
+    if (g->m == 4) {
+        IG_ISA_FN(ig_cpu_wino4_input_transform)(g, x, n0, cnt, V, Xt);
+        IG_ISA_FN(ig_cpu_wino4_grad_transform)(g, dy, n0, cnt, Z, Dt);
+    } else {
+        input_transform(g, x, n0, cnt, V, Xt);
+        grad_transform(g, dy, n0, cnt, Z, Dt);
+    }
+    for (int xi = 0; xi < a2; xi++)
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (blasint)g->Op, (blasint)g->Cp, (blasint)T, 1.0f,
                     Z + xi * T * g->Op, (blasint)g->Op, V + xi * T * g->Cp, (blasint)g->Cp, accumulate ? 1.0f : 0.0f,
                     S + xi * g->Op * g->Cp, (blasint)g->Cp);
@@ -348,14 +368,15 @@ static void dw_chunk(const struct wino_geom *g, const float *x, const float *dy,
  * (dL/dU = sum over tiles of (A dy A^T) .* (B^T d B), dL/dg = G^T dL/dU G). */
 enum ig_status IG_ISA_FN(ig_cpu_winograd_bwd_weight)(struct ig_backend *be, const float *x, const float *dy, int64_t N,
                                                      int64_t C, int64_t H, int64_t W, int64_t O, int ph, int pw,
-                                                     int64_t Ho, int64_t Wo, float *dw)
+                                                     int64_t Ho, int64_t Wo, float *dw, int tile)
 {
+    if (tile != 2 && tile != 4) tile = wino_auto_tile(Ho, Wo);
     int nth;
     int64_t nb;
-    struct wino_geom g = wino_plan(N, C, H, W, O, ph, pw, Ho, Wo, &nth, &nb);
-    int64_t chunks = (N + nb - 1) / nb, G = chunks < WINO_DW_GROUPS ? chunks : WINO_DW_GROUPS;
-    int64_t splane = 16 * g.Op * g.Cp;   /* one group's S[xi][Op][Cp] */
-    int64_t per_thread = vround(16 * (g.Cp + g.Op) * nb * g.T1 + g.Hp * g.Wp * g.Cp + 4 * g.TH * g.TW * g.Op);
+    struct wino_geom g = wino_plan(tile, N, C, H, W, O, ph, pw, Ho, Wo, &nth, &nb);
+    int64_t chunks = (N + nb - 1) / nb, G = chunks < WINO_DW_GROUPS ? chunks : WINO_DW_GROUPS, a2 = g.a * g.a;
+    int64_t splane = a2 * g.Op * g.Cp;   /* one group's S[xi][Op][Cp] */
+    int64_t per_thread = vround(a2 * (g.Cp + g.Op) * nb * g.T1 + g.Hp * g.Wp * g.Cp + tile * tile * g.T1 * g.Op);
     float *scr = ig_backend_scratch(be, (size_t)(G * splane + per_thread * nth) * sizeof(float));
     if (!scr) return IG_ERR_OOM;
     int saved = ig_cpu_blas_single_begin();
@@ -373,7 +394,10 @@ enum ig_status IG_ISA_FN(ig_cpu_winograd_bwd_weight)(struct ig_backend *be, cons
         /* implicit barrier; then per (o, IG_VW input channels): sum the groups in order, apply G^T . G */
         IG_OMP(omp for schedule(static))
         for (int64_t o = 0; o < O; o++)
-            for (int64_t c0 = 0; c0 < C; c0 += IG_VW) dw_finish(&g, scr, G, splane, o, c0, dw);
+            for (int64_t c0 = 0; c0 < C; c0 += IG_VW) {
+                if (tile == 4) IG_ISA_FN(ig_cpu_wino4_dw_finish)(&g, scr, G, splane, o, c0, dw);
+                else dw_finish(&g, scr, G, splane, o, c0, dw);
+            }
     }
     ig_cpu_blas_single_end(saved);
     return IG_OK;
