@@ -14,7 +14,7 @@
         float a = call->p.alpha;                                                                                \
         (void)a;                                                                                                \
         int64_t n = ig_cpu_numel(call->t[0]);                                                                   \
-        IG_OMP(omp parallel for simd schedule(static) if (n > IG_CPU_PAR_MIN))                                   \
+        IG_OMP(omp parallel for simd schedule(dynamic, 8192) if (n > IG_CPU_PAR_MIN))                           \
         for (int64_t i = 0; i < n; i++) out[i] = (expr);                                                        \
         return IG_OK;                                                                                           \
     }
@@ -25,7 +25,7 @@
         float *out = ig_cpu_f32(call->t[0]);                                                                    \
         const float *x = ig_cpu_f32(call->t[1]), *y = ig_cpu_f32(call->t[2]);                                   \
         int64_t n = ig_cpu_numel(call->t[0]);                                                                   \
-        IG_OMP(omp parallel for simd schedule(static) if (n > IG_CPU_PAR_MIN))                                   \
+        IG_OMP(omp parallel for simd schedule(dynamic, 8192) if (n > IG_CPU_PAR_MIN))                           \
         for (int64_t i = 0; i < n; i++) out[i] = (expr);                                                        \
         return IG_OK;                                                                                           \
     }
