@@ -157,10 +157,14 @@ static enum ig_status conv_terms(struct ig_al_engine *e, const struct ig_layer_g
     return conv_sq_generic(e, lg, L, x, dy);
 }
 
-/* Eval-mode batch norm y = γ x̂ + β: dγ_n = Σ_hw dy_n x̂_n, dβ_n = Σ_hw dy_n (both [N,C]). */
+/* Eval-mode batch norm y = γ x̂ + β: dγ_n = Σ_hw dy_n x̂_n, dβ_n = Σ_hw dy_n (both [N,C]). CPU: one
+ * fused pass (ig_bn2d_persample_terms); other backends: x̂ through the eval kernel, then sums. */
 static enum ig_status bn_terms(struct ig_al_engine *e, const struct al_layer *L, const struct ig_tensor *x,
                                const struct ig_tensor *dy)
 {
+    if (ig_backend_kind(e->be) == IG_BACKEND_CPU)
+        return ig_bn2d_persample_terms(e->be, x, dy, L->mod->running_mean, L->mod->running_var, L->mod->bn, L->b != NULL,
+                                       e->want_dot ? L->dw : NULL, e->want_dot ? L->db : NULL, e->dot, e->sq);
     int64_t C = x->shape[1], cs[1] = {C};
     struct ig_tensor *ones = ig_tensor_new(e->be, IG_DTYPE_F32, 1, cs), *zeros = ig_tensor_zeros(e->be, IG_DTYPE_F32, 1, cs);
     struct ig_tensor *xh = ig_tensor_new(e->be, IG_DTYPE_F32, x->ndim, x->shape), *dg = NULL, *db = NULL;

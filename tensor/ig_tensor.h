@@ -323,6 +323,17 @@ enum ig_status ig_conv2d_persample_terms(struct ig_backend *be, const struct ig_
                                          double *const *acc_dot, double *acc_sq);
 /* Whether the ghost norm is the cheaper way to |dW_n|^2: P (K + O) < K O. */
 bool ig_conv2d_persample_uses_ghost(int64_t K, int64_t O, int64_t P);
+/* Per-sample terms of an eval-mode batch norm y = gamma (x - rm) / sqrt(rv + eps) + beta for the same
+ * engine (tensor/cpu/ig_cpu_persample.c; CPU only, IG_ERR_UNSUPPORTED elsewhere). x, dy [N,C,...]
+ * contiguous, running_mean rm and running_var rv [C], eps from p; per instance n and channel c,
+ * S1 = sum_hw dy, S2 = sum_hw dy (x - rm[c]), dgamma_n[c] = S2 / sqrt(rv[c] + eps), dbeta_n[c] = S1:
+ *     acc_sq[n]  += |dgamma_n|^2 + (has_bias ? |dbeta_n|^2 : 0)
+ *     acc_dot[n] += <dgamma_n, refw> + <dbeta_n, refb>   only with refw [C] (refb [C] or NULL: no beta term)
+ * One pass over x and dy, OpenMP over instances; sums in double. */
+enum ig_status ig_bn2d_persample_terms(struct ig_backend *be, const struct ig_tensor *x, const struct ig_tensor *dy,
+                                       const struct ig_tensor *running_mean, const struct ig_tensor *running_var,
+                                       struct ig_bn_params p, bool has_bias, const struct ig_tensor *refw,
+                                       const struct ig_tensor *refb, double *acc_dot, double *acc_sq);
 
 /* ---------------------------------------------------------------- op table */
 

@@ -231,6 +231,98 @@ START_TEST(test_engine_paper_cnn_conv_linear)
 }
 END_TEST
 
+/* The generic batch-norm terms (the engine's path on other backends): x̂ from the eval kernel with
+ * γ = 1, β = 0, times dy, position sums of that and of dy ([N,C] each), on the host. */
+static void bn_terms_generic(const struct ig_tensor *x, const struct ig_tensor *dy, const struct ig_tensor *rm,
+                             const struct ig_tensor *rv, struct ig_bn_params p, float *dg, float *db)
+{
+    int64_t N = x->shape[0], C = x->shape[1], HW = ig_tensor_numel(x) / (N * C), cs[1] = {C};
+    struct ig_tensor *ones = ig_tensor_new(be, IG_DTYPE_F32, 1, cs), *zeros = ig_tensor_zeros(be, IG_DTYPE_F32, 1, cs);
+    struct ig_tensor *xh = ig_tensor_new(be, IG_DTYPE_F32, 4, x->shape);
+    ck_assert_int_eq(ig_fill(ones, 1.0f), IG_OK);
+    ck_assert_int_eq(ig_batchnorm2d_forward_eval(xh, x, ones, zeros, rm, rv, p), IG_OK);
+    ck_assert_int_eq(ig_mul(xh, xh, dy), IG_OK);
+    float *hp = malloc((size_t)(N * C * HW) * sizeof *hp), *hd = malloc((size_t)(N * C * HW) * sizeof *hd);
+    ck_assert_int_eq(ig_tensor_to_host(xh, hp, ig_tensor_nbytes(xh)), IG_OK);
+    ck_assert_int_eq(ig_tensor_to_host(dy, hd, ig_tensor_nbytes(dy)), IG_OK);
+    for (int64_t q = 0; q < N * C; q++) {
+        double a = 0, b = 0;
+        for (int64_t i = 0; i < HW; i++) a += hp[q * HW + i], b += hd[q * HW + i];
+        dg[q] = (float)a;
+        db[q] = (float)b;
+    }
+    free(hp); free(hd);
+    ig_tensor_free(ones); ig_tensor_free(zeros); ig_tensor_free(xh);
+}
+
+/* ig_bn2d_persample_terms (the CPU engine's fused pass) against the generic path: planes shorter
+ * and longer than a vector and than a summation block, N not a multiple of the thread count,
+ * with and without β and references; bad arguments. */
+START_TEST(test_bn_persample_terms_vs_generic)
+{
+    static const int64_t s[][4] = {{3, 5, 7, 9}, {4, 3, 1, 1}, {17, 6, 4, 4}, {2, 2, 70, 70}, {9, 37, 13, 11}};
+    struct ig_bn_params p = ig_bn_params_default();
+    for (int k = 0; k < 5; k++) {
+        int64_t N = s[k][0], C = s[k][1], nx = N * C * s[k][2] * s[k][3], cs[1] = {C};
+        float *h = malloc((size_t)nx * sizeof *h), hv[4][64];
+        ig_test_fill_uniform(h, (size_t)nx, 11 + k, 1, 3);   /* x away from 0: the centring matters */
+        struct ig_tensor *x = ig_tensor_from_host(be, IG_DTYPE_F32, 4, s[k], h);
+        ig_test_fill_uniform(h, (size_t)nx, 21 + k, -1, 1);
+        struct ig_tensor *dy = ig_tensor_from_host(be, IG_DTYPE_F32, 4, s[k], h);
+        struct ig_tensor *v[4];   /* rm, rv, refw, refb */
+        for (int j = 0; j < 4; j++) {
+            ig_test_fill_uniform(hv[j], (size_t)C, 31 + 4 * k + j, j == 1 ? 0.5f : -1, j == 1 ? 2 : 1);
+            if (j == 0) for (int64_t c = 0; c < C; c++) hv[0][c] += 2.0f;
+            v[j] = ig_tensor_from_host(be, IG_DTYPE_F32, 1, cs, hv[j]);
+        }
+        bool bias = k % 2 == 0, refs = k != 3;
+        double dot[17] = {0}, sq[17] = {0};
+        enum ig_status st = ig_bn2d_persample_terms(be, x, dy, v[0], v[1], p, bias, refs ? v[2] : NULL,
+                                                    refs && k != 4 ? v[3] : NULL, dot, sq);
+        if (ig_backend_kind(be) != IG_BACKEND_CPU) {
+            ck_assert_int_eq(st, IG_ERR_UNSUPPORTED);
+        } else {
+            ck_assert_msg(st == IG_OK, "%s", ig_last_error());
+            float *dg = malloc((size_t)(N * C) * sizeof *dg), *db = malloc((size_t)(N * C) * sizeof *db);
+            bn_terms_generic(x, dy, v[0], v[1], p, dg, db);
+            for (int64_t n = 0; n < N; n++) {
+                double wd = 0, wq = 0, scale = 0;
+                for (int64_t c = 0; c < C; c++) {
+                    double g = dg[n * C + c], b = bias ? db[n * C + c] : 0.0;
+                    wq += g * g + b * b;
+                    if (refs) wd += g * hv[2][c] + (k != 4 ? b * hv[3][c] : 0.0);
+                    scale += fabs(g) + fabs(b);
+                }
+                assert_close(sq[n], wq, wq, "bn |g|^2", (int)n);
+                assert_close(dot[n], wd, scale, "bn D.g", (int)n);
+            }
+            free(dg); free(db);
+        }
+        free(h);
+        ig_tensor_free(x); ig_tensor_free(dy);
+        for (int j = 0; j < 4; j++) ig_tensor_free(v[j]);
+    }
+}
+END_TEST
+
+START_TEST(test_bn_persample_terms_bad_args)
+{
+    if (ig_backend_kind(be) != IG_BACKEND_CPU) return;   /* UNSUPPORTED first: test_bn_persample_terms_vs_generic */
+    int64_t xs[4] = {2, 3, 4, 4}, ds[4] = {2, 3, 4, 5}, c3[1] = {3}, c4[1] = {4};
+    struct ig_tensor *x = ig_tensor_zeros(be, IG_DTYPE_F32, 4, xs), *dy = ig_tensor_zeros(be, IG_DTYPE_F32, 4, ds);
+    struct ig_tensor *v3 = ig_tensor_zeros(be, IG_DTYPE_F32, 1, c3), *v4 = ig_tensor_zeros(be, IG_DTYPE_F32, 1, c4);
+    struct ig_bn_params p = ig_bn_params_default();
+    double d[2], q[2];
+    ck_assert_int_eq(ig_bn2d_persample_terms(be, x, NULL, v3, v3, p, true, NULL, NULL, d, q), IG_ERR_INVALID_ARG);
+    ck_assert_int_eq(ig_bn2d_persample_terms(be, x, x, v3, v3, p, true, v3, NULL, NULL, q), IG_ERR_INVALID_ARG);
+    ck_assert_int_eq(ig_bn2d_persample_terms(be, x, dy, v3, v3, p, true, NULL, NULL, d, q), IG_ERR_SHAPE);
+    ck_assert_int_eq(ig_bn2d_persample_terms(be, x, x, v4, v3, p, true, NULL, NULL, d, q), IG_ERR_SHAPE);
+    ck_assert_int_eq(ig_bn2d_persample_terms(be, x, x, v3, v3, p, true, v3, v4, d, q), IG_ERR_SHAPE);
+    ck_assert_ptr_nonnull(strstr(ig_last_error(), "[3]"));
+    ig_tensor_free(x); ig_tensor_free(dy); ig_tensor_free(v3); ig_tensor_free(v4);
+}
+END_TEST
+
 /* EGL's per-class squared norms against one backward per class per instance (batch of one,
  * label c), for both parameter sets. The small CNN at 8x8 has a 4x4 second conv, where the
  * CPU path takes the ghost norm (P (K + O) < K O), and a first conv where it does not. */
@@ -671,6 +763,8 @@ int main(void)
     tcase_add_test(tc, test_engine_ref_scaled);
     tcase_add_test(tc, test_running_reference_matches_full_at_fixed_theta);
     tcase_add_test(tc, test_engine_bad_args);
+    tcase_add_test(tc, test_bn_persample_terms_vs_generic);
+    tcase_add_test(tc, test_bn_persample_terms_bad_args);
     suite_add_tcase(s, tc);
     TCase *tl = tcase_create("loop");
     tcase_add_checked_fixture(tl, setup, teardown);

@@ -246,6 +246,22 @@ static void conv_case_run(const struct conv_case *k, bool bias)
     check_vs_ref(&c, 1e-4, 1e-3, "conv2d_bwd_bias");
 }
 
+/* The bias gradient's two paths: planes of at least a vector (summed one by one, in parallel) and
+ * shorter ones (linear layers: [N,O,1,1]), with odd counts, remainders of the 256-output blocks,
+ * a plane longer than a summation block and parallel-sized tensors. */
+START_TEST(test_bias_grad_vs_ref)
+{
+    static const int64_t s[][4] = {{1, 1, 1, 1}, {3, 5, 1, 1}, {2, 3, 3, 3}, {5, 7, 5, 7}, {64, 1024, 1, 1},
+                                   {3, 300, 1, 2}, {64, 256, 8, 8}, {1, 3, 70, 70}, {9, 37, 13, 11}, {0, 4, 3, 3}};
+    for (int i = 0; i < 10; i++) {
+        struct ig_op_call c = {.op = IG_OP_CONV2D_BWD_BIAS};
+        c.t[0] = RND(-1, 1, s[i][1]);
+        c.t[1] = RND(-1, 1, s[i][0], s[i][1], s[i][2], s[i][3]);
+        check_vs_ref(&c, 1e-5, 1e-5, "conv2d_bwd_bias");
+    }
+}
+END_TEST
+
 START_TEST(test_conv_known)
 {
     /* x = 1..9 in a 3x3 plane, w = ones 2x2, no padding: y = window sums */
@@ -362,6 +378,66 @@ START_TEST(test_isa_conv_forced)
         }
         teardown();
     }
+}
+END_TEST
+
+/* Appends the values of t to out[*at..]. */
+static void append_host(const struct ig_tensor *t, float *out, size_t *at)
+{
+    ck_assert_int_eq(ig_tensor_to_host(t, out + *at, ig_tensor_nbytes(t)), IG_OK);
+    *at += (size_t)ig_tensor_numel(t);
+}
+
+/* The outputs of the reduction kernels (bias gradient, BN train forward and backward, Adam) from
+ * fixed inputs, on isas[i] with `threads` OpenMP threads; 333 planes of 143 values (split unevenly
+ * across 2 or 3 threads). out: TAIL_FLOATS floats. */
+enum { TN = 9, TC = 37, THW = 143, TNX = TN * TC * THW, TADAM = 100003, TAIL_FLOATS = 2 * TNX + 7 * TC + 3 * TADAM };
+static void tail_outputs(int i, int threads, float *out)
+{
+    struct ig_backend_options o = ig_backend_options_default();
+    o.threads = threads;
+    o.cpu_isa = isas[i];
+    ck_assert_int_eq(ig_backend_init_opts("cpu", &o, &be), IG_OK);
+    seed_ctr = 1000;   /* the same inputs on every call */
+    struct ig_tensor *x = RND(2, 4, TN, TC, 13, 11), *dy = RND(-1, 1, TN, TC, 13, 11), *y = RND(0, 1, TN, TC, 13, 11);
+    struct ig_tensor *v[7];
+    for (int k = 0; k < 7; k++) v[k] = RND(0.5f, 1.5f, TC);   /* db, gamma, beta, rm, rv, smean, sinv */
+    struct ig_bn_params p = ig_bn_params_default();
+    size_t at = 0;
+    ck_assert_int_eq(ig_conv2d_backward_bias(v[0], dy), IG_OK);
+    ck_assert_int_eq(ig_batchnorm2d_forward_train(y, x, v[1], v[2], v[3], v[4], v[5], v[6], p), IG_OK);
+    append_host(y, out, &at);
+    ck_assert_int_eq(ig_batchnorm2d_backward(y, v[3], v[4], dy, x, v[1], v[5], v[6], p), IG_OK);
+    append_host(y, out, &at);
+    for (int k = 0; k < 7; k++) append_host(v[k], out, &at);
+    struct ig_tensor *a[4] = {RND(-1, 1, TADAM), RND(-1, 1, TADAM), RND(-0.1f, 0.1f, TADAM), RND(0, 0.01f, TADAM)};
+    struct ig_adam_params ap = ig_adam_params_default();
+    ap.step = 3;
+    ap.weight_decay = 5e-4f;
+    ck_assert_int_eq(ig_adam_step(a[0], a[1], a[2], a[3], ap), IG_OK);
+    append_host(a[0], out, &at);
+    append_host(a[2], out, &at);
+    append_host(a[3], out, &at);
+    ck_assert_uint_eq(at, TAIL_FLOATS);
+    for (int k = 0; k < 4; k++) ig_tensor_free(a[k]);
+    for (int k = 0; k < 7; k++) ig_tensor_free(v[k]);
+    ig_tensor_free(x); ig_tensor_free(dy); ig_tensor_free(y);
+    teardown();
+}
+
+/* Those outputs are the same bits on 1, 2 and 3 threads: the partial sums do not depend on the split. */
+START_TEST(test_isa_reductions_thread_independent)
+{
+    if (!ig_cpu_isa_table(isas[_i])) return;
+    float *ref = malloc(TAIL_FLOATS * sizeof(float)), *got = malloc(TAIL_FLOATS * sizeof(float));
+    tail_outputs(_i, 1, ref);
+    for (int threads = 2; threads <= 3; threads++) {
+        tail_outputs(_i, threads, got);
+        ck_assert_msg(memcmp(ref, got, TAIL_FLOATS * sizeof(float)) == 0, "%s: %d threads differ from 1",
+                      ig_cpu_isa_table(isas[_i])->name, threads);
+    }
+    free(ref);
+    free(got);
 }
 END_TEST
 
@@ -582,17 +658,34 @@ END_TEST
 
 /* ---------------------------------------------------------------- pooling, relu, bn, dropout, bias */
 
+/* f32 tensor of values in {-1, 0, 0.5, 1} (many ties: the first maximum of a window must win) */
+static struct ig_tensor *ties(int ndim, const int64_t *shape)
+{
+    static const float vals[4] = {-1.0f, 0.0f, 0.5f, 1.0f};
+    int64_t n = 1;
+    for (int i = 0; i < ndim; i++) n *= shape[i];
+    float *h = malloc((size_t)n * sizeof(float));
+    for (int64_t k = 0; k < n; k++) h[k] = vals[(k * 2654435761u >> 7) % 4];
+    struct ig_tensor *t = ig_tensor_from_host(be, IG_DTYPE_F32, ndim, shape, h);
+    free(h);
+    ck_assert_ptr_nonnull(t);
+    return t;
+}
+
 START_TEST(test_pool_vs_ref)
 {
-    static const int64_t s[][4] = {{1, 1, 4, 4}, {2, 3, 7, 9}, {3, 5, 32, 32}, {2, 2, 9, 8}};
-    static const int ks[][2] = {{2, 2}, {2, 2}, {2, 2}, {3, 2}};
-    for (int i = 0; i < 4; i++) {
+    /* 2x2 rows of 17 (a vector and a remainder), 8 and 4 outputs (several rows per vector, with a
+     * remainder: 3x4 outputs), parallel-sized ones; k 3 s 2; odd i: inputs full of ties */
+    static const int64_t s[][4] = {{1, 1, 4, 4}, {2, 3, 7, 9}, {3, 5, 32, 32}, {2, 2, 9, 8}, {2, 3, 6, 34},
+                                   {5, 3, 16, 16}, {3, 7, 8, 8}, {8, 33, 32, 32}, {16, 40, 8, 8}, {9, 20, 16, 16}};
+    static const int ks[][2] = {{2, 2}, {2, 2}, {2, 2}, {3, 2}, {2, 2}, {2, 2}, {2, 2}, {2, 2}, {2, 2}, {2, 2}};
+    for (int i = 0; i < 10; i++) {
         struct ig_pool2d_params p = {.kernel = ks[i][0], .stride = ks[i][1]};
         int64_t Ho = ig_conv_out_size(s[i][2], p.kernel, p.stride, 0), Wo = ig_conv_out_size(s[i][3], p.kernel, p.stride, 0);
         struct ig_op_call c = {.op = IG_OP_MAXPOOL2D_FWD, .p.pool = p};
         c.t[0] = RND(0, 1, s[i][0], s[i][1], Ho, Wo);
         c.t[1] = ig_tensor_zeros(be, IG_DTYPE_I32, 4, SHAPE(s[i][0], s[i][1], Ho, Wo));
-        c.t[2] = RND(-1, 1, s[i][0], s[i][1], s[i][2], s[i][3]);
+        c.t[2] = i % 2 ? ties(4, s[i]) : RND(-1, 1, s[i][0], s[i][1], s[i][2], s[i][3]);
         struct ig_tensor *idx = ig_tensor_view(c.t[1]);
         check_vs_ref(&c, 0, 0, "maxpool2d_fwd");
         /* idx now holds the fast kernel's argmax positions: use them for the backward */
@@ -607,8 +700,8 @@ END_TEST
 
 START_TEST(test_relu_vs_ref)
 {
-    static const int64_t n[] = {1, 17, 100003};
-    for (int i = 0; i < 3; i++) {
+    static const int64_t n[] = {1, 15, 16, 17, 100003};
+    for (int i = 0; i < 5; i++) {
         struct ig_op_call c = {.op = IG_OP_RELU_FWD};
         c.t[0] = RND(0, 1, n[i]);
         c.t[1] = RND(-1, 1, n[i]);
@@ -624,9 +717,12 @@ END_TEST
 
 START_TEST(test_bn_vs_ref)
 {
-    static const int64_t s[][4] = {{2, 1, 1, 1}, {1, 3, 5, 7}, {4, 6, 3, 3}, {64, 32, 8, 8}};
+    /* planes shorter than, equal to and longer than a vector, one plane longer than a summation
+     * block (4096), odd N*C, N*C not a multiple of the thread count, parallel-sized ones */
+    static const int64_t s[][4] = {{2, 1, 1, 1}, {1, 3, 5, 7}, {4, 6, 3, 3}, {64, 32, 8, 8}, {50, 7, 1, 1},
+                                   {3, 5, 3, 5}, {5, 7, 4, 4}, {7, 3, 9, 9}, {2, 3, 70, 70}, {9, 37, 13, 11}};
     struct ig_bn_params p = ig_bn_params_default();
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < 10; i++) {
         int64_t N = s[i][0], C = s[i][1], H = s[i][2], W = s[i][3];
         struct ig_op_call c = {.op = IG_OP_BN2D_FWD_TRAIN, .p.bn = p};
         c.t[0] = RND(0, 1, N, C, H, W);
@@ -911,8 +1007,8 @@ END_TEST
 
 START_TEST(test_optim_vs_ref)
 {
-    static const int64_t n[] = {1, 37, 100000};
-    for (int i = 0; i < 3; i++)
+    static const int64_t n[] = {1, 37, 100000, 15, 16, 100003};
+    for (int i = 0; i < 6; i++)
         for (int step = 1; step <= 3; step += 2) {
             struct ig_adam_params p = ig_adam_params_default();
             p.weight_decay = 5e-4f;
@@ -1020,6 +1116,7 @@ END_TEST
 static void add_ops_tests(TCase *tc)
 {
     tcase_add_test(tc, test_gemm_vs_ref);
+    tcase_add_test(tc, test_bias_grad_vs_ref);
     tcase_add_test(tc, test_conv_known);
     tcase_add_test(tc, test_conv_deterministic);
     tcase_add_test(tc, test_pool_vs_ref);
@@ -1049,6 +1146,7 @@ static Suite *cpu_ops_suite(void)
     tcase_add_loop_test(ti, test_isa_conv_vs_ref, 0, N_ISAS * ncase);
     tcase_add_loop_test(ti, test_isa_conv_forced, 0, N_ISAS);
     tcase_add_loop_test(ti, test_isa_winograd_vs_ref, 0, N_ISAS);
+    tcase_add_loop_test(ti, test_isa_reductions_thread_independent, 0, N_ISAS);
     tcase_add_loop_test(ti, test_isa_direct_vs_ref, 0, N_ISAS);
     tcase_add_test(ti, test_options_env);
     tcase_add_test(ti, test_options_bad);

@@ -1,5 +1,7 @@
-/* CPU per-sample conv gradient terms: per instance, im2col + one single-threaded sgemm (or the ghost norm), inside one OpenMP loop over instances. */
+/* CPU per-sample gradient terms: conv (per instance, im2col + one single-threaded sgemm or the ghost norm) and eval-mode batch norm (one fused pass), inside one OpenMP loop over instances. */
 #include "ig_cpu_util.h"
+#include "ig_cpu_vreduce.h"
+#include <math.h>
 #include <string.h>
 
 #define PS_MAX_REFS 2
@@ -205,5 +207,74 @@ enum ig_status ig_conv2d_persample_terms(struct ig_backend *be, const struct ig_
     IG_OMP(omp parallel for schedule(dynamic, 1) num_threads(nth))
     for (int64_t n = 0; n < g->N; n++) ps_instance(&j, n, scr + ig_cpu_thread_id() * j.per_thread);
     ig_cpu_blas_single_end(saved);
+    return IG_OK;
+}
+
+/* ---------------------------------------------------------------- eval-mode batch norm */
+
+struct ps_bn_job {
+    int64_t C, HW;
+    const float *x, *dy, *rm, *rv, *rw, *rb;
+    float eps;
+    bool has_bias;
+};
+
+/* Instance n: per channel S1 = Σ dy and S2 = Σ dy (x - rm) in one pass over its planes; then
+ * dgamma = S2 inv, dbeta = S1 folded into *dot and *sq. */
+static void ps_bn_instance(const struct ps_bn_job *j, int64_t n, double *dot, double *sq)
+{
+    double d = 0.0, q = 0.0;
+    for (int64_t c = 0; c < j->C; c++) {
+        const int64_t off = (n * j->C + c) * j->HW;
+        double s1, s2;
+        vsum2(j->dy + off, 0.0f, j->x + off, j->rm[c], j->HW, &s1, &s2);
+        double dg = s2 / sqrt((double)j->rv[c] + j->eps);
+        q += dg * dg;
+        if (j->rw) d += dg * j->rw[c];
+        if (!j->has_bias) continue;
+        q += s1 * s1;
+        if (j->rw && j->rb) d += s1 * j->rb[c];
+    }
+    *dot = d;
+    *sq = q;
+}
+
+/* [C] f32 contiguous CPU tensor, or NULL where optional */
+static bool ps_bn_vec(const struct ig_tensor *t, int64_t C, bool optional)
+{
+    if (!t) return optional;
+    return on_cpu(t) && t->dtype == IG_DTYPE_F32 && ig_tensor_numel(t) == C && ig_tensor_is_contiguous(t);
+}
+
+enum ig_status ig_bn2d_persample_terms(struct ig_backend *be, const struct ig_tensor *x, const struct ig_tensor *dy,
+                                       const struct ig_tensor *running_mean, const struct ig_tensor *running_var,
+                                       struct ig_bn_params p, bool has_bias, const struct ig_tensor *refw,
+                                       const struct ig_tensor *refb, double *acc_dot, double *acc_sq)
+{
+    if (!be || !x || !dy || !running_mean || !running_var || !acc_sq || (refw && !acc_dot) || x->ndim < 2)
+        return ig_error(IG_ERR_INVALID_ARG, "persample batch norm: bad arguments");
+    if (ig_backend_kind(be) != IG_BACKEND_CPU || !on_cpu(x) || !on_cpu(dy))
+        return ig_error(IG_ERR_UNSUPPORTED, "persample batch norm: the fast path needs the CPU backend");
+    if (!ig_tensor_is_contiguous(x) || !ig_tensor_is_contiguous(dy))
+        return ig_error(IG_ERR_LAYOUT, "persample batch norm: x and dy must be contiguous");
+    int64_t N = x->shape[0], C = x->shape[1], NC = N * C;
+    if (x->dtype != IG_DTYPE_F32 || dy->dtype != IG_DTYPE_F32 || ig_tensor_numel(dy) != ig_tensor_numel(x) ||
+        dy->shape[0] != N)
+        return ig_error(IG_ERR_SHAPE, "persample batch norm: dy does not match x");
+    if (!ps_bn_vec(running_mean, C, false) || !ps_bn_vec(running_var, C, false) || !ps_bn_vec(refw, C, true) ||
+        !ps_bn_vec(refb, C, true))
+        return ig_error(IG_ERR_SHAPE, "persample batch norm: statistics and references must be [%lld] f32", (long long)C);
+    if (NC == 0) return IG_OK;
+    struct ps_bn_job j = {.C = C, .HW = ig_tensor_numel(x) / NC, .x = ig_cpu_f32(x), .dy = ig_cpu_f32(dy),
+                          .rm = ig_cpu_f32(running_mean), .rv = ig_cpu_f32(running_var),
+                          .rw = refw ? ig_cpu_f32(refw) : NULL, .rb = refw && refb ? ig_cpu_f32(refb) : NULL,
+                          .eps = p.eps, .has_bias = has_bias};
+    IG_OMP(omp parallel for schedule(static) if (NC * j.HW > IG_CPU_PAR_MIN))
+    for (int64_t n = 0; n < N; n++) {
+        double d, q;
+        ps_bn_instance(&j, n, &d, &q);
+        acc_sq[n] += q;
+        if (j.rw) acc_dot[n] += d;
+    }
     return IG_OK;
 }
