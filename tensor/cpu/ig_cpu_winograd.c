@@ -229,8 +229,9 @@ static void fwd_chunk(const struct wino_geom *g, const float *x, const float *U,
 
 /* The output tile of the forward / backward-data pass when the caller leaves it open: F(4x4) unless
  * the plane is smaller than one 4x4 tile. Measured on every 3x3 layer of the paper CNN (conv2..conv6,
- * b64, 2 threads, bench_ops, two runs each), F(4x4) over F(2x2): AVX-512 forward 1.14..1.48x,
- * backward data + weight 1.05..1.20x; AVX2 forward 1.17..1.60x, backward 1.04..1.53x. */
+ * b64, 2 threads, bench_ops, two runs each), F(4x4) over F(2x2): AVX-512 forward 1.13..1.50x,
+ * backward (F(4x4) data, F(2x2) weight gradient) 1.04..1.24x; AVX2 forward 1.16..1.60x, backward
+ * 1.04..1.53x. The F(4x4) weight gradient then took the backward further (AVX-512 conv2 1.3x, conv4 1.2x). */
 static int wino_auto_tile(int64_t Ho, int64_t Wo) { return Ho >= 4 && Wo >= 4 ? 4 : 2; }
 
 enum ig_status IG_ISA_FN(ig_cpu_winograd_conv)(struct ig_backend *be, const float *x, int64_t N, int64_t cin, int64_t H,
