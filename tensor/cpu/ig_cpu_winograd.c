@@ -106,6 +106,13 @@ static struct wino_geom wino_plan(int m, int64_t N, int64_t cin, int64_t H, int6
     return g;
 }
 
+/* Floats of one thread's scratch for chunks of nb images: V and M (or Z) [a*a][nb*T1][Cp + Op], the
+ * channels-last image Xt [Hp][Wp][Cp], then Yt (or Dt) [m TH][m TW][Op]. */
+static int64_t wino_thread_floats(const struct wino_geom *g, int64_t nb)
+{
+    return vround(g->a * g->a * (g->Cp + g->Op) * nb * g->T1 + g->Hp * g->Wp * g->Cp + g->m * g->m * g->T1 * g->Op);
+}
+
 /* Xt[h][w][Cp] of image n (zero border and padded channels kept from the first memset): one
  * gather of IG_VW channels per pixel. */
 void IG_ISA_FN(ig_cpu_wino_to_channels_last)(const struct wino_geom *g, const float *xn, float *Xt)
@@ -246,7 +253,7 @@ enum ig_status IG_ISA_FN(ig_cpu_winograd_conv)(struct ig_backend *be, const floa
     /* U, padded bias, tap copies, rotated kernel; then per thread V, M, Xt, Yt */
     int64_t taps = vround(9 * cin * maxt);
     int64_t u_floats = vround(a2 * uplane + g.Op + taps + (rotated ? 9 * cin * cout : 0));
-    int64_t per_thread = vround(a2 * (g.Cp + g.Op) * nb * g.T1 + g.Hp * g.Wp * g.Cp + tile * tile * g.T1 * g.Op);
+    int64_t per_thread = wino_thread_floats(&g, nb);
     float *scr = ig_backend_scratch(be, (size_t)(u_floats + per_thread * nth) * sizeof(float));
     if (!scr) return IG_ERR_OOM;
     float *U = scr, *bias_p = U + a2 * uplane;
@@ -377,7 +384,7 @@ enum ig_status IG_ISA_FN(ig_cpu_winograd_bwd_weight)(struct ig_backend *be, cons
     struct wino_geom g = wino_plan(tile, N, C, H, W, O, ph, pw, Ho, Wo, &nth, &nb);
     int64_t chunks = (N + nb - 1) / nb, G = chunks < WINO_DW_GROUPS ? chunks : WINO_DW_GROUPS, a2 = g.a * g.a;
     int64_t splane = a2 * g.Op * g.Cp;   /* one group's S[xi][Op][Cp] */
-    int64_t per_thread = vround(a2 * (g.Cp + g.Op) * nb * g.T1 + g.Hp * g.Wp * g.Cp + tile * tile * g.T1 * g.Op);
+    int64_t per_thread = wino_thread_floats(&g, nb);
     float *scr = ig_backend_scratch(be, (size_t)(G * splane + per_thread * nth) * sizeof(float));
     if (!scr) return IG_ERR_OOM;
     int saved = ig_cpu_blas_single_begin();
