@@ -137,16 +137,15 @@ static enum ig_status conv_sq_generic(struct ig_al_engine *e, const struct ig_la
     return s;
 }
 
-/* conv layer. CPU: per-instance dW_n dotted with D (and its norm), or, where the ghost norm is
- * cheaper (small P: the deep layers), D·g_n from one batched conv of x with D and ‖dW_n‖² from
- * the ghost norm. Other backends: conv with D, and dW_n from 1-sample backward-weight calls. */
+/* conv layer. CPU: per-instance terms (dW_n dotted with D, and its norm, from the Winograd tiles or
+ * the im2col product), or, where the ghost norm is cheaper and no Winograd path fits (small P),
+ * D·g_n from one batched conv of x with D and ‖dW_n‖² from the ghost norm. Other backends: conv with D, and dW_n from 1-sample backward-weight calls. */
 static enum ig_status conv_terms(struct ig_al_engine *e, const struct ig_layer_grad *lg, const struct al_layer *L,
                                  const struct ig_tensor *x, const struct ig_tensor *dy)
 {
     const struct ig_tensor *w = ig_var_value(L->w);
     if (ig_backend_kind(e->be) == IG_BACKEND_CPU) {
-        int64_t K = ig_tensor_numel(w) / w->shape[0], P = dy->shape[2] * dy->shape[3];
-        bool ghost = ig_conv2d_persample_uses_ghost(K, w->shape[0], P);
+        bool ghost = ig_conv2d_persample_uses_ghost(e->be, w, lg->conv, dy->shape[2], dy->shape[3], e->want_dot);
         const struct ig_tensor *rw[1] = {L->dw}, *rb[1] = {L->db};
         double *acc[1] = {e->dot};
         int nr = e->want_dot && !ghost ? 1 : 0;

@@ -312,17 +312,22 @@ enum ig_status ig_row_dot(struct ig_tensor *out, const struct ig_tensor *x, cons
  * the CPU backend only: IG_ERR_UNSUPPORTED on others, whose callers keep a generic path).
  * x [N,C,H,W], dy = dL/dy [N,O,Ho,Wo] contiguous, w the layer's weight [O,C,KH,KW]; per instance
  * n, with col_n the im2col of x_n [K,P] (K = C KH KW, P = Ho Wo), dW_n[O,K] = dy_n[O,P] col_n^T
- * and, when has_bias, db_n = sum_p dy_n:
+ * and, when has_bias, db_n = sum_p dy_n (dW_n never stored: from the instance's Winograd tiles for 3x3
+ * stride-1 layers of at least 16 input channels unless IGRADV_CONV is im2col or direct, else the product):
  *     acc_dot[r][n] += <dW_n, refw[r]> + <db_n, refb[r]>   r < n_refs <= 2 (refb[r] NULL: no bias term)
  *     acc_sq[n]     += |dW_n|^2 + |db_n|^2
  * refw[r] contiguous, w's shape; refb[r] [O]. With n_refs == 0 the weight norm is the ghost norm
- * <col_n^T col_n, dy_n^T dy_n> where ig_conv2d_persample_uses_ghost(K, O, P). Sums in double. */
+ * <col_n^T col_n, dy_n^T dy_n> where ig_conv2d_persample_uses_ghost(be, w, p, Ho, Wo, false). Sums in double. */
 enum ig_status ig_conv2d_persample_terms(struct ig_backend *be, const struct ig_tensor *x, const struct ig_tensor *dy,
                                          const struct ig_tensor *w, struct ig_conv2d_params p, bool has_bias, int n_refs,
                                          const struct ig_tensor *const *refw, const struct ig_tensor *const *refb,
                                          double *const *acc_dot, double *acc_sq);
-/* Whether the ghost norm is the cheaper way to |dW_n|^2: P (K + O) < K O. */
-bool ig_conv2d_persample_uses_ghost(int64_t K, int64_t O, int64_t P);
+/* Whether the ghost norm is the cheaper way to |dW_n|^2 for weight w [O,C,KH,KW] and Ho x Wo outputs on be:
+ * P (K + O) < K O (P = Ho Wo, K = C KH KW); with_refs (reference dots wanted, which the ghost norm
+ * cannot give: the caller then computes them apart and passes n_refs 0) only where no Winograd path
+ * gives the dots with the norm. */
+bool ig_conv2d_persample_uses_ghost(const struct ig_backend *be, const struct ig_tensor *w, struct ig_conv2d_params p,
+                                    int64_t Ho, int64_t Wo, bool with_refs);
 /* Per-sample terms of an eval-mode batch norm y = gamma (x - rm) / sqrt(rv + eps) + beta for the same
  * engine (tensor/cpu/ig_cpu_persample.c; CPU only, IG_ERR_UNSUPPORTED elsewhere). x, dy [N,C,...]
  * contiguous, running_mean rm and running_var rv [C], eps from p; per instance n and channel c,

@@ -22,6 +22,13 @@ struct ig_cpu_isa_fns {
     enum ig_status (*winograd_bwd_weight)(struct ig_backend *be, const float *x, const float *dy, int64_t N, int64_t C,
                                           int64_t H, int64_t W, int64_t O, int ph, int pw, int64_t Ho, int64_t Wo,
                                           float *dw, int tile);
+    /* Per-sample weight-gradient terms of the same 3x3 stride-1 conv from its Winograd tiles
+     * (ig_cpu_winograd_persample.c): for each instance n, with dW_n [O,C,3,3] its weight gradient,
+     * acc_sq[n] += |dW_n|^2 and acc_dot[r][n] += <dW_n, refw[r]> (refw[r] [O,C,3,3], r < n_refs <= 2). */
+    enum ig_status (*winograd_persample)(struct ig_backend *be, const float *x, const float *dy, int64_t N, int64_t C,
+                                         int64_t H, int64_t W, int64_t O, int ph, int pw, int64_t Ho, int64_t Wo,
+                                         int n_refs, const float *const *refw, double *const *acc_dot, double *acc_sq,
+                                         int tile);
     /* Direct convolution for few input channels, stride 1 (ig_cpu_conv_direct.c): y[N,cout,Ho,Wo] =
      * conv(x[N,cin,H,W], w) + bias with w [cout,cin,kh,kw], or rotated as for winograd_conv; any
      * padding. suits(): shapes where it beats im2col on this ISA, for y/dx or (weight) for dw
@@ -53,6 +60,10 @@ const struct ig_cpu_isa_fns *ig_cpu_isa_of(const struct ig_backend *be);
     enum ig_status ig_cpu_winograd_bwd_weight_##sfx(struct ig_backend *be, const float *x, const float *dy, \
                                                     int64_t N, int64_t C, int64_t H, int64_t W, int64_t O, int ph, \
                                                     int pw, int64_t Ho, int64_t Wo, float *dw, int tile); \
+    enum ig_status ig_cpu_winograd_persample_##sfx(struct ig_backend *be, const float *x, const float *dy, int64_t N, \
+                                                   int64_t C, int64_t H, int64_t W, int64_t O, int ph, int pw, \
+                                                   int64_t Ho, int64_t Wo, int n_refs, const float *const *refw, \
+                                                   double *const *acc_dot, double *acc_sq, int tile); \
     bool ig_cpu_direct_suits_##sfx(int64_t cin, int64_t cout, int64_t kh, int64_t kw, int sh, int sw, int64_t out_h, \
                                    int64_t out_w, bool weight);                                   \
     enum ig_status ig_cpu_direct_conv_##sfx(struct ig_backend *be, const float *x, int64_t N, int64_t cin, \

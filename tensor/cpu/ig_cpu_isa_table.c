@@ -13,6 +13,7 @@ const struct ig_cpu_isa_fns IG_ISA_FN(ig_cpu_isa) = {
     .winograd_suits = IG_ISA_FN(ig_cpu_winograd_suits),
     .winograd_conv = IG_ISA_FN(ig_cpu_winograd_conv),
     .winograd_bwd_weight = IG_ISA_FN(ig_cpu_winograd_bwd_weight),
+    .winograd_persample = IG_ISA_FN(ig_cpu_winograd_persample),
     .direct_suits = IG_ISA_FN(ig_cpu_direct_suits),
     .direct_conv = IG_ISA_FN(ig_cpu_direct_conv),
     .direct_bwd_weight = IG_ISA_FN(ig_cpu_direct_bwd_weight),

@@ -81,8 +81,8 @@ static void weight_transform(const float *w, int64_t cout, int64_t cin, float *U
 #define WINO_CHUNK_BYTES ((int64_t)8 << 20)
 
 /* Geometry of m x m output tiles, thread count and images per chunk (equal chunks: every thread gets as many). */
-static struct wino_geom wino_plan(int m, int64_t N, int64_t cin, int64_t H, int64_t W, int64_t cout, int ph, int pw,
-                                  int64_t Ho, int64_t Wo, int *nth, int64_t *nb_out)
+struct wino_geom IG_ISA_FN(ig_cpu_wino_plan)(int m, int64_t N, int64_t cin, int64_t H, int64_t W, int64_t cout, int ph,
+                                             int pw, int64_t Ho, int64_t Wo, int *nth, int64_t *nb_out)
 {
     struct wino_geom g = {.N = N, .cin = cin, .cout = cout, .H = H, .W = W, .Ho = Ho, .Wo = Wo, .ph = ph, .pw = pw};
     g.m = m;
@@ -108,7 +108,7 @@ static struct wino_geom wino_plan(int m, int64_t N, int64_t cin, int64_t H, int6
 
 /* Floats of one thread's scratch for chunks of nb images: V and M (or Z) [a*a][nb*T1][Cp + Op], the
  * channels-last image Xt [Hp][Wp][Cp], then Yt (or Dt) [m TH][m TW][Op]. */
-static int64_t wino_thread_floats(const struct wino_geom *g, int64_t nb)
+int64_t IG_ISA_FN(ig_cpu_wino_thread_floats)(const struct wino_geom *g, int64_t nb)
 {
     return vround(g->a * g->a * (g->Cp + g->Op) * nb * g->T1 + g->Hp * g->Wp * g->Cp + g->m * g->m * g->T1 * g->Op);
 }
@@ -248,12 +248,12 @@ enum ig_status IG_ISA_FN(ig_cpu_winograd_conv)(struct ig_backend *be, const floa
     if (tile != 2 && tile != 4) tile = wino_auto_tile(Ho, Wo);
     int nth, maxt = ig_cpu_max_threads();
     int64_t nb;
-    struct wino_geom g = wino_plan(tile, N, cin, H, W, cout, ph, pw, Ho, Wo, &nth, &nb);
+    struct wino_geom g = IG_ISA_FN(ig_cpu_wino_plan)(tile, N, cin, H, W, cout, ph, pw, Ho, Wo, &nth, &nb);
     int64_t chunks = (N + nb - 1) / nb, a2 = g.a * g.a, uplane = g.Op * g.Cp;
     /* U, padded bias, tap copies, rotated kernel; then per thread V, M, Xt, Yt */
     int64_t taps = vround(9 * cin * maxt);
     int64_t u_floats = vround(a2 * uplane + g.Op + taps + (rotated ? 9 * cin * cout : 0));
-    int64_t per_thread = wino_thread_floats(&g, nb);
+    int64_t per_thread = IG_ISA_FN(ig_cpu_wino_thread_floats)(&g, nb);
     float *scr = ig_backend_scratch(be, (size_t)(u_floats + per_thread * nth) * sizeof(float));
     if (!scr) return IG_ERR_OOM;
     float *U = scr, *bias_p = U + a2 * uplane;
@@ -324,26 +324,14 @@ static void grad_transform(const struct wino_geom *g, const float *dy, int64_t n
 /* dw[o][c0 .. c0+IG_VW) = G^T s G from the 16 group-summed planes S[g][xi][Op][Cp]. */
 static void dw_finish(const struct wino_geom *g, const float *S, int64_t G, int64_t splane, int64_t o, int64_t c0, float *dw)
 {
-    ig_vf sv[16];
+    ig_vf sv[16], d[9];
     for (int xi = 0; xi < 16; xi++) {
         const float *p = S + xi * g->Op * g->Cp + o * g->Cp + c0;
         ig_vf v = vload(p);
         for (int64_t gi = 1; gi < G; gi++) v = v + vload(p + gi * splane);
         sv[xi] = v;
     }
-    ig_vf h = vset1(0.5f), q[3][4], d[9];
-    for (int j = 0; j < 4; j++) {   /* G^T s = [1 .5 .5 0; 0 .5 -.5 0; 0 .5 .5 1] s */
-        ig_vf p12 = h * (sv[4 + j] + sv[8 + j]);
-        q[0][j] = sv[j] + p12;
-        q[1][j] = h * (sv[4 + j] - sv[8 + j]);
-        q[2][j] = p12 + sv[12 + j];
-    }
-    for (int i = 0; i < 3; i++) {   /* (G^T s) G */
-        ig_vf p12 = h * (q[i][1] + q[i][2]);
-        d[i * 3 + 0] = q[i][0] + p12;
-        d[i * 3 + 1] = h * (q[i][1] - q[i][2]);
-        d[i * 3 + 2] = p12 + q[i][3];
-    }
+    wino2_dw_tile(sv, d);
     int64_t nc = g->cin - c0 < IG_VW ? g->cin - c0 : IG_VW;
     for (int64_t j = 0; j < nc; j++)
         for (int k = 0; k < 9; k++) dw[(o * g->cin + c0 + j) * 9 + k] = d[k][j];
@@ -352,20 +340,29 @@ static void dw_finish(const struct wino_geom *g, const float *S, int64_t G, int6
 /* Partial-sum groups: fixed, so the result does not depend on which thread ran which group. */
 #define WINO_DW_GROUPS 4
 
+void IG_ISA_FN(ig_cpu_wino_dw_transforms)(const struct wino_geom *g, const float *x, const float *dy, int64_t n0,
+                                          int64_t cnt, int64_t nb, float *mine, float **V, float **Z)
+{
+    int64_t T = cnt * g->T1, a2 = g->a * g->a;
+    float *Xt = mine + a2 * (g->Cp + g->Op) * nb * g->T1, *Dt = Xt + g->Hp * g->Wp * g->Cp;
+    *V = mine;
+    *Z = mine + a2 * g->Cp * T;
+    if (g->m == 4) {
+        IG_ISA_FN(ig_cpu_wino4_input_transform)(g, x, n0, cnt, *V, Xt);
+        IG_ISA_FN(ig_cpu_wino4_grad_transform)(g, dy, n0, cnt, *Z, Dt);
+    } else {
+        input_transform(g, x, n0, cnt, *V, Xt);
+        grad_transform(g, dy, n0, cnt, *Z, Dt);
+    }
+}
+
 /* S[xi][Op, Cp] (+)= Z[xi][T, Op]^T V[xi][T, Cp] for one chunk of images. */
 static void dw_chunk(const struct wino_geom *g, const float *x, const float *dy, int64_t n0, int64_t cnt, int64_t nb,
                      float *mine, float *S, bool accumulate)
 {
     int64_t T = cnt * g->T1, a2 = g->a * g->a;
-    float *V = mine, *Z = V + a2 * g->Cp * T, *Xt = mine + a2 * (g->Cp + g->Op) * nb * g->T1;
-    float *Dt = Xt + g->Hp * g->Wp * g->Cp;
-    if (g->m == 4) {
-        IG_ISA_FN(ig_cpu_wino4_input_transform)(g, x, n0, cnt, V, Xt);
-        IG_ISA_FN(ig_cpu_wino4_grad_transform)(g, dy, n0, cnt, Z, Dt);
-    } else {
-        input_transform(g, x, n0, cnt, V, Xt);
-        grad_transform(g, dy, n0, cnt, Z, Dt);
-    }
+    float *V, *Z;
+    IG_ISA_FN(ig_cpu_wino_dw_transforms)(g, x, dy, n0, cnt, nb, mine, &V, &Z);
     for (int xi = 0; xi < a2; xi++)
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (blasint)g->Op, (blasint)g->Cp, (blasint)T, 1.0f,
                     Z + xi * T * g->Op, (blasint)g->Op, V + xi * T * g->Cp, (blasint)g->Cp, accumulate ? 1.0f : 0.0f,
@@ -381,10 +378,10 @@ enum ig_status IG_ISA_FN(ig_cpu_winograd_bwd_weight)(struct ig_backend *be, cons
     if (tile != 2 && tile != 4) tile = wino_auto_tile(Ho, Wo);
     int nth;
     int64_t nb;
-    struct wino_geom g = wino_plan(tile, N, C, H, W, O, ph, pw, Ho, Wo, &nth, &nb);
+    struct wino_geom g = IG_ISA_FN(ig_cpu_wino_plan)(tile, N, C, H, W, O, ph, pw, Ho, Wo, &nth, &nb);
     int64_t chunks = (N + nb - 1) / nb, G = chunks < WINO_DW_GROUPS ? chunks : WINO_DW_GROUPS, a2 = g.a * g.a;
     int64_t splane = a2 * g.Op * g.Cp;   /* one group's S[xi][Op][Cp] */
-    int64_t per_thread = wino_thread_floats(&g, nb);
+    int64_t per_thread = IG_ISA_FN(ig_cpu_wino_thread_floats)(&g, nb);
     float *scr = ig_backend_scratch(be, (size_t)(G * splane + per_thread * nth) * sizeof(float));
     if (!scr) return IG_ERR_OOM;
     int saved = ig_cpu_blas_single_begin();

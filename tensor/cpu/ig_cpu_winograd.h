@@ -31,9 +31,64 @@ void IG_ISA_FN(ig_cpu_wino4_grad_transform)(const struct wino_geom *g, const flo
 void IG_ISA_FN(ig_cpu_wino4_dw_finish)(const struct wino_geom *g, const float *S, int64_t G, int64_t splane, int64_t o,
                                        int64_t c0, float *dw);
 
+/* Geometry of one conv on F(m x m, 3x3) tiles (ig_cpu_winograd.c); *nth threads over chunks of *nb images. */
+struct wino_geom IG_ISA_FN(ig_cpu_wino_plan)(int m, int64_t N, int64_t cin, int64_t H, int64_t W, int64_t cout, int ph,
+                                             int pw, int64_t Ho, int64_t Wo, int *nth, int64_t *nb);
+/* Floats of one thread's scratch for chunks of nb images: V and Z [a*a][nb*T1][Cp + Op], Xt, then Dt. */
+int64_t IG_ISA_FN(ig_cpu_wino_thread_floats)(const struct wino_geom *g, int64_t nb);
+/* V[xi][T][Cp] (input tiles) and Z[xi][T][Op] (output-gradient tiles) of images n0 .. n0+cnt for the
+ * weight gradient, in a thread's scratch `mine` laid out for chunks of nb images. */
+void IG_ISA_FN(ig_cpu_wino_dw_transforms)(const struct wino_geom *g, const float *x, const float *dy, int64_t n0,
+                                          int64_t cnt, int64_t nb, float *mine, float **V, float **Z);
+
 /* Layout helpers (ig_cpu_winograd.c): Xt[Hp][Wp][Cp] of image xn; y[n] NCHW from Yt[m TH][m TW][Op];
  * Dt[m TH][m TW][Op] of one image's dy. */
 void IG_ISA_FN(ig_cpu_wino_to_channels_last)(const struct wino_geom *g, const float *xn, float *Xt);
 void IG_ISA_FN(ig_cpu_wino_from_channels_last)(const struct wino_geom *g, const float *Yt, float *yn);
 void IG_ISA_FN(ig_cpu_wino_grad_to_channels_last)(const struct wino_geom *g, const float *dyn, float *Dt);
+
+/* q = G^T s along one axis of F(4x4,3x3): 6 values to the 3 kernel taps. */
+static inline void wino4_gt6(const ig_vf s[6], ig_vf q[3])
+{
+    ig_vf t3 = vset1(1.0f / 3.0f), f15 = vset1(1.0f / 15.0f);
+    q[0] = (s[0] + t3 * (s[2] - s[1])) - f15 * (vset1(16.0f) * s[3] - s[4]);
+    q[1] = t3 * (s[1] + s[2]) - f15 * (vset1(8.0f) * s[3] + vset1(2.0f) * s[4]);
+    q[2] = (t3 * (s[2] - s[1]) + f15 * (vset1(4.0f) * (s[4] - s[3]))) + s[5];
+}
+
+/* d[kh*3+kw] = (G^T s G)[kh][kw]: the 3x3 weight gradient of one 6x6 tile sum s[xi] (F(4x4,3x3)). */
+static inline void wino4_dw_tile(const ig_vf s[36], ig_vf d[9])
+{
+    ig_vf q[6][3];
+    for (int j = 0; j < 6; j++) {   /* G^T along the tile rows, per column j */
+        ig_vf col[6];
+        for (int i = 0; i < 6; i++) col[i] = s[i * 6 + j];
+        wino4_gt6(col, q[j]);
+    }
+    for (int k = 0; k < 3; k++) {   /* then along the columns: d[k][l] = sum_j q[j][k] G[j][l] */
+        ig_vf row[6], r[3];
+        for (int j = 0; j < 6; j++) row[j] = q[j][k];
+        wino4_gt6(row, r);
+        for (int l = 0; l < 3; l++) d[k * 3 + l] = r[l];
+    }
+}
+
+/* d[kh*3+kw] = (G^T s G)[kh][kw] of one 4x4 tile sum s[xi] (F(2x2,3x3)):
+ * G^T = [1 .5 .5 0; 0 .5 -.5 0; 0 .5 .5 1]. */
+static inline void wino2_dw_tile(const ig_vf s[16], ig_vf d[9])
+{
+    ig_vf h = vset1(0.5f), q[3][4];
+    for (int j = 0; j < 4; j++) {
+        ig_vf p12 = h * (s[4 + j] + s[8 + j]);
+        q[0][j] = s[j] + p12;
+        q[1][j] = h * (s[4 + j] - s[8 + j]);
+        q[2][j] = p12 + s[12 + j];
+    }
+    for (int i = 0; i < 3; i++) {
+        ig_vf p12 = h * (q[i][1] + q[i][2]);
+        d[i * 3 + 0] = q[i][0] + p12;
+        d[i * 3 + 1] = h * (q[i][1] - q[i][2]);
+        d[i * 3 + 2] = p12 + q[i][3];
+    }
+}
 #endif

@@ -177,37 +177,18 @@ void IG_ISA_FN(ig_cpu_wino4_grad_transform)(const struct wino_geom *g, const flo
     }
 }
 
-/* q = G^T s along one axis: 6 values to the 3 kernel taps. */
-static inline void gt6(const ig_vf s[6], ig_vf q[3])
-{
-    ig_vf t3 = vset1(1.0f / 3.0f), f15 = vset1(1.0f / 15.0f);
-    q[0] = (s[0] + t3 * (s[2] - s[1])) - f15 * (vset1(16.0f) * s[3] - s[4]);
-    q[1] = t3 * (s[1] + s[2]) - f15 * (vset1(8.0f) * s[3] + vset1(2.0f) * s[4]);
-    q[2] = (t3 * (s[2] - s[1]) + f15 * (vset1(4.0f) * (s[4] - s[3]))) + s[5];
-}
-
 void IG_ISA_FN(ig_cpu_wino4_dw_finish)(const struct wino_geom *g, const float *S, int64_t G, int64_t splane, int64_t o,
                                        int64_t c0, float *dw)
 {
-    ig_vf sv[6][6], q[6][3], d[3][3];
+    ig_vf sv[36], d[9];
     for (int xi = 0; xi < 36; xi++) {
         const float *p = S + xi * g->Op * g->Cp + o * g->Cp + c0;
         ig_vf v = vload(p);
         for (int64_t gi = 1; gi < G; gi++) v = v + vload(p + gi * splane);
-        sv[xi / 6][xi % 6] = v;
+        sv[xi] = v;
     }
-    for (int j = 0; j < 6; j++) {   /* G^T along the tile rows, per column j */
-        ig_vf col[6], r[3];
-        for (int i = 0; i < 6; i++) col[i] = sv[i][j];
-        gt6(col, r);
-        for (int k = 0; k < 3; k++) q[j][k] = r[k];
-    }
-    for (int k = 0; k < 3; k++) {   /* then along the columns: d[k][l] = sum_j q[j][k] G[j][l] */
-        ig_vf row[6];
-        for (int j = 0; j < 6; j++) row[j] = q[j][k];
-        gt6(row, d[k]);
-    }
+    wino4_dw_tile(sv, d);
     int64_t nc = g->cin - c0 < IG_VW ? g->cin - c0 : IG_VW;
     for (int64_t j = 0; j < nc; j++)
-        for (int k = 0; k < 9; k++) dw[(o * g->cin + c0 + j) * 9 + k] = d[k / 3][k % 3][j];
+        for (int k = 0; k < 9; k++) dw[(o * g->cin + c0 + j) * 9 + k] = d[k][j];
 }

@@ -1,0 +1,148 @@
+/* CPU per-sample Winograd weight-gradient terms of a 3x3 stride-1 conv: per instance, |dW_n|^2 and <dW_n, D_r> from its F(4x4) or F(2x2) tiles without storing dW_n; compiled once per ISA. */
+#include "ig_cpu_isa.h"
+#include "ig_cpu_util.h"
+#include "ig_cpu_winograd.h"
+#include <string.h>
+
+/*
+ * dW_n = G^T (sum over the tiles t of instance n of Z_t .* V_t) G per (o, c), with V_t = B^T d_t B the
+ * input tiles and Z_t = A e_t A^T the output-gradient tiles (the batched weight gradient of
+ * ig_cpu_winograd.c restricted to one instance). Per instance: both transforms, then per block of
+ * PS_R output channels x PS_CV vectors of input channels the a*a tile sums in registers (no packing,
+ * no sgemm call), and at once G^T . G, the squares and the reference dots of the block. F(4x4) does
+ * 36 T1 multiply-adds per (o, c) where the im2col product does 9 * 16 T1 (4x fewer).
+ */
+
+/* Register block: PS_R output channels x PS_CV vectors of IG_VW input channels (16 or 8 accumulators). */
+#define PS_R 4
+#if defined(IG_SIMD_AVX512)
+#define PS_CV 4
+#else
+#define PS_CV 2
+#endif
+#define PS_MAX_REFS 2
+
+struct psw_job {
+    struct wino_geom g;
+    const float *x, *dy;
+    int n_refs;
+    const float *refT[PS_MAX_REFS];   /* [O][9][Cp]: each reference, input channels innermost, zero-padded */
+    double *const *acc_dot;
+    double *acc_sq;
+};
+
+/* sb[xi][r][k] (IG_VW floats each) = sum_t Z[xi][t][o0 + r] V[xi][t][c0 + k IG_VW ..] for r < PS_R, k < CV. */
+static inline __attribute__((always_inline)) void tile_sums(const struct wino_geom *g, const float *Z, const float *V,
+                                                            int64_t o0, int64_t c0, const int CV, float *sb)
+{
+    int a2 = g->a * g->a;
+    int64_t T1 = g->T1, Op = g->Op, Cp = g->Cp;
+    for (int xi = 0; xi < a2; xi++) {
+        const float *z = Z + xi * T1 * Op + o0, *v = V + xi * T1 * Cp + c0;
+        ig_vf acc[PS_R][PS_CV];
+        for (int r = 0; r < PS_R; r++)
+            for (int k = 0; k < CV; k++) acc[r][k] = vzero();
+        for (int64_t t = 0; t < T1; t++, z += Op, v += Cp) {
+            ig_vf b[PS_CV];
+            for (int k = 0; k < CV; k++) b[k] = vload(v + k * IG_VW);
+            for (int r = 0; r < PS_R; r++) {
+                ig_vf a = vset1(z[r]);
+                for (int k = 0; k < CV; k++) acc[r][k] += a * b[k];
+            }
+        }
+        float *s = sb + xi * PS_R * CV * IG_VW;
+        for (int r = 0; r < PS_R; r++)
+            for (int k = 0; k < CV; k++) vstore(s + (r * CV + k) * IG_VW, acc[r][k]);
+    }
+}
+
+/* The block's dW values (rows o0 .. o0+PS_R below cout, CV vectors from c0): squares into *sq, dots
+ * with each reference into dot[r]. Padded input channels have zero tile sums, so zero dW. */
+static inline __attribute__((always_inline)) void block_terms(const struct psw_job *j, const float *sb, int64_t o0,
+                                                              int64_t c0, const int CV, ig_vf *sq, ig_vf *dot)
+{
+    const struct wino_geom *g = &j->g;
+    int a2 = g->a * g->a, nblk = PS_R * CV;
+    for (int r = 0; r < PS_R && o0 + r < g->cout; r++)
+        for (int k = 0; k < CV; k++) {
+            ig_vf s[36], d[9];
+            for (int xi = 0; xi < a2; xi++) s[xi] = vload(sb + (xi * nblk + r * CV + k) * IG_VW);
+            if (g->m == 4) wino4_dw_tile(s, d);
+            else wino2_dw_tile(s, d);
+            for (int q = 0; q < 9; q++) *sq += d[q] * d[q];
+            for (int i = 0; i < j->n_refs; i++) {
+                const float *rt = j->refT[i] + (o0 + r) * 9 * g->Cp + c0 + k * IG_VW;
+                for (int q = 0; q < 9; q++) dot[i] += d[q] * vload(rt + q * g->Cp);
+            }
+        }
+}
+
+static double hsum(ig_vf v)
+{
+    double s = 0.0;
+    for (int l = 0; l < IG_VW; l++) s += v[l];
+    return s;
+}
+
+/* Instance n: transforms into the thread's scratch, then the blocks; float sums per row block, double across. */
+static void psw_instance(const struct psw_job *j, int64_t n, float *mine)
+{
+    const struct wino_geom *g = &j->g;
+    float *V, *Z, *sb = mine + IG_ISA_FN(ig_cpu_wino_thread_floats)(g, 1);
+    IG_ISA_FN(ig_cpu_wino_dw_transforms)(g, j->x, j->dy, n, 1, 1, mine, &V, &Z);
+    int64_t full = g->Cp / (PS_CV * IG_VW) * (PS_CV * IG_VW);
+    double sq = 0.0, dot[PS_MAX_REFS] = {0.0, 0.0};
+    for (int64_t o0 = 0; o0 < g->cout; o0 += PS_R) {
+        ig_vf vs = vzero(), vd[PS_MAX_REFS] = {vzero(), vzero()};
+        for (int64_t c0 = 0; c0 < full; c0 += PS_CV * IG_VW) {
+            tile_sums(g, Z, V, o0, c0, PS_CV, sb);
+            block_terms(j, sb, o0, c0, PS_CV, &vs, vd);
+        }
+        for (int64_t c0 = full; c0 < g->Cp; c0 += IG_VW) {
+            tile_sums(g, Z, V, o0, c0, 1, sb);
+            block_terms(j, sb, o0, c0, 1, &vs, vd);
+        }
+        sq += hsum(vs);
+        for (int i = 0; i < j->n_refs; i++) dot[i] += hsum(vd[i]);
+    }
+    j->acc_sq[n] += sq;
+    for (int i = 0; i < j->n_refs; i++) j->acc_dot[i][n] += dot[i];
+}
+
+/* refT[o][q][c] = ref[o][c][q] (q the 3x3 tap), zero for c >= C. */
+static void transpose_ref(const float *ref, int64_t O, int64_t C, int64_t Cp, float *refT)
+{
+    IG_OMP(omp parallel for schedule(static) if (O * C * 9 > IG_CPU_PAR_MIN))
+    for (int64_t o = 0; o < O; o++) {
+        float *dst = refT + o * 9 * Cp;
+        memset(dst, 0, (size_t)(9 * Cp) * sizeof(float));
+        for (int64_t c = 0; c < C; c++)
+            for (int q = 0; q < 9; q++) dst[q * Cp + c] = ref[(o * C + c) * 9 + q];
+    }
+}
+
+enum ig_status IG_ISA_FN(ig_cpu_winograd_persample)(struct ig_backend *be, const float *x, const float *dy, int64_t N,
+                                                    int64_t C, int64_t H, int64_t W, int64_t O, int ph, int pw,
+                                                    int64_t Ho, int64_t Wo, int n_refs, const float *const *refw,
+                                                    double *const *acc_dot, double *acc_sq, int tile)
+{
+    if (n_refs < 0 || n_refs > PS_MAX_REFS) return IG_ERR_INVALID_ARG;
+    if (tile != 2 && tile != 4) tile = Ho >= 4 && Wo >= 4 ? 4 : 2;
+    struct psw_job j = {.x = x, .dy = dy, .n_refs = n_refs, .acc_dot = acc_dot, .acc_sq = acc_sq};
+    int nth;
+    int64_t nb;
+    j.g = IG_ISA_FN(ig_cpu_wino_plan)(tile, N, C, H, W, O, ph, pw, Ho, Wo, &nth, &nb);
+    const struct wino_geom *g = &j.g;
+    int64_t rt = vround(9 * g->Cp * O);
+    int64_t per = vround(IG_ISA_FN(ig_cpu_wino_thread_floats)(g, 1) + g->a * g->a * PS_R * PS_CV * IG_VW);
+    float *scr = ig_backend_scratch(be, (size_t)(n_refs * rt + per * nth) * sizeof(float));
+    if (!scr) return IG_ERR_OOM;
+    for (int i = 0; i < n_refs; i++) {
+        transpose_ref(refw[i], O, C, g->Cp, scr + i * rt);
+        j.refT[i] = scr + i * rt;
+    }
+    float *thr = scr + n_refs * rt;
+    IG_OMP(omp parallel for schedule(dynamic, 1) num_threads(nth))
+    for (int64_t n = 0; n < N; n++) psw_instance(&j, n, thr + ig_cpu_thread_id() * per);
+    return IG_OK;
+}
