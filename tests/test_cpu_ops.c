@@ -549,6 +549,11 @@ START_TEST(test_isa_winograd_vs_ref)
     const struct ig_cpu_isa_fns *f = ig_cpu_isa_of(be);
     static const struct conv_case wc[] = {
         {3, 5, 9, 7, 6, 3, 3, 1, 1}, {2, 4, 6, 6, 7, 3, 3, 1, 0}, {1, 3, 5, 5, 2, 3, 3, 1, 2}, {9, 8, 8, 8, 8, 3, 3, 1, 1},
+        /* the point products' register blocks (ig_cpu_winograd_gemm.c): 1, 17, 40, 80 and 100 channels
+         * leave every remainder of 2..4 output vectors and of 4 or 6 tile rows (5, 11 tiles); 100 and 400
+         * input channels span several K blocks (96 for AVX-512, 384 for AVX2) */
+        {1, 1, 10, 2, 17, 3, 3, 1, 1}, {1, 17, 22, 2, 40, 3, 3, 1, 1}, {3, 40, 5, 7, 1, 3, 3, 1, 2},
+        {2, 100, 6, 6, 80, 3, 3, 1, 1}, {1, 400, 4, 5, 9, 3, 3, 1, 1},
     };
     for (size_t k = 0; k < 2 * (sizeof wc / sizeof wc[0]); k++) {
         const struct conv_case *c = &wc[k / 2];
@@ -579,8 +584,9 @@ START_TEST(test_isa_winograd_vs_ref)
             ig_tensor_free(dw); ig_tensor_free(dwr);
         }
         float *a = host_f32(y), *e = host_f32(yr), *da = host_f32(dx), *de = host_f32(dxr);
-        ck_assert_double_le(ig_test_close_ratio(a, e, (size_t)ig_tensor_numel(y), 1e-4, 1e-4), 1.0);
-        ck_assert_double_le(ig_test_close_ratio(da, de, (size_t)ig_tensor_numel(dx), 1e-4, 1e-4), 1.0);
+        double tol = c->C * c->O > 2000 ? 3e-4 : 1e-4;   /* sums of 720+ terms: float rounding grows */
+        ck_assert_double_le(ig_test_close_ratio(a, e, (size_t)ig_tensor_numel(y), tol, tol), 1.0);
+        ck_assert_double_le(ig_test_close_ratio(da, de, (size_t)ig_tensor_numel(dx), tol, tol), 1.0);
         free(a); free(e); free(da); free(de);
         ig_tensor_free(x); ig_tensor_free(w); ig_tensor_free(b); ig_tensor_free(y); ig_tensor_free(yr);
         ig_tensor_free(dy); ig_tensor_free(dx); ig_tensor_free(dxr);

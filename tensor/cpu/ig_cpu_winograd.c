@@ -1,4 +1,4 @@
-/* CPU Winograd F(2x2,3x3) for 3x3 stride-1 layers (forward, backward data, backward weight): tile transforms over IG_VW channels per register around 16 sgemms per image chunk; compiled once per ISA. */
+/* CPU Winograd F(2x2,3x3) for 3x3 stride-1 layers (forward, backward data, backward weight): tile transforms over IG_VW channels per register around 16 point products per image chunk; compiled once per ISA. */
 #include "ig_cpu_isa.h"
 #include "ig_cpu_simd.h"
 #include "ig_cpu_util.h"
@@ -7,9 +7,9 @@
 
 /*
  * y = conv(x, w) for a 3x3 kernel, stride 1, padding ph/pw, computed on 2x2 output tiles:
- *   U[xi][o, c] = (G g_oc G^T)[xi]          weights, 16 x [Cout, Cin]
+ *   Ut[xi][c, o] = (G g_oc G^T)[xi]         weights, 16 x [Cin, Cout] (output channels innermost)
  *   V[xi][t, c] = (B^T d_ct B)[xi]          4x4 input tile t of channel c, 16 x [T, Cin]
- *   M[xi]       = V[xi] U[xi]^T             16 sgemms [T, Cin] x [Cin, Cout]
+ *   M[xi]       = V[xi] Ut[xi]              16 products [T, Cin] x [Cin, Cout] (ig_cpu_winograd_gemm.c)
  *   y tile      = A^T m A                   2x2 outputs from the 16 values m[xi] = M[xi][t, o]
  * with B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1], G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1],
  * A^T = [1 1 1 0; 0 1 -1 -1]. This does 2.25x fewer multiplications than the direct (im2col)
@@ -41,39 +41,31 @@ bool IG_ISA_FN(ig_cpu_winograd_suits)(int64_t cin, int64_t cout, int64_t kh, int
 #endif
 }
 
-/* U[xi][o, c] (at U + xi*plane + o*ldu + c) for all (o, c) of w[cout][cin][3][3]. Per output
- * channel the 9 taps of all input channels are first copied to g[tap][c], so the transform runs
- * as vector loops over c. */
-static void weight_transform(const float *w, int64_t cout, int64_t cin, float *U, int64_t ldu, int64_t plane,
-                             float *tmp /* 9 * cin floats per thread */)
+/* Ut[xi][c][o] (at Ut + xi*plane + c*ldu + o) for all c < cin, o < Op of w[cout][cin][3][3] (or
+ * rotated, wino_taps), IG_VW output channels per vector: 9 gathers, then G g G^T in registers. */
+static void weight_transform(const float *w, bool rotated, int64_t cout, int64_t cin, float *Ut, int64_t ldu,
+                             int64_t plane)
 {
     IG_OMP(omp parallel for schedule(static) if (cout * cin > 4096))
-    for (int64_t o = 0; o < cout; o++) {
-        float *g = tmp + (int64_t)ig_cpu_thread_id() * 9 * cin;
-        for (int tap = 0; tap < 9; tap++) {
-            const float *k = w + o * cin * 9 + tap;
-            for (int64_t c = 0; c < cin; c++) g[tap * cin + c] = k[c * 9];
-        }
-        float *u = U + o * ldu;
-        const float *g00 = g, *g01 = g + cin, *g02 = g + 2 * cin, *g10 = g + 3 * cin, *g11 = g + 4 * cin;
-        const float *g12 = g + 5 * cin, *g20 = g + 6 * cin, *g21 = g + 7 * cin, *g22 = g + 8 * cin;
-        for (int64_t c = 0; c < cin; c++) {
-            float t[4][3];
-            const float r0[3] = {g00[c], g01[c], g02[c]}, r1[3] = {g10[c], g11[c], g12[c]}, r2[3] = {g20[c], g21[c], g22[c]};
+    for (int64_t c = 0; c < cin; c++)
+        for (int64_t o0 = 0; o0 < cout; o0 += IG_VW) {
+            ig_vf k[9], t[4][3];
+            wino_taps(w, rotated, cout, cin, o0, c, k);
             for (int jj = 0; jj < 3; jj++) {
-                t[0][jj] = r0[jj];
-                t[1][jj] = 0.5f * (r0[jj] + r1[jj] + r2[jj]);
-                t[2][jj] = 0.5f * (r0[jj] - r1[jj] + r2[jj]);
-                t[3][jj] = r2[jj];
+                ig_vf r0 = k[jj], r1 = k[3 + jj], r2 = k[6 + jj];
+                t[0][jj] = r0;
+                t[1][jj] = 0.5f * ((r0 + r1) + r2);
+                t[2][jj] = 0.5f * ((r0 - r1) + r2);
+                t[3][jj] = r2;
             }
+            float *u = Ut + c * ldu + o0;
             for (int i = 0; i < 4; i++) {
-                u[(i * 4 + 0) * plane + c] = t[i][0];
-                u[(i * 4 + 1) * plane + c] = 0.5f * (t[i][0] + t[i][1] + t[i][2]);
-                u[(i * 4 + 2) * plane + c] = 0.5f * (t[i][0] - t[i][1] + t[i][2]);
-                u[(i * 4 + 3) * plane + c] = t[i][2];
+                vstore(u + (i * 4 + 0) * plane, t[i][0]);
+                vstore(u + (i * 4 + 1) * plane, 0.5f * ((t[i][0] + t[i][1]) + t[i][2]));
+                vstore(u + (i * 4 + 2) * plane, 0.5f * ((t[i][0] - t[i][1]) + t[i][2]));
+                vstore(u + (i * 4 + 3) * plane, t[i][2]);
             }
         }
-    }
 }
 
 /* Tiles per sgemm: at least 256 columns, about 8 MiB of V and M per thread. */
@@ -206,19 +198,8 @@ static void output_transform(const struct wino_geom *g, const float *M, bool has
     }
 }
 
-/* wt[o][c][tap] = w[c][o][8 - tap], built in blocks of 16 source kernels so that reads and
- * writes both stream (the transform then reads wt like a forward kernel). */
-static void rotate_kernel(const float *w, int64_t cout, int64_t cin, float *wt)
-{
-    IG_OMP(omp parallel for schedule(static) if (cout * cin > 4096))
-    for (int64_t c0 = 0; c0 < cin; c0 += 16)
-        for (int64_t o = 0; o < cout; o++)
-            for (int64_t c = c0; c < c0 + 16 && c < cin; c++)
-                for (int tap = 0; tap < 9; tap++) wt[(o * cin + c) * 9 + tap] = w[(c * cout + o) * 9 + 8 - tap];
-}
-
-/* One chunk of images: transforms around M[xi][T, Op] = V[xi][T, Cp] U[xi][Op, Cp]^T. */
-static void fwd_chunk(const struct wino_geom *g, const float *x, const float *U, bool has_bias, const float *bias_p,
+/* One chunk of images: transforms around M[xi][T, Op] = V[xi][T, Cp] Ut[xi][Cp, Op] (the first cin rows). */
+static void fwd_chunk(const struct wino_geom *g, const float *x, const float *Ut, bool has_bias, const float *bias_p,
                       int64_t n0, int64_t cnt, int64_t nb, float *mine, float *y)
 {
     int64_t T = cnt * g->T1, a2 = g->a * g->a;
@@ -227,9 +208,8 @@ static void fwd_chunk(const struct wino_geom *g, const float *x, const float *U,
     if (g->m == 4) IG_ISA_FN(ig_cpu_wino4_input_transform)(g, x, n0, cnt, V, Xt);
     else input_transform(g, x, n0, cnt, V, Xt);
     for (int xi = 0; xi < a2; xi++)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)T, (blasint)g->Op, (blasint)g->Cp, 1.0f,
-                    V + xi * T * g->Cp, (blasint)g->Cp, U + xi * g->Op * g->Cp, (blasint)g->Cp, 0.0f, Mm + xi * T * g->Op,
-                    (blasint)g->Op);
+        IG_ISA_FN(ig_cpu_wino_point_gemm)(V + xi * T * g->Cp, g->Cp, Ut + xi * g->Cp * g->Op, g->Op, T, g->cin,
+                                          g->Op / IG_VW, Mm + xi * T * g->Op, g->Op);
     if (g->m == 4) IG_ISA_FN(ig_cpu_wino4_output_transform)(g, Mm, has_bias, n0, cnt, y, Yt, bias_p);
     else output_transform(g, Mm, has_bias, n0, cnt, y, Yt, bias_p);
 }
@@ -246,33 +226,26 @@ enum ig_status IG_ISA_FN(ig_cpu_winograd_conv)(struct ig_backend *be, const floa
                                                const float *bias, float *y, int64_t Ho, int64_t Wo, int tile)
 {
     if (tile != 2 && tile != 4) tile = wino_auto_tile(Ho, Wo);
-    int nth, maxt = ig_cpu_max_threads();
+    int nth;
     int64_t nb;
     struct wino_geom g = IG_ISA_FN(ig_cpu_wino_plan)(tile, N, cin, H, W, cout, ph, pw, Ho, Wo, &nth, &nb);
     int64_t chunks = (N + nb - 1) / nb, a2 = g.a * g.a, uplane = g.Op * g.Cp;
-    /* U, padded bias, tap copies, rotated kernel; then per thread V, M, Xt, Yt */
-    int64_t taps = vround(9 * cin * maxt);
-    int64_t u_floats = vround(a2 * uplane + g.Op + taps + (rotated ? 9 * cin * cout : 0));
+    /* Ut, padded bias; then per thread V, M, Xt, Yt */
+    int64_t u_floats = vround(a2 * uplane + g.Op);
     int64_t per_thread = IG_ISA_FN(ig_cpu_wino_thread_floats)(&g, nb);
     float *scr = ig_backend_scratch(be, (size_t)(u_floats + per_thread * nth) * sizeof(float));
     if (!scr) return IG_ERR_OOM;
-    float *U = scr, *bias_p = U + a2 * uplane;
-    /* the transform writes every (o < cout, c < cin) entry: only padded lanes need zeros (zeroing
-     * all of U, 4 MiB for 256 channels, was ~4% of a training pass) */
-    if (g.Cp != cin || g.Op != cout) memset(U, 0, (size_t)(a2 * uplane + g.Op) * sizeof(float));
-    if (rotated) {
-        float *wt = bias_p + g.Op + taps;
-        rotate_kernel(w, cout, cin, wt);
-        w = wt;
-    }
-    if (tile == 4) IG_ISA_FN(ig_cpu_wino4_weight_transform)(w, cout, cin, U, g.Cp, uplane, bias_p + g.Op);
-    else weight_transform(w, cout, cin, U, g.Cp, uplane, bias_p + g.Op);
+    float *Ut = scr, *bias_p = Ut + a2 * uplane;
+    /* the transform writes rows c < cin, all Op columns; the product reads no others */
+    memset(bias_p, 0, (size_t)g.Op * sizeof(float));
+    if (tile == 4) IG_ISA_FN(ig_cpu_wino4_weight_transform)(w, rotated, cout, cin, Ut, g.Op, uplane);
+    else weight_transform(w, rotated, cout, cin, Ut, g.Op, uplane);
     if (bias) memcpy(bias_p, bias, (size_t)cout * sizeof(float));
     int saved = ig_cpu_blas_single_begin();
     IG_OMP(omp parallel for schedule(dynamic, 1) num_threads(nth))
     for (int64_t ch = 0; ch < chunks; ch++) {
         int64_t n0 = ch * nb, cnt = N - n0 < nb ? N - n0 : nb;
-        fwd_chunk(&g, x, U, bias != NULL, bias_p, n0, cnt, nb, scr + u_floats + ig_cpu_thread_id() * per_thread, y);
+        fwd_chunk(&g, x, Ut, bias != NULL, bias_p, n0, cnt, nb, scr + u_floats + ig_cpu_thread_id() * per_thread, y);
     }
     ig_cpu_blas_single_end(saved);
     return IG_OK;

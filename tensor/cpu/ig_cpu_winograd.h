@@ -13,12 +13,14 @@ struct wino_geom {
     int m, a;                                         /* output tile side, input tile side */
 };
 
-/* F(4x4,3x3) (Lavin & Gray), points 0, +-1, +-2, inf:
- *   U[xi][o, c] = (G g G^T)[xi], 36 x [Op, Cp] at U + xi*plane + o*ldu + c
+/* F(4x4,3x3), points 0, -1, 1, 1/2, -2, inf (ig_cpu_winograd_f4.c):
+ *   Ut[xi][c][o] = (G g_oc G^T)[xi], 36 x [Cp][Op] at Ut + xi*plane + c*ldu + o, for c < cin, o < Op
+ *     (zero for o >= cout), of w[cout][cin][3][3], or with rotated of the backward-data kernel of
+ *     w[cin][cout][3][3] (wino_taps)
  *   V[xi][T][Cp] = (B^T d B)[xi] for the 6x6 input tiles of images n0 .. n0+nb (Xt: channels-last scratch)
  *   y tile = A^T m A from M[xi][T][Op] (through the channels-last scratch Yt) */
-void IG_ISA_FN(ig_cpu_wino4_weight_transform)(const float *w, int64_t cout, int64_t cin, float *U, int64_t ldu,
-                                              int64_t plane, float *tmp /* 9 * cin floats per thread */);
+void IG_ISA_FN(ig_cpu_wino4_weight_transform)(const float *w, bool rotated, int64_t cout, int64_t cin, float *Ut,
+                                              int64_t ldu, int64_t plane);
 void IG_ISA_FN(ig_cpu_wino4_input_transform)(const struct wino_geom *g, const float *x, int64_t n0, int64_t nb, float *V,
                                              float *Xt);
 void IG_ISA_FN(ig_cpu_wino4_output_transform)(const struct wino_geom *g, const float *M, bool has_bias, int64_t n0,
@@ -46,6 +48,22 @@ void IG_ISA_FN(ig_cpu_wino_dw_transforms)(const struct wino_geom *g, const float
 void IG_ISA_FN(ig_cpu_wino_to_channels_last)(const struct wino_geom *g, const float *xn, float *Xt);
 void IG_ISA_FN(ig_cpu_wino_from_channels_last)(const struct wino_geom *g, const float *Yt, float *yn);
 void IG_ISA_FN(ig_cpu_wino_grad_to_channels_last)(const struct wino_geom *g, const float *dyn, float *Dt);
+
+/* M[T][ldm] (first nvec IG_VW columns) = V[T][ldv] (first K columns) Ut[K][ldu]: one Winograd point's
+ * product, register-blocked without packing (ig_cpu_winograd_gemm.c). */
+void IG_ISA_FN(ig_cpu_wino_point_gemm)(const float *V, int64_t ldv, const float *Ut, int64_t ldu, int64_t T, int64_t K,
+                                       int64_t nvec, float *M, int64_t ldm);
+
+/* k[kh*3+kw] = tap (kh, kw) of the kernels from output channel o0 + lane to input channel c, lanes
+ * o0 + lane < cout (0 on the others), of w[cout][cin][3][3]; with rotated, of the backward-data
+ * kernel of w[cin][cout][3][3]: its channel axes swapped and rotated by 180 degrees. */
+static inline void wino_taps(const float *w, bool rotated, int64_t cout, int64_t cin, int64_t o0, int64_t c, ig_vf k[9])
+{
+    ig_vmask m = vmask_range(0, cout - o0);
+    ig_vi idx = vindex((int32_t)(rotated ? 9 : 9 * cin));
+    const float *p = w + (rotated ? c * cout + o0 : o0 * cin + c) * 9;
+    for (int tap = 0; tap < 9; tap++) k[tap] = vgather_mask(p + (rotated ? 8 - tap : tap), idx, m);
+}
 
 /* q = G^T s along one axis of F(4x4,3x3): 6 values to the 3 kernel taps. */
 static inline void wino4_gt6(const ig_vf s[6], ig_vf q[3])

@@ -40,7 +40,7 @@ static inline void at6(const ig_vf m[6], ig_vf o[4])
     o[3] = ((d + vset1(0.125f) * m[3]) - vset1(8.0f) * m[4]) + m[5];
 }
 
-/* t[6] = G r for the 3 taps r of one kernel row or column, IG_VW input channels per vector. */
+/* t[6] = G r for the 3 taps r of one kernel row or column, IG_VW kernels per vector. */
 static inline void g6(const ig_vf r[3], ig_vf t[6])
 {
     ig_vf t3 = vset1(1.0f / 3.0f), f15 = vset1(1.0f / 15.0f);
@@ -52,31 +52,25 @@ static inline void g6(const ig_vf r[3], ig_vf t[6])
     t[5] = r[2];
 }
 
-void IG_ISA_FN(ig_cpu_wino4_weight_transform)(const float *w, int64_t cout, int64_t cin, float *U, int64_t ldu,
-                                              int64_t plane, float *tmp)
+void IG_ISA_FN(ig_cpu_wino4_weight_transform)(const float *w, bool rotated, int64_t cout, int64_t cin, float *Ut,
+                                              int64_t ldu, int64_t plane)
 {
     IG_OMP(omp parallel for schedule(static) if (cout * cin > 2048))
-    for (int64_t o = 0; o < cout; o++) {
-        float *gt = tmp + (int64_t)ig_cpu_thread_id() * 9 * cin;   /* gt[tap][c] */
-        for (int tap = 0; tap < 9; tap++) {
-            const float *k = w + o * cin * 9 + tap;
-            for (int64_t c = 0; c < cin; c++) gt[tap * cin + c] = k[c * 9];
-        }
-        float *u = U + o * ldu;
-        for (int64_t c0 = 0; c0 < cin; c0 += IG_VW) {
-            ig_vmask m = vmask_range(0, cin - c0);
-            ig_vf col[3][6], r[3], t[6];
+    for (int64_t c = 0; c < cin; c++)
+        for (int64_t o0 = 0; o0 < cout; o0 += IG_VW) {   /* IG_VW output channels per vector */
+            ig_vf k[9], col[3][6], r[3], t[6];
+            wino_taps(w, rotated, cout, cin, o0, c, k);
             for (int kw = 0; kw < 3; kw++) {   /* G along the kernel rows, per kernel column */
-                for (int kh = 0; kh < 3; kh++) r[kh] = vload_mask(gt + (kh * 3 + kw) * cin + c0, m);
+                for (int kh = 0; kh < 3; kh++) r[kh] = k[kh * 3 + kw];
                 g6(r, col[kw]);
             }
+            float *u = Ut + c * ldu + o0;
             for (int i = 0; i < 6; i++) {   /* then G along the columns */
                 for (int kw = 0; kw < 3; kw++) r[kw] = col[kw][i];
                 g6(r, t);
-                for (int j = 0; j < 6; j++) vstore_mask(u + (i * 6 + j) * plane + c0, m, t[j]);
+                for (int jj = 0; jj < 6; jj++) vstore(u + (i * 6 + jj) * plane, t[jj]);
             }
         }
-    }
 }
 
 void IG_ISA_FN(ig_cpu_wino4_input_transform)(const struct wino_geom *g, const float *x, int64_t n0, int64_t nb, float *V,
