@@ -18,8 +18,8 @@
 #define WG_R 6
 #define WG_CV 4
 #elif defined(IG_SIMD_AVX2)
-#define WG_R 6
-#define WG_CV 2
+#define WG_R 4
+#define WG_CV 3
 #else
 #define WG_R 4
 #define WG_CV 2
@@ -94,6 +94,8 @@ void IG_ISA_FN(ig_cpu_wino_point_gemm)(const float *V, int64_t ldv, const float 
             case 1: wg_rows(v, ldv, u, ldu, kc, m, ldm, T, first, 1); break;
 #if WG_CV > 2
             case 2: wg_rows(v, ldv, u, ldu, kc, m, ldm, T, first, 2); break;
+#endif
+#if WG_CV > 3
             case 3: wg_rows(v, ldv, u, ldu, kc, m, ldm, T, first, 3); break;
 #endif
             default: wg_rows(v, ldv, u, ldu, kc, m, ldm, T, first, WG_CV); break;
