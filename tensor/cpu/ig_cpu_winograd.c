@@ -208,8 +208,8 @@ static void fwd_chunk(const struct wino_geom *g, const float *x, const float *Ut
     if (g->m == 4) IG_ISA_FN(ig_cpu_wino4_input_transform)(g, x, n0, cnt, V, Xt);
     else input_transform(g, x, n0, cnt, V, Xt);
     for (int xi = 0; xi < a2; xi++)
-        IG_ISA_FN(ig_cpu_wino_point_gemm)(V + xi * T * g->Cp, g->Cp, Ut + xi * g->Cp * g->Op, g->Op, T, g->cin,
-                                          g->Op / IG_VW, Mm + xi * T * g->Op, g->Op);
+        IG_ISA_FN(ig_cpu_wino_point_gemm)(V + xi * T * g->Cp, g->Cp, 1, Ut + xi * g->Cp * g->Op, g->Op, T, g->cin,
+                                          g->Op / IG_VW, Mm + xi * T * g->Op, g->Op, false);
     if (g->m == 4) IG_ISA_FN(ig_cpu_wino4_output_transform)(g, Mm, has_bias, n0, cnt, y, Yt, bias_p);
     else output_transform(g, Mm, has_bias, n0, cnt, y, Yt, bias_p);
 }
@@ -241,13 +241,11 @@ enum ig_status IG_ISA_FN(ig_cpu_winograd_conv)(struct ig_backend *be, const floa
     if (tile == 4) IG_ISA_FN(ig_cpu_wino4_weight_transform)(w, rotated, cout, cin, Ut, g.Op, uplane);
     else weight_transform(w, rotated, cout, cin, Ut, g.Op, uplane);
     if (bias) memcpy(bias_p, bias, (size_t)cout * sizeof(float));
-    int saved = ig_cpu_blas_single_begin();
     IG_OMP(omp parallel for schedule(dynamic, 1) num_threads(nth))
     for (int64_t ch = 0; ch < chunks; ch++) {
         int64_t n0 = ch * nb, cnt = N - n0 < nb ? N - n0 : nb;
         fwd_chunk(&g, x, Ut, bias != NULL, bias_p, n0, cnt, nb, scr + u_floats + ig_cpu_thread_id() * per_thread, y);
     }
-    ig_cpu_blas_single_end(saved);
     return IG_OK;
 }
 
@@ -329,7 +327,7 @@ void IG_ISA_FN(ig_cpu_wino_dw_transforms)(const struct wino_geom *g, const float
     }
 }
 
-/* S[xi][Op, Cp] (+)= Z[xi][T, Op]^T V[xi][T, Cp] for one chunk of images. */
+/* S[xi][Op, Cp] (+)= Z[xi][T, Op]^T V[xi][T, Cp] (rows o < cout) for one chunk of images. */
 static void dw_chunk(const struct wino_geom *g, const float *x, const float *dy, int64_t n0, int64_t cnt, int64_t nb,
                      float *mine, float *S, bool accumulate)
 {
@@ -337,9 +335,8 @@ static void dw_chunk(const struct wino_geom *g, const float *x, const float *dy,
     float *V, *Z;
     IG_ISA_FN(ig_cpu_wino_dw_transforms)(g, x, dy, n0, cnt, nb, mine, &V, &Z);
     for (int xi = 0; xi < a2; xi++)
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (blasint)g->Op, (blasint)g->Cp, (blasint)T, 1.0f,
-                    Z + xi * T * g->Op, (blasint)g->Op, V + xi * T * g->Cp, (blasint)g->Cp, accumulate ? 1.0f : 0.0f,
-                    S + xi * g->Op * g->Cp, (blasint)g->Cp);
+        IG_ISA_FN(ig_cpu_wino_point_gemm)(Z + xi * T * g->Op, 1, g->Op, V + xi * T * g->Cp, g->Cp, g->cout, T,
+                                          g->Cp / IG_VW, S + xi * g->Op * g->Cp, g->Cp, accumulate);
 }
 
 /* dw[O,C,3,3] = G^T (sum_t Z_t[o] .* V_t[c]) G: the weight gradient of the same tiling
@@ -357,7 +354,6 @@ enum ig_status IG_ISA_FN(ig_cpu_winograd_bwd_weight)(struct ig_backend *be, cons
     int64_t per_thread = IG_ISA_FN(ig_cpu_wino_thread_floats)(&g, nb);
     float *scr = ig_backend_scratch(be, (size_t)(G * splane + per_thread * nth) * sizeof(float));
     if (!scr) return IG_ERR_OOM;
-    int saved = ig_cpu_blas_single_begin();
     IG_OMP(omp parallel num_threads(nth))
     {
         float *mine = scr + G * splane + ig_cpu_thread_id() * per_thread;
@@ -377,6 +373,5 @@ enum ig_status IG_ISA_FN(ig_cpu_winograd_bwd_weight)(struct ig_backend *be, cons
                 else dw_finish(&g, scr, G, splane, o, c0, dw);
             }
     }
-    ig_cpu_blas_single_end(saved);
     return IG_OK;
 }

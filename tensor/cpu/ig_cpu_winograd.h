@@ -49,10 +49,12 @@ void IG_ISA_FN(ig_cpu_wino_to_channels_last)(const struct wino_geom *g, const fl
 void IG_ISA_FN(ig_cpu_wino_from_channels_last)(const struct wino_geom *g, const float *Yt, float *yn);
 void IG_ISA_FN(ig_cpu_wino_grad_to_channels_last)(const struct wino_geom *g, const float *dyn, float *Dt);
 
-/* M[T][ldm] (first nvec IG_VW columns) = V[T][ldv] (first K columns) Ut[K][ldu]: one Winograd point's
- * product, register-blocked without packing (ig_cpu_winograd_gemm.c). */
-void IG_ISA_FN(ig_cpu_wino_point_gemm)(const float *V, int64_t ldv, const float *Ut, int64_t ldu, int64_t T, int64_t K,
-                                       int64_t nvec, float *M, int64_t ldm);
+/* C[r][0 .. nvec IG_VW) (+)= sum_{q < K} A[r ar + q ak] B[q][0 .. nvec IG_VW) for r < rows (C rows ldc
+ * apart, B rows ldb): one Winograd point's product, register-blocked without packing
+ * (ig_cpu_winograd_gemm.c). Forward: M[T][Op] = V[T][Cp] Ut[cin][Op] (ar = Cp, ak = 1); weight
+ * gradient: S[O][Cp] (+)= Z[T][Op]^T V[T][Cp] (ar = 1, ak = Op). Sums in q order. */
+void IG_ISA_FN(ig_cpu_wino_point_gemm)(const float *A, int64_t ar, int64_t ak, const float *B, int64_t ldb, int64_t rows,
+                                       int64_t K, int64_t nvec, float *C, int64_t ldc, bool accumulate);
 
 /* k[kh*3+kw] = tap (kh, kw) of the kernels from output channel o0 + lane to input channel c, lanes
  * o0 + lane < cout (0 on the others), of w[cout][cin][3][3]; with rotated, of the backward-data
