@@ -241,11 +241,13 @@ enum ig_status IG_ISA_FN(ig_cpu_winograd_conv)(struct ig_backend *be, const floa
     if (tile == 4) IG_ISA_FN(ig_cpu_wino4_weight_transform)(w, rotated, cout, cin, Ut, g.Op, uplane);
     else weight_transform(w, rotated, cout, cin, Ut, g.Op, uplane);
     if (bias) memcpy(bias_p, bias, (size_t)cout * sizeof(float));
+    int saved = IG_WINO_BLAS ? ig_cpu_blas_single_begin() : 1;
     IG_OMP(omp parallel for schedule(dynamic, 1) num_threads(nth))
     for (int64_t ch = 0; ch < chunks; ch++) {
         int64_t n0 = ch * nb, cnt = N - n0 < nb ? N - n0 : nb;
         fwd_chunk(&g, x, Ut, bias != NULL, bias_p, n0, cnt, nb, scr + u_floats + ig_cpu_thread_id() * per_thread, y);
     }
+    ig_cpu_blas_single_end(saved);
     return IG_OK;
 }
 
@@ -354,6 +356,7 @@ enum ig_status IG_ISA_FN(ig_cpu_winograd_bwd_weight)(struct ig_backend *be, cons
     int64_t per_thread = IG_ISA_FN(ig_cpu_wino_thread_floats)(&g, nb);
     float *scr = ig_backend_scratch(be, (size_t)(G * splane + per_thread * nth) * sizeof(float));
     if (!scr) return IG_ERR_OOM;
+    int saved = IG_WINO_BLAS ? ig_cpu_blas_single_begin() : 1;
     IG_OMP(omp parallel num_threads(nth))
     {
         float *mine = scr + G * splane + ig_cpu_thread_id() * per_thread;
@@ -373,5 +376,6 @@ enum ig_status IG_ISA_FN(ig_cpu_winograd_bwd_weight)(struct ig_backend *be, cons
                 else dw_finish(&g, scr, G, splane, o, c0, dw);
             }
     }
+    ig_cpu_blas_single_end(saved);
     return IG_OK;
 }

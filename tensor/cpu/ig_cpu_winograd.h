@@ -53,6 +53,11 @@ void IG_ISA_FN(ig_cpu_wino_grad_to_channels_last)(const struct wino_geom *g, con
  * apart, B rows ldb): one Winograd point's product, register-blocked without packing
  * (ig_cpu_winograd_gemm.c). Forward: M[T][Op] = V[T][Cp] Ut[cin][Op] (ar = Cp, ak = 1); weight
  * gradient: S[O][Cp] (+)= Z[T][Op]^T V[T][Cp] (ar = 1, ak = Op). Sums in q order. */
+#if defined(IG_SIMD_AVX512) || defined(IG_SIMD_AVX2)
+#define IG_WINO_BLAS 0
+#else
+#define IG_WINO_BLAS 1   /* the plain C build multiplies with OpenBLAS (single-threaded inside the chunk loop) */
+#endif
 void IG_ISA_FN(ig_cpu_wino_point_gemm)(const float *A, int64_t ar, int64_t ak, const float *B, int64_t ldb, int64_t rows,
                                        int64_t K, int64_t nvec, float *C, int64_t ldc, bool accumulate);
 

@@ -1,4 +1,5 @@
 /* CPU Winograd point products without packing: M[T, Op] = V[T, K] Ut[K, Op] (forward, backward data) and S[O, Cp] += Z[T, Op]^T V[T, Cp] (weight gradient) in register blocks of rows x vectors; compiled once per ISA. */
+#include "ig_cpu_util.h"
 #include "ig_cpu_winograd.h"
 
 /*
@@ -16,6 +17,8 @@
  * fills the registers (AVX2: 4 x 3 plus a 6 x 2 or 12 x 1 strip measured faster than 6 x 2
  * throughout, 0.90 of the time on conv6's forward); K blocks of WG_KC keep one strip of Ut (WG_KC x
  * WG_CV IG_VW floats, 24 KiB) in L1 while the tile rows stream past it.
+ * The plain C build (4 lanes, no FMA) calls cblas_sgemm instead (IG_WINO_BLAS): on conv4, the one
+ * paper-CNN layer it runs with Winograd, its blocks took 4.8x the time of OpenBLAS.
  */
 #if defined(IG_SIMD_AVX512)
 #define WG_CV 4
@@ -89,6 +92,13 @@ static inline __attribute__((always_inline)) void wg_rows(const float *a, int64_
 void IG_ISA_FN(ig_cpu_wino_point_gemm)(const float *A, int64_t ar, int64_t ak, const float *B, int64_t ldb, int64_t rows,
                                        int64_t K, int64_t nvec, float *C, int64_t ldc, bool accumulate)
 {
+#if IG_WINO_BLAS
+    /* A is [rows][K] (ak == 1, rows ar apart) or [K][rows] (ar == 1, K rows ak apart) */
+    cblas_sgemm(CblasRowMajor, ak == 1 ? CblasNoTrans : CblasTrans, CblasNoTrans, (blasint)rows,
+                (blasint)(nvec * IG_VW), (blasint)K, 1.0f, A, (blasint)(ak == 1 ? ar : ak), B, (blasint)ldb,
+                accumulate ? 1.0f : 0.0f, C, (blasint)ldc);
+    return;
+#endif
     for (int64_t k0 = 0; k0 < K; k0 += WG_KC) {
         int64_t kc = K - k0 < WG_KC ? K - k0 : WG_KC;
         bool first = k0 == 0 && !accumulate;
