@@ -550,10 +550,10 @@ START_TEST(test_isa_winograd_vs_ref)
     static const struct conv_case wc[] = {
         {3, 5, 9, 7, 6, 3, 3, 1, 1}, {2, 4, 6, 6, 7, 3, 3, 1, 0}, {1, 3, 5, 5, 2, 3, 3, 1, 2}, {9, 8, 8, 8, 8, 3, 3, 1, 1},
         /* the point products' register blocks (ig_cpu_winograd_gemm.c): 1, 17, 40, 80 and 100 channels
-         * leave every remainder of 2..4 output vectors and of 4 or 6 tile rows (5, 11 tiles); 100 and 400
-         * input channels span several K blocks (96 for AVX-512, 384 for AVX2) */
+         * leave every remainder of 2..4 output vectors and of 4 or 6 tile rows (5, 11 tiles); 1400 input
+         * channels span several K blocks (at most 512 for AVX-512, 1365 for AVX2) */
         {1, 1, 10, 2, 17, 3, 3, 1, 1}, {1, 17, 22, 2, 40, 3, 3, 1, 1}, {3, 40, 5, 7, 1, 3, 3, 1, 2},
-        {2, 100, 6, 6, 80, 3, 3, 1, 1}, {1, 400, 4, 5, 9, 3, 3, 1, 1},
+        {2, 100, 6, 6, 80, 3, 3, 1, 1}, {1, 400, 4, 5, 9, 3, 3, 1, 1}, {1, 1400, 4, 4, 3, 3, 3, 1, 1},
     };
     for (size_t k = 0; k < 2 * (sizeof wc / sizeof wc[0]); k++) {
         const struct conv_case *c = &wc[k / 2];
