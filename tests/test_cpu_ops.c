@@ -540,15 +540,20 @@ START_TEST(test_options_bad)
 END_TEST
 
 /* The Winograd kernels of each instruction set directly on odd shapes (clipped edge tiles,
- * padding 0..2, batch 1, several chunks, channel counts not multiples of 8 or 16): forward and
- * rotated (backward data) with 2x2 and 4x4 output tiles, and the weight gradient, against the
- * reference kernels. */
+ * padding 0..2, batch 1, several chunks, channel counts not multiples of 8 or 16, widths around the
+ * vector width): forward and rotated (backward data) with 2x2 and 4x4 output tiles, and the weight
+ * gradient, against the reference kernels. */
 START_TEST(test_isa_winograd_vs_ref)
 {
     if (!isa_backend(_i, IG_CONV_AUTO)) return;
     const struct ig_cpu_isa_fns *f = ig_cpu_isa_of(be);
     static const struct conv_case wc[] = {
         {3, 5, 9, 7, 6, 3, 3, 1, 1}, {2, 4, 6, 6, 7, 3, 3, 1, 0}, {1, 3, 5, 5, 2, 3, 3, 1, 2}, {9, 8, 8, 8, 8, 3, 3, 1, 1},
+        /* the channels-last layout blocks of IG_VW = 16 / 8 / 4 channels x pixels: widths of exactly
+         * one block, below one, two blocks + 3 and 32; 1, 17 and 33 channels (both directions) */
+        {2, 17, 5, 16, 33, 3, 3, 1, 1}, {1, 33, 4, 8, 17, 3, 3, 1, 0}, {2, 1, 6, 4, 1, 3, 3, 1, 2},
+        {1, 16, 3, 35, 17, 3, 3, 1, 1}, {1, 8, 7, 19, 16, 3, 3, 1, 2}, {2, 4, 5, 11, 8, 3, 3, 1, 1},
+        {1, 33, 3, 3, 33, 3, 3, 1, 1},  {1, 32, 6, 32, 16, 3, 3, 1, 1},
     };
     for (size_t k = 0; k < 2 * (sizeof wc / sizeof wc[0]); k++) {
         const struct conv_case *c = &wc[k / 2];

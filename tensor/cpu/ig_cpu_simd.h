@@ -115,6 +115,38 @@ static inline ig_vf vgather_mask(const float *p, ig_vi idx, ig_vmask m)
 }
 #endif
 
+/* Transpose of an IG_VW x IG_VW block held in registers: r[i][j] becomes r[j][i]. Stage d swaps
+ * bit d of the row number with bit d of the lane number for every pair of rows (i, i + d), so
+ * log2(IG_VW) stages of IG_VW two-vector shuffles do it (one vshuff32x4 / vunpcklpd / vpermt2ps
+ * each on AVX-512). */
+#define IG_VT_LO(d, j) (((j) & (d)) ? IG_VW + (j) - (d) : (j))   /* rows i, i+d: lanes with bit d clear */
+#define IG_VT_HI(d, j) (((j) & (d)) ? IG_VW + (j) : (j) + (d))
+#define IG_VT_L4(F, d, b) F(d, b), F(d, b + 1), F(d, b + 2), F(d, b + 3)
+#if IG_VW == 16
+#define IG_VT_LANES(F, d) IG_VT_L4(F, d, 0), IG_VT_L4(F, d, 4), IG_VT_L4(F, d, 8), IG_VT_L4(F, d, 12)
+#elif IG_VW == 8
+#define IG_VT_LANES(F, d) IG_VT_L4(F, d, 0), IG_VT_L4(F, d, 4)
+#else
+#define IG_VT_LANES(F, d) IG_VT_L4(F, d, 0)
+#endif
+#define IG_VT_STAGE(r, d)                                                         \
+    _Pragma("GCC unroll 16") for (int i_ = 0; i_ < IG_VW; i_++) if (!(i_ & (d))) { \
+        ig_vf a_ = (r)[i_], b_ = (r)[i_ + (d)];                                   \
+        (r)[i_] = __builtin_shufflevector(a_, b_, IG_VT_LANES(IG_VT_LO, d));      \
+        (r)[i_ + (d)] = __builtin_shufflevector(a_, b_, IG_VT_LANES(IG_VT_HI, d)); \
+    }
+static inline void vtranspose(ig_vf r[IG_VW])
+{
+#if IG_VW == 16
+    IG_VT_STAGE(r, 8)
+#endif
+#if IG_VW >= 8
+    IG_VT_STAGE(r, 4)
+#endif
+    IG_VT_STAGE(r, 2)
+    IG_VT_STAGE(r, 1)
+}
+
 /* Round n up to a whole number of vectors. */
 static inline int64_t vround(int64_t n) { return (n + IG_VW - 1) / IG_VW * IG_VW; }
 #endif
