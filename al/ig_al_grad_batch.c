@@ -39,10 +39,12 @@ static struct ig_tensor *position_sums(struct ig_al_engine *e, const struct ig_t
     return out;
 }
 
-/* acc[n] += Σ_m a[n,m] dy[n,m], through z (dy's shape; may alias a). */
+/* acc[n] += Σ_m a[n,m] dy[n,m]: one fused pass on the CPU, else through z (dy's shape; may alias a). */
 static enum ig_status prod_rows(struct ig_al_engine *e, struct ig_tensor *z, const struct ig_tensor *a,
                                 const struct ig_tensor *dy, double *acc)
 {
+    if (ig_backend_kind(e->be) == IG_BACKEND_CPU && ig_tensor_is_contiguous(a))
+        return ig_row_pair_dot_acc(e->be, a, dy, acc);
     int64_t N = dy->shape[0], M = ig_tensor_numel(dy) / N;
     int64_t s2[2] = {N, M}, s1[2] = {N, 1};
     struct ig_tensor *r = ig_tensor_new(e->be, IG_DTYPE_F32, 2, s1), *z2 = NULL;
@@ -59,6 +61,8 @@ static enum ig_status prod_rows(struct ig_al_engine *e, struct ig_tensor *z, con
  * (y = W x + b, conv + b, γ x̂ + β): no per-sample gradient needed. */
 static enum ig_status theta_dot(struct ig_al_engine *e, const struct ig_layer_grad *lg, const struct ig_tensor *dy)
 {
+    if (ig_backend_kind(e->be) == IG_BACKEND_CPU && ig_tensor_is_contiguous(lg->output))
+        return ig_row_pair_dot_acc(e->be, lg->output, dy, e->tdot);
     struct ig_tensor *z = ig_tensor_new(e->be, IG_DTYPE_F32, dy->ndim, dy->shape);
     enum ig_status s = z ? prod_rows(e, z, lg->output, dy, e->tdot) : ig_error(IG_ERR_OOM, "per-sample terms: out of memory");
     ig_tensor_free(z);

@@ -328,6 +328,11 @@ enum ig_status ig_conv2d_persample_terms(struct ig_backend *be, const struct ig_
  * gives the dots with the norm. */
 bool ig_conv2d_persample_uses_ghost(const struct ig_backend *be, const struct ig_tensor *w, struct ig_conv2d_params p,
                                     int64_t Ho, int64_t Wo, bool with_refs);
+/* acc[n] += sum_m a[n,m] b[n,m] for a, b [N,...] f32 contiguous of the same size, in one pass (no
+ * product tensor); per row float partial sums in fixed blocks, summed in double (CPU backend only:
+ * IG_ERR_UNSUPPORTED elsewhere). */
+enum ig_status ig_row_pair_dot_acc(struct ig_backend *be, const struct ig_tensor *a, const struct ig_tensor *b,
+                                   double *acc);
 /* Per-sample terms of an eval-mode batch norm y = gamma (x - rm) / sqrt(rv + eps) + beta for the same
  * engine (tensor/cpu/ig_cpu_persample.c; CPU only, IG_ERR_UNSUPPORTED elsewhere). x, dy [N,C,...]
  * contiguous, running_mean rm and running_var rv [C], eps from p; per instance n and channel c,

@@ -270,6 +270,29 @@ enum ig_status ig_conv2d_persample_terms(struct ig_backend *be, const struct ig_
     return IG_OK;
 }
 
+/* ---------------------------------------------------------------- row dots */
+
+enum ig_status ig_row_pair_dot_acc(struct ig_backend *be, const struct ig_tensor *a, const struct ig_tensor *b,
+                                   double *acc)
+{
+    if (!be || !a || !b || !acc || a->ndim < 1 || b->ndim < 1)
+        return ig_error(IG_ERR_INVALID_ARG, "ig_row_pair_dot_acc: bad arguments");
+    if (ig_backend_kind(be) != IG_BACKEND_CPU || !on_cpu(a) || !on_cpu(b))
+        return ig_error(IG_ERR_UNSUPPORTED, "ig_row_pair_dot_acc: the fast path needs the CPU backend");
+    if (a->dtype != IG_DTYPE_F32 || b->dtype != IG_DTYPE_F32 || a->shape[0] != b->shape[0] ||
+        ig_tensor_numel(a) != ig_tensor_numel(b))
+        return ig_error(IG_ERR_SHAPE, "ig_row_pair_dot_acc: a and b must be f32 with the same rows and size");
+    if (!ig_tensor_is_contiguous(a) || !ig_tensor_is_contiguous(b))
+        return ig_error(IG_ERR_LAYOUT, "ig_row_pair_dot_acc: a and b must be contiguous");
+    int64_t N = a->shape[0];
+    if (N == 0) return IG_OK;
+    int64_t M = ig_tensor_numel(a) / N;
+    const float *pa = ig_cpu_f32(a), *pb = ig_cpu_f32(b);
+    IG_OMP(omp parallel for schedule(static) if (N * M > IG_CPU_PAR_MIN))
+    for (int64_t n = 0; n < N; n++) acc[n] += ps_dot(pa + n * M, pb + n * M, M);
+    return IG_OK;
+}
+
 /* ---------------------------------------------------------------- eval-mode batch norm */
 
 struct ps_bn_job {
