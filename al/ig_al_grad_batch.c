@@ -141,19 +141,25 @@ static enum ig_status conv_sq_generic(struct ig_al_engine *e, const struct ig_la
     return s;
 }
 
-/* conv layer. CPU: per-instance terms (dW_n dotted with D, and its norm, from the Winograd tiles or
- * the im2col product), or, where the ghost norm is cheaper and no Winograd path fits (small P),
- * D·g_n from one batched conv of x with D and ‖dW_n‖² from the ghost norm. Other backends: conv with D, and dW_n from 1-sample backward-weight calls. */
+/* conv layer. CPU: per-instance terms (dW_n dotted with D and with θ, and its norm, from the Winograd
+ * tiles or the im2col product; *tdot_done then), or, where the ghost norm is cheaper and no Winograd
+ * path fits (small P), D·g_n from one batched conv of x with D and ‖dW_n‖² from the ghost norm.
+ * Other backends: conv with D, and dW_n from 1-sample backward-weight calls. */
 static enum ig_status conv_terms(struct ig_al_engine *e, const struct ig_layer_grad *lg, const struct al_layer *L,
-                                 const struct ig_tensor *x, const struct ig_tensor *dy)
+                                 const struct ig_tensor *x, const struct ig_tensor *dy, bool *tdot_done)
 {
     const struct ig_tensor *w = ig_var_value(L->w);
     if (ig_backend_kind(e->be) == IG_BACKEND_CPU) {
         bool ghost = ig_conv2d_persample_uses_ghost(e->be, w, lg->conv, dy->shape[2], dy->shape[3], e->want_dot);
-        const struct ig_tensor *rw[1] = {L->dw}, *rb[1] = {L->db};
-        double *acc[1] = {e->dot};
-        int nr = e->want_dot && !ghost ? 1 : 0;
+        const struct ig_tensor *rw[2], *rb[2];
+        double *acc[2];
+        int nr = 0;
         if (e->want_dot && ghost) IG_TRY(layer_dot(e, lg, true, x, dy, L->dw, L->db));
+        if (e->want_dot && !ghost) rw[nr] = L->dw, rb[nr] = L->db, acc[nr++] = e->dot;
+        if (e->want_tdot && !ghost) {   /* θ·g_n with the other dots, instead of a pass over y ⊙ dy */
+            rw[nr] = w, rb[nr] = L->b ? ig_var_value(L->b) : NULL, acc[nr++] = e->tdot;
+            *tdot_done = true;
+        }
         return ig_conv2d_persample_terms(e->be, x, dy, w, lg->conv, L->b != NULL, nr, rw, rb, acc, e->sq);
     }
     if (e->want_dot) IG_TRY(layer_dot(e, lg, true, x, dy, L->dw, L->db));
@@ -208,13 +214,14 @@ static enum ig_status engine_hook(const struct ig_layer_grad *lg, void *user)
         x = xf = ig_tensor_reshape(x, 2, sh);
         if (!xf) s = IG_ERR_OOM;
     }
-    if (s == IG_OK && e->want_tdot) s = theta_dot(e, lg, dy);
+    bool tdot_done = false;
     if (s == IG_OK && L->kind == AL_LINEAR) {
         if (e->want_dot) s = layer_dot(e, lg, false, x, dy, L->dw, L->db);
         if (s == IG_OK) s = linear_sq(e, L, x, dy);
     } else if (s == IG_OK) {
-        s = L->kind == AL_CONV ? conv_terms(e, lg, L, x, dy) : bn_terms(e, L, x, dy);
+        s = L->kind == AL_CONV ? conv_terms(e, lg, L, x, dy, &tdot_done) : bn_terms(e, L, x, dy);
     }
+    if (s == IG_OK && e->want_tdot && !tdot_done) s = theta_dot(e, lg, dy);
     ig_tensor_free(xf);
     ig_tensor_free(xc);
     ig_tensor_free(dc);
