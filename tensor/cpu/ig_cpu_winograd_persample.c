@@ -34,7 +34,8 @@ struct psw_job {
     double *acc_sq;
 };
 
-/* sb[xi][r][k] (IG_VW floats each) = sum_t Z[xi][t][o0 + r] V[xi][t][c0 + k IG_VW ..] for r < R, k < CV. */
+/* sb[r][k][xi] (IG_VW floats each) = sum_t Z[xi][t][o0 + r] V[xi][t][c0 + k IG_VW ..] for r < R, k < CV:
+ * each (r, k)'s a*a sums contiguous, read in place by the tile transform. */
 static inline __attribute__((always_inline)) void tile_sums(const struct wino_geom *g, const float *Z, const float *V,
                                                             int64_t o0, int64_t c0, const int R, const int CV, float *sb)
 {
@@ -53,9 +54,8 @@ static inline __attribute__((always_inline)) void tile_sums(const struct wino_ge
                 for (int k = 0; k < CV; k++) acc[r][k] += a * b[k];
             }
         }
-        float *s = sb + xi * R * CV * IG_VW;
         for (int r = 0; r < R; r++)
-            for (int k = 0; k < CV; k++) vstore(s + (r * CV + k) * IG_VW, acc[r][k]);
+            for (int k = 0; k < CV; k++) vstore(sb + ((r * CV + k) * a2 + xi) * IG_VW, acc[r][k]);
     }
 }
 
@@ -66,19 +66,22 @@ static inline __attribute__((always_inline)) void block_terms(const struct psw_j
                                                               ig_vf *dot)
 {
     const struct wino_geom *g = &j->g;
-    int a2 = g->a * g->a, nblk = R * CV;
+    int a2 = g->a * g->a, nr = j->n_refs;
+    ig_vf lsq = *sq, ldot[PS_MAX_REFS] = {dot[0], dot[1]};   /* in registers, not through the pointers */
     for (int r = 0; r < R && o0 + r < g->cout; r++)
         for (int k = 0; k < CV; k++) {
-            ig_vf s[36], d[9];
-            for (int xi = 0; xi < a2; xi++) s[xi] = vload(sb + (xi * nblk + r * CV + k) * IG_VW);
+            const ig_vf *s = (const ig_vf *)(sb + (r * CV + k) * a2 * IG_VW);
+            ig_vf d[9];
             if (g->m == 4) wino4_dw_tile(s, d);
             else wino2_dw_tile(s, d);
-            for (int q = 0; q < 9; q++) *sq += d[q] * d[q];
-            for (int i = 0; i < j->n_refs; i++) {
+            for (int q = 0; q < 9; q++) lsq += d[q] * d[q];
+            for (int i = 0; i < nr; i++) {
                 const float *rt = j->refT[i] + (o0 + r) * 9 * g->Cp + c0 + k * IG_VW;
-                for (int q = 0; q < 9; q++) dot[i] += d[q] * vload(rt + q * g->Cp);
+                for (int q = 0; q < 9; q++) ldot[i] += d[q] * vload(rt + q * g->Cp);
             }
         }
+    *sq = lsq;
+    dot[0] = ldot[0], dot[1] = ldot[1];
 }
 
 static double hsum(ig_vf v)
