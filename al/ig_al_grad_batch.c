@@ -167,13 +167,23 @@ static enum ig_status conv_terms(struct ig_al_engine *e, const struct ig_layer_g
 }
 
 /* Eval-mode batch norm y = γ x̂ + β: dγ_n = Σ_hw dy_n x̂_n, dβ_n = Σ_hw dy_n (both [N,C]). CPU: one
- * fused pass (ig_bn2d_persample_terms); other backends: x̂ through the eval kernel, then sums. */
+ * fused pass (ig_bn2d_persample_terms) with the D and θ dots (*tdot_done); other backends: x̂
+ * through the eval kernel, then sums. */
 static enum ig_status bn_terms(struct ig_al_engine *e, const struct al_layer *L, const struct ig_tensor *x,
-                               const struct ig_tensor *dy)
+                               const struct ig_tensor *dy, bool *tdot_done)
 {
-    if (ig_backend_kind(e->be) == IG_BACKEND_CPU)
+    if (ig_backend_kind(e->be) == IG_BACKEND_CPU) {
+        const struct ig_tensor *rw[2], *rb[2];
+        double *acc[2];
+        int nr = 0;
+        if (e->want_dot) rw[nr] = L->dw, rb[nr] = L->db, acc[nr++] = e->dot;
+        if (e->want_tdot) {
+            rw[nr] = ig_var_value(L->w), rb[nr] = L->b ? ig_var_value(L->b) : NULL, acc[nr++] = e->tdot;
+            *tdot_done = true;
+        }
         return ig_bn2d_persample_terms(e->be, x, dy, L->mod->running_mean, L->mod->running_var, L->mod->bn, L->b != NULL,
-                                       e->want_dot ? L->dw : NULL, e->want_dot ? L->db : NULL, e->dot, e->sq);
+                                       nr, rw, rb, acc, e->sq);
+    }
     int64_t C = x->shape[1], cs[1] = {C};
     struct ig_tensor *ones = ig_tensor_new(e->be, IG_DTYPE_F32, 1, cs), *zeros = ig_tensor_zeros(e->be, IG_DTYPE_F32, 1, cs);
     struct ig_tensor *xh = ig_tensor_new(e->be, IG_DTYPE_F32, x->ndim, x->shape), *dg = NULL, *db = NULL;
@@ -219,7 +229,7 @@ static enum ig_status engine_hook(const struct ig_layer_grad *lg, void *user)
         if (e->want_dot) s = layer_dot(e, lg, false, x, dy, L->dw, L->db);
         if (s == IG_OK) s = linear_sq(e, L, x, dy);
     } else if (s == IG_OK) {
-        s = L->kind == AL_CONV ? conv_terms(e, lg, L, x, dy, &tdot_done) : bn_terms(e, L, x, dy);
+        s = L->kind == AL_CONV ? conv_terms(e, lg, L, x, dy, &tdot_done) : bn_terms(e, L, x, dy, &tdot_done);
     }
     if (s == IG_OK && e->want_tdot && !tdot_done) s = theta_dot(e, lg, dy);
     ig_tensor_free(xf);
