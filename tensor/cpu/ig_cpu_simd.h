@@ -41,7 +41,19 @@ static inline ig_vf vloadu(const float *p) { return *(const ig_vf_unaligned *)p;
 static inline void vstore(float *p, ig_vf v) { *(ig_vf *)p = v; }
 static inline void vstoreu(float *p, ig_vf v) { *(ig_vf_unaligned *)p = v; }
 static inline ig_vf vzero(void) { return (ig_vf){0}; }
-static inline ig_vf vset1(float x) { return vzero() + x; }
+/* x in every lane: one broadcast (vzero() + x costs a scalar add first: 0 + x is not x for x = -0). */
+#if defined(IG_SIMD_AVX512)
+static inline ig_vf vset1(float x) { return (ig_vf)_mm512_set1_ps(x); }
+#elif defined(IG_SIMD_AVX2)
+static inline ig_vf vset1(float x) { return (ig_vf)_mm256_set1_ps(x); }
+#else
+static inline ig_vf vset1(float x)
+{
+    ig_vf v;
+    for (int j = 0; j < IG_VW; j++) v[j] = x;
+    return v;
+}
+#endif
 
 /* lane numbers 0 .. IG_VW-1 times stride */
 static inline ig_vi vindex(int32_t stride)
