@@ -1,4 +1,4 @@
-/* SIMD layer of the per-ISA kernels: IG_VW-float vectors (GCC vector extensions), lane masks, masked loads/stores and gathers for AVX-512, AVX2+FMA or plain C. */
+/* SIMD layer of the per-ISA kernels: IG_VW-float vectors (GCC vector extensions), lane masks, masked loads/stores, gathers and an in-register transpose for AVX-512, AVX2+FMA or plain C. */
 #ifndef IG_CPU_SIMD_H
 #define IG_CPU_SIMD_H
 #include <stdint.h>
@@ -127,12 +127,13 @@ static inline ig_vf vgather_mask(const float *p, ig_vi idx, ig_vmask m)
 }
 #endif
 
-/* Transpose of an IG_VW x IG_VW block held in registers: r[i][j] becomes r[j][i]. Stage d swaps
- * bit d of the row number with bit d of the lane number for every pair of rows (i, i + d), so
- * log2(IG_VW) stages of IG_VW two-vector shuffles do it (one vshuff32x4 / vunpcklpd / vpermt2ps
- * each on AVX-512). */
-#define IG_VT_LO(d, j) (((j) & (d)) ? IG_VW + (j) - (d) : (j))   /* rows i, i+d: lanes with bit d clear */
-#define IG_VT_HI(d, j) (((j) & (d)) ? IG_VW + (j) : (j) + (d))
+/* Transpose of an IG_VW x IG_VW block held in registers: r[i][j] becomes r[j][i]. Stage d (a power
+ * of two) swaps the d bit of the row number with the d bit of the lane number for every pair of rows
+ * (i, i + d), so log2(IG_VW) stages of IG_VW two-vector shuffles do it: on AVX-512 stages 8, 4, 2, 1
+ * compile to vshuff32x4, vpermt2ps, vshufps, vpermt2ps; on AVX2 4, 2, 1 to vperm2f128, vshufps and
+ * vpermilps + vblendps. */
+#define IG_VT_LO(d, j) (((j) & (d)) ? IG_VW + (j) - (d) : (j))   /* new row i: lanes of row i, then of i+d */
+#define IG_VT_HI(d, j) (((j) & (d)) ? IG_VW + (j) : (j) + (d))   /* new row i+d */
 #define IG_VT_L4(F, d, b) F(d, b), F(d, b + 1), F(d, b + 2), F(d, b + 3)
 #if IG_VW == 16
 #define IG_VT_LANES(F, d) IG_VT_L4(F, d, 0), IG_VT_L4(F, d, 4), IG_VT_L4(F, d, 8), IG_VT_L4(F, d, 12)
@@ -141,11 +142,11 @@ static inline ig_vf vgather_mask(const float *p, ig_vi idx, ig_vmask m)
 #else
 #define IG_VT_LANES(F, d) IG_VT_L4(F, d, 0)
 #endif
-#define IG_VT_STAGE(r, d)                                                         \
+#define IG_VT_STAGE(r, d)                                                            \
     _Pragma("GCC unroll 16") for (int i_ = 0; i_ < IG_VW; i_++) if (!(i_ & (d))) { \
-        ig_vf a_ = (r)[i_], b_ = (r)[i_ + (d)];                                   \
-        (r)[i_] = __builtin_shufflevector(a_, b_, IG_VT_LANES(IG_VT_LO, d));      \
-        (r)[i_ + (d)] = __builtin_shufflevector(a_, b_, IG_VT_LANES(IG_VT_HI, d)); \
+        ig_vf a_ = (r)[i_], b_ = (r)[i_ + (d)];                                      \
+        (r)[i_] = __builtin_shufflevector(a_, b_, IG_VT_LANES(IG_VT_LO, d));         \
+        (r)[i_ + (d)] = __builtin_shufflevector(a_, b_, IG_VT_LANES(IG_VT_HI, d));   \
     }
 static inline void vtranspose(ig_vf r[IG_VW])
 {
