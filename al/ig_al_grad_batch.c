@@ -39,10 +39,12 @@ static struct ig_tensor *position_sums(struct ig_al_engine *e, const struct ig_t
     return out;
 }
 
-/* acc[n] += Σ_m a[n,m] dy[n,m], through z (dy's shape; may alias a). */
+/* acc[n] += Σ_m a[n,m] dy[n,m]: one fused pass on the CPU, else through z (dy's shape; may alias a). */
 static enum ig_status prod_rows(struct ig_al_engine *e, struct ig_tensor *z, const struct ig_tensor *a,
                                 const struct ig_tensor *dy, double *acc)
 {
+    if (ig_backend_kind(e->be) == IG_BACKEND_CPU && ig_tensor_is_contiguous(a))
+        return ig_row_pair_dot_acc(e->be, a, dy, acc);
     int64_t N = dy->shape[0], M = ig_tensor_numel(dy) / N;
     int64_t s2[2] = {N, M}, s1[2] = {N, 1};
     struct ig_tensor *r = ig_tensor_new(e->be, IG_DTYPE_F32, 2, s1), *z2 = NULL;
@@ -59,6 +61,8 @@ static enum ig_status prod_rows(struct ig_al_engine *e, struct ig_tensor *z, con
  * (y = W x + b, conv + b, γ x̂ + β): no per-sample gradient needed. */
 static enum ig_status theta_dot(struct ig_al_engine *e, const struct ig_layer_grad *lg, const struct ig_tensor *dy)
 {
+    if (ig_backend_kind(e->be) == IG_BACKEND_CPU && ig_tensor_is_contiguous(lg->output))
+        return ig_row_pair_dot_acc(e->be, lg->output, dy, e->tdot);
     struct ig_tensor *z = ig_tensor_new(e->be, IG_DTYPE_F32, dy->ndim, dy->shape);
     enum ig_status s = z ? prod_rows(e, z, lg->output, dy, e->tdot) : ig_error(IG_ERR_OOM, "per-sample terms: out of memory");
     ig_tensor_free(z);
@@ -137,19 +141,25 @@ static enum ig_status conv_sq_generic(struct ig_al_engine *e, const struct ig_la
     return s;
 }
 
-/* conv layer. CPU: per-instance terms (dW_n dotted with D, and its norm, from the Winograd tiles or
- * the im2col product), or, where the ghost norm is cheaper and no Winograd path fits (small P),
- * D·g_n from one batched conv of x with D and ‖dW_n‖² from the ghost norm. Other backends: conv with D, and dW_n from 1-sample backward-weight calls. */
+/* conv layer. CPU: per-instance terms (dW_n dotted with D and with θ, and its norm, from the Winograd
+ * tiles or the im2col product; *tdot_done then), or, where the ghost norm is cheaper and no Winograd
+ * path fits (small P), D·g_n from one batched conv of x with D and ‖dW_n‖² from the ghost norm.
+ * Other backends: conv with D, and dW_n from 1-sample backward-weight calls. */
 static enum ig_status conv_terms(struct ig_al_engine *e, const struct ig_layer_grad *lg, const struct al_layer *L,
-                                 const struct ig_tensor *x, const struct ig_tensor *dy)
+                                 const struct ig_tensor *x, const struct ig_tensor *dy, bool *tdot_done)
 {
     const struct ig_tensor *w = ig_var_value(L->w);
     if (ig_backend_kind(e->be) == IG_BACKEND_CPU) {
         bool ghost = ig_conv2d_persample_uses_ghost(e->be, w, lg->conv, dy->shape[2], dy->shape[3], e->want_dot);
-        const struct ig_tensor *rw[1] = {L->dw}, *rb[1] = {L->db};
-        double *acc[1] = {e->dot};
-        int nr = e->want_dot && !ghost ? 1 : 0;
+        const struct ig_tensor *rw[2], *rb[2];
+        double *acc[2];
+        int nr = 0;
         if (e->want_dot && ghost) IG_TRY(layer_dot(e, lg, true, x, dy, L->dw, L->db));
+        if (e->want_dot && !ghost) rw[nr] = L->dw, rb[nr] = L->db, acc[nr++] = e->dot;
+        if (e->want_tdot && !ghost) {   /* θ·g_n with the other dots, instead of a pass over y ⊙ dy */
+            rw[nr] = w, rb[nr] = L->b ? ig_var_value(L->b) : NULL, acc[nr++] = e->tdot;
+            *tdot_done = true;
+        }
         return ig_conv2d_persample_terms(e->be, x, dy, w, lg->conv, L->b != NULL, nr, rw, rb, acc, e->sq);
     }
     if (e->want_dot) IG_TRY(layer_dot(e, lg, true, x, dy, L->dw, L->db));
@@ -157,13 +167,23 @@ static enum ig_status conv_terms(struct ig_al_engine *e, const struct ig_layer_g
 }
 
 /* Eval-mode batch norm y = γ x̂ + β: dγ_n = Σ_hw dy_n x̂_n, dβ_n = Σ_hw dy_n (both [N,C]). CPU: one
- * fused pass (ig_bn2d_persample_terms); other backends: x̂ through the eval kernel, then sums. */
+ * fused pass (ig_bn2d_persample_terms) with the D and θ dots (*tdot_done); other backends: x̂
+ * through the eval kernel, then sums. */
 static enum ig_status bn_terms(struct ig_al_engine *e, const struct al_layer *L, const struct ig_tensor *x,
-                               const struct ig_tensor *dy)
+                               const struct ig_tensor *dy, bool *tdot_done)
 {
-    if (ig_backend_kind(e->be) == IG_BACKEND_CPU)
+    if (ig_backend_kind(e->be) == IG_BACKEND_CPU) {
+        const struct ig_tensor *rw[2], *rb[2];
+        double *acc[2];
+        int nr = 0;
+        if (e->want_dot) rw[nr] = L->dw, rb[nr] = L->db, acc[nr++] = e->dot;
+        if (e->want_tdot) {
+            rw[nr] = ig_var_value(L->w), rb[nr] = L->b ? ig_var_value(L->b) : NULL, acc[nr++] = e->tdot;
+            *tdot_done = true;
+        }
         return ig_bn2d_persample_terms(e->be, x, dy, L->mod->running_mean, L->mod->running_var, L->mod->bn, L->b != NULL,
-                                       e->want_dot ? L->dw : NULL, e->want_dot ? L->db : NULL, e->dot, e->sq);
+                                       nr, rw, rb, acc, e->sq);
+    }
     int64_t C = x->shape[1], cs[1] = {C};
     struct ig_tensor *ones = ig_tensor_new(e->be, IG_DTYPE_F32, 1, cs), *zeros = ig_tensor_zeros(e->be, IG_DTYPE_F32, 1, cs);
     struct ig_tensor *xh = ig_tensor_new(e->be, IG_DTYPE_F32, x->ndim, x->shape), *dg = NULL, *db = NULL;
@@ -204,13 +224,14 @@ static enum ig_status engine_hook(const struct ig_layer_grad *lg, void *user)
         x = xf = ig_tensor_reshape(x, 2, sh);
         if (!xf) s = IG_ERR_OOM;
     }
-    if (s == IG_OK && e->want_tdot) s = theta_dot(e, lg, dy);
+    bool tdot_done = false;
     if (s == IG_OK && L->kind == AL_LINEAR) {
         if (e->want_dot) s = layer_dot(e, lg, false, x, dy, L->dw, L->db);
         if (s == IG_OK) s = linear_sq(e, L, x, dy);
     } else if (s == IG_OK) {
-        s = L->kind == AL_CONV ? conv_terms(e, lg, L, x, dy) : bn_terms(e, L, x, dy);
+        s = L->kind == AL_CONV ? conv_terms(e, lg, L, x, dy, &tdot_done) : bn_terms(e, L, x, dy, &tdot_done);
     }
+    if (s == IG_OK && e->want_tdot && !tdot_done) s = theta_dot(e, lg, dy);
     ig_tensor_free(xf);
     ig_tensor_free(xc);
     ig_tensor_free(dc);

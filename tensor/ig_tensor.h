@@ -328,17 +328,24 @@ enum ig_status ig_conv2d_persample_terms(struct ig_backend *be, const struct ig_
  * gives the dots with the norm. */
 bool ig_conv2d_persample_uses_ghost(const struct ig_backend *be, const struct ig_tensor *w, struct ig_conv2d_params p,
                                     int64_t Ho, int64_t Wo, bool with_refs);
+/* acc[n] += sum_m a[n,m] b[n,m] for a, b [N,...] f32 contiguous of the same size, in one pass (no
+ * product tensor); per row float partial sums in fixed blocks, summed in double (CPU backend only:
+ * IG_ERR_UNSUPPORTED elsewhere). */
+enum ig_status ig_row_pair_dot_acc(struct ig_backend *be, const struct ig_tensor *a, const struct ig_tensor *b,
+                                   double *acc);
 /* Per-sample terms of an eval-mode batch norm y = gamma (x - rm) / sqrt(rv + eps) + beta for the same
  * engine (tensor/cpu/ig_cpu_persample.c; CPU only, IG_ERR_UNSUPPORTED elsewhere). x, dy [N,C,...]
  * contiguous, running_mean rm and running_var rv [C], eps from p; per instance n and channel c,
  * S1 = sum_hw dy, S2 = sum_hw dy (x - rm[c]), dgamma_n[c] = S2 / sqrt(rv[c] + eps), dbeta_n[c] = S1:
- *     acc_sq[n]  += |dgamma_n|^2 + (has_bias ? |dbeta_n|^2 : 0)
- *     acc_dot[n] += <dgamma_n, refw> + <dbeta_n, refb>   only with refw [C] (refb [C] or NULL: no beta term)
+ *     acc_sq[n]     += |dgamma_n|^2 + (has_bias ? |dbeta_n|^2 : 0)
+ *     acc_dot[r][n] += <dgamma_n, refw[r]> + <dbeta_n, refb[r]>   r < n_refs <= 2 (refw[r] [C]; refb[r] [C] or
+ *                      NULL: no beta term)
  * One pass over x and dy, OpenMP over instances; sums in double. */
 enum ig_status ig_bn2d_persample_terms(struct ig_backend *be, const struct ig_tensor *x, const struct ig_tensor *dy,
                                        const struct ig_tensor *running_mean, const struct ig_tensor *running_var,
-                                       struct ig_bn_params p, bool has_bias, const struct ig_tensor *refw,
-                                       const struct ig_tensor *refb, double *acc_dot, double *acc_sq);
+                                       struct ig_bn_params p, bool has_bias, int n_refs,
+                                       const struct ig_tensor *const *refw, const struct ig_tensor *const *refb,
+                                       double *const *acc_dot, double *acc_sq);
 
 /* ---------------------------------------------------------------- op table */
 

@@ -276,9 +276,10 @@ START_TEST(test_bn_persample_terms_vs_generic)
             v[j] = ig_tensor_from_host(be, IG_DTYPE_F32, 1, cs, hv[j]);
         }
         bool bias = k % 2 == 0, refs = k != 3;
-        double dot[17] = {0}, sq[17] = {0};
-        enum ig_status st = ig_bn2d_persample_terms(be, x, dy, v[0], v[1], p, bias, refs ? v[2] : NULL,
-                                                    refs && k != 4 ? v[3] : NULL, dot, sq);
+        double dot[17] = {0}, dot2[17] = {0}, sq[17] = {0}, *dots[2] = {dot, dot2};
+        /* two references: (refw, refb) and (refb, refw), the second with the β term whenever the first has it */
+        const struct ig_tensor *rw[2] = {v[2], v[3]}, *rb[2] = {k != 4 ? v[3] : NULL, k != 4 ? v[2] : NULL};
+        enum ig_status st = ig_bn2d_persample_terms(be, x, dy, v[0], v[1], p, bias, refs ? 2 : 0, rw, rb, dots, sq);
         if (ig_backend_kind(be) != IG_BACKEND_CPU) {
             ck_assert_int_eq(st, IG_ERR_UNSUPPORTED);
         } else {
@@ -286,15 +287,17 @@ START_TEST(test_bn_persample_terms_vs_generic)
             float *dg = malloc((size_t)(N * C) * sizeof *dg), *db = malloc((size_t)(N * C) * sizeof *db);
             bn_terms_generic(x, dy, v[0], v[1], p, dg, db);
             for (int64_t n = 0; n < N; n++) {
-                double wd = 0, wq = 0, scale = 0;
+                double wd = 0, wd2 = 0, wq = 0, scale = 0;
                 for (int64_t c = 0; c < C; c++) {
                     double g = dg[n * C + c], b = bias ? db[n * C + c] : 0.0;
                     wq += g * g + b * b;
                     if (refs) wd += g * hv[2][c] + (k != 4 ? b * hv[3][c] : 0.0);
+                    if (refs) wd2 += g * hv[3][c] + (k != 4 ? b * hv[2][c] : 0.0);
                     scale += fabs(g) + fabs(b);
                 }
                 assert_close(sq[n], wq, wq, "bn |g|^2", (int)n);
                 assert_close(dot[n], wd, scale, "bn D.g", (int)n);
+                assert_close(dot2[n], wd2, scale, "bn D2.g", (int)n);
             }
             free(dg); free(db);
         }
@@ -312,12 +315,15 @@ START_TEST(test_bn_persample_terms_bad_args)
     struct ig_tensor *x = ig_tensor_zeros(be, IG_DTYPE_F32, 4, xs), *dy = ig_tensor_zeros(be, IG_DTYPE_F32, 4, ds);
     struct ig_tensor *v3 = ig_tensor_zeros(be, IG_DTYPE_F32, 1, c3), *v4 = ig_tensor_zeros(be, IG_DTYPE_F32, 1, c4);
     struct ig_bn_params p = ig_bn_params_default();
-    double d[2], q[2];
-    ck_assert_int_eq(ig_bn2d_persample_terms(be, x, NULL, v3, v3, p, true, NULL, NULL, d, q), IG_ERR_INVALID_ARG);
-    ck_assert_int_eq(ig_bn2d_persample_terms(be, x, x, v3, v3, p, true, v3, NULL, NULL, q), IG_ERR_INVALID_ARG);
-    ck_assert_int_eq(ig_bn2d_persample_terms(be, x, dy, v3, v3, p, true, NULL, NULL, d, q), IG_ERR_SHAPE);
-    ck_assert_int_eq(ig_bn2d_persample_terms(be, x, x, v4, v3, p, true, NULL, NULL, d, q), IG_ERR_SHAPE);
-    ck_assert_int_eq(ig_bn2d_persample_terms(be, x, x, v3, v3, p, true, v3, v4, d, q), IG_ERR_SHAPE);
+    double d[2], q[2], *dd[1] = {d}, *dnull[1] = {NULL};
+    const struct ig_tensor *r3[1] = {v3}, *r4[1] = {v4}, *rnull[1] = {NULL};
+    ck_assert_int_eq(ig_bn2d_persample_terms(be, x, NULL, v3, v3, p, true, 0, NULL, NULL, NULL, q), IG_ERR_INVALID_ARG);
+    ck_assert_int_eq(ig_bn2d_persample_terms(be, x, x, v3, v3, p, true, 1, r3, rnull, dnull, q), IG_ERR_INVALID_ARG);
+    ck_assert_int_eq(ig_bn2d_persample_terms(be, x, x, v3, v3, p, true, 3, r3, r3, dd, q), IG_ERR_INVALID_ARG);
+    ck_assert_int_eq(ig_bn2d_persample_terms(be, x, x, v3, v3, p, true, 1, rnull, rnull, dd, q), IG_ERR_INVALID_ARG);
+    ck_assert_int_eq(ig_bn2d_persample_terms(be, x, dy, v3, v3, p, true, 0, NULL, NULL, NULL, q), IG_ERR_SHAPE);
+    ck_assert_int_eq(ig_bn2d_persample_terms(be, x, x, v4, v3, p, true, 0, NULL, NULL, NULL, q), IG_ERR_SHAPE);
+    ck_assert_int_eq(ig_bn2d_persample_terms(be, x, x, v3, v3, p, true, 1, r3, r4, dd, q), IG_ERR_SHAPE);
     ck_assert_ptr_nonnull(strstr(ig_last_error(), "[3]"));
     ig_tensor_free(x); ig_tensor_free(dy); ig_tensor_free(v3); ig_tensor_free(v4);
 }

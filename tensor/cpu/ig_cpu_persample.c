@@ -270,32 +270,55 @@ enum ig_status ig_conv2d_persample_terms(struct ig_backend *be, const struct ig_
     return IG_OK;
 }
 
+/* ---------------------------------------------------------------- row dots */
+
+enum ig_status ig_row_pair_dot_acc(struct ig_backend *be, const struct ig_tensor *a, const struct ig_tensor *b,
+                                   double *acc)
+{
+    if (!be || !a || !b || !acc || a->ndim < 1 || b->ndim < 1)
+        return ig_error(IG_ERR_INVALID_ARG, "ig_row_pair_dot_acc: bad arguments");
+    if (ig_backend_kind(be) != IG_BACKEND_CPU || !on_cpu(a) || !on_cpu(b))
+        return ig_error(IG_ERR_UNSUPPORTED, "ig_row_pair_dot_acc: the fast path needs the CPU backend");
+    if (a->dtype != IG_DTYPE_F32 || b->dtype != IG_DTYPE_F32 || a->shape[0] != b->shape[0] ||
+        ig_tensor_numel(a) != ig_tensor_numel(b))
+        return ig_error(IG_ERR_SHAPE, "ig_row_pair_dot_acc: a and b must be f32 with the same rows and size");
+    if (!ig_tensor_is_contiguous(a) || !ig_tensor_is_contiguous(b))
+        return ig_error(IG_ERR_LAYOUT, "ig_row_pair_dot_acc: a and b must be contiguous");
+    int64_t N = a->shape[0];
+    if (N == 0) return IG_OK;
+    int64_t M = ig_tensor_numel(a) / N;
+    const float *pa = ig_cpu_f32(a), *pb = ig_cpu_f32(b);
+    IG_OMP(omp parallel for schedule(static) if (N * M > IG_CPU_PAR_MIN))
+    for (int64_t n = 0; n < N; n++) acc[n] += ps_dot(pa + n * M, pb + n * M, M);
+    return IG_OK;
+}
+
 /* ---------------------------------------------------------------- eval-mode batch norm */
 
 struct ps_bn_job {
     int64_t C, HW;
-    const float *x, *dy, *rm, *rv, *rw, *rb;
+    const float *x, *dy, *rm, *rv;
+    int n_refs;
+    const float *rw[PS_MAX_REFS], *rb[PS_MAX_REFS];
     float eps;
     bool has_bias;
 };
 
 /* Instance n: per channel S1 = Σ dy and S2 = Σ dy (x - rm) in one pass over its planes; then
- * dgamma = S2 inv, dbeta = S1 folded into *dot and *sq. */
+ * dgamma = S2 inv, dbeta = S1 folded into dot[r] and *sq. */
 static void ps_bn_instance(const struct ps_bn_job *j, int64_t n, double *dot, double *sq)
 {
-    double d = 0.0, q = 0.0;
+    double q = 0.0;
+    for (int r = 0; r < j->n_refs; r++) dot[r] = 0.0;
     for (int64_t c = 0; c < j->C; c++) {
         const int64_t off = (n * j->C + c) * j->HW;
         double s1, s2;
         vsum2(j->dy + off, 0.0f, j->x + off, j->rm[c], j->HW, &s1, &s2);
         double dg = s2 / sqrt((double)j->rv[c] + j->eps);
         q += dg * dg;
-        if (j->rw) d += dg * j->rw[c];
-        if (!j->has_bias) continue;
-        q += s1 * s1;
-        if (j->rw && j->rb) d += s1 * j->rb[c];
+        for (int r = 0; r < j->n_refs; r++) dot[r] += dg * j->rw[r][c] + (j->has_bias && j->rb[r] ? s1 * j->rb[r][c] : 0.0);
+        if (j->has_bias) q += s1 * s1;
     }
-    *dot = d;
     *sq = q;
 }
 
@@ -308,10 +331,13 @@ static bool ps_bn_vec(const struct ig_tensor *t, int64_t C, bool optional)
 
 enum ig_status ig_bn2d_persample_terms(struct ig_backend *be, const struct ig_tensor *x, const struct ig_tensor *dy,
                                        const struct ig_tensor *running_mean, const struct ig_tensor *running_var,
-                                       struct ig_bn_params p, bool has_bias, const struct ig_tensor *refw,
-                                       const struct ig_tensor *refb, double *acc_dot, double *acc_sq)
+                                       struct ig_bn_params p, bool has_bias, int n_refs,
+                                       const struct ig_tensor *const *refw, const struct ig_tensor *const *refb,
+                                       double *const *acc_dot, double *acc_sq)
 {
-    if (!be || !x || !dy || !running_mean || !running_var || !acc_sq || (refw && !acc_dot) || x->ndim < 2)
+    bool refs_ok = n_refs >= 0 && n_refs <= PS_MAX_REFS && (n_refs == 0 || (refw && refb && acc_dot));
+    for (int r = 0; refs_ok && r < n_refs; r++) refs_ok = refw[r] && acc_dot[r];
+    if (!be || !x || !dy || !running_mean || !running_var || !acc_sq || !refs_ok || x->ndim < 2)
         return ig_error(IG_ERR_INVALID_ARG, "persample batch norm: bad arguments");
     if (ig_backend_kind(be) != IG_BACKEND_CPU || !on_cpu(x) || !on_cpu(dy))
         return ig_error(IG_ERR_UNSUPPORTED, "persample batch norm: the fast path needs the CPU backend");
@@ -321,20 +347,24 @@ enum ig_status ig_bn2d_persample_terms(struct ig_backend *be, const struct ig_te
     if (x->dtype != IG_DTYPE_F32 || dy->dtype != IG_DTYPE_F32 || ig_tensor_numel(dy) != ig_tensor_numel(x) ||
         dy->shape[0] != N)
         return ig_error(IG_ERR_SHAPE, "persample batch norm: dy does not match x");
-    if (!ps_bn_vec(running_mean, C, false) || !ps_bn_vec(running_var, C, false) || !ps_bn_vec(refw, C, true) ||
-        !ps_bn_vec(refb, C, true))
+    bool vecs = ps_bn_vec(running_mean, C, false) && ps_bn_vec(running_var, C, false);
+    for (int r = 0; r < n_refs; r++) vecs = vecs && ps_bn_vec(refw[r], C, false) && ps_bn_vec(refb[r], C, true);
+    if (!vecs)
         return ig_error(IG_ERR_SHAPE, "persample batch norm: statistics and references must be [%lld] f32", (long long)C);
     if (NC == 0) return IG_OK;
     struct ps_bn_job j = {.C = C, .HW = ig_tensor_numel(x) / NC, .x = ig_cpu_f32(x), .dy = ig_cpu_f32(dy),
-                          .rm = ig_cpu_f32(running_mean), .rv = ig_cpu_f32(running_var),
-                          .rw = refw ? ig_cpu_f32(refw) : NULL, .rb = refw && refb ? ig_cpu_f32(refb) : NULL,
+                          .rm = ig_cpu_f32(running_mean), .rv = ig_cpu_f32(running_var), .n_refs = n_refs,
                           .eps = p.eps, .has_bias = has_bias};
+    for (int r = 0; r < n_refs; r++) {
+        j.rw[r] = ig_cpu_f32(refw[r]);
+        j.rb[r] = refb[r] ? ig_cpu_f32(refb[r]) : NULL;
+    }
     IG_OMP(omp parallel for schedule(static) if (NC * j.HW > IG_CPU_PAR_MIN))
     for (int64_t n = 0; n < N; n++) {
-        double d, q;
-        ps_bn_instance(&j, n, &d, &q);
+        double d[PS_MAX_REFS], q;
+        ps_bn_instance(&j, n, d, &q);
         acc_sq[n] += q;
-        if (j.rw) acc_dot[n] += d;
+        for (int r = 0; r < n_refs; r++) acc_dot[r][n] += d[r];
     }
     return IG_OK;
 }

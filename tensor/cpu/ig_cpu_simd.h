@@ -1,4 +1,4 @@
-/* SIMD layer of the per-ISA kernels: IG_VW-float vectors (GCC vector extensions), lane masks, masked loads/stores and gathers for AVX-512, AVX2+FMA or plain C. */
+/* SIMD layer of the per-ISA kernels: IG_VW-float vectors (GCC vector extensions), lane masks, masked loads/stores, gathers and an in-register transpose for AVX-512, AVX2+FMA or plain C. */
 #ifndef IG_CPU_SIMD_H
 #define IG_CPU_SIMD_H
 #include <stdint.h>
@@ -41,7 +41,19 @@ static inline ig_vf vloadu(const float *p) { return *(const ig_vf_unaligned *)p;
 static inline void vstore(float *p, ig_vf v) { *(ig_vf *)p = v; }
 static inline void vstoreu(float *p, ig_vf v) { *(ig_vf_unaligned *)p = v; }
 static inline ig_vf vzero(void) { return (ig_vf){0}; }
-static inline ig_vf vset1(float x) { return vzero() + x; }
+/* x in every lane: one broadcast (vzero() + x costs a scalar add first: 0 + x is not x for x = -0). */
+#if defined(IG_SIMD_AVX512)
+static inline ig_vf vset1(float x) { return (ig_vf)_mm512_set1_ps(x); }
+#elif defined(IG_SIMD_AVX2)
+static inline ig_vf vset1(float x) { return (ig_vf)_mm256_set1_ps(x); }
+#else
+static inline ig_vf vset1(float x)
+{
+    ig_vf v;
+    for (int j = 0; j < IG_VW; j++) v[j] = x;
+    return v;
+}
+#endif
 
 /* lane numbers 0 .. IG_VW-1 times stride */
 static inline ig_vi vindex(int32_t stride)
@@ -114,6 +126,39 @@ static inline ig_vf vgather_mask(const float *p, ig_vi idx, ig_vmask m)
     return v;
 }
 #endif
+
+/* Transpose of an IG_VW x IG_VW block held in registers: r[i][j] becomes r[j][i]. Stage d (a power
+ * of two) swaps the d bit of the row number with the d bit of the lane number for every pair of rows
+ * (i, i + d), so log2(IG_VW) stages of IG_VW two-vector shuffles do it: on AVX-512 stages 8, 4, 2, 1
+ * compile to vshuff32x4, vpermt2ps, vshufps, vpermt2ps; on AVX2 4, 2, 1 to vperm2f128, vshufps and
+ * vpermilps + vblendps. */
+#define IG_VT_LO(d, j) (((j) & (d)) ? IG_VW + (j) - (d) : (j))   /* new row i: lanes of row i, then of i+d */
+#define IG_VT_HI(d, j) (((j) & (d)) ? IG_VW + (j) : (j) + (d))   /* new row i+d */
+#define IG_VT_L4(F, d, b) F(d, b), F(d, b + 1), F(d, b + 2), F(d, b + 3)
+#if IG_VW == 16
+#define IG_VT_LANES(F, d) IG_VT_L4(F, d, 0), IG_VT_L4(F, d, 4), IG_VT_L4(F, d, 8), IG_VT_L4(F, d, 12)
+#elif IG_VW == 8
+#define IG_VT_LANES(F, d) IG_VT_L4(F, d, 0), IG_VT_L4(F, d, 4)
+#else
+#define IG_VT_LANES(F, d) IG_VT_L4(F, d, 0)
+#endif
+#define IG_VT_STAGE(r, d)                                                            \
+    _Pragma("GCC unroll 16") for (int i_ = 0; i_ < IG_VW; i_++) if (!(i_ & (d))) { \
+        ig_vf a_ = (r)[i_], b_ = (r)[i_ + (d)];                                      \
+        (r)[i_] = __builtin_shufflevector(a_, b_, IG_VT_LANES(IG_VT_LO, d));         \
+        (r)[i_ + (d)] = __builtin_shufflevector(a_, b_, IG_VT_LANES(IG_VT_HI, d));   \
+    }
+static inline void vtranspose(ig_vf r[IG_VW])
+{
+#if IG_VW == 16
+    IG_VT_STAGE(r, 8)
+#endif
+#if IG_VW >= 8
+    IG_VT_STAGE(r, 4)
+#endif
+    IG_VT_STAGE(r, 2)
+    IG_VT_STAGE(r, 1)
+}
 
 /* Round n up to a whole number of vectors. */
 static inline int64_t vround(int64_t n) { return (n + IG_VW - 1) / IG_VW * IG_VW; }

@@ -105,20 +105,42 @@ int64_t IG_ISA_FN(ig_cpu_wino_thread_floats)(const struct wino_geom *g, int64_t 
     return vround(g->a * g->a * (g->Cp + g->Op) * nb * g->T1 + g->Hp * g->Wp * g->Cp + g->m * g->m * g->T1 * g->Op);
 }
 
-/* Xt[h][w][Cp] of image n (zero border and padded channels kept from the first memset): one
- * gather of IG_VW channels per pixel. */
-void IG_ISA_FN(ig_cpu_wino_to_channels_last)(const struct wino_geom *g, const float *xn, float *Xt)
+/* Channels-last copy of C planes src[C][P] (P = rows x W pixels): pixel p = h*W + w of channel c
+ * to dst[(h*ld + w)*Cs + c], lanes c >= C of the last channel block written as 0. Blocks of IG_VW
+ * channels x IG_VW consecutive pixels of the flat plane (they may span rows) are loaded as IG_VW
+ * contiguous rows, transposed in registers and stored as IG_VW pixel vectors (dst aligned). */
+static void planes_to_channels_last(const float *src, int64_t C, int64_t W, int64_t P, float *dst, int64_t ld, int64_t Cs)
 {
-    int64_t HW = g->H * g->W, Cp = g->Cp;
-    ig_vi cidx = vindex((int32_t)HW);
-    for (int64_t c0 = 0; c0 < g->cin; c0 += IG_VW) {
-        ig_vmask m = vmask_range(0, g->cin - c0);
-        const float *xp = xn + c0 * HW;
-        for (int64_t h = 0; h < g->H; h++) {
-            float *d = Xt + ((h + g->ph) * g->Wp + g->pw) * Cp + c0;
-            for (int64_t w = 0; w < g->W; w++) vstore(d + w * Cp, vgather_mask(xp + h * g->W + w, cidx, m));
+    for (int64_t c0 = 0; c0 < C; c0 += IG_VW) {
+        int64_t nc = C - c0 < IG_VW ? C - c0 : IG_VW, w = 0;
+        const float *s = src + c0 * P;
+        float *d = dst + c0;
+        for (int64_t p0 = 0; p0 < P; p0 += IG_VW) {
+            int64_t np = P - p0 < IG_VW ? P - p0 : IG_VW;
+            ig_vmask m = vmask_range(0, np);
+            ig_vf r[IG_VW];
+#pragma GCC unroll 16
+            for (int i = 0; i < IG_VW; i++)
+                r[i] = i >= nc ? vzero() : np == IG_VW ? vloadu(s + i * P + p0) : vload_mask(s + i * P + p0, m);
+            vtranspose(r);
+#pragma GCC unroll 16
+            for (int j = 0; j < IG_VW; j++) {
+                if (j >= np) break;
+                vstore(d, r[j]);
+                d += Cs;
+                if (++w == W) {   /* next row of dst */
+                    w = 0;
+                    d += (ld - W) * Cs;
+                }
+            }
         }
     }
+}
+
+/* Xt[h][w][Cp] of image n (zero border kept from the first memset, padded channels written as 0). */
+void IG_ISA_FN(ig_cpu_wino_to_channels_last)(const struct wino_geom *g, const float *xn, float *Xt)
+{
+    planes_to_channels_last(xn, g->cin, g->W, g->H * g->W, Xt + (g->ph * g->Wp + g->pw) * g->Cp, g->Wp, g->Cp);
 }
 
 /* V[xi][T][Cp] = B^T d B for the 4x4 input tiles of images n0 .. n0+nb. */
@@ -126,7 +148,7 @@ static void input_transform(const struct wino_geom *g, const float *x, int64_t n
 {
     int64_t T = nb * g->T1, Cp = g->Cp, xs = T * Cp;
     for (int64_t i = 0; i < nb; i++) {
-        if (i == 0) memset(Xt, 0, (size_t)(g->Hp * g->Wp * Cp) * sizeof(float));
+        if (i == 0 && !g->zeroed) memset(Xt, 0, (size_t)(g->Hp * g->Wp * Cp) * sizeof(float));
         IG_ISA_FN(ig_cpu_wino_to_channels_last)(g, x + (n0 + i) * g->cin * g->H * g->W, Xt);
         for (int64_t th = 0; th < g->TH; th++)
             for (int64_t tw = 0; tw < g->TW; tw++) {
@@ -153,18 +175,38 @@ static void input_transform(const struct wino_geom *g, const float *x, int64_t n
     }
 }
 
-/* y[n] (NCHW) from Yt[oh][m TW][Op]: one gather of IG_VW consecutive pixels of one channel per store. */
+/* y[n] (NCHW) from Yt[oh][m TW][Op]: blocks of IG_VW pixels (consecutive in y[o], spanning rows) x
+ * IG_VW channels loaded as IG_VW pixel vectors, transposed in registers, stored as IG_VW channel rows
+ * (none past cout or past the Ho x Wo plane). */
 void IG_ISA_FN(ig_cpu_wino_from_channels_last)(const struct wino_geom *g, const float *Yt, float *yn)
 {
     int64_t Op = g->Op, W2 = g->m * g->TW, P = g->Ho * g->Wo;
-    ig_vi pidx = vindex((int32_t)Op);
-    for (int64_t o = 0; o < g->cout; o++) {
-        float *yp = yn + o * P;
-        for (int64_t oh = 0; oh < g->Ho; oh++) {
-            const float *s = Yt + oh * W2 * Op + o;
-            for (int64_t ow = 0; ow < g->Wo; ow += IG_VW) {
-                ig_vmask m = vmask_range(0, g->Wo - ow);
-                vstore_mask(yp + oh * g->Wo + ow, m, vgather_mask(s + ow * Op, pidx, m));
+    for (int64_t o0 = 0; o0 < g->cout; o0 += IG_VW) {
+        int64_t nc = g->cout - o0 < IG_VW ? g->cout - o0 : IG_VW, w = 0;
+        const float *s = Yt + o0;
+        float *yp = yn + o0 * P;
+        for (int64_t p0 = 0; p0 < P; p0 += IG_VW) {
+            int64_t np = P - p0 < IG_VW ? P - p0 : IG_VW;
+            ig_vmask m = vmask_range(0, np);
+            ig_vf r[IG_VW];
+#pragma GCC unroll 16
+            for (int j = 0; j < IG_VW; j++) {
+                r[j] = vzero();
+                if (j < np) {
+                    r[j] = vload(s);
+                    s += Op;
+                    if (++w == g->Wo) {   /* next row of Yt */
+                        w = 0;
+                        s += (W2 - g->Wo) * Op;
+                    }
+                }
+            }
+            vtranspose(r);
+#pragma GCC unroll 16
+            for (int i = 0; i < IG_VW; i++) {
+                if (i >= nc) break;
+                if (np == IG_VW) vstoreu(yp + i * P + p0, r[i]);
+                else vstore_mask(yp + i * P + p0, m, r[i]);
             }
         }
     }
@@ -251,28 +293,20 @@ enum ig_status IG_ISA_FN(ig_cpu_winograd_conv)(struct ig_backend *be, const floa
     return IG_OK;
 }
 
-/* Dt[oh][m TW][Op] of image n's output gradient dyn[cout][Ho][Wo] (edges and padded lanes stay as
- * the caller zeroed them): one gather of IG_VW channels per pixel. */
+/* Dt[oh][m TW][Op] of image n's output gradient dyn[cout][Ho][Wo] (edges stay as the caller zeroed
+ * them, padded lanes written as 0). */
 void IG_ISA_FN(ig_cpu_wino_grad_to_channels_last)(const struct wino_geom *g, const float *dyn, float *Dt)
 {
-    int64_t P = g->Ho * g->Wo, Op = g->Op, Wm = g->m * g->TW;
-    ig_vi oidx = vindex((int32_t)P);
-    for (int64_t o0 = 0; o0 < g->cout; o0 += IG_VW) {
-        ig_vmask m = vmask_range(0, g->cout - o0);
-        const float *gp = dyn + o0 * P;
-        for (int64_t oh = 0; oh < g->Ho; oh++)
-            for (int64_t ow = 0; ow < g->Wo; ow++)
-                vstore(Dt + (oh * Wm + ow) * Op + o0, vgather_mask(gp + oh * g->Wo + ow, oidx, m));
-    }
+    planes_to_channels_last(dyn, g->cout, g->Wo, g->Ho * g->Wo, Dt, g->m * g->TW, g->Op);
 }
 
 /* Z[xi][t][Op] = (A e A^T)[xi] for the 2x2 output-gradient tiles e of images n0 .. n0+nb (zero past
- * Ho/Wo), A = [1 0; 1 1; 1 -1; 0 -1]; dy is first transposed to Dt[oh][ow][Op] by gathers. */
+ * Ho/Wo), A = [1 0; 1 1; 1 -1; 0 -1]; dy is first transposed to Dt[oh][ow][Op]. */
 static void grad_transform(const struct wino_geom *g, const float *dy, int64_t n0, int64_t nb, float *Z, float *Dt)
 {
     int64_t T = nb * g->T1, Op = g->Op, zs = T * Op, W2 = 2 * g->TW;
     for (int64_t i = 0; i < nb; i++) {
-        if (i == 0) memset(Dt, 0, (size_t)(2 * g->TH * W2 * Op) * sizeof(float));   /* edges stay 0 */
+        if (i == 0 && !g->zeroed) memset(Dt, 0, (size_t)(2 * g->TH * W2 * Op) * sizeof(float));   /* edges stay 0 */
         IG_ISA_FN(ig_cpu_wino_grad_to_channels_last)(g, dy + (n0 + i) * g->cout * g->Ho * g->Wo, Dt);
         for (int64_t th = 0; th < g->TH; th++)
             for (int64_t tw = 0; tw < g->TW; tw++) {

@@ -11,6 +11,7 @@ struct wino_geom {
     int64_t Cp, Op, Hp, Wp;                           /* channels padded to IG_VW, padded image */
     int ph, pw;
     int m, a;                                         /* output tile side, input tile side */
+    bool zeroed;   /* the scratch Xt / Dt already hold zero borders and lanes (an earlier image of the same shape) */
 };
 
 /* F(4x4,3x3), points 0, -1, 1, 1/2, -2, inf (ig_cpu_winograd_f4.c):

@@ -78,7 +78,7 @@ void IG_ISA_FN(ig_cpu_wino4_input_transform)(const struct wino_geom *g, const fl
 {
     int64_t T = nb * g->T1, Cp = g->Cp, xs = T * Cp, Wp = g->Wp;
     for (int64_t i = 0; i < nb; i++) {
-        if (i == 0) memset(Xt, 0, (size_t)(g->Hp * g->Wp * Cp) * sizeof(float));
+        if (i == 0 && !g->zeroed) memset(Xt, 0, (size_t)(g->Hp * g->Wp * Cp) * sizeof(float));
         IG_ISA_FN(ig_cpu_wino_to_channels_last)(g, x + (n0 + i) * g->cin * g->H * g->W, Xt);
         for (int64_t th = 0; th < g->TH; th++)
             for (int64_t tw = 0; tw < g->TW; tw++) {
@@ -147,7 +147,7 @@ void IG_ISA_FN(ig_cpu_wino4_grad_transform)(const struct wino_geom *g, const flo
 {
     int64_t T = nb * g->T1, Op = g->Op, zs = T * Op, W4 = 4 * g->TW;
     for (int64_t i = 0; i < nb; i++) {
-        if (i == 0) memset(Dt, 0, (size_t)(4 * g->TH * W4 * Op) * sizeof(float));   /* edges stay 0 */
+        if (i == 0 && !g->zeroed) memset(Dt, 0, (size_t)(4 * g->TH * W4 * Op) * sizeof(float));   /* edges stay 0 */
         IG_ISA_FN(ig_cpu_wino_grad_to_channels_last)(g, dy + (n0 + i) * g->cout * g->Ho * g->Wo, Dt);
         for (int64_t th = 0; th < g->TH; th++)
             for (int64_t tw = 0; tw < g->TW; tw++) {

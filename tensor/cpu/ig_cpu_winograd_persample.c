@@ -8,18 +8,21 @@
  * dW_n = G^T (sum over the tiles t of instance n of Z_t .* V_t) G per (o, c), with V_t = B^T d_t B the
  * input tiles and Z_t = A e_t A^T the output-gradient tiles (the batched weight gradient of
  * ig_cpu_winograd.c restricted to one instance). Per instance: both transforms, then per block of
- * PS_R output channels x PS_CV vectors of input channels the a*a tile sums in registers (no packing,
+ * R output channels x CV vectors of input channels the a*a tile sums in registers (no packing,
  * no sgemm call), and at once G^T . G, the squares and the reference dots of the block. F(4x4) does
  * 36 T1 multiply-adds per (o, c) where the im2col product does 9 * 16 T1 (4x fewer).
  */
 
-/* Register block: PS_R output channels x PS_CV vectors of IG_VW input channels (16 or 8 accumulators). */
-#define PS_R 4
+/* Register blocks of R output channels x CV vectors of IG_VW input channels: R x CV accumulators
+ * (16 of the 32 AVX-512 registers, 8 of the 16 AVX2 / SSE ones), CV as wide as the channels allow.
+ * R divides IG_VW, so a block never leaves the padded Op rows. */
 #if defined(IG_SIMD_AVX512)
-#define PS_CV 4
+#define PS_ACC 16
 #else
-#define PS_CV 2
+#define PS_ACC 8
 #endif
+#define PS_RMAX 16
+#define PS_CVMAX 4
 #define PS_MAX_REFS 2
 
 struct psw_job {
@@ -31,50 +34,54 @@ struct psw_job {
     double *acc_sq;
 };
 
-/* sb[xi][r][k] (IG_VW floats each) = sum_t Z[xi][t][o0 + r] V[xi][t][c0 + k IG_VW ..] for r < PS_R, k < CV. */
+/* sb[r][k][xi] (IG_VW floats each) = sum_t Z[xi][t][o0 + r] V[xi][t][c0 + k IG_VW ..] for r < R, k < CV:
+ * each (r, k)'s a*a sums contiguous, read in place by the tile transform. */
 static inline __attribute__((always_inline)) void tile_sums(const struct wino_geom *g, const float *Z, const float *V,
-                                                            int64_t o0, int64_t c0, const int CV, float *sb)
+                                                            int64_t o0, int64_t c0, const int R, const int CV, float *sb)
 {
     int a2 = g->a * g->a;
     int64_t T1 = g->T1, Op = g->Op, Cp = g->Cp;
     for (int xi = 0; xi < a2; xi++) {
         const float *z = Z + xi * T1 * Op + o0, *v = V + xi * T1 * Cp + c0;
-        ig_vf acc[PS_R][PS_CV];
-        for (int r = 0; r < PS_R; r++)
+        ig_vf acc[PS_RMAX][PS_CVMAX];
+        for (int r = 0; r < R; r++)
             for (int k = 0; k < CV; k++) acc[r][k] = vzero();
         for (int64_t t = 0; t < T1; t++, z += Op, v += Cp) {
-            ig_vf b[PS_CV];
+            ig_vf b[PS_CVMAX];
             for (int k = 0; k < CV; k++) b[k] = vload(v + k * IG_VW);
-            for (int r = 0; r < PS_R; r++) {
+            for (int r = 0; r < R; r++) {
                 ig_vf a = vset1(z[r]);
                 for (int k = 0; k < CV; k++) acc[r][k] += a * b[k];
             }
         }
-        float *s = sb + xi * PS_R * CV * IG_VW;
-        for (int r = 0; r < PS_R; r++)
-            for (int k = 0; k < CV; k++) vstore(s + (r * CV + k) * IG_VW, acc[r][k]);
+        for (int r = 0; r < R; r++)
+            for (int k = 0; k < CV; k++) vstore(sb + ((r * CV + k) * a2 + xi) * IG_VW, acc[r][k]);
     }
 }
 
-/* The block's dW values (rows o0 .. o0+PS_R below cout, CV vectors from c0): squares into *sq, dots
+/* The block's dW values (rows o0 .. o0+R below cout, CV vectors from c0): squares into *sq, dots
  * with each reference into dot[r]. Padded input channels have zero tile sums, so zero dW. */
 static inline __attribute__((always_inline)) void block_terms(const struct psw_job *j, const float *sb, int64_t o0,
-                                                              int64_t c0, const int CV, ig_vf *sq, ig_vf *dot)
+                                                              int64_t c0, const int R, const int CV, ig_vf *sq,
+                                                              ig_vf *dot)
 {
     const struct wino_geom *g = &j->g;
-    int a2 = g->a * g->a, nblk = PS_R * CV;
-    for (int r = 0; r < PS_R && o0 + r < g->cout; r++)
+    int a2 = g->a * g->a, nr = j->n_refs;
+    ig_vf lsq = *sq, ldot[PS_MAX_REFS] = {dot[0], dot[1]};   /* in registers, not through the pointers */
+    for (int r = 0; r < R && o0 + r < g->cout; r++)
         for (int k = 0; k < CV; k++) {
-            ig_vf s[36], d[9];
-            for (int xi = 0; xi < a2; xi++) s[xi] = vload(sb + (xi * nblk + r * CV + k) * IG_VW);
+            const ig_vf *s = (const ig_vf *)(sb + (r * CV + k) * a2 * IG_VW);
+            ig_vf d[9];
             if (g->m == 4) wino4_dw_tile(s, d);
             else wino2_dw_tile(s, d);
-            for (int q = 0; q < 9; q++) *sq += d[q] * d[q];
-            for (int i = 0; i < j->n_refs; i++) {
+            for (int q = 0; q < 9; q++) lsq += d[q] * d[q];
+            for (int i = 0; i < nr; i++) {
                 const float *rt = j->refT[i] + (o0 + r) * 9 * g->Cp + c0 + k * IG_VW;
-                for (int q = 0; q < 9; q++) dot[i] += d[q] * vload(rt + q * g->Cp);
+                for (int q = 0; q < 9; q++) ldot[i] += d[q] * vload(rt + q * g->Cp);
             }
         }
+    *sq = lsq;
+    dot[0] = ldot[0], dot[1] = ldot[1];
 }
 
 static double hsum(ig_vf v)
@@ -84,24 +91,75 @@ static double hsum(ig_vf v)
     return s;
 }
 
-/* Instance n: transforms into the thread's scratch, then the blocks; float sums per row block, double across. */
-static void psw_instance(const struct psw_job *j, int64_t n, float *mine)
+/* All blocks of the row block o0 .. o0+R: CV vectors at a time, then single vectors. */
+static inline __attribute__((always_inline)) void row_block(const struct psw_job *j, const float *Z, const float *V,
+                                                            float *sb, int64_t o0, const int R, const int CV,
+                                                            ig_vf *vs, ig_vf *vd)
+{
+    int64_t Cp = j->g.Cp, full = Cp / (CV * IG_VW) * (CV * IG_VW);
+    for (int64_t c0 = 0; c0 < full; c0 += CV * IG_VW) {
+        tile_sums(&j->g, Z, V, o0, c0, R, CV, sb);
+        block_terms(j, sb, o0, c0, R, CV, vs, vd);
+    }
+    for (int64_t c0 = full; c0 < Cp; c0 += IG_VW) {
+        tile_sums(&j->g, Z, V, o0, c0, R, 1, sb);
+        block_terms(j, sb, o0, c0, R, 1, vs, vd);
+    }
+}
+
+/* One instantiation per block shape, so each keeps its accumulators in registers. */
+#define PS_ROW_FN(R, CV)                                                                                        \
+    static void row_block_##R##x##CV(const struct psw_job *j, const float *Z, const float *V, float *sb, int64_t o0, \
+                                     ig_vf *vs, ig_vf *vd)                                                      \
+    {                                                                                                           \
+        row_block(j, Z, V, sb, o0, R, CV, vs, vd);                                                              \
+    }
+#if defined(IG_SIMD_AVX512)
+PS_ROW_FN(4, 4)
+PS_ROW_FN(8, 2)
+PS_ROW_FN(16, 1)
+#elif defined(IG_SIMD_AVX2)
+PS_ROW_FN(4, 2)
+PS_ROW_FN(8, 1)
+#else
+PS_ROW_FN(4, 2)
+#endif
+
+typedef void (*row_fn)(const struct psw_job *, const float *, const float *, float *, int64_t, ig_vf *, ig_vf *);
+
+/* The widest block the input channels fill: R output rows per call. */
+static row_fn pick_rows(int64_t Cp, int *R)
+{
+    int64_t nv = Cp / IG_VW;
+#if defined(IG_SIMD_AVX512)
+    if (nv >= 4) return *R = 4, row_block_4x4;
+    if (nv >= 2) return *R = 8, row_block_8x2;
+    return *R = 16, row_block_16x1;
+#elif defined(IG_SIMD_AVX2)
+    if (nv >= 2) return *R = 4, row_block_4x2;
+    return *R = 8, row_block_8x1;
+#else
+    (void)nv;
+    return *R = 4, row_block_4x2;
+#endif
+}
+
+/* Instance n: transforms into the thread's scratch, then the row blocks; float sums per row block,
+ * double across. */
+static void psw_instance(const struct psw_job *j, int64_t n, float *mine, bool *zeroed)
 {
     const struct wino_geom *g = &j->g;
     float *V, *Z, *sb = mine + IG_ISA_FN(ig_cpu_wino_thread_floats)(g, 1);
-    IG_ISA_FN(ig_cpu_wino_dw_transforms)(g, j->x, j->dy, n, 1, 1, mine, &V, &Z);
-    int64_t full = g->Cp / (PS_CV * IG_VW) * (PS_CV * IG_VW);
+    struct wino_geom gz = *g;   /* after the thread's first image its Xt / Dt borders stay zero */
+    gz.zeroed = *zeroed;
+    IG_ISA_FN(ig_cpu_wino_dw_transforms)(&gz, j->x, j->dy, n, 1, 1, mine, &V, &Z);
+    *zeroed = true;
+    int R;
+    row_fn rows = pick_rows(g->Cp, &R);
     double sq = 0.0, dot[PS_MAX_REFS] = {0.0, 0.0};
-    for (int64_t o0 = 0; o0 < g->cout; o0 += PS_R) {
+    for (int64_t o0 = 0; o0 < g->cout; o0 += R) {
         ig_vf vs = vzero(), vd[PS_MAX_REFS] = {vzero(), vzero()};
-        for (int64_t c0 = 0; c0 < full; c0 += PS_CV * IG_VW) {
-            tile_sums(g, Z, V, o0, c0, PS_CV, sb);
-            block_terms(j, sb, o0, c0, PS_CV, &vs, vd);
-        }
-        for (int64_t c0 = full; c0 < g->Cp; c0 += IG_VW) {
-            tile_sums(g, Z, V, o0, c0, 1, sb);
-            block_terms(j, sb, o0, c0, 1, &vs, vd);
-        }
+        rows(j, Z, V, sb, o0, &vs, vd);
         sq += hsum(vs);
         for (int i = 0; i < j->n_refs; i++) dot[i] += hsum(vd[i]);
     }
@@ -134,7 +192,7 @@ enum ig_status IG_ISA_FN(ig_cpu_winograd_persample)(struct ig_backend *be, const
     j.g = IG_ISA_FN(ig_cpu_wino_plan)(tile, N, C, H, W, O, ph, pw, Ho, Wo, &nth, &nb);
     const struct wino_geom *g = &j.g;
     int64_t rt = vround(9 * g->Cp * O);
-    int64_t per = vround(IG_ISA_FN(ig_cpu_wino_thread_floats)(g, 1) + g->a * g->a * PS_R * PS_CV * IG_VW);
+    int64_t per = vround(IG_ISA_FN(ig_cpu_wino_thread_floats)(g, 1) + g->a * g->a * PS_ACC * IG_VW);
     float *scr = ig_backend_scratch(be, (size_t)(n_refs * rt + per * nth) * sizeof(float));
     if (!scr) return IG_ERR_OOM;
     for (int i = 0; i < n_refs; i++) {
@@ -142,7 +200,11 @@ enum ig_status IG_ISA_FN(ig_cpu_winograd_persample)(struct ig_backend *be, const
         j.refT[i] = scr + i * rt;
     }
     float *thr = scr + n_refs * rt;
-    IG_OMP(omp parallel for schedule(dynamic, 1) num_threads(nth))
-    for (int64_t n = 0; n < N; n++) psw_instance(&j, n, thr + ig_cpu_thread_id() * per);
+    IG_OMP(omp parallel num_threads(nth))
+    {
+        bool zeroed = false;
+        IG_OMP(omp for schedule(dynamic, 1))
+        for (int64_t n = 0; n < N; n++) psw_instance(&j, n, thr + ig_cpu_thread_id() * per, &zeroed);
+    }
     return IG_OK;
 }
