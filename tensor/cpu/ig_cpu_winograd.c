@@ -68,7 +68,7 @@ static void weight_transform(const float *w, bool rotated, int64_t cout, int64_t
         }
 }
 
-/* Tiles per sgemm: at least 256 columns, about 8 MiB of V and M per thread. */
+/* Tiles per point product: at least 256 rows, about 8 MiB of V and M per thread. */
 #define WINO_MIN_TILES 256
 #define WINO_CHUNK_BYTES ((int64_t)8 << 20)
 
