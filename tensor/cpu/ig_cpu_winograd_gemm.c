@@ -37,20 +37,6 @@
 #define WG_RMAX WG_ROWS(1)
 #define WG_KC (32768 / (WG_CV * IG_VW))
 
-/* *p in every lane (vset1 adds 0.0f, one more instruction per broadcast in the inner loop). */
-static inline ig_vf wg_bcast(const float *p)
-{
-#if defined(IG_SIMD_AVX512)
-    return (ig_vf)_mm512_set1_ps(*p);
-#elif defined(IG_SIMD_AVX2)
-    return (ig_vf)_mm256_set1_ps(*p);
-#else
-    ig_vf v;
-    for (int j = 0; j < IG_VW; j++) v[j] = *p;
-    return v;
-#endif
-}
-
 /* c[r ldc + k IG_VW ..] (+)= sum_{q < K} a[r ar + q ak] b[q ldb + k IG_VW ..] for r < R, k < CV. */
 static inline __attribute__((always_inline)) void wg_block(const float *a, int64_t ar, int64_t ak, const float *b,
                                                            int64_t ldb, int64_t K, float *c, int64_t ldc, bool first,
@@ -63,7 +49,7 @@ static inline __attribute__((always_inline)) void wg_block(const float *a, int64
         ig_vf bv[WG_CV];
         for (int k = 0; k < CV; k++) bv[k] = vload(b + k * IG_VW);
         for (int r = 0; r < R; r++) {
-            ig_vf s = wg_bcast(a + r * ar);
+            ig_vf s = vset1(a[r * ar]);
             for (int k = 0; k < CV; k++) acc[r][k] += s * bv[k];
         }
     }
