@@ -142,15 +142,15 @@ static enum ig_status conv_sq_generic(struct ig_al_engine *e, const struct ig_la
 }
 
 /* conv layer. CPU: per-instance terms (dW_n dotted with D and with θ, and its norm, from the Winograd
- * tiles or the im2col product; *tdot_done then), or, where the ghost norm is cheaper and no Winograd
- * path fits (small P), D·g_n from one batched conv of x with D and ‖dW_n‖² from the ghost norm.
+ * tiles or the im2col product; *tdot_done then), or, where the ghost norm is cheaper (small P: the
+ * deep layers), D·g_n from one batched conv of x with D and ‖dW_n‖² from the ghost norm.
  * Other backends: conv with D, and dW_n from 1-sample backward-weight calls. */
 static enum ig_status conv_terms(struct ig_al_engine *e, const struct ig_layer_grad *lg, const struct al_layer *L,
                                  const struct ig_tensor *x, const struct ig_tensor *dy, bool *tdot_done)
 {
     const struct ig_tensor *w = ig_var_value(L->w);
     if (ig_backend_kind(e->be) == IG_BACKEND_CPU) {
-        bool ghost = ig_conv2d_persample_uses_ghost(e->be, w, lg->conv, dy->shape[2], dy->shape[3], e->want_dot);
+        bool ghost = ig_conv2d_persample_uses_ghost(w, lg->conv, dy->shape[2], dy->shape[3]);
         const struct ig_tensor *rw[2], *rb[2];
         double *acc[2];
         int nr = 0;

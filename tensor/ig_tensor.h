@@ -317,17 +317,15 @@ enum ig_status ig_row_dot(struct ig_tensor *out, const struct ig_tensor *x, cons
  *     acc_dot[r][n] += <dW_n, refw[r]> + <db_n, refb[r]>   r < n_refs <= 2 (refb[r] NULL: no bias term)
  *     acc_sq[n]     += |dW_n|^2 + |db_n|^2
  * refw[r] contiguous, w's shape; refb[r] [O]. With n_refs == 0 the weight norm is the ghost norm
- * <col_n^T col_n, dy_n^T dy_n> where ig_conv2d_persample_uses_ghost(be, w, p, Ho, Wo, false). Sums in double. */
+ * <col_n^T col_n, dy_n^T dy_n> where ig_conv2d_persample_uses_ghost(w, p, Ho, Wo). Sums in double. */
 enum ig_status ig_conv2d_persample_terms(struct ig_backend *be, const struct ig_tensor *x, const struct ig_tensor *dy,
                                          const struct ig_tensor *w, struct ig_conv2d_params p, bool has_bias, int n_refs,
                                          const struct ig_tensor *const *refw, const struct ig_tensor *const *refb,
                                          double *const *acc_dot, double *acc_sq);
-/* Whether the ghost norm is the cheaper way to |dW_n|^2 for weight w [O,C,KH,KW] and Ho x Wo outputs on be:
- * P (K + O) < K O (P = Ho Wo, K = C KH KW); with_refs (reference dots wanted, which the ghost norm
- * cannot give: the caller then computes them apart and passes n_refs 0) only where no Winograd path
- * gives the dots with the norm. */
-bool ig_conv2d_persample_uses_ghost(const struct ig_backend *be, const struct ig_tensor *w, struct ig_conv2d_params p,
-                                    int64_t Ho, int64_t Wo, bool with_refs);
+/* Whether the ghost norm is the cheaper way to |dW_n|^2 for weight w [O,C,KH,KW] and Ho x Wo outputs:
+ * P (K + O) < K O (P = Ho Wo, K = C KH KW). It gives no reference dots: a caller that wants them
+ * computes them apart and passes n_refs 0. */
+bool ig_conv2d_persample_uses_ghost(const struct ig_tensor *w, struct ig_conv2d_params p, int64_t Ho, int64_t Wo);
 /* acc[n] += sum_m a[n,m] b[n,m] for a, b [N,...] f32 contiguous of the same size, in one pass (no
  * product tensor); per row float partial sums in fixed blocks, summed in double (CPU backend only:
  * IG_ERR_UNSUPPORTED elsewhere). */
