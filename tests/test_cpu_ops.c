@@ -660,6 +660,23 @@ START_TEST(test_isa_winograd_persample_vs_ref)
 }
 END_TEST
 
+/* ig_conv2d_persample_uses_ghost: the ghost norm exactly where P (K + O) < K O (the paper CNN's 8x8
+ * layers yes, its 32x32 and 16x16 ones no); no weight or not a 4-d weight: no. */
+START_TEST(test_persample_uses_ghost)
+{
+    struct ig_conv2d_params p = {1, 1, 1, 1};
+    struct ig_tensor *w6 = RND(-1, 1, 256, 256, 3, 3), *w2 = RND(-1, 1, 64, 32, 3, 3), *w4 = RND(-1, 1, 128, 128, 3, 3);
+    struct ig_tensor *flat = RND(-1, 1, 64, 288);
+    ck_assert(ig_conv2d_persample_uses_ghost(w6, p, 8, 8));       /* 64 (2304 + 256) < 2304 * 256 */
+    ck_assert(!ig_conv2d_persample_uses_ghost(w2, p, 32, 32));    /* 1024 (288 + 64) > 288 * 64 */
+    ck_assert(!ig_conv2d_persample_uses_ghost(w4, p, 16, 16));    /* 256 (1152 + 128) > 1152 * 128 */
+    ck_assert(ig_conv2d_persample_uses_ghost(w4, p, 8, 8));
+    ck_assert(!ig_conv2d_persample_uses_ghost(NULL, p, 8, 8));
+    ck_assert(!ig_conv2d_persample_uses_ghost(flat, p, 8, 8));
+    ig_tensor_free(w6); ig_tensor_free(w2); ig_tensor_free(w4); ig_tensor_free(flat);
+}
+END_TEST
+
 /* ig_row_pair_dot_acc against a double loop: rows shorter and longer than a summation block, one row,
  * a 4-d tensor; it adds to acc; bad arguments are refused with the reason. */
 START_TEST(test_row_pair_dot_acc)
@@ -1219,6 +1236,7 @@ static void add_ops_tests(TCase *tc)
 {
     tcase_add_test(tc, test_gemm_vs_ref);
     tcase_add_test(tc, test_row_pair_dot_acc);
+    tcase_add_test(tc, test_persample_uses_ghost);
     tcase_add_test(tc, test_bias_grad_vs_ref);
     tcase_add_test(tc, test_conv_known);
     tcase_add_test(tc, test_conv_deterministic);

@@ -328,17 +328,18 @@ static void grad_transform(const struct wino_geom *g, const float *dy, int64_t n
     }
 }
 
-/* dw[o][c0 .. c0+IG_VW) = G^T s G from the 16 group-summed planes S[g][xi][Op][Cp]. */
+/* dw[o][c0 .. c0+IG_VW) = G^T s G from the a*a group-summed planes S[g][xi][Op][Cp] (either tile). */
 static void dw_finish(const struct wino_geom *g, const float *S, int64_t G, int64_t splane, int64_t o, int64_t c0, float *dw)
 {
-    ig_vf sv[16], d[9];
-    for (int xi = 0; xi < 16; xi++) {
+    ig_vf sv[36], d[9];
+    for (int xi = 0; xi < g->a * g->a; xi++) {
         const float *p = S + xi * g->Op * g->Cp + o * g->Cp + c0;
         ig_vf v = vload(p);
         for (int64_t gi = 1; gi < G; gi++) v = v + vload(p + gi * splane);
         sv[xi] = v;
     }
-    wino2_dw_tile(sv, d);
+    if (g->m == 4) wino4_dw_tile(sv, d);
+    else wino2_dw_tile(sv, d);
     int64_t nc = g->cin - c0 < IG_VW ? g->cin - c0 : IG_VW;
     for (int64_t j = 0; j < nc; j++)
         for (int k = 0; k < 9; k++) dw[(o * g->cin + c0 + j) * 9 + k] = d[k][j];
@@ -406,8 +407,7 @@ enum ig_status IG_ISA_FN(ig_cpu_winograd_bwd_weight)(struct ig_backend *be, cons
         IG_OMP(omp for schedule(static))
         for (int64_t o = 0; o < O; o++)
             for (int64_t c0 = 0; c0 < C; c0 += IG_VW) {
-                if (tile == 4) IG_ISA_FN(ig_cpu_wino4_dw_finish)(&g, scr, G, splane, o, c0, dw);
-                else dw_finish(&g, scr, G, splane, o, c0, dw);
+                dw_finish(&g, scr, G, splane, o, c0, dw);
             }
     }
     ig_cpu_blas_single_end(saved);

@@ -28,12 +28,9 @@ void IG_ISA_FN(ig_cpu_wino4_output_transform)(const struct wino_geom *g, const f
                                               int64_t nb, float *y, float *Yt, const float *bias_p);
 
 /* Weight gradient: Z[xi][T][Op] = (A e A^T)[xi] of the 4x4 output-gradient tiles (Dt: channels-last
- * scratch); dw[o][c0 .. c0+IG_VW) = G^T s G from the G group sums S[g][xi][Op][Cp]. */
+ * scratch); the weights then come from wino4_dw_tile of the tile sums. */
 void IG_ISA_FN(ig_cpu_wino4_grad_transform)(const struct wino_geom *g, const float *dy, int64_t n0, int64_t nb, float *Z,
                                             float *Dt);
-void IG_ISA_FN(ig_cpu_wino4_dw_finish)(const struct wino_geom *g, const float *S, int64_t G, int64_t splane, int64_t o,
-                                       int64_t c0, float *dw);
-
 /* Geometry of one conv on F(m x m, 3x3) tiles (ig_cpu_winograd.c); *nth threads over chunks of *nb images. */
 struct wino_geom IG_ISA_FN(ig_cpu_wino_plan)(int m, int64_t N, int64_t cin, int64_t H, int64_t W, int64_t cout, int ph,
                                              int pw, int64_t Ho, int64_t Wo, int *nth, int64_t *nb);

@@ -170,19 +170,3 @@ void IG_ISA_FN(ig_cpu_wino4_grad_transform)(const struct wino_geom *g, const flo
             }
     }
 }
-
-void IG_ISA_FN(ig_cpu_wino4_dw_finish)(const struct wino_geom *g, const float *S, int64_t G, int64_t splane, int64_t o,
-                                       int64_t c0, float *dw)
-{
-    ig_vf sv[36], d[9];
-    for (int xi = 0; xi < 36; xi++) {
-        const float *p = S + xi * g->Op * g->Cp + o * g->Cp + c0;
-        ig_vf v = vload(p);
-        for (int64_t gi = 1; gi < G; gi++) v = v + vload(p + gi * splane);
-        sv[xi] = v;
-    }
-    wino4_dw_tile(sv, d);
-    int64_t nc = g->cin - c0 < IG_VW ? g->cin - c0 : IG_VW;
-    for (int64_t j = 0; j < nc; j++)
-        for (int k = 0; k < 9; k++) dw[(o * g->cin + c0 + j) * 9 + k] = d[k][j];
-}
