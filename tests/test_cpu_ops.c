@@ -604,8 +604,14 @@ END_TEST
 /* Per-sample weight-gradient terms from the Winograd tiles of each ISA (winograd_persample) against
  * the reference weight gradient of each 1-image slice: |dW_n|^2 and <dW_n, ref_r> for 0, 1 and 2
  * references, both tiles and the pick by shape; channel counts that leave every register block
- * shape and its single-vector remainder, output channels not multiples of the row block, padding
- * 0..2, planes under one 4x4 tile; the accumulators are added to, not overwritten. */
+ * shape and its two- and single-vector remainders, output channels not multiples of the row block
+ * and the shorter blocks of the last padded rows, padding 0..2, planes under one 4x4 tile; the
+ * accumulators are added to, not overwritten. Blocks (R x CV) hit, by (C, O):
+ *   AVX2 (8 lanes): 8x1 (5, 6); 6x2 + 6x1 and the 2-row 2x4 as 2x2 + 2x1 (17, 7); 4x2 + 4x1 after
+ *     6-row blocks (33, 9); 2x4 + 2x2 (48, 32); 2x4 + 2x1 (40, 8); 6x2 and 4x2 on 14 vectors (112, 16)
+ *   AVX-512 (16 lanes): 16x1 (5, 6), (16, 16); 12x2 + 12x1 (33, 9); 12x2, 12x1, then 8x2 + 8x1 (48, 32);
+ *     12x2 + 12x1, then 4x4 + 4x2 + 4x1 (112, 16)
+ *   plain C (4 lanes): 4x2 + 4x1 (17, 7). */
 START_TEST(test_isa_winograd_persample_vs_ref)
 {
     if (!isa_backend(_i, IG_CONV_AUTO)) return;
@@ -613,6 +619,7 @@ START_TEST(test_isa_winograd_persample_vs_ref)
     static const struct conv_case pc[] = {
         {3, 5, 9, 7, 6, 3, 3, 1, 1},  {2, 17, 6, 6, 7, 3, 3, 1, 0}, {1, 33, 5, 5, 9, 3, 3, 1, 2},
         {4, 40, 8, 8, 20, 3, 3, 1, 1}, {2, 70, 4, 4, 36, 3, 3, 1, 1}, {3, 16, 3, 3, 16, 3, 3, 1, 1},
+        {2, 48, 5, 5, 32, 3, 3, 1, 1}, {1, 40, 4, 4, 8, 3, 3, 1, 0},  {2, 112, 4, 4, 16, 3, 3, 1, 1},
     };
     enum { NMAX = 4 };
     for (size_t k = 0; k < 3 * (sizeof pc / sizeof pc[0]); k++) {

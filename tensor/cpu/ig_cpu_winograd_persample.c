@@ -14,13 +14,20 @@
  */
 
 /* Register blocks of R output channels x CV vectors of IG_VW input channels: R x CV accumulators
- * (16 of the 32 AVX-512 registers, 8 of the 16 AVX2 / SSE ones), CV as wide as the channels allow.
- * R divides IG_VW, so a block never leaves the padded Op rows. */
+ * (at most 24 of the 32 AVX-512 registers, 12 of the 16 AVX2 ones, 8 of the 16 SSE ones), tall
+ * where the registers allow: each V line from L2 then feeds more multiply-adds. Every block stays
+ * inside the padded Op rows (a multiple of IG_VW): where R does not divide them (12 rows on
+ * AVX-512, 6 on AVX2) the last rows go to shorter blocks (pick_rows). */
 #if defined(IG_SIMD_AVX512)
-#define PS_ACC 16
+#define PS_ACC 24
+#elif defined(IG_SIMD_AVX2)
+#define PS_ACC 12
 #else
 #define PS_ACC 8
 #endif
+/* The V and Z rows of one block are Cp and Op floats apart, t after t and on across the points xi
+ * (V[xi][t] is row xi T1 + t): prefetched PS_PF rows ahead (past the last row it touches nothing). */
+#define PS_PF 8
 #define PS_RMAX 16
 #define PS_CVMAX 4
 #define PS_MAX_REFS 2
@@ -29,7 +36,7 @@ struct psw_job {
     struct wino_geom g;
     const float *x, *dy;
     int n_refs;
-    const float *refT[PS_MAX_REFS];   /* [O][9][Cp]: each reference, input channels innermost, zero-padded */
+    const float *refT[PS_MAX_REFS];   /* [O][Cp / IG_VW][9][IG_VW]: each reference, zero-padded */
     double *const *acc_dot;
     double *acc_sq;
 };
@@ -48,6 +55,8 @@ static inline __attribute__((always_inline)) void tile_sums(const struct wino_ge
             for (int k = 0; k < CV; k++) acc[r][k] = vzero();
         for (int64_t t = 0; t < T1; t++, z += Op, v += Cp) {
             ig_vf b[PS_CVMAX];
+            __builtin_prefetch(v + PS_PF * Cp);
+            __builtin_prefetch(z + PS_PF * Op);
             for (int k = 0; k < CV; k++) b[k] = vload(v + k * IG_VW);
             for (int r = 0; r < R; r++) {
                 ig_vf a = vset1(z[r]);
@@ -74,10 +83,14 @@ static inline __attribute__((always_inline)) void block_terms(const struct psw_j
             ig_vf d[9];
             if (g->m == 4) wino4_dw_tile(s, d);
             else wino2_dw_tile(s, d);
-            for (int q = 0; q < 9; q++) lsq += d[q] * d[q];
+            ig_vf s2 = d[0] * d[0];   /* each (r, k) its own chain, one add into the running sums */
+            for (int q = 1; q < 9; q++) s2 += d[q] * d[q];
+            lsq += s2;
             for (int i = 0; i < nr; i++) {
-                const float *rt = j->refT[i] + (o0 + r) * 9 * g->Cp + c0 + k * IG_VW;
-                for (int q = 0; q < 9; q++) ldot[i] += d[q] * vload(rt + q * g->Cp);
+                const float *rt = j->refT[i] + ((o0 + r) * g->Cp + c0 + k * IG_VW) * 9;
+                ig_vf t = d[0] * vload(rt);
+                for (int q = 1; q < 9; q++) t += d[q] * vload(rt + q * IG_VW);
+                ldot[i] += t;
             }
         }
     *sq = lsq;
@@ -91,55 +104,78 @@ static double hsum(ig_vf v)
     return s;
 }
 
-/* All blocks of the row block o0 .. o0+R: CV vectors at a time, then single vectors. */
+typedef void (*sums_fn)(const struct wino_geom *, const float *, const float *, int64_t, int64_t, float *);
+
+/* All blocks of the row block o0 .. o0+R: CV vectors at a time (full), then two vectors where two
+ * is given and two or more remain, then single vectors (one). The sums are calls, so that the
+ * finish's running vs / vd take none of their registers. */
 static inline __attribute__((always_inline)) void row_block(const struct psw_job *j, const float *Z, const float *V,
                                                             float *sb, int64_t o0, const int R, const int CV,
-                                                            ig_vf *vs, ig_vf *vd)
+                                                            sums_fn full, sums_fn two, sums_fn one, ig_vf *vs,
+                                                            ig_vf *vd)
 {
-    int64_t Cp = j->g.Cp, full = Cp / (CV * IG_VW) * (CV * IG_VW);
-    for (int64_t c0 = 0; c0 < full; c0 += CV * IG_VW) {
-        tile_sums(&j->g, Z, V, o0, c0, R, CV, sb);
+    int64_t Cp = j->g.Cp, c0 = 0;
+    for (; c0 + CV * IG_VW <= Cp; c0 += CV * IG_VW) {
+        full(&j->g, Z, V, o0, c0, sb);
         block_terms(j, sb, o0, c0, R, CV, vs, vd);
     }
-    for (int64_t c0 = full; c0 < Cp; c0 += IG_VW) {
-        tile_sums(&j->g, Z, V, o0, c0, R, 1, sb);
+    if (two && c0 + 2 * IG_VW <= Cp) {
+        two(&j->g, Z, V, o0, c0, sb);
+        block_terms(j, sb, o0, c0, R, 2, vs, vd);
+        c0 += 2 * IG_VW;
+    }
+    for (; c0 < Cp; c0 += IG_VW) {
+        one(&j->g, Z, V, o0, c0, sb);
         block_terms(j, sb, o0, c0, R, 1, vs, vd);
     }
 }
 
 /* One instantiation per block shape, so each keeps its accumulators in registers. */
-#define PS_ROW_FN(R, CV)                                                                                        \
+#define PS_SUMS_FN(R, CV)                                                                                       \
+    static __attribute__((noinline)) void sums_##R##x##CV(const struct wino_geom *g, const float *Z, const float *V, \
+                                                          int64_t o0, int64_t c0, float *sb)                     \
+    {                                                                                                           \
+        tile_sums(g, Z, V, o0, c0, R, CV, sb);                                                                  \
+    }
+#define PS_ROW_FN(R, CV, TWO)                                                                                   \
     static void row_block_##R##x##CV(const struct psw_job *j, const float *Z, const float *V, float *sb, int64_t o0, \
                                      ig_vf *vs, ig_vf *vd)                                                      \
     {                                                                                                           \
-        row_block(j, Z, V, sb, o0, R, CV, vs, vd);                                                              \
+        row_block(j, Z, V, sb, o0, R, CV, sums_##R##x##CV, TWO, sums_##R##x1, vs, vd);                          \
     }
 #if defined(IG_SIMD_AVX512)
-PS_ROW_FN(4, 4)
-PS_ROW_FN(8, 2)
-PS_ROW_FN(16, 1)
+PS_SUMS_FN(12, 2) PS_SUMS_FN(12, 1) PS_ROW_FN(12, 2, NULL)
+PS_SUMS_FN(8, 2) PS_SUMS_FN(8, 1) PS_ROW_FN(8, 2, NULL)
+PS_SUMS_FN(4, 4) PS_SUMS_FN(4, 2) PS_SUMS_FN(4, 1) PS_ROW_FN(4, 4, sums_4x2)
+PS_SUMS_FN(16, 1) PS_ROW_FN(16, 1, NULL)
 #elif defined(IG_SIMD_AVX2)
-PS_ROW_FN(4, 2)
-PS_ROW_FN(8, 1)
+PS_SUMS_FN(6, 2) PS_SUMS_FN(6, 1) PS_ROW_FN(6, 2, NULL)
+PS_SUMS_FN(4, 2) PS_SUMS_FN(4, 1) PS_ROW_FN(4, 2, NULL)
+PS_SUMS_FN(2, 4) PS_SUMS_FN(2, 2) PS_SUMS_FN(2, 1) PS_ROW_FN(2, 4, sums_2x2)
+PS_SUMS_FN(8, 1) PS_ROW_FN(8, 1, NULL)
 #else
-PS_ROW_FN(4, 2)
+PS_SUMS_FN(4, 2) PS_SUMS_FN(4, 1) PS_ROW_FN(4, 2, NULL)
 #endif
 
 typedef void (*row_fn)(const struct psw_job *, const float *, const float *, float *, int64_t, ig_vf *, ig_vf *);
 
-/* The widest block the input channels fill: R output rows per call. */
-static row_fn pick_rows(int64_t Cp, int *R)
+/* The widest block the input channels fill that fits the rows_left padded rows left from o0 on:
+ * R output rows per call. */
+static row_fn pick_rows(int64_t Cp, int64_t rows_left, int *R)
 {
     int64_t nv = Cp / IG_VW;
 #if defined(IG_SIMD_AVX512)
-    if (nv >= 4) return *R = 4, row_block_4x4;
-    if (nv >= 2) return *R = 8, row_block_8x2;
-    return *R = 16, row_block_16x1;
+    if (nv < 2) return *R = 16, row_block_16x1;
+    if (rows_left >= 12) return *R = 12, row_block_12x2;
+    if (rows_left >= 8) return *R = 8, row_block_8x2;
+    return *R = 4, row_block_4x4;
 #elif defined(IG_SIMD_AVX2)
-    if (nv >= 2) return *R = 4, row_block_4x2;
-    return *R = 8, row_block_8x1;
+    if (nv < 2) return *R = 8, row_block_8x1;
+    if (rows_left >= 6) return *R = 6, row_block_6x2;
+    if (rows_left >= 4) return *R = 4, row_block_4x2;
+    return *R = 2, row_block_2x4;
 #else
-    (void)nv;
+    (void)nv, (void)rows_left;
     return *R = 4, row_block_4x2;
 #endif
 }
@@ -155,9 +191,9 @@ static void psw_instance(const struct psw_job *j, int64_t n, float *mine, bool *
     IG_ISA_FN(ig_cpu_wino_dw_transforms)(&gz, j->x, j->dy, n, 1, 1, mine, &V, &Z);
     *zeroed = true;
     int R;
-    row_fn rows = pick_rows(g->Cp, &R);
     double sq = 0.0, dot[PS_MAX_REFS] = {0.0, 0.0};
     for (int64_t o0 = 0; o0 < g->cout; o0 += R) {
+        row_fn rows = pick_rows(g->Cp, g->Op - o0, &R);
         ig_vf vs = vzero(), vd[PS_MAX_REFS] = {vzero(), vzero()};
         rows(j, Z, V, sb, o0, &vs, vd);
         sq += hsum(vs);
@@ -167,7 +203,8 @@ static void psw_instance(const struct psw_job *j, int64_t n, float *mine, bool *
     for (int i = 0; i < j->n_refs; i++) j->acc_dot[i][n] += dot[i];
 }
 
-/* refT[o][q][c] = ref[o][c][q] (q the 3x3 tap), zero for c >= C. */
+/* refT[o][c / IG_VW][q][c % IG_VW] = ref[o][c][q] (q the 3x3 tap), zero for c >= C: the 9 taps of
+ * each vector of input channels contiguous, read in order by the finish. */
 static void transpose_ref(const float *ref, int64_t O, int64_t C, int64_t Cp, float *refT)
 {
     IG_OMP(omp parallel for schedule(static) if (O * C * 9 > IG_CPU_PAR_MIN))
@@ -175,7 +212,7 @@ static void transpose_ref(const float *ref, int64_t O, int64_t C, int64_t Cp, fl
         float *dst = refT + o * 9 * Cp;
         memset(dst, 0, (size_t)(9 * Cp) * sizeof(float));
         for (int64_t c = 0; c < C; c++)
-            for (int q = 0; q < 9; q++) dst[q * Cp + c] = ref[(o * C + c) * 9 + q];
+            for (int q = 0; q < 9; q++) dst[(c / IG_VW * 9 + q) * IG_VW + c % IG_VW] = ref[(o * C + c) * 9 + q];
     }
 }
 
