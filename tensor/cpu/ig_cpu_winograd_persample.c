@@ -26,7 +26,7 @@
 #define PS_ACC 8
 #endif
 /* The V and Z rows of one block are Cp and Op floats apart, t after t and on across the points xi
- * (V[xi][t] is row xi T1 + t): prefetched PS_PF rows ahead (past the last row it touches nothing). */
+ * (V[xi][t] is row xi T1 + t): prefetched PS_PF rows ahead (a prefetch past the end never faults). */
 #define PS_PF 8
 #define PS_RMAX 16
 #define PS_CVMAX 4
