@@ -2,6 +2,7 @@
 #include "ig_cpu_isa.h"
 #include "ig_cpu_simd.h"
 #include "ig_cpu_util.h"
+#include "ig_cpu_wcache.h"
 #include "ig_cpu_winograd.h"
 #include <string.h>
 
@@ -256,6 +257,13 @@ static void fwd_chunk(const struct wino_geom *g, const float *x, const float *Ut
     else output_transform(g, Mm, has_bias, n0, cnt, y, Yt, bias_p);
 }
 
+/* What a transformed weight depends on besides the values: tile, rotation, channels (the layout
+ * Ut[xi][Cp][Op] of this ISA's vector width, which is fixed per backend). */
+static uint64_t wino_wcache_tag(int tile, bool rotated, int64_t cout, int64_t cin)
+{
+    return (uint64_t)tile | (uint64_t)rotated << 4 | (uint64_t)IG_VW << 8 | (uint64_t)cout << 16 | (uint64_t)cin << 40;
+}
+
 /* The output tile of the forward / backward-data pass when the caller leaves it open: F(4x4) unless
  * the plane is smaller than one 4x4 tile. Measured on every 3x3 layer of the paper CNN (conv2..conv6,
  * b64, 2 threads, bench_ops, two runs each), F(4x4) over F(2x2): AVX-512 forward 1.13..1.50x,
@@ -280,8 +288,12 @@ enum ig_status IG_ISA_FN(ig_cpu_winograd_conv)(struct ig_backend *be, const floa
     float *Ut = scr, *bias_p = Ut + a2 * uplane;
     /* the transform writes rows c < cin, all Op columns; the product reads no others */
     memset(bias_p, 0, (size_t)g.Op * sizeof(float));
-    if (tile == 4) IG_ISA_FN(ig_cpu_wino4_weight_transform)(w, rotated, cout, cin, Ut, g.Op, uplane);
-    else weight_transform(w, rotated, cout, cin, Ut, g.Op, uplane);
+    bool kept = false;
+    float *slot = ig_cpu_wcache_slot(be, w, (size_t)(cout * cin * 9), wino_wcache_tag(tile, rotated, cout, cin),
+                                     (size_t)(a2 * uplane), &kept);
+    if (slot) Ut = slot;
+    if (!kept && tile == 4) IG_ISA_FN(ig_cpu_wino4_weight_transform)(w, rotated, cout, cin, Ut, g.Op, uplane);
+    else if (!kept) weight_transform(w, rotated, cout, cin, Ut, g.Op, uplane);
     if (bias) memcpy(bias_p, bias, (size_t)cout * sizeof(float));
     int saved = IG_WINO_BLAS ? ig_cpu_blas_single_begin() : 1;
     IG_OMP(omp parallel for schedule(dynamic, 1) num_threads(nth))
