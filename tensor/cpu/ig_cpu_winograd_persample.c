@@ -25,8 +25,11 @@
 #else
 #define PS_ACC 8
 #endif
-/* The V and Z rows of one block are Cp and Op floats apart, t after t and on across the points xi
- * (V[xi][t] is row xi T1 + t): prefetched PS_PF rows ahead (a prefetch past the end never faults). */
+/* The V and Z rows of one block are Cp and Op floats apart, t after t, and on across the points xi
+ * but for the PS_PLANE_PAD floats (one cache line) between the planes, which keep the 36 planes a
+ * transform writes per tile off the same L1 sets (as in the batched paths of ig_cpu_winograd.c):
+ * prefetched PS_PF rows ahead (a prefetch past the end never faults). */
+#define PS_PLANE_PAD 16
 #define PS_PF 8
 #define PS_RMAX 16
 #define PS_CVMAX 4
@@ -47,16 +50,17 @@ static inline __attribute__((always_inline)) void tile_sums(const struct wino_ge
                                                             int64_t o0, int64_t c0, const int R, const int CV, float *sb)
 {
     int a2 = g->a * g->a;
-    int64_t T1 = g->T1, Op = g->Op, Cp = g->Cp;
+    int64_t T1 = g->T1, Op = g->Op, Cp = g->Cp, pp = g->ppad;
     for (int xi = 0; xi < a2; xi++) {
-        const float *z = Z + xi * T1 * Op + o0, *v = V + xi * T1 * Cp + c0;
+        const float *z = Z + xi * (T1 * Op + pp) + o0, *v = V + xi * (T1 * Cp + pp) + c0;
         ig_vf acc[PS_RMAX][PS_CVMAX];
         for (int r = 0; r < R; r++)
             for (int k = 0; k < CV; k++) acc[r][k] = vzero();
         for (int64_t t = 0; t < T1; t++, z += Op, v += Cp) {
             ig_vf b[PS_CVMAX];
-            __builtin_prefetch(v + PS_PF * Cp);
-            __builtin_prefetch(z + PS_PF * Op);
+            int64_t next = t + PS_PF < T1 ? 0 : pp;   /* the row PS_PF on is in the next plane */
+            __builtin_prefetch(v + PS_PF * Cp + next);
+            __builtin_prefetch(z + PS_PF * Op + next);
             for (int k = 0; k < CV; k++) b[k] = vload(v + k * IG_VW);
             for (int r = 0; r < R; r++) {
                 ig_vf a = vset1(z[r]);
@@ -227,6 +231,7 @@ enum ig_status IG_ISA_FN(ig_cpu_winograd_persample)(struct ig_backend *be, const
     int nth;
     int64_t nb;
     j.g = IG_ISA_FN(ig_cpu_wino_plan)(tile, N, C, H, W, O, ph, pw, Ho, Wo, &nth, &nb);
+    j.g.ppad = PS_PLANE_PAD;
     const struct wino_geom *g = &j.g;
     int64_t rt = vround(9 * g->Cp * O);
     int64_t per = vround(IG_ISA_FN(ig_cpu_wino_thread_floats)(g, 1) + g->a * g->a * PS_ACC * IG_VW);
