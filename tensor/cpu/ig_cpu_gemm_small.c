@@ -15,8 +15,8 @@
  *   NN: C = A W with A's rows broadcast in place (ar = lda, ak = 1). W's rows are a multiple of 4 KiB
  *       apart in the paper CNN (1024, 4096 floats), so that a strip of W read in place falls into a
  *       few L1 / L2 sets and comes from L3 for every block of rows (measured 0.8x OpenBLAS): each
- *       thread copies W in panels of GS_KP rows x GS_GV vectors (gs_pack; the next panel is
- *       prefetched into L2 while the current one is multiplied, struct gs_pf).
+ *       thread copies W in panels of GS_KP rows x GS_GV vectors (gs_pack) as it goes (an L2
+ *       prefetch of the next panel while multiplying one measured 0.95x on 4096 -> 1024).
  *   TN: C = A^T x with A^T [M][Kp] in scratch (broadcast rows) and x copied in panels as for NN.
  * Threads split the columns of C (NN, TN) or the rows of C^T (NT); each output is summed by one
  * thread in q order within K blocks that depend on K only, the blocks added in order, so the result
@@ -44,19 +44,12 @@
 #define GS_TN_CHUNK 24   /* TN: rows of C per pass over the panel's strips */
 #define GS_MMAX 64       /* NN, NT: most rows of C */
 #define GS_KMAX 64       /* TN: longest sum */
+#define GS_MIN_WORK (1 << 20)   /* fewer products M N K: the last layer (512 -> 10) measured 0.55..0.8x */
 
 /* Output of a block: c = alpha acc + beta c (beta 0: c is not read); tail: the lanes of a masked vector. */
 struct gs_out {
     float alpha, beta;
     ig_vmask tail;
-    struct gs_pf *pf;
-};
-/* Lines still to prefetch into L2 while computing, one per step of the sum: `left` lines of rows w
- * floats wide, ld apart, from row p, column col (NN: the next panel of B, which gs_pack then reads
- * from L2 instead of L3). */
-struct gs_pf {
-    const float *p;
-    int64_t ld, w, col, left;
 };
 
 /* c[r ldc + k IG_VW ..] = alpha sum_{q < K} a[r ar + q ak] b[q ldb + k IG_VW ..] + beta c[..] for
@@ -69,15 +62,7 @@ static inline __attribute__((always_inline)) void gs_block(const float *a, int64
     ig_vf acc[GS_RMAX][GS_CV];
     for (int r = 0; r < R; r++)
         for (int k = 0; k < CV; k++) acc[r][k] = vzero();
-    struct gs_pf *pf = o->pf;
-    const float *pp = pf->p;
-    int64_t pcol = pf->col, pleft = pf->left, pw = pf->w;
     for (int64_t q = 0; q < K; q++, a += ak, b += ldb) {
-        if (pleft > 0) {
-            __builtin_prefetch(pp + pcol, 0, 2);
-            pleft--;
-            if ((pcol += 16) >= pw) pcol = 0, pp += pf->ld;
-        }
         ig_vf bv[GS_CV];
         for (int k = 0; k < CV; k++) bv[k] = MASK ? vload_mask(b, o->tail) : vloadu(b + k * IG_VW);
         for (int r = 0; r < R; r++) {
@@ -85,7 +70,6 @@ static inline __attribute__((always_inline)) void gs_block(const float *a, int64
             for (int k = 0; k < CV; k++) acc[r][k] += s * bv[k];
         }
     }
-    pf->p = pp, pf->col = pcol, pf->left = pleft;
     ig_vf al = vset1(o->alpha), be = vset1(o->beta);
     for (int r = 0; r < R; r++)
         for (int k = 0; k < CV; k++) {
@@ -222,14 +206,15 @@ static void gs_transpose_out(const float *Ct, int64_t Mp, int64_t M, int64_t n0,
 /* Measured against the OpenBLAS path of the gemm op (2 threads, the paper CNN's linear layers at
  * b32 / b64): AVX-512 NT 1.5..2x, NN 1.25..1.45x, TN 1.3..1.5x with beta 0 but even with beta 1
  * (OpenBLAS's own beta pass is what it saves); AVX2 NT 1.1..1.3x, TN 1.2..1.35x (beta 0), NN 0.9x
- * and TN with beta 1 0.85..0.95x, so those stay on OpenBLAS; NT with N = 10 (the last layer) 0.55x.
+ * and TN with beta 1 0.85..0.95x, so those stay on OpenBLAS, as do the last layer's (512 -> 10) tiny
+ * products (0.55..0.8x).
  * The plain C build keeps OpenBLAS (4 lanes, no FMA: the Winograd products measured 4.8x slower). */
 bool IG_ISA_FN(ig_cpu_gemm_small_suits)(bool ta, bool tb, int64_t M, int64_t N, int64_t K, bool beta_zero)
 {
 #if defined(IG_SIMD_AVX512) || defined(IG_SIMD_AVX2)
-    if (M < 1 || N < 1 || K < 1) return false;
+    if (M < 1 || N < 1 || K < 1 || (double)M * (double)N * (double)K < GS_MIN_WORK) return false;
     if (ta) return !tb && K <= GS_KMAX && beta_zero;   /* TN */
-    if (tb) return M <= GS_MMAX && N >= 64;           /* NT */
+    if (tb) return M <= GS_MMAX;                      /* NT */
     return M <= GS_MMAX && IG_VW == 16;               /* NN */
 #else
     (void)ta, (void)tb, (void)M, (void)N, (void)K, (void)beta_zero;
@@ -263,8 +248,7 @@ static enum ig_status gs_nt(struct ig_backend *be, int nth, int64_t M, int64_t N
         IG_OMP(omp barrier)
         gs_share(N, 16, ig_cpu_thread_id(), nth, &n0, &n1);
         for (int64_t k0 = 0; k0 < K && n1 > n0; k0 += kb) {
-            struct gs_pf none = {0};
-            struct gs_out o = {1.0f, k0 == 0 ? 0.0f : 1.0f, vmask_none(), &none};
+            struct gs_out o = {1.0f, k0 == 0 ? 0.0f : 1.0f, vmask_none()};
             for (int64_t r0 = n0; r0 < n1; r0 += GS_CHUNK)
                 gs_panel(B + r0 * ldb + k0, ldb, 1, At + k0 * Mp, Mp, 0, K - k0 < kb ? K - k0 : kb, Ct + r0 * Mp, Mp,
                          n1 - r0 < GS_CHUNK ? n1 - r0 : GS_CHUNK, Mp, o, GS_CV);
@@ -291,11 +275,7 @@ static enum ig_status gs_nn(struct ig_backend *be, int nth, int64_t M, int64_t N
             int64_t w = hi - g < GS_GV * IG_VW ? hi - g : GS_GV * IG_VW;
             for (int64_t k0 = 0; k0 < K; k0 += kb) {
                 int64_t kc = K - k0 < kb ? K - k0 : kb;
-                /* the panel after this one: the next K block, or the next group's first */
-                int64_t nk = k0 + kb < K ? k0 + kb : 0, ng = k0 + kb < K ? g : g + w;
-                int64_t nw = hi - ng < GS_GV * IG_VW ? hi - ng : GS_GV * IG_VW, nkc = K - nk < kb ? K - nk : kb;
-                struct gs_pf next = {B + nk * ldb + ng, ldb, nw, 0, ng < hi ? nkc * ((nw + 15) / 16) : 0};
-                struct gs_out o = {alpha, k0 == 0 ? beta : 1.0f, vmask_none(), &next};
+                struct gs_out o = {alpha, k0 == 0 ? beta : 1.0f, vmask_none()};
                 gs_pack(B + k0 * ldb + g, ldb, kc, w, GS_NN_CV, pb);
                 gs_panel(A + k0, lda, 1, pb, 0, kc, kc, C + g, ldc, M, w, o, GS_NN_CV);
             }
@@ -320,8 +300,7 @@ static enum ig_status gs_tn(struct ig_backend *be, int nth, int64_t M, int64_t N
         IG_OMP(omp barrier)
         gs_share(N, IG_VW, ig_cpu_thread_id(), nth, &lo, &hi);
         float *pb = At + M * Kp + per * ig_cpu_thread_id();
-        struct gs_pf none = {0};
-        struct gs_out o = {alpha, beta, vmask_none(), &none};
+        struct gs_out o = {alpha, beta, vmask_none()};
         for (int64_t g = lo; g < hi; g += GS_GV * IG_VW) {
             int64_t w = hi - g < GS_GV * IG_VW ? hi - g : GS_GV * IG_VW;
             gs_pack(B + g, ldb, K, w, GS_CV, pb);
