@@ -603,14 +603,15 @@ END_TEST
 
 /* C[M,N] = 0.75 op(A) op(B) + beta C through one ISA's gemm_small (ig_cpu_gemm_small.c) on be,
  * against the reference kernel; with beta 0, C starts as NaN (it must not be read). */
-static void gemm_small_case(const struct ig_cpu_isa_fns *f, bool ta, bool tb, int64_t M, int64_t N, int64_t K, float beta)
+static void gemm_small_case(const struct ig_cpu_isa_fns *f, bool ta, bool tb, int64_t M, int64_t N, int64_t K,
+                            float beta)
 {
     struct ig_tensor *A = ta ? RND(-1, 1, K, M) : RND(-1, 1, M, K), *B = tb ? RND(-1, 1, N, K) : RND(-1, 1, K, N);
     struct ig_tensor *C = RND(-1, 1, M, N), *Cr = RND(-1, 1, M, N);
     if (beta == 0.0f) ck_assert_int_eq(ig_fill(C, NAN), IG_OK);
     else ck_assert_int_eq(ig_tensor_copy(Cr, C), IG_OK);
-    ck_assert_int_eq(f->gemm_small(be, ta, tb, M, N, K, 0.75f, ig_cpu_f32(A), ta ? M : K, ig_cpu_f32(B), tb ? K : N, beta,
-                                   ig_cpu_f32(C), N), IG_OK);
+    ck_assert_int_eq(f->gemm_small(be, ta, tb, M, N, K, 0.75f, ig_cpu_f32(A), ta ? M : K, ig_cpu_f32(B), tb ? K : N,
+                                   beta, ig_cpu_f32(C), N), IG_OK);
     struct ig_op_call r = {.op = IG_OP_GEMM, .t = {Cr, A, B}, .p.gemm = {ta, tb, 0.75f, beta}};
     ck_assert_int_eq(ig_cpu_ref_gemm(be, &r), IG_OK);
     float *a = host_f32(C), *e = host_f32(Cr);
@@ -635,12 +636,16 @@ START_TEST(test_isa_gemm_small_vs_ref)
 {
     if (!isa_backend(_i, IG_CONV_AUTO)) return;
     const struct ig_cpu_isa_fns *f = ig_cpu_isa_of(be);
-    static const int64_t nt[][3] = {{1, 5, 7}, {17, 203, 33}, {33, 97, 64}, {50, 130, 300}, {64, 23, 2100}, {63, 1, 17}};
+    static const int64_t nt[][3] = {{1, 5, 7}, {17, 203, 33}, {33, 97, 64}, {50, 130, 300}, {64, 23, 2100},
+                                    {63, 1, 17}};
     static const int64_t nn[][3] = {{1, 3, 5}, {7, 613, 300}, {15, 40, 1}, {31, 17, 129}, {64, 100, 64}, {41, 516, 20}};
     static const int64_t tn[][3] = {{5, 613, 1}, {50, 17, 17}, {97, 130, 64}, {23, 7, 9}, {130, 515, 32}};
-    for (size_t k = 0; k < sizeof nt / sizeof nt[0]; k++) gemm_small_case(f, false, true, nt[k][0], nt[k][1], nt[k][2], k % 2 ? 0.5f : 0.0f);
-    for (size_t k = 0; k < sizeof nn / sizeof nn[0]; k++) gemm_small_case(f, false, false, nn[k][0], nn[k][1], nn[k][2], k % 2 ? 0.0f : -1.0f);
-    for (size_t k = 0; k < sizeof tn / sizeof tn[0]; k++) gemm_small_case(f, true, false, tn[k][0], tn[k][1], tn[k][2], k % 2 ? 0.5f : 0.0f);
+    for (size_t k = 0; k < sizeof nt / sizeof nt[0]; k++)
+        gemm_small_case(f, false, true, nt[k][0], nt[k][1], nt[k][2], k % 2 ? 0.5f : 0.0f);
+    for (size_t k = 0; k < sizeof nn / sizeof nn[0]; k++)
+        gemm_small_case(f, false, false, nn[k][0], nn[k][1], nn[k][2], k % 2 ? 0.0f : -1.0f);
+    for (size_t k = 0; k < sizeof tn / sizeof tn[0]; k++)
+        gemm_small_case(f, true, false, tn[k][0], tn[k][1], tn[k][2], k % 2 ? 0.5f : 0.0f);
     bool simd = f->isa != IG_CPU_ISA_GENERIC, wide = f->isa == IG_CPU_ISA_AVX512;
     static const int64_t lin[3][2] = {{4096, 1024}, {1024, 512}, {512, 10}};
     for (int b = 32; b <= 64; b += 32)
@@ -665,7 +670,7 @@ START_TEST(test_isa_gemm_small_vs_ref)
             c.t[0] = RND(-1, 1, M, N);
             c.t[1] = ta ? RND(-1, 1, K, M) : RND(-1, 1, M, K);
             c.t[2] = tb ? RND(-1, 1, N, K) : RND(-1, 1, K, N);
-            c.p.gemm = (struct ig_gemm_params){.trans_a = ta, .trans_b = tb, .alpha = 1.5f, .beta = k == 1 ? 0.25f : 0.0f};
+            c.p.gemm = (struct ig_gemm_params){ta, tb, 1.5f, k == 1 ? 0.25f : 0.0f};
             check_vs_ref(&c, 1e-4, 1e-4, "gemm small batch");
         }
     teardown();
@@ -677,7 +682,8 @@ END_TEST
 START_TEST(test_isa_gemm_small_thread_independent)
 {
     if (!ig_cpu_isa_table(isas[_i])) return;
-    static const int64_t shp[3][3] = {{33, 300, 301}, {20, 700, 300}, {300, 701, 20}};   /* NT, NN, TN; > 2e6 products */
+    /* NT, NN, TN with > 2e6 products (threaded) */
+    static const int64_t shp[3][3] = {{33, 300, 301}, {20, 700, 300}, {300, 701, 20}};
     float *ref[3] = {NULL, NULL, NULL};
     for (int threads = 1; threads <= 3; threads++) {
         struct ig_backend_options o = ig_backend_options_default();
@@ -689,15 +695,15 @@ START_TEST(test_isa_gemm_small_thread_independent)
             seed_ctr = 500 + (uint64_t)lay;
             int64_t M = shp[lay][0], N = shp[lay][1], K = shp[lay][2];
             bool ta = lay == 2, tb = lay == 0;
-            struct ig_tensor *A = ta ? RND(-1, 1, K, M) : RND(-1, 1, M, K), *B = tb ? RND(-1, 1, N, K) : RND(-1, 1, K, N);
-            struct ig_tensor *C = RND(-1, 1, M, N);
+            struct ig_tensor *A = ta ? RND(-1, 1, K, M) : RND(-1, 1, M, K);
+            struct ig_tensor *B = tb ? RND(-1, 1, N, K) : RND(-1, 1, K, N), *C = RND(-1, 1, M, N);
             ck_assert_int_eq(f->gemm_small(be, ta, tb, M, N, K, 1.0f, ig_cpu_f32(A), ta ? M : K, ig_cpu_f32(B),
                                            tb ? K : N, 0.5f, ig_cpu_f32(C), N), IG_OK);
             float *h = host_f32(C);
             if (!ref[lay]) ref[lay] = h;
             else {
-                ck_assert_msg(memcmp(ref[lay], h, (size_t)(M * N) * sizeof(float)) == 0, "%s layout %d: %d threads differ from 1",
-                              f->name, lay, threads);
+                ck_assert_msg(memcmp(ref[lay], h, (size_t)(M * N) * sizeof(float)) == 0,
+                              "%s layout %d: %d threads differ from 1", f->name, lay, threads);
                 free(h);
             }
             ig_tensor_free(A); ig_tensor_free(B); ig_tensor_free(C);

@@ -110,8 +110,9 @@ static inline __attribute__((always_inline)) void gs_rows(const float *a, int64_
  * gs_pack (pk = K: strip j at b + j IG_VW K, its rows as wide as the strip).
  * noipa: specialised on the constant strides of one call site, GCC's code for the NT blocks ran
  * 1.3x slower (b64, 4096 -> 1024). */
-static __attribute__((noipa)) void gs_panel(const float *a, int64_t ar, int64_t ak, const float *b, int64_t ldb, int64_t pk, int64_t K,
-                     float *c, int64_t ldc, int64_t rows, int64_t ncols, struct gs_out o, int cv)
+static __attribute__((noipa)) void gs_panel(const float *a, int64_t ar, int64_t ak, const float *b, int64_t ldb,
+                                            int64_t pk, int64_t K, float *c, int64_t ldc, int64_t rows, int64_t ncols,
+                                            struct gs_out o, int cv)
 {
     int64_t nv = ncols / IG_VW;
     for (int64_t j = 0; j < nv; j += cv) {
@@ -305,8 +306,8 @@ static enum ig_status gs_tn(struct ig_backend *be, int nth, int64_t M, int64_t N
             int64_t w = hi - g < GS_GV * IG_VW ? hi - g : GS_GV * IG_VW;
             gs_pack(B + g, ldb, K, w, GS_CV, pb);
             for (int64_t r0 = 0; r0 < M; r0 += GS_TN_CHUNK)
-                gs_panel(At + r0 * Kp, Kp, 1, pb, 0, K, K, C + r0 * ldc + g, ldc, M - r0 < GS_TN_CHUNK ? M - r0 : GS_TN_CHUNK,
-                         w, o, GS_CV);
+                gs_panel(At + r0 * Kp, Kp, 1, pb, 0, K, K, C + r0 * ldc + g, ldc,
+                         M - r0 < GS_TN_CHUNK ? M - r0 : GS_TN_CHUNK, w, o, GS_CV);
         }
     }
     return IG_OK;
