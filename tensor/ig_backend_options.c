@@ -1,4 +1,4 @@
-/* Backend options: defaults and the one reader of the environment (IGRADV_CPU, IGRADV_CONV, IGRADV_CL_*, XDG_CACHE_HOME, OMP_NUM_THREADS, IGRADV_DEVICE). */
+/* Backend options: defaults and the one reader of the environment (IGRADV_CPU, IGRADV_CONV, IGRADV_CPU_WCACHE_MB, IGRADV_CL_*, XDG_CACHE_HOME, OMP_NUM_THREADS, IGRADV_DEVICE). */
 #include "ig_backend_impl.h"
 #include <errno.h>
 #include <stdio.h>
@@ -12,6 +12,7 @@ struct ig_backend_options ig_backend_options_default(void)
     o.threads = 0;
     o.conv = IG_CONV_AUTO;
     o.cpu_isa = IG_CPU_ISA_AUTO;
+    o.cpu_wcache_mb = 256;
     o.cl_splitk = 1024;
     o.cl_conv_images = 0;
     o.cl_cache = true;
@@ -50,7 +51,7 @@ static const char *env(const char *name)
     return v && *v ? v : NULL;
 }
 
-/* The CPU options: IGRADV_CPU, IGRADV_CONV, OMP_NUM_THREADS (its first entry: "4" or "4,2"). */
+/* The CPU options: IGRADV_CPU, IGRADV_CONV, IGRADV_CPU_WCACHE_MB, OMP_NUM_THREADS (its first entry: "4" or "4,2"). */
 static enum ig_status cpu_from_env(struct ig_backend_options *o)
 {
     static const char *const isas[] = {"auto", "generic", "avx2", "avx512"};
@@ -65,6 +66,7 @@ static enum ig_status cpu_from_env(struct ig_backend_options *o)
         IG_TRY(parse_name("IGRADV_CONV", v, convs, 5, &k));
         o->conv = (enum ig_conv_algo)k;
     }
+    if ((v = env("IGRADV_CPU_WCACHE_MB"))) IG_TRY(parse_int("IGRADV_CPU_WCACHE_MB", v, 0, 1 << 20, &o->cpu_wcache_mb));
     if ((v = env("OMP_NUM_THREADS"))) {
         char first[32];
         snprintf(first, sizeof first, "%.*s", (int)strcspn(v, ","), v);
@@ -108,6 +110,8 @@ enum ig_status ig_backend_options_check(const struct ig_backend_options *o)
         return ig_error(IG_ERR_INVALID_ARG, "backend options: conv %d is not an enum ig_conv_algo", (int)o->conv);
     if ((int)o->cpu_isa < IG_CPU_ISA_AUTO || o->cpu_isa > IG_CPU_ISA_AVX512)
         return ig_error(IG_ERR_INVALID_ARG, "backend options: cpu_isa %d is not an enum ig_cpu_isa", (int)o->cpu_isa);
+    if (o->cpu_wcache_mb < 0 || o->cpu_wcache_mb > (1 << 20))
+        return ig_error(IG_ERR_INVALID_ARG, "backend options: cpu_wcache_mb %d is outside 0 .. %d", o->cpu_wcache_mb, 1 << 20);
     if (o->cl_splitk < 0 || o->cl_conv_images < 0)
         return ig_error(IG_ERR_INVALID_ARG, "backend options: cl_splitk %d / cl_conv_images %d must not be negative",
                         o->cl_splitk, o->cl_conv_images);

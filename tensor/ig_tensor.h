@@ -95,14 +95,16 @@ struct ig_backend_options {
     int threads;               /* CPU: OpenMP/OpenBLAS threads of this backend's kernels; 0: OpenMP default */
     enum ig_conv_algo conv;    /* CPU conv: Winograd or direct where it measured faster (auto), or forced */
     enum ig_cpu_isa cpu_isa;   /* CPU kernels' instruction set: best the CPU runs (auto), or forced */
+    int cpu_wcache_mb;         /* CPU: MiB of transformed conv weights kept while the weights are unchanged, 0 = off */
     int cl_splitk;             /* OpenCL weight-gradient GEMM: columns per split-K slice, 0 = off */
     int cl_conv_images;        /* OpenCL conv: at most this many images per chunk, 0 = as memory allows */
     bool cl_cache;             /* OpenCL: keep compiled programs in cl_cache_dir */
     char cl_cache_dir[512];    /* "" = $XDG_CACHE_HOME/igradv, else $HOME/.cache/igradv */
 };
-/* threads 0, conv auto, ISA auto, split-K 1024, no image cap, cache on in the default folder. */
+/* threads 0, conv auto, ISA auto, 256 MiB weight-transform cache, split-K 1024, no image cap,
+ * program cache on in the default folder. */
 struct ig_backend_options ig_backend_options_default(void);
-/* Overrides *o from IGRADV_CPU, IGRADV_CONV, IGRADV_CL_SPLITK, IGRADV_CL_CONV_IMAGES,
+/* Overrides *o from IGRADV_CPU, IGRADV_CONV, IGRADV_CPU_WCACHE_MB, IGRADV_CL_SPLITK, IGRADV_CL_CONV_IMAGES,
  * IGRADV_CL_CACHE, XDG_CACHE_HOME/HOME and OMP_NUM_THREADS where set. A value that is not
  * understood is IG_ERR_INVALID_ARG naming the variable and the accepted values (o unchanged). */
 enum ig_status ig_backend_options_from_env(struct ig_backend_options *o);

@@ -308,6 +308,53 @@ START_TEST(test_bn_persample_terms_vs_generic)
 }
 END_TEST
 
+/* ig_conv2d_persample_terms without references on shapes where it takes the ghost norm (P (K + O) <
+ * K O): stride 1 through the Gram of the input pixels (3x3 with padding 0, 1 and 2, so planes
+ * smaller, equal and larger than the input; non-square planes; 1x1; a 5x3 kernel with unequal
+ * padding), stride 2 through im2col; with and without bias; against one backward-weight and
+ * backward-bias per instance. */
+START_TEST(test_conv_persample_ghost_vs_generic)
+{
+    if (ig_backend_kind(be) != IG_BACKEND_CPU) return;   /* the CPU path */
+    static const struct { int64_t N, C, O, H, W, KH, KW; int sh, ph, pw; } cs[] = {
+        {3, 48, 40, 5, 5, 3, 3, 1, 1, 1}, {2, 64, 32, 7, 6, 3, 3, 1, 0, 0}, {3, 64, 64, 4, 5, 3, 3, 1, 2, 2},
+        {5, 64, 64, 4, 4, 1, 1, 1, 0, 0}, {2, 32, 48, 6, 5, 5, 3, 1, 2, 1}, {3, 64, 64, 8, 8, 3, 3, 2, 1, 1},
+    };
+    for (size_t k = 0; k < sizeof cs / sizeof cs[0]; k++) {
+        int64_t N = cs[k].N, C = cs[k].C, O = cs[k].O;
+        struct ig_conv2d_params p = {cs[k].sh, cs[k].sh, cs[k].ph, cs[k].pw};
+        int64_t Ho = ig_conv_out_size(cs[k].H, cs[k].KH, cs[k].sh, cs[k].ph);
+        int64_t Wo = ig_conv_out_size(cs[k].W, cs[k].KW, cs[k].sh, cs[k].pw);
+        int64_t xs[4] = {N, C, cs[k].H, cs[k].W}, ds[4] = {N, O, Ho, Wo}, ws[4] = {O, C, cs[k].KH, cs[k].KW};
+        int64_t nx = N * C * cs[k].H * cs[k].W, nd = N * O * Ho * Wo, nw = O * C * cs[k].KH * cs[k].KW;
+        float *hx = malloc((size_t)nx * sizeof *hx), *hd = malloc((size_t)nd * sizeof *hd);
+        ig_test_fill_uniform(hx, (size_t)nx, 41 + k, -1, 1);
+        ig_test_fill_uniform(hd, (size_t)nd, 51 + k, -1, 1);
+        struct ig_tensor *x = ig_tensor_from_host(be, IG_DTYPE_F32, 4, xs, hx), *dy = ig_tensor_from_host(be, IG_DTYPE_F32, 4, ds, hd);
+        struct ig_tensor *w = ig_tensor_zeros(be, IG_DTYPE_F32, 4, ws), *dw = ig_tensor_new(be, IG_DTYPE_F32, 4, ws);
+        struct ig_tensor *db = ig_tensor_new(be, IG_DTYPE_F32, 1, &O);
+        ck_assert_msg(ig_conv2d_persample_uses_ghost(w, p, Ho, Wo), "case %zu does not take the ghost norm", k);
+        bool bias = k % 2 == 0;
+        double sq[8] = {0};
+        ck_assert_int_eq(ig_conv2d_persample_terms(be, x, dy, w, p, bias, 0, NULL, NULL, NULL, sq), IG_OK);
+        float *g = malloc((size_t)nw * sizeof *g), gb[64];
+        for (int64_t n = 0; n < N; n++) {
+            struct ig_tensor *xn = ig_tensor_slice(x, n, 1), *dn = ig_tensor_slice(dy, n, 1);
+            ck_assert_int_eq(ig_conv2d_backward_weight(dw, dn, xn, p), IG_OK);
+            ck_assert_int_eq(ig_conv2d_backward_bias(db, dn), IG_OK);
+            ck_assert_int_eq(ig_tensor_to_host(dw, g, (size_t)nw * sizeof *g), IG_OK);
+            ck_assert_int_eq(ig_tensor_to_host(db, gb, (size_t)O * sizeof *gb), IG_OK);
+            double want = dotd(g, g, nw) + (bias ? dotd(gb, gb, O) : 0.0);
+            assert_close(sq[n], want, want, "conv ghost |g|^2", (int)(k * 10 + (size_t)n));
+            ig_tensor_free(xn);
+            ig_tensor_free(dn);
+        }
+        free(g); free(hx); free(hd);
+        ig_tensor_free(x); ig_tensor_free(dy); ig_tensor_free(w); ig_tensor_free(dw); ig_tensor_free(db);
+    }
+}
+END_TEST
+
 START_TEST(test_bn_persample_terms_bad_args)
 {
     if (ig_backend_kind(be) != IG_BACKEND_CPU) return;   /* UNSUPPORTED first: test_bn_persample_terms_vs_generic */
@@ -771,6 +818,7 @@ int main(void)
     tcase_add_test(tc, test_engine_bad_args);
     tcase_add_test(tc, test_bn_persample_terms_vs_generic);
     tcase_add_test(tc, test_bn_persample_terms_bad_args);
+    tcase_add_test(tc, test_conv_persample_ghost_vs_generic);
     suite_add_tcase(s, tc);
     TCase *tl = tcase_create("loop");
     tcase_add_checked_fixture(tl, setup, teardown);

@@ -1,5 +1,6 @@
 /* CPU backend: 64-byte aligned host buffers, memcpy transfers, the fast kernel table, the per-backend thread count and the instruction set picked at creation. */
 #include "ig_cpu_isa.h"
+#include "ig_cpu_wcache.h"
 #include "ig_config.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,6 +76,21 @@ static void threads_leave(const struct ig_backend *be, struct thread_scope sc)
     if (sc.blas != n) openblas_set_num_threads(sc.blas);
 }
 
+/* be->impl of a CPU backend: the kernel table picked at creation and the weight-transform cache. */
+struct cpu_impl {
+    const struct ig_cpu_isa_fns *isa;
+    struct ig_cpu_wcache *wcache;
+};
+
+static void cpu_destroy(struct ig_backend *be)
+{
+    struct cpu_impl *im = be->impl;
+    if (!im) return;
+    ig_cpu_wcache_free(im->wcache);
+    free(im);
+    be->impl = NULL;
+}
+
 /* Every op: the kernel of the instruction set picked at creation (be->impl), inside the thread scope. */
 #define IG_OP(E, fn, name)                                                                     \
     static enum ig_status run_##fn(struct ig_backend *be, const struct ig_op_call *call)     \
@@ -95,7 +111,7 @@ static const struct ig_backend_vtable cpu_vtable = {
     .read = cpu_read,
     .copy = cpu_copy,
     .sync = NULL,
-    .destroy = NULL,
+    .destroy = cpu_destroy,
     .kernels = {
 #define IG_OP(E, fn, name) [IG_OP_##E] = run_##fn,
 #include "ig_ops.def"
@@ -137,7 +153,12 @@ const struct ig_cpu_isa_fns *ig_cpu_isa_table(enum ig_cpu_isa isa)
     return &ig_cpu_isa_generic;
 }
 
-const struct ig_cpu_isa_fns *ig_cpu_isa_of(const struct ig_backend *be) { return (const struct ig_cpu_isa_fns *)be->impl; }
+const struct ig_cpu_isa_fns *ig_cpu_isa_of(const struct ig_backend *be) { return ((const struct cpu_impl *)be->impl)->isa; }
+
+struct ig_cpu_wcache *ig_cpu_wcache_of(const struct ig_backend *be)
+{
+    return be && be->vt->kind == IG_BACKEND_CPU && be->impl ? ((const struct cpu_impl *)be->impl)->wcache : NULL;
+}
 
 const char *ig_backend_isa_name(const struct ig_backend *be)
 {
@@ -158,8 +179,16 @@ enum ig_status ig_cpu_backend_create(const struct ig_backend_options *o, struct 
         return ig_error(IG_ERR_UNSUPPORTED, "cpu backend: instruction set %s (IGRADV_CPU) is not supported by this %s",
                         isa_option_name(o->cpu_isa), IG_HAVE_CPU_X86 ? "CPU" : "build (x86-64 only)");
     struct ig_backend *be = malloc(sizeof *be);
-    if (!be) return ig_error(IG_ERR_OOM, "cpu backend: out of host memory");
-    ig_backend_base_init(be, &cpu_vtable, (void *)isa);
+    struct cpu_impl *im = calloc(1, sizeof *im);
+    if (im) im->wcache = o->cpu_wcache_mb > 0 ? ig_cpu_wcache_new((size_t)o->cpu_wcache_mb << 20) : NULL;
+    if (!be || !im || (o->cpu_wcache_mb > 0 && !im->wcache)) {
+        if (im) ig_cpu_wcache_free(im->wcache);
+        free(im);
+        free(be);
+        return ig_error(IG_ERR_OOM, "cpu backend: out of host memory");
+    }
+    im->isa = isa;
+    ig_backend_base_init(be, &cpu_vtable, im);
     be->opts = *o;
 #if IG_HAVE_OPENMP
     be->threads = o->threads > 0 ? o->threads : omp_get_max_threads();

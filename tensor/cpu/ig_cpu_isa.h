@@ -57,6 +57,9 @@ struct ig_cpu_isa_fns {
 const struct ig_cpu_isa_fns *ig_cpu_isa_table(enum ig_cpu_isa isa);
 /* The table a CPU backend picked at creation. */
 const struct ig_cpu_isa_fns *ig_cpu_isa_of(const struct ig_backend *be);
+/* The backend's cache of transformed conv weights (ig_cpu_wcache.h); NULL when the
+ * cpu_wcache_mb option is 0 or it could not be made. */
+struct ig_cpu_wcache *ig_cpu_wcache_of(const struct ig_backend *be);
 
 #define IG_CPU_ISA_DECLARE(sfx)                                                                   \
     extern const struct ig_cpu_isa_fns ig_cpu_isa_##sfx;                                          \

@@ -1,4 +1,4 @@
-/* CPU per-sample gradient terms: conv (per instance: Winograd tile sums, im2col + one single-threaded sgemm, or the ghost norm) and eval-mode batch norm (one fused pass), inside one OpenMP loop over instances. */
+/* CPU per-sample gradient terms: conv (per instance: Winograd tile sums, im2col + one single-threaded sgemm, or the ghost norm from the input-pixel Gram) and eval-mode batch norm (one fused pass), inside one OpenMP loop over instances. */
 #include "ig_cpu_isa.h"
 #include "ig_cpu_util.h"
 #include "ig_cpu_vreduce.h"
@@ -118,7 +118,10 @@ static bool ps_use_winograd(const struct ig_backend *be, const struct ps_geom *g
 /* Ghost where it is cheaper than dW_n, P^2 (K + O) / 2 multiply-adds (two syrk) against P K O,
  * references or not (the caller then takes the dots from one batched conv of x with each reference):
  * on the paper CNN's 8x8 layers (b32, 2 threads, whole engine) it measured even with the fused
- * Winograd tile sums on AVX-512 and 1.03x faster on AVX2. */
+ * Winograd tile sums on AVX-512 and 1.03x faster on AVX2 with the im2col syrk; the pixel Gram
+ * (ps_ghost_pixels) then took conv5 / conv6 from 2.6 / 4.6 ms to 1.0 / 1.1 ms (AVX-512) and 2.6 /
+ * 5.3 ms to 0.9 / 1.2 ms (AVX2), against 3.8 / 7.3 ms and 5.8 / 12.5 ms for the tile sums with one
+ * reference. On the 16x16 layers the tile sums stay cheaper than the pixel Gram plus the conv with D. */
 static bool ps_ghost(const struct ps_geom *g) { return g->P * (g->K + g->O) < g->K * g->O; }
 
 /* The geometry of x [N,C,H,W] -> y [N,O,Ho,Wo] under w [O,C,KH,KW] (N, H, W unset where x is NULL). */
@@ -171,10 +174,64 @@ static double ps_bias_terms(const struct ps_job *j, int64_t n)
     return sq;
 }
 
-/* Floats of col [K,P] plus dW [O,K] (or col^T col and dy^T dy [P,P]). */
+/* The ghost norm of a stride-1 conv comes from the Gram of the input pixels (ps_ghost_pixels). */
+static bool ps_pixel_ghost(const struct ps_geom *g) { return g->p.stride_h == 1 && g->p.stride_w == 1; }
+
+/* Floats of col [K,P] plus dW [O,K]; ghost: col^T col and dy^T dy [P,P], or (stride 1) the pixel
+ * Gram [HW,HW] and dy^T dy. */
 static int64_t ps_work(const struct ps_geom *g, bool ghost)
 {
+    if (ghost && ps_pixel_ghost(g)) return g->H * g->W * g->H * g->W + g->P * g->P;
     return g->K * g->P + (ghost ? 2 * g->P * g->P : g->O * g->K);
+}
+
+/* m[i][j] = m[j][i] for j < i: the lower triangle of an upper-triangle syrk result. */
+static void ps_mirror(float *m, int64_t n)
+{
+    for (int64_t i = 1; i < n; i++)
+        for (int64_t j = 0; j < i; j++) m[i * n + j] = m[j * n + i];
+}
+
+/*
+ * |dW_n|^2 of a stride-1 conv as the ghost norm <col^T col, dy^T dy> without im2col: output pixels p,
+ * q read input pixels p + k, q + k for each tap k, so (col^T col)[p,q] = sum over the taps where both
+ * are inside of Gx[p + k, q + k], Gx = x_n^T x_n [HW,HW] the Gram of the input pixels. Gx takes C-long
+ * dot products where col^T col takes C KH KW-long ones (9x fewer multiply-adds on 3x3 layers), and
+ * nothing is copied. Then sum over p, taps, q of Gb[p,q] Gx[p + k, q + k], the valid q of one output
+ * row a contiguous run.
+ */
+static double ps_ghost_pixels(const struct ps_geom *g, const float *xn, const float *dyn, float *gx, float *gb)
+{
+    int64_t HW = g->H * g->W, P = g->P;
+    cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)HW, (int)g->C, 1.0f, xn, (int)HW, 0.0f, gx, (int)HW);
+    cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)P, (int)g->O, 1.0f, dyn, (int)P, 0.0f, gb, (int)P);
+    ps_mirror(gx, HW);
+    ps_mirror(gb, P);
+    double s = 0.0;
+    for (int64_t p = 0; p < P; p++) {
+        int64_t oh = p / g->Wo, ow = p % g->Wo;
+        const float *gbp = gb + p * P;
+        float acc = 0.0f;
+        for (int64_t kh = 0; kh < g->KH; kh++) {
+            int64_t ih = oh - g->p.pad_h + kh;
+            if (ih < 0 || ih >= g->H) continue;
+            for (int64_t kw = 0; kw < g->KW; kw++) {
+                int64_t iw = ow - g->p.pad_w + kw, dw = kw - g->p.pad_w;
+                if (iw < 0 || iw >= g->W) continue;
+                const float *gxp = gx + (ih * g->W + iw) * HW;
+                /* q = (oh2, ow2) with input pixel (oh2 - pad_h + kh, ow2 + dw) inside */
+                int64_t lo = -dw > 0 ? -dw : 0, hi = g->W - dw < g->Wo ? g->W - dw : g->Wo;
+                for (int64_t oh2 = 0; oh2 < g->Ho; oh2++) {
+                    int64_t ih2 = oh2 - g->p.pad_h + kh;
+                    if (ih2 < 0 || ih2 >= g->H) continue;
+                    const float *a = gxp + ih2 * g->W + dw, *b = gbp + oh2 * g->Wo;
+                    for (int64_t q = lo; q < hi; q++) acc += a[q] * b[q];
+                }
+            }
+        }
+        s += acc;
+    }
+    return s;
 }
 
 static void ps_instance(const struct ps_job *j, int64_t n, float *scr)
@@ -182,8 +239,14 @@ static void ps_instance(const struct ps_job *j, int64_t n, float *scr)
     const struct ps_geom *g = &j->g;
     const float *dyn = j->dy + n * g->O * g->P;
     float *col = scr, *work = scr + g->K * g->P;
-    ps_im2col(g, j->x + n * g->C * g->H * g->W, col);
     double sq;
+    if (j->ghost && ps_pixel_ghost(g)) {
+        sq = ps_ghost_pixels(g, j->x + n * g->C * g->H * g->W, dyn, scr, scr + g->H * g->W * g->H * g->W);
+        if (j->has_bias) sq += ps_bias_terms(j, n);
+        j->acc_sq[n] += sq;
+        return;
+    }
+    ps_im2col(g, j->x + n * g->C * g->H * g->W, col);
     if (j->ghost) {
         float *ga = work, *gb = work + g->P * g->P;
         cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)g->P, (int)g->K, 1.0f, col, (int)g->P, 0.0f, ga, (int)g->P);

@@ -12,6 +12,7 @@ struct wino_geom {
     int ph, pw;
     int m, a;                                         /* output tile side, input tile side */
     bool zeroed;   /* the scratch Xt / Dt already hold zero borders and lanes (an earlier image of the same shape) */
+    int64_t ppad;  /* floats between consecutive Winograd-point planes of V, M and Z beyond T x Cp / Op (0 unless set) */
 };
 
 /* F(4x4,3x3), points 0, -1, 1, 1/2, -2, inf (ig_cpu_winograd_f4.c):

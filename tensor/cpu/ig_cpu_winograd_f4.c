@@ -76,7 +76,7 @@ void IG_ISA_FN(ig_cpu_wino4_weight_transform)(const float *w, bool rotated, int6
 void IG_ISA_FN(ig_cpu_wino4_input_transform)(const struct wino_geom *g, const float *x, int64_t n0, int64_t nb, float *V,
                                              float *Xt)
 {
-    int64_t T = nb * g->T1, Cp = g->Cp, xs = T * Cp, Wp = g->Wp;
+    int64_t T = nb * g->T1, Cp = g->Cp, xs = T * Cp + g->ppad, Wp = g->Wp;
     for (int64_t i = 0; i < nb; i++) {
         if (i == 0 && !g->zeroed) memset(Xt, 0, (size_t)(g->Hp * g->Wp * Cp) * sizeof(float));
         IG_ISA_FN(ig_cpu_wino_to_channels_last)(g, x + (n0 + i) * g->cin * g->H * g->W, Xt);
@@ -105,7 +105,7 @@ void IG_ISA_FN(ig_cpu_wino4_input_transform)(const struct wino_geom *g, const fl
 void IG_ISA_FN(ig_cpu_wino4_output_transform)(const struct wino_geom *g, const float *M, bool has_bias, int64_t n0,
                                               int64_t nb, float *y, float *Yt, const float *bias_p)
 {
-    int64_t T = nb * g->T1, Op = g->Op, ms = T * Op, W4 = 4 * g->TW;
+    int64_t T = nb * g->T1, Op = g->Op, ms = T * Op + g->ppad, W4 = 4 * g->TW;
     for (int64_t i = 0; i < nb; i++) {
         for (int64_t th = 0; th < g->TH; th++)
             for (int64_t tw = 0; tw < g->TW; tw++) {
@@ -145,7 +145,7 @@ static inline void a6(const ig_vf e[4], ig_vf z[6])
 void IG_ISA_FN(ig_cpu_wino4_grad_transform)(const struct wino_geom *g, const float *dy, int64_t n0, int64_t nb, float *Z,
                                             float *Dt)
 {
-    int64_t T = nb * g->T1, Op = g->Op, zs = T * Op, W4 = 4 * g->TW;
+    int64_t T = nb * g->T1, Op = g->Op, zs = T * Op + g->ppad, W4 = 4 * g->TW;
     for (int64_t i = 0; i < nb; i++) {
         if (i == 0 && !g->zeroed) memset(Dt, 0, (size_t)(4 * g->TH * W4 * Op) * sizeof(float));   /* edges stay 0 */
         IG_ISA_FN(ig_cpu_wino_grad_to_channels_last)(g, dy + (n0 + i) * g->cout * g->Ho * g->Wo, Dt);
