@@ -147,8 +147,9 @@ START_TEST(test_isa_wcache_tracks_weights)
 }
 END_TEST
 
-/* A cap for about one layer evicts the least recently used entry when another layer comes; a cap
- * smaller than one transform keeps nothing (the conv uses its scratch). Results are always right. */
+/* A cap for about one layer keeps the entries in use when another layer does not fit, and gives their
+ * room to it once they go stale; a cap smaller than one transform keeps nothing (the conv uses its
+ * scratch). Results are always right. */
 START_TEST(test_isa_wcache_cap)
 {
     enum ig_cpu_isa isa = isas[_i];
@@ -187,10 +188,23 @@ START_TEST(test_isa_wcache_cap)
     ck_assert_int_eq(ig_tensor_to_host(lc.y, a, NY * sizeof(float)), IG_OK);
     ck_assert_int_eq(ig_tensor_to_host(lp.y, b, NY * sizeof(float)), IG_OK);
     ck_assert_msg(memcmp(a, b, NY * sizeof(float)) == 0, "the larger layer differs");
+    /* it does not fit next to the two entries in use: those stay and keep hitting, it is transformed each time */
     ig_cpu_wcache_stats(bc, &entries, &bytes, &hits);
     ck_assert_uint_le(bytes, (size_t)8 << 20);
-    ck_assert_int_lt(entries, before + 1);   /* something was evicted for it */
-    check_same(&lc, &lp, "small layer after the eviction");
+    ck_assert_int_eq(entries, before);
+    int64_t hits0 = hits;
+    check_same(&lc, &lp, "small layer next to the larger one");
+    ig_cpu_wcache_stats(bc, &entries, &bytes, &hits);
+    ck_assert_int_eq(hits, hits0 + 2);
+    /* once they go unused for long (stale: 4 x 32 lookups), the larger layer takes the room it needs and hits */
+    for (int i = 0; i < 140; i++) ck_assert_int_eq(ig_conv2d_forward(lc.y, x2, w2, lc.b, p), IG_OK);
+    ck_assert_int_eq(ig_tensor_to_host(lc.y, a, NY * sizeof(float)), IG_OK);
+    ck_assert_msg(memcmp(a, b, NY * sizeof(float)) == 0, "the larger layer differs once cached");
+    ig_cpu_wcache_stats(bc, &entries, &bytes, &hits);
+    ck_assert_int_eq(entries, 2);   /* one small entry dropped, enough for the larger one */
+    ck_assert_int_gt(hits, hits0 + 2);
+    ck_assert_uint_le(bytes, (size_t)8 << 20);
+    check_same(&lc, &lp, "small layer after its eviction");
     /* a cap below one transform (1 MiB): nothing is kept */
     struct ig_backend *tiny = backend(isa, IG_CONV_WINOGRAD, 1);
     struct ig_tensor *w3 = ig_tensor_from_host(tiny, IG_DTYPE_F32, 4, (int64_t[]){O, big_c, 3, 3}, hw2);
@@ -211,6 +225,53 @@ START_TEST(test_isa_wcache_cap)
     ig_backend_free(bc);
     ig_backend_free(bp);
     free(a); free(b); free(hx); free(hw); free(hdy); free(hw2); free(hx2);
+}
+END_TEST
+
+/* A cycle over more weights than the table holds (40 > 32 entries): the first 32 stay and hit on
+ * every later round, the other 8 are transformed each time (no least-recently-used thrashing), and
+ * every output equals that of a backend without the cache. */
+START_TEST(test_isa_wcache_cycle)
+{
+    enum { NT = 40, CC = 8, HH = 4 };
+    struct ig_backend *bc = backend(isas[_i], IG_CONV_WINOGRAD, 64), *bp = backend(isas[_i], IG_CONV_WINOGRAD, 0);
+    if (!bc) return;
+    float hx[CC * HH * HH], hw[CC * CC * 9], hb[CC], yc[CC * HH * HH], yp[CC * HH * HH];
+    ig_test_fill_uniform(hx, CC * HH * HH, 61u, -1, 1);
+    ig_test_fill_uniform(hb, CC, 62u, -1, 1);
+    int64_t xs[4] = {1, CC, HH, HH}, ws[4] = {CC, CC, 3, 3}, bs[1] = {CC};
+    struct ig_tensor *xc = ig_tensor_from_host(bc, IG_DTYPE_F32, 4, xs, hx), *xp = ig_tensor_from_host(bp, IG_DTYPE_F32, 4, xs, hx);
+    struct ig_tensor *bcv = ig_tensor_from_host(bc, IG_DTYPE_F32, 1, bs, hb), *bpv = ig_tensor_from_host(bp, IG_DTYPE_F32, 1, bs, hb);
+    struct ig_tensor *ycv = ig_tensor_new(bc, IG_DTYPE_F32, 4, xs), *ypv = ig_tensor_new(bp, IG_DTYPE_F32, 4, xs);
+    struct ig_tensor *wc[NT], *wp[NT];
+    for (int t = 0; t < NT; t++) {
+        ig_test_fill_uniform(hw, CC * CC * 9, 100u + (uint64_t)t, -1, 1);
+        wc[t] = ig_tensor_from_host(bc, IG_DTYPE_F32, 4, ws, hw);
+        wp[t] = ig_tensor_from_host(bp, IG_DTYPE_F32, 4, ws, hw);
+    }
+    struct ig_conv2d_params p = {.stride_h = 1, .stride_w = 1, .pad_h = 1, .pad_w = 1};
+    int entries;
+    size_t bytes;
+    int64_t hits;
+    for (int round = 0; round < 3; round++) {
+        for (int t = 0; t < NT; t++) {
+            ck_assert_int_eq(ig_conv2d_forward(ycv, xc, wc[t], bcv, p), IG_OK);
+            ck_assert_int_eq(ig_conv2d_forward(ypv, xp, wp[t], bpv, p), IG_OK);
+            ck_assert_int_eq(ig_tensor_to_host(ycv, yc, sizeof yc), IG_OK);
+            ck_assert_int_eq(ig_tensor_to_host(ypv, yp, sizeof yp), IG_OK);
+            ck_assert_msg(memcmp(yc, yp, sizeof yc) == 0, "round %d weight %d: cached and uncached outputs differ", round, t);
+        }
+        ig_cpu_wcache_stats(bc, &entries, &bytes, &hits);
+        ck_assert_int_eq(entries, 32);
+        ck_assert_int_eq(hits, 32 * round);
+    }
+    for (int t = 0; t < NT; t++) {
+        ig_tensor_free(wc[t]);
+        ig_tensor_free(wp[t]);
+    }
+    ig_tensor_free(xc); ig_tensor_free(xp); ig_tensor_free(bcv); ig_tensor_free(bpv); ig_tensor_free(ycv); ig_tensor_free(ypv);
+    ig_backend_free(bc);
+    ig_backend_free(bp);
 }
 END_TEST
 
@@ -252,6 +313,7 @@ static Suite *suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_loop_test(tc, test_isa_wcache_tracks_weights, 0, 2 * N_ISAS);
     tcase_add_loop_test(tc, test_isa_wcache_cap, 0, N_ISAS);
+    tcase_add_loop_test(tc, test_isa_wcache_cycle, 0, N_ISAS);
     tcase_add_test(tc, test_wcache_option);
     suite_add_tcase(s, tc);
     return s;

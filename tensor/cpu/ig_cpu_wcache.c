@@ -18,10 +18,14 @@
  * misses twice in a row goes dormant: it frees its memory and keeps WC_SAMPLE spread values only;
  * while those keep changing the caller transforms into its own scratch, as without the cache. When
  * they come back unchanged the entry takes a full copy again (and the next call checks all of it).
+ * Entries in use are never evicted for new weights: a pass over more weights than fit keeps those
+ * already in and transforms the others every time (LRU would miss on every one of a cycle). An
+ * entry unused for WC_STALE lookups (its tensor freed, another model) may be replaced.
  */
 #define WC_ENTRIES 32
 #define WC_SAMPLE 16
 #define WC_DORMANT_AFTER 2   /* misses in a row */
+#define WC_STALE (4 * WC_ENTRIES)   /* lookups: an entry unused for that long may be replaced */
 
 struct wc_entry {
     const float *w;           /* the raw weights' address, with the sizes and tag the lookup key */
@@ -98,7 +102,11 @@ static bool resample(struct wc_entry *e, const float *w)
     return same;
 }
 
-/* Room for bytes more in the active entries, dropping the least recently used others first. */
+/* Whether e was left unused for long: WC_STALE lookups of other weights since its last one. */
+static bool stale(const struct ig_cpu_wcache *c, const struct wc_entry *e) { return c->clock - e->last_use > WC_STALE; }
+
+/* Room for bytes more in the active entries, dropping stale ones (least recently used first) but
+ * none in use: weights that do not all fit then keep the ones already in (no thrashing). */
 static bool make_room(struct ig_cpu_wcache *c, size_t bytes, const struct wc_entry *keep)
 {
     if (bytes > c->cap_bytes) return false;
@@ -106,7 +114,7 @@ static bool make_room(struct ig_cpu_wcache *c, size_t bytes, const struct wc_ent
         struct wc_entry *lru = NULL;
         for (int i = 0; i < WC_ENTRIES; i++) {
             struct wc_entry *e = &c->e[i];
-            if (e != keep && e->copy && (!lru || e->last_use < lru->last_use)) lru = e;
+            if (e != keep && e->copy && stale(c, e) && (!lru || e->last_use < lru->last_use)) lru = e;
         }
         if (!lru) return false;
         drop(c, lru);
@@ -132,7 +140,8 @@ static bool activate(struct ig_cpu_wcache *c, struct wc_entry *e, const float *w
     return true;
 }
 
-/* The entry of this key, or a free one (else the least recently used one, dropped) with the key set. */
+/* The entry of this key; else one for it: a free one, else the least recently used dormant or
+ * stale one (dropped); NULL when every entry is in use. */
 static struct wc_entry *find(struct ig_cpu_wcache *c, const float *w, size_t w_floats, uint64_t tag, size_t u_floats,
                              bool *found)
 {
@@ -141,9 +150,11 @@ static struct wc_entry *find(struct ig_cpu_wcache *c, const float *w, size_t w_f
         struct wc_entry *e = &c->e[i];
         if (e->last_use && e->w == w && e->w_floats == w_floats && e->u_floats == u_floats && e->tag == tag)
             return *found = true, e;
-        if (!spare || (spare->last_use && e->last_use < spare->last_use)) spare = e;
+        bool free_e = !e->last_use, evictable = free_e || !e->copy || stale(c, e);
+        if (evictable && (!spare || (spare->last_use && (free_e || e->last_use < spare->last_use)))) spare = e;
     }
     *found = false;
+    if (!spare) return NULL;
     drop(c, spare);
     *spare = (struct wc_entry){.w = w, .w_floats = w_floats, .u_floats = u_floats, .tag = tag};
     return spare;
@@ -156,8 +167,10 @@ float *ig_cpu_wcache_slot(struct ig_backend *be, const float *w, size_t w_floats
     struct ig_cpu_wcache *c = ig_cpu_wcache_of(be);
     if (!c || !w || !w_floats || !u_floats) return NULL;
     bool found;
+    c->clock++;
     struct wc_entry *e = find(c, w, w_floats, tag, u_floats, &found);
-    e->last_use = ++c->clock;
+    if (!e) return NULL;   /* every entry in use: this weight is transformed each time */
+    e->last_use = c->clock;
     if (!found || (!e->copy && resample(e, w)))   /* new, or dormant and its values came back unchanged */
         return activate(c, e, w) ? e->u : (resample(e, w), NULL);
     if (!e->copy) return NULL;                     /* dormant, still changing */
