@@ -601,6 +601,119 @@ START_TEST(test_isa_winograd_vs_ref)
 }
 END_TEST
 
+/* C[M,N] = 0.75 op(A) op(B) + beta C through one ISA's gemm_small (ig_cpu_gemm_small.c) on be,
+ * against the reference kernel; with beta 0, C starts as NaN (it must not be read). */
+static void gemm_small_case(const struct ig_cpu_isa_fns *f, bool ta, bool tb, int64_t M, int64_t N, int64_t K,
+                            float beta)
+{
+    struct ig_tensor *A = ta ? RND(-1, 1, K, M) : RND(-1, 1, M, K), *B = tb ? RND(-1, 1, N, K) : RND(-1, 1, K, N);
+    struct ig_tensor *C = RND(-1, 1, M, N), *Cr = RND(-1, 1, M, N);
+    if (beta == 0.0f) ck_assert_int_eq(ig_fill(C, NAN), IG_OK);
+    else ck_assert_int_eq(ig_tensor_copy(Cr, C), IG_OK);
+    ck_assert_int_eq(f->gemm_small(be, ta, tb, M, N, K, 0.75f, ig_cpu_f32(A), ta ? M : K, ig_cpu_f32(B), tb ? K : N,
+                                   beta, ig_cpu_f32(C), N), IG_OK);
+    struct ig_op_call r = {.op = IG_OP_GEMM, .t = {Cr, A, B}, .p.gemm = {ta, tb, 0.75f, beta}};
+    ck_assert_int_eq(ig_cpu_ref_gemm(be, &r), IG_OK);
+    float *a = host_f32(C), *e = host_f32(Cr);
+    double tol = K > 1000 ? 3e-4 : 1e-4;   /* float sums of K terms in order */
+    double q = ig_test_close_ratio(a, e, (size_t)(M * N), tol, tol);
+    ck_assert_msg(q <= 1.0, "%s gemm_small %c%c M=%lld N=%lld K=%lld beta %g: ratio %g", f->name, ta ? 'T' : 'N',
+                  tb ? 'T' : 'N', (long long)M, (long long)N, (long long)K, beta, q);
+    free(a); free(e);
+    ig_tensor_free(A); ig_tensor_free(B); ig_tensor_free(C); ig_tensor_free(Cr);
+}
+
+/* The small-batch GEMM of each instruction set on shapes that leave every remainder of its blocks:
+ * rows of C (NN, TN) or of C^T (NT) not multiples of the block rows (6, 8, 12, 24 on AVX-512; 4, 6,
+ * 12 on AVX2; 4, 8 in plain C) nor of the row chunks (96 NT, 24 TN), columns of C (NN, TN) or M (NT)
+ * leaving 1..3 whole vectors after the widest strips and a masked tail vector, several copied panels
+ * of 32 vectors (N 613) and K blocks (NN: K 300 in 3 blocks of 100; NT: K 2100 in 2 of 1050), K not a
+ * multiple of the vector width (A^T transposes), alpha and beta. Then the routing of the gemm op:
+ * the paper CNN's linear layers at b32 / b64 take this path on AVX-512 (all three layouts) and AVX2
+ * (NT, TN with beta 0; the last one, 512 -> 10, on neither), and the public op on such shapes agrees
+ * with the reference. */
+START_TEST(test_isa_gemm_small_vs_ref)
+{
+    if (!isa_backend(_i, IG_CONV_AUTO)) return;
+    const struct ig_cpu_isa_fns *f = ig_cpu_isa_of(be);
+    static const int64_t nt[][3] = {{1, 5, 7}, {17, 203, 33}, {33, 97, 64}, {50, 130, 300}, {64, 23, 2100},
+                                    {63, 1, 17}};
+    static const int64_t nn[][3] = {{1, 3, 5}, {7, 613, 300}, {15, 40, 1}, {31, 17, 129}, {64, 100, 64}, {41, 516, 20}};
+    static const int64_t tn[][3] = {{5, 613, 1}, {50, 17, 17}, {97, 130, 64}, {23, 7, 9}, {130, 515, 32}};
+    for (size_t k = 0; k < sizeof nt / sizeof nt[0]; k++)
+        gemm_small_case(f, false, true, nt[k][0], nt[k][1], nt[k][2], k % 2 ? 0.5f : 0.0f);
+    for (size_t k = 0; k < sizeof nn / sizeof nn[0]; k++)
+        gemm_small_case(f, false, false, nn[k][0], nn[k][1], nn[k][2], k % 2 ? 0.0f : -1.0f);
+    for (size_t k = 0; k < sizeof tn / sizeof tn[0]; k++)
+        gemm_small_case(f, true, false, tn[k][0], tn[k][1], tn[k][2], k % 2 ? 0.5f : 0.0f);
+    bool simd = f->isa != IG_CPU_ISA_GENERIC, wide = f->isa == IG_CPU_ISA_AVX512;
+    static const int64_t lin[3][2] = {{4096, 1024}, {1024, 512}, {512, 10}};
+    for (int b = 32; b <= 64; b += 32)
+        for (int l = 0; l < 3; l++) {
+            int64_t in = lin[l][0], out = lin[l][1];
+            bool big = l < 2;   /* 512 -> 10: too few products */
+            ck_assert(f->gemm_small_suits(false, true, b, out, in, true) == (simd && big));    /* forward */
+            ck_assert(f->gemm_small_suits(false, false, b, in, out, false) == (wide && big));  /* backward data */
+            ck_assert(f->gemm_small_suits(true, false, out, in, b, true) == (simd && big));    /* weight gradient */
+            ck_assert(!f->gemm_small_suits(true, false, out, in, b, false));   /* beta 1: OpenBLAS measured faster */
+        }
+    ck_assert(!f->gemm_small_suits(false, true, 65, 1024, 4096, true));   /* more rows, other layouts: OpenBLAS */
+    ck_assert(!f->gemm_small_suits(true, true, 32, 1024, 4096, true));
+    ck_assert(!f->gemm_small_suits(true, false, 1024, 4096, 65, true));
+    static const int64_t pub[][3] = {{32, 300, 200}, {64, 200, 130}, {65, 200, 100}};   /* >= 2^20 products */
+    for (size_t k = 0; k < 3; k++)
+        for (int lay = 0; lay < 3; lay++) {
+            int64_t M = pub[k][0], N = pub[k][1], K = pub[k][2];
+            bool ta = lay == 2, tb = lay == 1;
+            if (ta) M = pub[k][1], K = k == 2 ? 65 : 40;
+            struct ig_op_call c = {.op = IG_OP_GEMM};
+            c.t[0] = RND(-1, 1, M, N);
+            c.t[1] = ta ? RND(-1, 1, K, M) : RND(-1, 1, M, K);
+            c.t[2] = tb ? RND(-1, 1, N, K) : RND(-1, 1, K, N);
+            c.p.gemm = (struct ig_gemm_params){ta, tb, 1.5f, k == 1 ? 0.25f : 0.0f};
+            check_vs_ref(&c, 1e-4, 1e-4, "gemm small batch");
+        }
+    teardown();
+}
+END_TEST
+
+/* The small-batch GEMM gives the same bits on 1, 2 and 3 threads (the split moves column or row
+ * ranges between threads, never a sum). */
+START_TEST(test_isa_gemm_small_thread_independent)
+{
+    if (!ig_cpu_isa_table(isas[_i])) return;
+    /* NT, NN, TN with > 2e6 products (threaded) */
+    static const int64_t shp[3][3] = {{33, 300, 301}, {20, 700, 300}, {300, 701, 20}};
+    float *ref[3] = {NULL, NULL, NULL};
+    for (int threads = 1; threads <= 3; threads++) {
+        struct ig_backend_options o = ig_backend_options_default();
+        o.threads = threads;
+        o.cpu_isa = isas[_i];
+        ck_assert_int_eq(ig_backend_init_opts("cpu", &o, &be), IG_OK);
+        const struct ig_cpu_isa_fns *f = ig_cpu_isa_of(be);
+        for (int lay = 0; lay < 3; lay++) {
+            seed_ctr = 500 + (uint64_t)lay;
+            int64_t M = shp[lay][0], N = shp[lay][1], K = shp[lay][2];
+            bool ta = lay == 2, tb = lay == 0;
+            struct ig_tensor *A = ta ? RND(-1, 1, K, M) : RND(-1, 1, M, K);
+            struct ig_tensor *B = tb ? RND(-1, 1, N, K) : RND(-1, 1, K, N), *C = RND(-1, 1, M, N);
+            ck_assert_int_eq(f->gemm_small(be, ta, tb, M, N, K, 1.0f, ig_cpu_f32(A), ta ? M : K, ig_cpu_f32(B),
+                                           tb ? K : N, 0.5f, ig_cpu_f32(C), N), IG_OK);
+            float *h = host_f32(C);
+            if (!ref[lay]) ref[lay] = h;
+            else {
+                ck_assert_msg(memcmp(ref[lay], h, (size_t)(M * N) * sizeof(float)) == 0,
+                              "%s layout %d: %d threads differ from 1", f->name, lay, threads);
+                free(h);
+            }
+            ig_tensor_free(A); ig_tensor_free(B); ig_tensor_free(C);
+        }
+        teardown();
+    }
+    for (int lay = 0; lay < 3; lay++) free(ref[lay]);
+}
+END_TEST
+
 /* Per-sample weight-gradient terms from the Winograd tiles of each ISA (winograd_persample) against
  * the reference weight gradient of each 1-image slice: |dW_n|^2 and <dW_n, ref_r> for 0, 1 and 2
  * references, both tiles and the pick by shape; channel counts that leave every register block
@@ -1277,6 +1390,8 @@ static Suite *cpu_ops_suite(void)
     tcase_add_loop_test(ti, test_isa_winograd_persample_vs_ref, 0, N_ISAS);
     tcase_add_loop_test(ti, test_isa_reductions_thread_independent, 0, N_ISAS);
     tcase_add_loop_test(ti, test_isa_direct_vs_ref, 0, N_ISAS);
+    tcase_add_loop_test(ti, test_isa_gemm_small_vs_ref, 0, N_ISAS);
+    tcase_add_loop_test(ti, test_isa_gemm_small_thread_independent, 0, N_ISAS);
     tcase_add_test(ti, test_options_env);
     tcase_add_test(ti, test_options_bad);
     suite_add_tcase(s, ti);

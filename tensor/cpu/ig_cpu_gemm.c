@@ -1,4 +1,5 @@
-/* CPU GEMM op: single-threaded OpenBLAS sgemm per OpenMP thread on blocks of C; transpose views map to (trans, ld). */
+/* CPU GEMM op: batch-sized products through ig_cpu_gemm_small.c, the others single-threaded OpenBLAS sgemm per OpenMP thread on blocks of C; transpose views map to (trans, ld). */
+#include "ig_cpu_isa.h"
 #include "ig_cpu_util.h"
 #include <cblas.h>
 
@@ -39,6 +40,9 @@ enum ig_status IG_ISA_FN(ig_cpu_gemm)(struct ig_backend *be, const struct ig_op_
     }
     const float *A0 = ig_cpu_f32(A), *B0 = ig_cpu_f32(B);
     float *C0 = ig_cpu_f32(C);
+    /* the linear layers' products at batch 32..64: no packing of the weight (ig_cpu_gemm_small.c) */
+    if (IG_ISA_FN(ig_cpu_gemm_small_suits)(ta, tb, M, N, K, p->beta == 0.0f))
+        return IG_ISA_FN(ig_cpu_gemm_small)(be, ta, tb, M, N, K, p->alpha, A0, lda, B0, ldb, p->beta, C0, ldc);
     int maxt = ig_cpu_max_threads();
     double work = (double)M * (double)N * (double)K;
     /* split C into column blocks (or row blocks when M is the larger side), one single-threaded

@@ -42,6 +42,14 @@ struct ig_cpu_isa_fns {
     enum ig_status (*direct_bwd_weight)(struct ig_backend *be, const float *x, const float *dy, int64_t N, int64_t C,
                                         int64_t H, int64_t W, int64_t O, int64_t kh, int64_t kw, int ph, int pw,
                                         int64_t Ho, int64_t Wo, float *dw);
+    /* C[M,N] = alpha op(A) op(B) + beta C without packing, for a batch-sized side (ig_cpu_gemm_small.c):
+     * A, B, C row-major with leading dimensions lda, ldb, ldc; op(A) = A^T with ta, op(B) = B^T with tb.
+     * suits(): the calls the gemm op sends there on this ISA (NN and NT with few rows of C, TN with a
+     * short sum; beta_zero: beta == 0); gemm_small takes any NN, NT or TN call with M, N, K >= 1. */
+    bool (*gemm_small_suits)(bool ta, bool tb, int64_t M, int64_t N, int64_t K, bool beta_zero);
+    enum ig_status (*gemm_small)(struct ig_backend *be, bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha,
+                                 const float *A, int64_t lda, const float *B, int64_t ldb, float beta, float *C,
+                                 int64_t ldc);
 };
 
 /* The table of one ISA, or NULL when this build or this CPU lacks it (IG_CPU_ISA_AUTO: the best
@@ -75,7 +83,11 @@ struct ig_cpu_wcache *ig_cpu_wcache_of(const struct ig_backend *be);
                                             int64_t Ho, int64_t Wo);                                \
     enum ig_status ig_cpu_direct_bwd_weight_##sfx(struct ig_backend *be, const float *x, const float *dy, int64_t N, \
                                                   int64_t C, int64_t H, int64_t W, int64_t O, int64_t kh, int64_t kw, \
-                                                  int ph, int pw, int64_t Ho, int64_t Wo, float *dw);
+                                                  int ph, int pw, int64_t Ho, int64_t Wo, float *dw); \
+    bool ig_cpu_gemm_small_suits_##sfx(bool ta, bool tb, int64_t M, int64_t N, int64_t K, bool beta_zero); \
+    enum ig_status ig_cpu_gemm_small_##sfx(struct ig_backend *be, bool ta, bool tb, int64_t M, int64_t N, int64_t K, \
+                                           float alpha, const float *A, int64_t lda, const float *B, int64_t ldb, \
+                                           float beta, float *C, int64_t ldc);
 IG_CPU_ISA_DECLARE(generic)
 IG_CPU_ISA_DECLARE(avx2)
 IG_CPU_ISA_DECLARE(avx512)

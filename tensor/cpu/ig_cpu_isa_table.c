@@ -17,4 +17,6 @@ const struct ig_cpu_isa_fns IG_ISA_FN(ig_cpu_isa) = {
     .direct_suits = IG_ISA_FN(ig_cpu_direct_suits),
     .direct_conv = IG_ISA_FN(ig_cpu_direct_conv),
     .direct_bwd_weight = IG_ISA_FN(ig_cpu_direct_bwd_weight),
+    .gemm_small_suits = IG_ISA_FN(ig_cpu_gemm_small_suits),
+    .gemm_small = IG_ISA_FN(ig_cpu_gemm_small),
 };
