@@ -110,9 +110,14 @@ static inline __attribute__((always_inline)) void gs_rows(const float *a, int64_
  * gs_pack (pk = K: strip j at b + j IG_VW K, its rows as wide as the strip).
  * noipa: specialised on the constant strides of one call site, GCC's code for the NT blocks ran
  * 1.3x slower (b64, 4096 -> 1024). */
-static __attribute__((noipa)) void gs_panel(const float *a, int64_t ar, int64_t ak, const float *b, int64_t ldb,
-                                            int64_t pk, int64_t K, float *c, int64_t ldc, int64_t rows, int64_t ncols,
-                                            struct gs_out o, int cv)
+#if defined(__GNUC__) && !defined(__clang__)
+#define GS_NOIPA __attribute__((noipa))
+#else
+#define GS_NOIPA __attribute__((noinline))   /* clang has no noipa */
+#endif
+static GS_NOIPA void gs_panel(const float *a, int64_t ar, int64_t ak, const float *b, int64_t ldb,
+                              int64_t pk, int64_t K, float *c, int64_t ldc, int64_t rows, int64_t ncols, struct gs_out o,
+                              int cv)
 {
     int64_t nv = ncols / IG_VW;
     for (int64_t j = 0; j < nv; j += cv) {
