@@ -17,8 +17,9 @@ void ig_cpu_wcache_free(struct ig_cpu_wcache *c);
  * holds the transform of exactly these values (bit for bit, checked against the kept copy), so the
  * caller uses it as is. Otherwise the copy now holds w and the caller must fill the slot before its
  * next call into the cache. NULL (no error): the cache is off, or the entry would not fit; the caller
- * then transforms into its own scratch. Entries are found by (w, w_floats, u_floats, tag) and evicted
- * least recently used. */
+ * then transforms into its own scratch. Entries are found by (w, w_floats, u_floats, tag); one in use
+ * is never evicted for new weights, one unused for long may be (ig_cpu_wcache.c). The slot is valid
+ * until the next call into the cache. */
 float *ig_cpu_wcache_slot(struct ig_backend *be, const float *w, size_t w_floats, uint64_t tag, size_t u_floats,
                           bool *hit);
 /* Entries and bytes held, and the lookups answered from the cache so far (tests). */
