@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "ig_al.h"
@@ -124,11 +125,16 @@ static struct peer_result run_peer(struct ig_model *m, struct ig_al_engine *e, c
     CHECK(ig_safetensors_writer_save(w, path));
     ig_safetensors_writer_free(w);
     free(D);
-    snprintf(cmd, sizeof cmd, "python3 %s/al_vmap_peer.py --dir %s --runs %d --threads %d", IG_BENCH_PEER_DIR, dir, runs,
-             g_threads);
+    /* an OpenCL device's peer is PyTorch CUDA (exits 3 without CUDA: no ratio then) */
+    snprintf(cmd, sizeof cmd, "python3 %s/al_vmap_peer.py --dir %s --runs %d --threads %d --device %s",
+             ig_bench_peer_dir(IG_BENCH_PEER_DIR), dir, runs, g_threads,
+             ig_backend_kind(m->be) == IG_BACKEND_CPU ? "cpu" : "cuda");
     int status = 0;
     if (ig_bench_peer_run(cmd, on_peer_line, &r, &status) != 0 || status != 0) {
-        fprintf(stderr, "bench_al: torch vmap peer failed (status %d)\n", status);
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 3)
+            fprintf(stderr, "bench_al: torch vmap peer skipped (torch, safetensors or CUDA missing: its note above)\n");
+        else
+            fprintf(stderr, "bench_al: torch vmap peer failed (status %d)\n", status);
         r.ok = r.ok && status == 0;
     }
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
@@ -250,7 +256,8 @@ static void bench_model(struct ig_backend *be, const char *name, bool paper, int
     EMIT("egl_cost_vs_train_step", NULL, "ratio", t.egl / t.train, "x", runs);
     EMIT("engine_speedup_vs_per_instance", NULL, "ratio", naive / t.eng_cl, "x", runs);
     if (pr.ok) {
-        EMIT("torch_vmap", "torch", "images_per_s", pr.images_per_s, "img/s", runs);
+        EMIT("torch_vmap", ig_backend_kind(be) == IG_BACKEND_CPU ? "torch" : "torch_cuda", "images_per_s", pr.images_per_s,
+             "img/s", runs);
         EMIT("engine_speedup_vs_torch_vmap", NULL, "ratio", ((double)N / t_fixed) / pr.images_per_s, "x", nf);
         EMIT("engine_after_step_speedup_vs_torch_vmap", NULL, "ratio", ((double)N / t.eng) / pr.images_per_s, "x", runs);
         fprintf(stderr, "bench_al: %s DS scores, max |torch - igradv| = %.3g\n", name, pr.max_abs_diff);

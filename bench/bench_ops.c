@@ -389,7 +389,7 @@ static void run_torch_peer(int N, int runs, double ours)
         return;
     }
     char cmd[1024];
-    snprintf(cmd, sizeof cmd, "python3 %s/ops_peer.py --batch %d --runs %d --threads %d", IG_BENCH_PEER_DIR, N, runs, g_threads);
+    snprintf(cmd, sizeof cmd, "python3 %s/ops_peer.py --batch %d --runs %d --threads %d", ig_bench_peer_dir(IG_BENCH_PEER_DIR), N, runs, g_threads);
     double torch_gflops = 0.0;
     int status;
     if (ig_bench_peer_run(cmd, on_torch_line, &torch_gflops, &status) != 0) return;

@@ -105,7 +105,7 @@ static void bench_torch(const int *batches, int nb, int steps, int runs, int war
     char list[128] = "", cmd[1024];
     for (int i = 0; i < nb; i++) snprintf(list + strlen(list), sizeof list - strlen(list), "%s%d", i ? "," : "", batches[i]);
     snprintf(cmd, sizeof cmd, "python3 %s/torch_train_peer.py --batches %s --steps %d --runs %d --warmup %d --threads %d",
-             IG_BENCH_PEER_DIR, list, steps, runs, warmup, g_threads);
+             ig_bench_peer_dir(IG_BENCH_PEER_DIR), list, steps, runs, warmup, g_threads);
     int status;
     if (ig_bench_peer_run(cmd, on_torch_line, &(struct torch_lines){batches, nb, peer, isa}, &status) != 0) {
         fprintf(stderr, "bench_train: cannot start the torch peer\n");

@@ -159,7 +159,7 @@ static void run_peers(const uint8_t *xt, const float *yt, const int32_t *lt, con
     }
     fclose(f);
     char cmd[1024];
-    snprintf(cmd, sizeof cmd, "python3 %s/trees_peer.py %s %d %d %d", IG_BENCH_PEER_DIR, path,
+    snprintf(cmd, sizeof cmd, "python3 %s/trees_peer.py %s %d %d %d", ig_bench_peer_dir(IG_BENCH_PEER_DIR), path,
              N_TRAIN, N_POOL, D);
     int status;
     if (ig_bench_peer_run(cmd, on_peer_line, ours, &status) != 0)

@@ -124,6 +124,12 @@ static void tag_line(char *line, size_t cap, json_t *o)
     snprintf(end, cap - (size_t)(end - line), "%s}\n", tail);
 }
 
+const char *ig_bench_peer_dir(const char *built_in)
+{
+    const char *env = getenv("IGRADV_BENCH_PEERS");
+    return env && env[0] ? env : built_in;
+}
+
 int ig_bench_peer_run(const char *cmd, ig_bench_peer_fn fn, void *ctx, int *status)
 {
     FILE *f = popen(cmd, "r");

@@ -51,6 +51,10 @@ struct ig_bench_line {
  * the CPU model is escaped). */
 void ig_bench_emit(const struct ig_bench_line *l);
 
+/* The folder of the Python peers: $IGRADV_BENCH_PEERS when set (a build carried to another machine, whose source
+ * tree lies elsewhere), else built_in (the source tree's bench/peers, fixed at configure time). */
+const char *ig_bench_peer_dir(const char *built_in);
+
 /* Whether `python3 -c 'import MODULE'` succeeds (output discarded). */
 bool ig_bench_python_has(const char *module);
 

@@ -7,8 +7,10 @@ named_parameters order, igradv's DS scores, metadata weight_decay). In eval mode
 per-instance g_n with vmap(grad), then DS = cos(D, g_n + wd theta) from D.g_n, theta.g_n and
 |g_n|^2 (what igradv's engine returns), times that (median of --runs
 after one warm-up), checks its scores against igradv's and prints one JSON line:
-{"images_per_s": V, "max_abs_diff": d, "n": N, "params": P, "runs": R, "torch": version}.
-Exits 3 when torch or safetensors is missing, 4 when the scores differ by more than 1e-3.
+{"images_per_s": V, "max_abs_diff": d, "n": N, "params": P, "runs": R, "torch": version, "device": D}.
+--device cuda runs it on the GPU (fp32, TF32 off, timed with torch.cuda.synchronize): bench_al's peer
+for an OpenCL device. Exits 3 when torch or safetensors is missing or CUDA is asked for and absent,
+4 when the scores differ by more than 1e-3.
 """
 import argparse
 import json
@@ -55,9 +57,9 @@ def ds_scores(model, x, y, ref, wd):
 
     g = vmap(grad(loss), in_dims=(None, 0, 0))(params, x, y)
     n = x.shape[0]
-    dot = torch.zeros(n, dtype=torch.float64)
-    tdot = torch.zeros(n, dtype=torch.float64)
-    sq = torch.zeros(n, dtype=torch.float64)
+    dot = torch.zeros(n, dtype=torch.float64, device=x.device)
+    tdot = torch.zeros(n, dtype=torch.float64, device=x.device)
+    sq = torch.zeros(n, dtype=torch.float64, device=x.device)
     off = 0
     for k, th in params.items():
         gk = g[k].reshape(n, -1)
@@ -77,22 +79,35 @@ def main():
     ap.add_argument("--dir", required=True)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
+    if a.device == "cuda":
+        if not torch.cuda.is_available():
+            print("al_vmap_peer: --device cuda but CUDA is not available", file=sys.stderr)
+            sys.exit(3)
+        torch.backends.cuda.matmul.allow_tf32 = False   # fp32 products, as igradv's OpenCL kernels
+        torch.backends.cudnn.allow_tf32 = False
+    dev = torch.device(a.device)
+    sync = torch.cuda.synchronize if a.device == "cuda" else (lambda: None)
     model, x, y, ref, ds_ig, wd = load(a.dir)
+    model, x, y, ref = model.to(dev), x.to(dev), y.to(dev), ref.to(dev)
     ds, p = ds_scores(model, x, y, ref, wd)          # warm-up, and the check
+    ds = ds.cpu()
     if p != ref.shape[0]:
         print(f"al_vmap_peer: {p} parameters, igradv's reference has {ref.shape[0]}", file=sys.stderr)
         sys.exit(4)
     times = []
     for _ in range(a.runs):
+        sync()
         t0 = time.perf_counter()
         ds_scores(model, x, y, ref, wd)
+        sync()
         times.append(time.perf_counter() - t0)
     diff = float((ds - ds_ig).abs().max())
     print(f"al_vmap_peer: DS torch {ds[:4].tolist()} igradv {ds_ig[:4].tolist()} max |diff| {diff:.3g}", file=sys.stderr)
     print(json.dumps({"images_per_s": x.shape[0] / statistics.median(times), "max_abs_diff": diff, "n": x.shape[0],
-                      "params": p, "runs": a.runs, "torch": torch.__version__}), flush=True)
+                      "params": p, "runs": a.runs, "torch": torch.__version__, "device": a.device}), flush=True)
     if diff > 1e-3:
         sys.exit(4)
 
