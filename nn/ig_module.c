@@ -175,7 +175,19 @@ struct ig_var *ig_module_forward(struct ig_module *m, struct ig_graph *g, struct
     if (!x) return NULL;
     switch (m->kind) {
     case IG_MODULE_SEQUENTIAL:
-        for (int i = 0; i < m->n_children && x; i++) x = ig_module_forward(m->children[i], g, x, train, rng);
+        for (int i = 0; i < m->n_children && x; i++) {
+            struct ig_module *c = m->children[i], *next = i + 1 < m->n_children ? m->children[i + 1] : NULL;
+            if (c->kind == IG_MODULE_RELU && next && next->kind == IG_MODULE_MAXPOOL2D) {
+                /* ReLU then max-pool as max-pool then ReLU: max and ReLU commute exactly (both select), and so do
+                 * their gradients (dy reaches a window's argmax where the max is > 0, else nothing), but the ReLU
+                 * and its backward pass then run over the pooled quarter */
+                x = ig_module_forward(next, g, x, train, rng);
+                if (x) x = ig_module_forward(c, g, x, train, rng);
+                i++;
+                continue;
+            }
+            x = ig_module_forward(c, g, x, train, rng);
+        }
         return x;
     case IG_MODULE_CONV2D: {
         struct ig_conv2d_params p = {m->stride, m->stride, m->padding, m->padding};

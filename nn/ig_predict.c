@@ -17,12 +17,21 @@ static struct ig_module *last_linear(struct ig_module *m)
     return NULL;
 }
 
-/* Eval-mode forward of the tree that also returns the input of module `tap` in *tapped. */
+static bool contains(const struct ig_module *m, const struct ig_module *tap)
+{
+    if (m == tap) return true;
+    for (int i = 0; i < m->n_children; i++)
+        if (contains(m->children[i], tap)) return true;
+    return false;
+}
+
+/* Eval-mode forward of the tree that also returns the input of module `tap` in *tapped. Subtrees without the tap
+ * go through ig_module_forward whole (its ReLU / max-pool order included). */
 static struct ig_var *forward_tap(struct ig_module *m, struct ig_graph *g, struct ig_var *x, const struct ig_module *tap,
                                   struct ig_var **tapped)
 {
     if (m == tap) *tapped = x;
-    if (m->kind != IG_MODULE_SEQUENTIAL) return ig_module_forward(m, g, x, false, NULL);
+    if (m->kind != IG_MODULE_SEQUENTIAL || !contains(m, tap)) return ig_module_forward(m, g, x, false, NULL);
     for (int i = 0; i < m->n_children && x; i++) x = forward_tap(m->children[i], g, x, tap, tapped);
     return x;
 }

@@ -1,4 +1,4 @@
-/* Check suite for nn: RNG, PyTorch initialisation, the paper CNN's state_dict, batch norm / dropout modes, Adam and SGD, checkpoints. */
+/* Check suite for nn: RNG, PyTorch initialisation, the paper CNN's state_dict, batch norm / dropout modes, Adam and SGD, checkpoints, the ReLU / max-pool order. */
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
@@ -364,12 +364,69 @@ END_TEST
 START_TEST(test_adam) { optimizer_case(true); } END_TEST
 START_TEST(test_sgd) { optimizer_case(false); } END_TEST
 
+/* Sequential [ReLU, MaxPool] runs as max-pool then ReLU (ig_module_forward): the same values and input
+ * gradients, bit for bit, as the ReLU then the max-pool on the tape, for windows whose max is positive, zero,
+ * negative or tied, with and without overlapping windows. */
+static void relu_pool_case(int kernel, int stride)
+{
+    int64_t xs[4] = {2, 3, 7, 7}, n = 2 * 3 * 7 * 7;
+    float *hx = malloc((size_t)n * sizeof *hx);
+    ig_test_fill_uniform(hx, (size_t)n, 11, -1.0f, 1.0f);
+    for (int i = 0; i < 21; i++) hx[i] = -0.5f - 0.01f * (float)i;   /* windows with all values negative */
+    for (int i = 21; i < 35; i++) hx[i] = 0.0f;                      /* ... all zero */
+    for (int i = 60; i < 70; i++) hx[i] = 0.25f;                     /* ... tied */
+    struct ig_tensor *x = ig_tensor_from_host(be, IG_DTYPE_F32, 4, xs, hx);
+    struct ig_module *seq = ig_sequential_new();
+    ck_assert_int_eq(ig_sequential_add(seq, NULL, ig_relu_new()), IG_OK);
+    ck_assert_int_eq(ig_sequential_add(seq, NULL, ig_maxpool2d_new(kernel, stride)), IG_OK);
+    struct ig_model *m;
+    ck_assert_int_eq(ig_model_new(&m, be, seq, 3, "relu_pool"), IG_OK);
+    struct ig_graph *g;
+    ck_assert_int_eq(ig_graph_new(be, &g), IG_OK);
+    float *y[2], *dx[2];
+    int64_t ny = 0;
+    for (int way = 0; way < 2; way++) {   /* 0: the model (reordered), 1: ReLU then max-pool on the tape */
+        ig_graph_reset(g);
+        struct ig_var *in = ig_graph_input(g, x, true), *out;
+        if (way == 0) out = ig_model_forward(m, g, in);
+        else out = ig_ag_maxpool2d(g, ig_ag_relu(g, in), (struct ig_pool2d_params){kernel, stride});
+        ck_assert_ptr_nonnull(out);
+        const struct ig_tensor *yv = ig_var_value(out);
+        ny = ig_tensor_numel(yv);
+        float *hw = malloc((size_t)ny * sizeof *hw);   /* loss = sum(y * w): dy = w, distinct per output */
+        ig_test_fill_uniform(hw, (size_t)ny, 12, 0.5f, 1.5f);
+        struct ig_tensor *w = ig_tensor_from_host(be, IG_DTYPE_F32, yv->ndim, yv->shape, hw);
+        struct ig_var *loss = ig_ag_sum(g, ig_ag_mul(g, out, ig_graph_input(g, w, false)));
+        ck_assert_int_eq(ig_graph_backward(g, loss), IG_OK);
+        y[way] = to_host(yv);
+        dx[way] = to_host(ig_var_grad(in));
+        ig_tensor_free(w);
+        free(hw);
+    }
+    int64_t nonzero = 0;
+    for (int64_t i = 0; i < ny; i++) ck_assert_msg(memcmp(&y[0][i], &y[1][i], sizeof(float)) == 0, "y[%lld]", (long long)i);
+    for (int64_t i = 0; i < n; i++) {
+        ck_assert_msg(memcmp(&dx[0][i], &dx[1][i], sizeof(float)) == 0, "dx[%lld]: %g vs %g", (long long)i, dx[0][i],
+                      dx[1][i]);
+        nonzero += dx[0][i] != 0.0f;
+    }
+    ck_assert(nonzero > 0 && y[0][0] == 0.0f);   /* the all-negative window pools to 0, others pass gradients */
+    for (int way = 0; way < 2; way++) free(y[way]), free(dx[way]);
+    ig_graph_free(g);
+    ig_model_free(m);
+    ig_tensor_free(x);
+    free(hx);
+}
+
+START_TEST(test_relu_pool_order) { relu_pool_case(2, 2); relu_pool_case(3, 2); }
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("nn");
     TCase *tc = IG_TEST_CASE(s, "nn", 120, test_rng, test_init_distributions, test_paper_cnn_state_dict,
                                            test_batchnorm_modes, test_dropout_modes, test_adam, test_sgd,
-                                           test_checkpoint_roundtrip);
+                                           test_checkpoint_roundtrip, test_relu_pool_order);
     tcase_add_checked_fixture(tc, setup, teardown);
     return ig_test_run(s);
 }
