@@ -3,25 +3,28 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* acc[n] += v[n] for a [N] (or [N,1]) f32 tensor. */
+/* acc[i] += v[i] for the rows of a [n] (or [n,1]) f32 tensor, n <= e->n. */
 static enum ig_status add_rows(struct ig_al_engine *e, const struct ig_tensor *v, double *acc)
 {
-    IG_TRY(ig_tensor_to_host(v, e->host, (size_t)e->n * sizeof(float)));
-    for (int64_t i = 0; i < e->n; i++) acc[i] += e->host[i];
+    int64_t n = ig_tensor_numel(v);
+    IG_TRY(ig_tensor_to_host(v, e->host, (size_t)n * sizeof(float)));
+    for (int64_t i = 0; i < n; i++) acc[i] += e->host[i];
     return IG_OK;
 }
 
-/* For per-sample vectors M[N,K]: dot[n] += M_n·ref (unless ref is NULL), sq[n] += ‖M_n‖². */
-static enum ig_status rows_terms(struct ig_al_engine *e, const struct ig_tensor *M, const struct ig_tensor *ref)
+/* For per-sample vectors M[n,K] of instances n0 .. n0+n: dot[n0 + i] += M_i·ref (unless ref is NULL),
+ * sq[n0 + i] += ‖M_i‖². */
+static enum ig_status rows_terms(struct ig_al_engine *e, const struct ig_tensor *M, const struct ig_tensor *ref,
+                                 int64_t n0)
 {
     int64_t one[1] = {M->shape[0]}, s1[1] = {M->shape[1]};
     struct ig_tensor *r = ig_tensor_new(e->be, IG_DTYPE_F32, 1, one);
     struct ig_tensor *rv = ref ? ig_tensor_reshape(ref, 1, s1) : NULL;
     enum ig_status s = (!r || (ref && !rv)) ? ig_error(IG_ERR_OOM, "per-sample terms: out of memory") : IG_OK;
     if (s == IG_OK && rv) s = ig_row_dot(r, M, rv);
-    if (s == IG_OK && rv) s = add_rows(e, r, e->dot);
+    if (s == IG_OK && rv) s = add_rows(e, r, e->dot + n0);
     if (s == IG_OK) s = ig_row_sqnorm(r, M);
-    if (s == IG_OK) s = add_rows(e, r, e->sq);
+    if (s == IG_OK) s = add_rows(e, r, e->sq + n0);
     ig_tensor_free(rv);
     ig_tensor_free(r);
     return s;
@@ -109,34 +112,41 @@ static enum ig_status linear_sq(struct ig_al_engine *e, const struct al_layer *L
     return s;
 }
 
-/* Generic conv ‖g_n‖²: dW_n = corr(dy_n, x_n) from the 1-sample slices, then ‖Σ_hw dy_n‖² for the bias. */
-static enum ig_status conv_sq_generic(struct ig_al_engine *e, const struct ig_layer_grad *lg, const struct al_layer *L,
-                                      const struct ig_tensor *x, const struct ig_tensor *dy)
+/* Instances per ig_conv2d_backward_weight_persample call: their dW_n take at most this many bytes. */
+#define AL_PERSAMPLE_BYTES ((int64_t)256 << 20)
+
+/* Other backends' conv terms: the per-sample weight gradients dW_n of chunks of instances in one op each
+ * (ig_conv2d_backward_weight_persample: one batched product per chunk on OpenCL), their norms and dots with
+ * D as row reductions of [n, O*C*KH*KW]; the bias gradients db_n = Σ_hw dy_n likewise. */
+static enum ig_status conv_terms_batched(struct ig_al_engine *e, const struct ig_layer_grad *lg, const struct al_layer *L,
+                                         const struct ig_tensor *x, const struct ig_tensor *dy)
 {
-    int64_t N = dy->shape[0], one[1] = {N};
     const struct ig_tensor *wv = ig_var_value(L->w);
-    int64_t s2[2] = {1, L->nw};
-    struct ig_tensor *rd = ig_tensor_new(e->be, IG_DTYPE_F32, 1, one);
-    struct ig_tensor *dwn = ig_tensor_new(e->be, IG_DTYPE_F32, wv->ndim, wv->shape);
-    struct ig_tensor *dwn2 = dwn ? ig_tensor_reshape(dwn, 2, s2) : NULL;
-    enum ig_status s = (!rd || !dwn || !dwn2) ? ig_error(IG_ERR_OOM, "per-sample norms: out of memory") : IG_OK;
-    for (int64_t n = 0; s == IG_OK && n < N; n++) {
-        struct ig_tensor *xs = ig_tensor_slice(x, n, 1), *ds = ig_tensor_slice(dy, n, 1), *os = ig_tensor_slice(rd, n, 1);
-        if (!xs || !ds || !os) s = IG_ERR_OOM;
-        if (s == IG_OK) s = ig_conv2d_backward_weight(dwn, ds, xs, lg->conv);
-        if (s == IG_OK) s = ig_row_sqnorm(os, dwn2);
-        ig_tensor_free(xs);
+    int64_t N = dy->shape[0], O = wv->shape[0], nw = L->nw;
+    int64_t nb = AL_PERSAMPLE_BYTES / (nw * (int64_t)sizeof(float));
+    if (nb < 1) nb = 1;
+    if (nb > N) nb = N;
+    int64_t s4[4] = {nb * O, wv->shape[1], wv->shape[2], wv->shape[3]};
+    struct ig_tensor *dw = ig_tensor_new(e->be, IG_DTYPE_F32, 4, s4);
+    enum ig_status s = dw ? IG_OK : ig_error(IG_ERR_OOM, "per-sample conv terms: out of memory for %lld instances' "
+                                                          "weight gradients", (long long)nb);
+    for (int64_t n0 = 0; s == IG_OK && n0 < N; n0 += nb) {
+        int64_t cnt = N - n0 < nb ? N - n0 : nb, s2[2] = {cnt, nw};
+        struct ig_tensor *xs = ig_tensor_slice(x, n0, cnt), *ds = ig_tensor_slice(dy, n0, cnt);
+        struct ig_tensor *dws = ig_tensor_slice(dw, 0, cnt * O), *M = dws ? ig_tensor_reshape(dws, 2, s2) : NULL;
+        s = (!xs || !ds || !M) ? ig_error(IG_ERR_OOM, "per-sample conv terms: out of memory") : IG_OK;
+        if (s == IG_OK) s = ig_conv2d_backward_weight_persample(dws, ds, xs, lg->conv);
+        if (s == IG_OK) s = rows_terms(e, M, e->want_dot ? L->dw : NULL, n0);
+        ig_tensor_free(M);
+        ig_tensor_free(dws);
         ig_tensor_free(ds);
-        ig_tensor_free(os);
+        ig_tensor_free(xs);
     }
-    if (s == IG_OK) s = add_rows(e, rd, e->sq);
-    ig_tensor_free(dwn2);
-    ig_tensor_free(dwn);
-    ig_tensor_free(rd);
+    ig_tensor_free(dw);
     if (s != IG_OK || !L->b) return s;
     struct ig_tensor *cs = position_sums(e, dy);
     if (!cs) return ig_error(IG_ERR_OOM, "per-sample norms: out of memory");
-    s = rows_terms(e, cs, NULL);     /* the bias dot came with layer_dot */
+    s = rows_terms(e, cs, e->want_dot ? L->db : NULL, 0);
     ig_tensor_free(cs);
     return s;
 }
@@ -144,7 +154,7 @@ static enum ig_status conv_sq_generic(struct ig_al_engine *e, const struct ig_la
 /* conv layer. CPU: per-instance terms (dW_n dotted with D and with θ, and its norm, from the Winograd
  * tiles or the im2col product; *tdot_done then), or, where the ghost norm is cheaper (small P: the
  * deep layers), D·g_n from one batched conv of x with D and ‖dW_n‖² from the ghost norm.
- * Other backends: conv with D, and dW_n from 1-sample backward-weight calls. */
+ * Other backends: the batched per-sample weight gradients (conv_terms_batched). */
 static enum ig_status conv_terms(struct ig_al_engine *e, const struct ig_layer_grad *lg, const struct al_layer *L,
                                  const struct ig_tensor *x, const struct ig_tensor *dy, bool *tdot_done)
 {
@@ -162,8 +172,7 @@ static enum ig_status conv_terms(struct ig_al_engine *e, const struct ig_layer_g
         }
         return ig_conv2d_persample_terms(e->be, x, dy, w, lg->conv, L->b != NULL, nr, rw, rb, acc, e->sq);
     }
-    if (e->want_dot) IG_TRY(layer_dot(e, lg, true, x, dy, L->dw, L->db));
-    return conv_sq_generic(e, lg, L, x, dy);
+    return conv_terms_batched(e, lg, L, x, dy);
 }
 
 /* Eval-mode batch norm y = γ x̂ + β: dγ_n = Σ_hw dy_n x̂_n, dβ_n = Σ_hw dy_n (both [N,C]). CPU: one
@@ -194,8 +203,8 @@ static enum ig_status bn_terms(struct ig_al_engine *e, const struct al_layer *L,
     if (s == IG_OK) s = ig_mul(xh, xh, dy);
     if (s == IG_OK && (!(dg = position_sums(e, xh)) || (L->b && !(db = position_sums(e, dy)))))
         s = ig_error(IG_ERR_OOM, "batch-norm terms: out of memory");
-    if (s == IG_OK) s = rows_terms(e, dg, e->want_dot ? L->dw : NULL);
-    if (s == IG_OK && db) s = rows_terms(e, db, e->want_dot ? L->db : NULL);
+    if (s == IG_OK) s = rows_terms(e, dg, e->want_dot ? L->dw : NULL, 0);
+    if (s == IG_OK && db) s = rows_terms(e, db, e->want_dot ? L->db : NULL, 0);
     ig_tensor_free(db);
     ig_tensor_free(dg);
     ig_tensor_free(xh);

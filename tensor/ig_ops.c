@@ -211,6 +211,23 @@ enum ig_status ig_conv2d_backward_weight(struct ig_tensor *dw, const struct ig_t
     return conv_backward(IG_OP_CONV2D_BWD_WEIGHT, "conv2d_backward_weight", dw, "dw", dy, x, "x", false, p);
 }
 
+enum ig_status ig_conv2d_backward_weight_persample(struct ig_tensor *dw, const struct ig_tensor *dy,
+                                                   const struct ig_tensor *x, struct ig_conv2d_params p)
+{
+    const char *op = "conv2d_backward_weight_persample";
+    IG_TRY(NEED_ALL(op, F32("dw", dw, 4), F32("dy", dy, 4), F32("x", x, 4)));
+    int64_t N = x->shape[0], O = dy->shape[1];
+    if (dw->shape[0] != N * O)
+        return ig_error(IG_ERR_SHAPE, "%s: dw has %lld rows, expected N*O = %lld*%lld (one [O,C,KH,KW] block per instance)",
+                        op, (long long)dw->shape[0], (long long)N, (long long)O);
+    /* the checks of one instance's weight gradient, through a [O,C,KH,KW] view of dw's shape */
+    struct ig_tensor w1 = *dw;
+    w1.shape[0] = O;
+    IG_TRY(conv_check(op, x, &w1, dy, p));
+    struct ig_op_call call = {.op = IG_OP_CONV2D_BWD_WEIGHT_PERSAMPLE, .t = {dw, W(dy), W(x)}, .p.conv = p};
+    return run(op, &call);
+}
+
 enum ig_status ig_conv2d_backward_bias(struct ig_tensor *db, const struct ig_tensor *dy)
 {
     const char *op = "conv2d_backward_bias";

@@ -248,6 +248,11 @@ enum ig_status ig_conv2d_backward_data(struct ig_tensor *dx, const struct ig_ten
 /* dw[O,C,KH,KW] from dy and x (overwrites dw) */
 enum ig_status ig_conv2d_backward_weight(struct ig_tensor *dw, const struct ig_tensor *dy, const struct ig_tensor *x,
                                          struct ig_conv2d_params p);
+/* Per-sample weight gradients: dw[N*O,C,KH,KW] (overwritten), rows n*O .. n*O+O-1 holding instance n's
+ * dW_n = corr(dy_n, x_n), the ig_conv2d_backward_weight of that one instance (one batched product per chunk of
+ * instances on OpenCL; reshape to [N, O*C*KH*KW] for per-instance norms and dots). */
+enum ig_status ig_conv2d_backward_weight_persample(struct ig_tensor *dw, const struct ig_tensor *dy,
+                                                   const struct ig_tensor *x, struct ig_conv2d_params p);
 /* db[O] = sum of dy over N, Ho, Wo (overwrites db) */
 enum ig_status ig_conv2d_backward_bias(struct ig_tensor *db, const struct ig_tensor *dy);
 /* y, idx (i32): [N,C,Ho,Wo]; x: [N,C,H,W] */

@@ -74,6 +74,7 @@ static enum ig_status call_public(struct ig_op_call *c)
     case IG_OP_CONV2D_BWD_DATA: return ig_conv2d_backward_data(t[0], t[1], t[2], c->p.conv);
     case IG_OP_CONV2D_BWD_WEIGHT: return ig_conv2d_backward_weight(t[0], t[1], t[2], c->p.conv);
     case IG_OP_CONV2D_BWD_BIAS: return ig_conv2d_backward_bias(t[0], t[1]);
+    case IG_OP_CONV2D_BWD_WEIGHT_PERSAMPLE: return ig_conv2d_backward_weight_persample(t[0], t[1], t[2], c->p.conv);
     case IG_OP_MAXPOOL2D_FWD: return ig_maxpool2d_forward(t[0], t[1], t[2], c->p.pool);
     case IG_OP_MAXPOOL2D_BWD: return ig_maxpool2d_backward(t[0], t[1], t[2], c->p.pool);
     case IG_OP_RELU_FWD: return ig_relu_forward(t[0], t[1]);
@@ -240,6 +241,12 @@ static void conv_case_run(const struct conv_case *k, bool bias)
     c.t[2] = RND(-1, 1, k->N, k->C, k->H, k->W);
     check_vs_ref(&c, 1e-4, 1e-3, "conv2d_bwd_weight");
 
+    c = (struct ig_op_call){.op = IG_OP_CONV2D_BWD_WEIGHT_PERSAMPLE, .p.conv = p};
+    c.t[0] = RND(-1, 1, k->N * k->O, k->C, k->KH, k->KW);
+    c.t[1] = RND(-1, 1, k->N, k->O, Ho, Wo);
+    c.t[2] = RND(-1, 1, k->N, k->C, k->H, k->W);
+    check_vs_ref(&c, 1e-4, 1e-3, "conv2d_bwd_weight_persample");
+
     c = (struct ig_op_call){.op = IG_OP_CONV2D_BWD_BIAS};
     c.t[0] = RND(-1, 1, k->O);
     c.t[1] = RND(-1, 1, k->N, k->O, Ho, Wo);
@@ -293,6 +300,43 @@ START_TEST(test_conv_known)
     ck_assert_float_eq_tol(dwh[3], 28.0f, 1e-5f);
     ig_tensor_free(x); ig_tensor_free(w); ig_tensor_free(b); ig_tensor_free(y);
     ig_tensor_free(dy); ig_tensor_free(dx); ig_tensor_free(dw);
+}
+END_TEST
+
+/* Per-sample weight gradients: block n equals the batch op on instance n alone, the blocks sum to the batch's
+ * gradient, and a dw without N*O rows is refused with a message naming it. */
+START_TEST(test_conv_persample_weight)
+{
+    struct ig_conv2d_params p = {.stride_h = 1, .stride_w = 1, .pad_h = 1, .pad_w = 1};
+    const int64_t N = 5, C = 6, H = 9, W = 7, O = 4, K = C * 9;
+    struct ig_tensor *x = RND(-1, 1, N, C, H, W), *dy = RND(-1, 1, N, O, H, W);
+    struct ig_tensor *dws = ig_tensor_new(be, IG_DTYPE_F32, 4, SHAPE(N * O, C, 3, 3));
+    struct ig_tensor *dw = ig_tensor_new(be, IG_DTYPE_F32, 4, SHAPE(O, C, 3, 3));
+    ck_assert_int_eq(ig_conv2d_backward_weight_persample(dws, dy, x, p), IG_OK);
+    float *per = host_f32(dws);
+    ck_assert_int_eq(ig_conv2d_backward_weight(dw, dy, x, p), IG_OK);
+    float *all = host_f32(dw);
+    for (int64_t i = 0; i < O * K; i++) {
+        double s = 0.0;
+        for (int64_t n = 0; n < N; n++) s += per[n * O * K + i];
+        ck_assert_msg(fabs(s - all[i]) <= 1e-4 * (1.0 + fabs(all[i])), "sum of dW_n [%lld]: %g vs %g", (long long)i, s,
+                      all[i]);
+    }
+    for (int64_t n = 0; n < N; n++) {
+        struct ig_tensor *xn = ig_tensor_slice(x, n, 1), *dyn = ig_tensor_slice(dy, n, 1);
+        ck_assert_int_eq(ig_conv2d_backward_weight(dw, dyn, xn, p), IG_OK);
+        float *one = host_f32(dw);
+        for (int64_t i = 0; i < O * K; i++)
+            ck_assert_msg(fabs(per[n * O * K + i] - one[i]) <= 1e-5 * (1.0 + fabs(one[i])), "dW_%lld [%lld]: %g vs %g",
+                          (long long)n, (long long)i, per[n * O * K + i], one[i]);
+        free(one);
+        ig_tensor_free(xn), ig_tensor_free(dyn);
+    }
+    struct ig_tensor *bad = ig_tensor_new(be, IG_DTYPE_F32, 4, SHAPE(O, C, 3, 3));
+    ck_assert_int_eq(ig_conv2d_backward_weight_persample(bad, dy, x, p), IG_ERR_SHAPE);
+    ck_assert_msg(strstr(ig_last_error(), "dw has 4 rows, expected N*O = 5*4"), "%s", ig_last_error());
+    free(per), free(all);
+    ig_tensor_free(x), ig_tensor_free(dy), ig_tensor_free(dws), ig_tensor_free(dw), ig_tensor_free(bad);
 }
 END_TEST
 
@@ -1359,6 +1403,7 @@ static void add_ops_tests(TCase *tc)
     tcase_add_test(tc, test_persample_uses_ghost);
     tcase_add_test(tc, test_bias_grad_vs_ref);
     tcase_add_test(tc, test_conv_known);
+    tcase_add_test(tc, test_conv_persample_weight);
     tcase_add_test(tc, test_conv_deterministic);
     tcase_add_test(tc, test_pool_vs_ref);
     tcase_add_test(tc, test_relu_vs_ref);

@@ -182,6 +182,12 @@ START_TEST(test_conv2d)
         OK2(ig_conv2d_backward_bias(db.c, dy.c), ig_conv2d_backward_bias(db.g, dy.g));
         snprintf(what, sizeof what, "conv2d_bwd_bias case %zu", i);
         expect_close(db, 1e-4, 1e-5 * (double)(k->N * Ho * Wo), what);
+        int64_t pws[4] = {k->N * k->O, k->C, k->KH, k->KW};   /* per-sample: one batched product per chunk */
+        struct pair pw = pair_out(IG_DTYPE_F32, 4, pws);
+        OK2(ig_conv2d_backward_weight_persample(pw.c, dy.c, x.c, p), ig_conv2d_backward_weight_persample(pw.g, dy.g, x.g, p));
+        snprintf(what, sizeof what, "conv2d_bwd_weight_persample case %zu", i);
+        expect_close(pw, 1e-4, 1e-5 * (double)(Ho * Wo), what);
+        pair_free(pw);
         pair_free(x), pair_free(w), pair_free(b), pair_free(y), pair_free(dy), pair_free(dx), pair_free(dw), pair_free(db);
         if (k->chunk) ig_backend_free(gpu);
         gpu = shared_gpu;

@@ -499,3 +499,34 @@ enum ig_status IG_ISA_FN(ig_cpu_conv2d_bwd_weight)(struct ig_backend *be, const 
     ig_cpu_blas_single_end(saved);
     return IG_OK;
 }
+
+/* ---------------------------------------------------------------- per-sample weight gradient */
+
+/* dw[n*O + o, K] = dy_n[O, P] col_n^T[P, K] for every image n: the threads take images, each with its own
+ * im2col scratch and a single-threaded sgemm. */
+enum ig_status IG_ISA_FN(ig_cpu_conv2d_bwd_weight_persample)(struct ig_backend *be, const struct ig_op_call *call)
+{
+    const struct ig_tensor *DW = call->t[0], *DY = call->t[1], *X = call->t[2];
+    struct conv_geom g = geom(X, DW, DY, &call->p.conv);
+    g.O = DY->shape[1];   /* dw's rows are N*O */
+    float *dw = ig_cpu_f32(DW);
+    const float *dy = ig_cpu_f32(DY), *x = ig_cpu_f32(X);
+    if (g.N == 0 || g.O == 0 || g.K == 0) return IG_OK;
+    if (g.P == 0) {
+        zero(dw, g.N * g.O * g.K);
+        return IG_OK;
+    }
+    int nth = ig_cpu_max_threads();
+    if (nth > g.N) nth = (int)g.N;
+    float *scr = ig_backend_scratch(be, (size_t)nth * (size_t)(g.K * g.P) * sizeof(float));
+    if (!scr) return IG_ERR_OOM;
+    int saved = ig_cpu_blas_single_begin();
+    IG_OMP(omp parallel for num_threads(nth) schedule(dynamic, 1))
+    for (int64_t n = 0; n < g.N; n++) {
+        float *col = scr + (int64_t)ig_cpu_thread_id() * g.K * g.P;
+        im2col(&g, x, n, 1, col);
+        sgemm(false, true, g.O, g.K, g.P, dy + n * g.O * g.P, g.P, col, g.P, 0.0f, dw + n * g.O * g.K, g.K);
+    }
+    ig_cpu_blas_single_end(saved);
+    return IG_OK;
+}

@@ -130,6 +130,33 @@ enum ig_status ig_cpu_ref_conv2d_bwd_weight(struct ig_backend *be, const struct 
     return IG_OK;
 }
 
+/* dw[n*O + o, c, kh, kw] = sum over the output pixels of dy[n, o] x[n, c] shifted by the tap: each instance alone */
+enum ig_status ig_cpu_ref_conv2d_bwd_weight_persample(struct ig_backend *be, const struct ig_op_call *call)
+{
+    (void)be;
+    const struct ig_conv2d_params *p = &call->p.conv;
+    const struct ig_tensor *DW = call->t[0], *DY = call->t[1], *X = call->t[2];
+    float *dw = ig_cpu_f32(DW);
+    const float *dy = ig_cpu_f32(DY), *x = ig_cpu_f32(X);
+    int64_t N = X->shape[0], C = X->shape[1], H = X->shape[2], Wd = X->shape[3], O = DY->shape[1];
+    int64_t KH = DW->shape[2], KW = DW->shape[3], Ho = DY->shape[2], Wo = DY->shape[3];
+    for (int64_t n = 0; n < N; n++)
+        for (int64_t o = 0; o < O; o++)
+            for (int64_t c = 0; c < C; c++)
+                for (int64_t kh = 0; kh < KH; kh++)
+                    for (int64_t kw = 0; kw < KW; kw++) {
+                        double s = 0.0;
+                        for (int64_t oh = 0; oh < Ho; oh++)
+                            for (int64_t ow = 0; ow < Wo; ow++) {
+                                int64_t ih = oh * p->stride_h - p->pad_h + kh, iw = ow * p->stride_w - p->pad_w + kw;
+                                if (ih < 0 || ih >= H || iw < 0 || iw >= Wd) continue;
+                                s += (double)dy[((n * O + o) * Ho + oh) * Wo + ow] * x[((n * C + c) * H + ih) * Wd + iw];
+                            }
+                        dw[(((n * O + o) * C + c) * KH + kh) * KW + kw] = (float)s;
+                    }
+    return IG_OK;
+}
+
 enum ig_status ig_cpu_ref_conv2d_bwd_bias(struct ig_backend *be, const struct ig_op_call *call)
 {
     (void)be;

@@ -271,6 +271,34 @@ enum ig_status ig_cl_op_conv2d_bwd_weight(struct ig_backend *be, const struct ig
     return for_chunks(be, c, &g, bwd_weight_chunk);
 }
 
+/* Per-sample dw chunk: dw_n[O, ckk] = dy_n[O, hw] col_n[ckk, hw]^T for the nb images, one strided-batched GEMM
+ * (col holds image i's columns at i*hw; dy_n is contiguous) */
+static enum ig_status bwd_weight_persample_chunk(struct ig_backend *be, const struct ig_op_call *c,
+                                                 const struct conv_geo *g, cl_mem col, cl_mem tmp, int64_t n0, int64_t nb)
+{
+    (void)tmp;
+    const struct ig_tensor *dw = c->t[0], *dy = c->t[1], *x = c->t[2];
+    size_t O = (size_t)g->O, ckk = (size_t)g->ckk, hw = (size_t)g->hw, cols = (size_t)nb * hw;
+    IG_TRY(im2col(be, col, x, g, &c->p.conv, n0, nb));
+    return ig_cl_sgemm_batched(be, false, true, O, ckk, hw, 1.0f, ig_cl_mem(dy), (size_t)dy->offset + (size_t)n0 * O * hw,
+                               hw, O * hw, col, 0, cols, hw, 0.0f, ig_cl_mem(dw),
+                               (size_t)dw->offset + (size_t)n0 * O * ckk, ckk, O * ckk, (size_t)nb);
+}
+
+/* t0 dw[N*O,C,KH,KW], t1 dy[N,O,Ho,Wo], t2 x[N,C,H,W] */
+enum ig_status ig_cl_op_conv2d_bwd_weight_persample(struct ig_backend *be, const struct ig_op_call *c)
+{
+    struct ig_tensor w1 = *c->t[0];   /* one instance's [O,C,KH,KW] for the geometry */
+    w1.shape[0] = c->t[1]->shape[1];
+    IG_TRY(need4(c, 3));
+    struct conv_geo g = {0};
+    IG_TRY(conv_geo_init(be, c->t[2], &w1, c->t[1], &g));
+    const struct ig_tensor *dw = c->t[0];
+    if (g.N == 0 || g.O == 0 || g.ckk == 0) return IG_OK;
+    if (g.hw == 0) return zero_out(be, dw);
+    return for_chunks(be, c, &g, bwd_weight_persample_chunk);
+}
+
 /* t0 db[O], t1 dy[N,O,Ho,Wo] */
 enum ig_status ig_cl_op_conv2d_bwd_bias(struct ig_backend *be, const struct ig_op_call *c)
 {
