@@ -468,6 +468,7 @@ static void bench_al_epoch(struct ig_backend *be, const char *data_dir)
 
 int main(int argc, char **argv)
 {
+    (void)ig_bench_peer_dir(IG_BENCH_PEER_DIR);   /* a bad IGRADV_BENCH_PEERS stops here, before any work */
     bool quick = false, peer = true, epoch = true, models = true;
     const char *dev = NULL, *data = "data/cifar-10-batches-bin";
     int runs = 0;

@@ -403,6 +403,7 @@ static void run_torch_peer(int N, int runs, double ours)
 
 int main(int argc, char **argv)
 {
+    (void)ig_bench_peer_dir(IG_BENCH_PEER_DIR);   /* a bad IGRADV_BENCH_PEERS stops here, before any work */
     bool quick = false, peer = true;
     int runs = 0;
     const char *only = NULL;

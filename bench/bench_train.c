@@ -116,6 +116,7 @@ static void bench_torch(const int *batches, int nb, int steps, int runs, int war
 
 int main(int argc, char **argv)
 {
+    (void)ig_bench_peer_dir(IG_BENCH_PEER_DIR);   /* a bad IGRADV_BENCH_PEERS stops here, before any work */
     int batches[8] = {32, 64, 128}, nb = 3, steps = 10, runs = 3, warmup = 2;
     bool peer = true, profile = false;
     for (int i = 1; i < argc; i++) {

@@ -169,6 +169,7 @@ static void run_peers(const uint8_t *xt, const float *yt, const int32_t *lt, con
 
 int main(int argc, char **argv)
 {
+    (void)ig_bench_peer_dir(IG_BENCH_PEER_DIR);   /* a bad IGRADV_BENCH_PEERS stops here, before any work */
     int runs = 5, peers = !getenv("IG_BENCH_NO_PEERS");
     const char *re = getenv("IG_BENCH_RUNS");
     if (re && atoi(re) > 0) runs = atoi(re);

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <sys/utsname.h>
 #include <time.h>
@@ -127,7 +128,14 @@ static void tag_line(char *line, size_t cap, json_t *o)
 const char *ig_bench_peer_dir(const char *built_in)
 {
     const char *env = getenv("IGRADV_BENCH_PEERS");
-    return env && env[0] ? env : built_in;
+    if (!env || !env[0]) return built_in;
+    struct stat st;
+    if (stat(env, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        char msg[600];
+        snprintf(msg, sizeof msg, "'%.500s' is not a folder (expected the bench/peers folder of a source tree)", env);
+        ig_bench_die("bench", "IGRADV_BENCH_PEERS", msg);
+    }
+    return env;
 }
 
 int ig_bench_peer_run(const char *cmd, ig_bench_peer_fn fn, void *ctx, int *status)

@@ -52,7 +52,8 @@ struct ig_bench_line {
 void ig_bench_emit(const struct ig_bench_line *l);
 
 /* The folder of the Python peers: $IGRADV_BENCH_PEERS when set (a build carried to another machine, whose source
- * tree lies elsewhere), else built_in (the source tree's bench/peers, fixed at configure time). */
+ * tree lies elsewhere; not a folder: exits 1 naming it), else built_in (the source tree's bench/peers, fixed at
+ * configure time). Each bench checks it first thing, before any work. */
 const char *ig_bench_peer_dir(const char *built_in);
 
 /* Whether `python3 -c 'import MODULE'` succeeds (output discarded). */

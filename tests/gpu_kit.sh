@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The GPU machine's script (bench/gpu/on_device.sh) as a dry run on this machine's OpenCL device: a kit of this build's binaries, --quick, every step's exit status and JSON lines checked; a missing kit is refused (exit 2).
+# The GPU machine's script (bench/gpu/on_device.sh) as a dry run on this machine's OpenCL device: a kit of this build's binaries, --quick, every step's exit status and JSON lines checked; a missing kit, unknown arguments and a bad deadline are refused (exit 2), a bad IGRADV_BENCH_PEERS too (exit 1).
 # usage: gpu_kit.sh SOURCE_ROOT BUILD_ROOT      (exit 77 = skipped: no OpenCL device)
 set -euo pipefail
 SRC=$1 BUILD=$2
@@ -11,13 +11,35 @@ if ! "$BUILD/apps/igradv-devices" 2>/dev/null | grep -q '^  opencl:'; then
 fi
 fail() { echo "gpu_kit: $*"; cat "$T/out/log.txt" 2>/dev/null; exit 1; }
 
-# no kit: refused with the reason, nothing run
-set +e
-IGRADV_GPU_KIT=$T/none OUT=$T/out0 bash "$SRC/bench/gpu/on_device.sh" --quick > "$T/msg" 2>&1
-rc=$?
-set -e
-[ "$rc" -eq 2 ] || fail "a missing kit gave exit $rc, expected 2"
-grep -q 'prepare.sh' "$T/msg" || fail "a missing kit's message does not say to run prepare.sh: $(cat "$T/msg")"
+# bad input: refused with exit 2 and a message naming what was wrong, nothing run, no output folder
+refused() {   # refused WANT_IN_MESSAGE ENV... -- ARGS...
+    local want=$1; shift
+    local envs=()
+    while [ "$1" != -- ]; do envs+=("$1"); shift; done
+    shift
+    set +e
+    env "${envs[@]}" OUT="$T/out0" bash "$SRC/bench/gpu/on_device.sh" "$@" > "$T/msg" 2>&1
+    local rc=$?
+    set -e
+    [ "$rc" -eq 2 ] || fail "on_device.sh ${envs[*]} $* gave exit $rc, expected 2"
+    grep -q -- "$want" "$T/msg" || fail "on_device.sh ${envs[*]} $*: message lacks '$want': $(cat "$T/msg")"
+    [ ! -e "$T/out0" ] || fail "on_device.sh ${envs[*]} $*: wrote $T/out0 though refused"
+}
+refused 'prepare.sh' IGRADV_GPU_KIT=$T/none -- --quick
+refused "unknown argument '--fast'" IGRADV_GPU_KIT=$T/none -- --fast
+refused 'one argument at most' IGRADV_GPU_KIT=$T/none -- --quick --quick
+refused "IGRADV_GPU_DEADLINE='ten'" IGRADV_GPU_DEADLINE=ten -- --quick
+refused "IGRADV_GPU_DEADLINE='5'" IGRADV_GPU_DEADLINE=5 -- --quick
+
+# a carried build's peer folder that is not one: every peer bench stops before any work, naming it
+for b in bench_al bench_train bench_ops; do
+    set +e
+    IGRADV_BENCH_PEERS=$T/no-peers timeout 60 "$BUILD/bench/$b" > "$T/msg" 2>&1
+    rc=$?
+    set -e
+    [ "$rc" -eq 1 ] || fail "$b with a bad IGRADV_BENCH_PEERS gave exit $rc, expected 1"
+    grep -q "IGRADV_BENCH_PEERS: '$T/no-peers' is not a folder" "$T/msg" || fail "$b: $(cat "$T/msg")"
+done
 
 mkdir -p "$T/kit/bin" "$T/kit/debs" "$T/out"
 for b in apps/igradv-devices tests/test_opencl bench/bench_opencl bench/bench_train bench/bench_al; do

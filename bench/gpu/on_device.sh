@@ -12,13 +12,21 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD KIT=${IGRADV_GPU_KIT:-$PWD/gpu-kit} OUTD=${OUT:-$PWD/gpu-out}
 QUICK=false
-[ "${1:-}" = --quick ] && QUICK=true
+case "${1:-}" in
+    "") ;;
+    --quick) QUICK=true ;;
+    *) echo "on_device: unknown argument '$1' (expected nothing or --quick)" >&2; exit 2 ;;
+esac
+[ $# -le 1 ] || { echo "on_device: one argument at most (--quick), got $#" >&2; exit 2; }
+DEADLINE=${IGRADV_GPU_DEADLINE:-540}
+[[ "$DEADLINE" =~ ^[0-9]+$ ]] && [ "$DEADLINE" -ge 30 ] && [ "$DEADLINE" -le 3600 ] ||
+    { echo "on_device: IGRADV_GPU_DEADLINE='$DEADLINE': expected whole seconds, 30 to 3600" >&2; exit 2; }
+[ -d "$KIT/bin" ] || { echo "on_device: $KIT/bin missing: run bench/gpu/prepare.sh first and carry gpu-kit" >&2; exit 2; }
 mkdir -p "$OUTD"
 LOG=$OUTD/log.txt RES=$OUTD/results.jsonl
 : > "$LOG"; : > "$RES"
-START=$(date +%s) DEADLINE=${IGRADV_GPU_DEADLINE:-540}
+START=$(date +%s)
 say() { echo "$*" | tee -a "$LOG"; }
-[ -d "$KIT/bin" ] || { say "on_device: $KIT/bin missing: run bench/gpu/prepare.sh first and carry gpu-kit"; exit 2; }
 
 # Libraries: unpacked, never installed (dpkg-deb -x into a private root).
 SYS=/tmp/igradv-sysroot

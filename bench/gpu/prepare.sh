@@ -9,6 +9,7 @@
 # libstdc++6, zlib1g and libudev1 are not packed: every machine that runs Python has newer ones, and an older copy on
 # LD_LIBRARY_PATH would shadow them for the PyTorch peers too.
 set -euo pipefail
+[ $# -eq 0 ] || { echo "prepare.sh: takes no arguments (got '$*'); it writes gpu-kit/ and build-gpu/" >&2; exit 2; }
 cd "$(dirname "$0")/../.."
 KIT=gpu-kit BUILD=build-gpu
 BINS=(apps/igradv-devices tests/test_opencl bench/bench_opencl bench/bench_train bench/bench_al)
