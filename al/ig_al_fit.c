@@ -49,6 +49,7 @@ static enum ig_status fit(struct ig_al_run *r, const uint8_t *x, const double *t
         gp.n_estimators = p->gbr_estimators;
         gp.n_threads = p->n_threads;
         gp.seed = ig_hash64(p->seed ^ (uint64_t)al_epoch);
+        gp.isa = ig_al_kernel_isa(r->be);
         int rc = ig_gbr_fit_u8(&f->gbr, x, (size_t)k, (size_t)r->feat, yf, &gp);
         free(yf);
         return rc == IG_REGRESS_OK ? IG_OK : regress_error(rc, "GBR fit");

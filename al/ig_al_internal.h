@@ -5,6 +5,7 @@
 #include "ig_nn.h"
 #include "ig_util.h"
 #include "ig_data.h"
+#include "ig_regress.h"
 
 /* Every input that changes a result, as key/value text (stored in the state and the
  * line-1 sidecar; a resume compares them key by key). ig_al_settings.c. */
@@ -175,4 +176,19 @@ enum ig_status ig_al_init_meta_save(const char *path, const char *model_path, co
 /* True when path exists, is intact and matches the settings and the model files (a0, train_s filled). */
 bool ig_al_init_meta_load(const char *path, const char *model_path, const struct al_settings *set, double *a0,
                           double *train_s);
+/* The instruction set of the CPU kernels outside tensor/ (regressor split search, Core-set
+ * distances): the CPU backend's (IGRADV_CPU), else (other backends) the best this CPU runs. */
+static inline enum ig_regress_isa ig_al_kernel_isa(const struct ig_backend *be)
+{
+    enum ig_regress_isa isa = IG_REGRESS_ISA_AUTO;
+    if (!ig_regress_isa_parse(ig_backend_isa_name(be), &isa)) isa = IG_REGRESS_ISA_AUTO;
+    return isa;
+}
+
+/* ig_al_coreset_select with the distance kernels of one instruction set (AUTO: the best this CPU
+ * runs; the lal loop passes the CPU backend's, tests each one): the same picks with every one.
+ * A set the CPU lacks is IG_ERR_UNSUPPORTED. */
+enum ig_status ig_al_coreset_select_isa(const float *pool, size_t n, const float *labeled, size_t n_lab, size_t F,
+                                        size_t k, size_t *picked, enum ig_regress_isa isa);
+
 #endif

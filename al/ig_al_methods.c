@@ -114,7 +114,8 @@ static enum ig_status select_coreset(struct ig_al_run *r, int al_epoch, const do
     enum ig_status s = fp && fl ? ig_model_predict(r->m, r->train, r->ui, n, r->p->eval_batch, r->p->norm, &po)
                                 : ig_error(IG_ERR_OOM, "Core-set: out of host memory for %lld rows", (long long)(n + nl));
     if (s == IG_OK) s = ig_model_predict(r->m, r->train, r->li, nl, r->p->eval_batch, r->p->norm, &lo);
-    if (s == IG_OK) s = ig_al_coreset_select(fp, (size_t)n, fl, (size_t)nl, (size_t)F, (size_t)k, picked);
+    if (s == IG_OK)
+        s = ig_al_coreset_select_isa(fp, (size_t)n, fl, (size_t)nl, (size_t)F, (size_t)k, picked, ig_al_kernel_isa(r->be));
     free(fp);
     free(fl);
     return s;

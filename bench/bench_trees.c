@@ -25,6 +25,9 @@
 #define N_TRAIN 500
 #define N_POOL 45000
 
+/* GBR split kernels: IGRADV_CPU (auto | generic | avx2 | avx512) as for the CNN benches, else the best */
+static enum ig_regress_isa g_isa = IG_REGRESS_ISA_AUTO;
+
 static void line(const char *impl, const char *cs, const char *metric, double v, const char *unit,
                  int runs)
 {
@@ -71,6 +74,7 @@ static int bench_gbr(const uint8_t *xt, const float *yt, const uint8_t *xp, cons
     double t[64], c[64];
     struct ig_gbr_params gp = ig_gbr_params_default();
     gp.n_estimators = 200;
+    gp.isa = g_isa;
     struct ig_gbr *gbr = NULL;
     for (int r = 0; r < runs; r++) {
         ig_gbr_free(gbr);
@@ -178,11 +182,22 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--no-peers")) peers = 0;
         else {
             fprintf(stderr, "usage: bench_trees [--quick] [--no-peers]\n"
-                            "  env IG_BENCH_RUNS (runs per case), IG_BENCH_NO_PEERS,\n"
+                            "  env IG_BENCH_RUNS (runs per case), IG_BENCH_NO_PEERS, IGRADV_CPU (GBR kernels),\n"
                             "  IG_BENCH_PEER_RUNS / IG_BENCH_PEER_SLOW_RUNS (python peers)\n");
             return 2;
         }
     }
+    const char *isa_env = getenv("IGRADV_CPU");
+    enum ig_regress_isa used;
+    if (isa_env && !ig_regress_isa_parse(isa_env, &g_isa)) {
+        fprintf(stderr, "bench_trees: IGRADV_CPU=%s not understood: expected auto, generic, avx2 or avx512\n", isa_env);
+        return 2;
+    }
+    if (ig_regress_isa_resolve(g_isa, &used)) {
+        fprintf(stderr, "bench_trees: IGRADV_CPU=%s: %s\n", isa_env, ig_regress_last_error());
+        return 2;
+    }
+    ig_bench_set_isa(ig_regress_isa_name(used));   /* the GBR split kernels; the forests are built for the baseline */
     uint8_t *xt = malloc((size_t)N_TRAIN * D), *xp = malloc((size_t)N_POOL * D);
     float *yt = malloc(N_TRAIN * sizeof(float)), *yp = malloc(N_POOL * sizeof(float));
     int32_t *lt = malloc(N_TRAIN * sizeof(int32_t)), *lp = malloc(N_POOL * sizeof(int32_t));

@@ -63,6 +63,26 @@ enum ig_regress_status ig_regress_last_status(void);
 /* Short name of a status ("ok", "invalid argument", ...). */
 const char *ig_regress_status_str(enum ig_regress_status s);
 
+/* ------------------------------------------------------- instruction sets */
+
+/* The split search of gradient boosting (a 256-bin scan over 16 features at a time) is built
+ * for the x86-64 baseline, for AVX2 + FMA and for AVX-512, and the fit picks one from
+ * ig_gbr_params.isa (AUTO: the best this CPU runs; other architectures: generic only). Every
+ * one chooses the same splits, so a model does not depend on it. */
+enum ig_regress_isa {
+    IG_REGRESS_ISA_AUTO = 0,
+    IG_REGRESS_ISA_GENERIC,
+    IG_REGRESS_ISA_AVX2,
+    IG_REGRESS_ISA_AVX512,
+};
+/* "auto", "generic", "avx2", "avx512" (the names of IGRADV_CPU / ig_backend_isa_name). */
+const char *ig_regress_isa_name(enum ig_regress_isa isa);
+/* Case-sensitive name as above; returns 1 on success, 0 (out unchanged) otherwise. */
+int ig_regress_isa_parse(const char *name, enum ig_regress_isa *out);
+/* The set a fit asked for `want` runs (*got: AUTO resolved); EINVAL naming it when this build
+ * or this CPU lacks it. */
+enum ig_regress_status ig_regress_isa_resolve(enum ig_regress_isa want, enum ig_regress_isa *got);
+
 /* ---------------------------------------------------------------- boosting */
 
 enum ig_gbr_loss {
@@ -80,6 +100,7 @@ struct ig_gbr_params {
     double subsample;        /* default 1.0, in (0, 1] */
     uint64_t seed;           /* used only when subsample < 1 */
     int n_threads;           /* <= 0: automatic (see above) */
+    enum ig_regress_isa isa; /* default IG_REGRESS_ISA_AUTO (see instruction sets above) */
 };
 
 struct ig_gbr;

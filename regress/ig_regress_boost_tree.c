@@ -19,11 +19,13 @@
  * When every gradient is +-1 (absolute error) a bin is one int32: count << 16 | #positives,
  * which halves the scatter traffic; otherwise two double arrays (count, sum).
  * Scores num^2/den are compared by cross-multiplication in double (exact for the packed case).
- * Blocks are spread over OpenMP threads; ties go to the lower feature index.
+ * Blocks are spread over OpenMP threads; ties go to the lower feature index. The block kernels
+ * (histograms + scan) are in ig_regress_boost_scan.c, built once per instruction set.
  */
-#define W 16
+#define W IG_RSCAN_W
 
 struct ig_boost_tree_ws {
+    const struct ig_boost_scan *scan;   /* the block kernels of the fit's instruction set */
     int n_threads;        /* threads the scratch is sized for */
     int team;             /* threads used for the current tree (<= n_threads) */
     double *hist;         /* [n_threads][2 * 256 * W] count, sum; zero between uses */
@@ -33,10 +35,14 @@ struct ig_boost_tree_ws {
     int32_t *tmp;         /* [n] partition scratch */
 };
 
-enum ig_regress_status ig_boost_tree_ws_new(struct ig_boost_tree_ws **out, size_t n, int n_threads)
+enum ig_regress_status ig_boost_tree_ws_new(struct ig_boost_tree_ws **out, size_t n, int n_threads, enum ig_regress_isa isa)
 {
+    const struct ig_boost_scan *scan;
+    enum ig_regress_status st = ig_boost_scan_pick(isa, &scan);
+    if (st) return st;
     struct ig_boost_tree_ws *ws = calloc(1, sizeof *ws);
     if (!ws) return ig_rerror(IG_REGRESS_ENOMEM, "regress: out of memory");
+    ws->scan = scan;
     ws->n_threads = n_threads < 1 ? 1 : n_threads;
     size_t hsz = (size_t)ws->n_threads * 2 * IG_RBINS * W * sizeof(double);
     ws->hist = aligned_alloc(64, hsz);
@@ -65,121 +71,6 @@ void ig_boost_tree_ws_free(struct ig_boost_tree_ws *ws)
     free(ws);
 }
 
-/* score = num2 / den, compared by cross-multiplication (no division in the scan) */
-struct ig_gsplit {
-    double num2, den;
-    int32_t feature, bin;
-};
-
-static int ig_gbetter(double num2, double den, int32_t f, const struct ig_gsplit *b)
-{
-    double l = num2 * b->den, r = b->num2 * den;
-    return l > r || (l == r && b->feature >= 0 && f < b->feature) || b->feature < 0;
-}
-
-/* Packed (+-1 gradients) block: builds and scans features [f0, f0+w), leaves hist zeroed. */
-static void ig_gblock_packed(const uint8_t *codes, size_t d, const int32_t *idx, const int32_t *pk,
-                             size_t m, int f0, int w, int32_t *h, double n, double s, double msl,
-                             struct ig_gsplit *best)
-{
-    if (w == W) {
-        for (size_t p = 0; p < m; p++) {
-            const uint8_t *row = codes + (size_t)idx[p] * d + f0;
-            /* rows are d bytes apart: fetch a few ahead */
-            if (p + 8 < m) __builtin_prefetch(codes + (size_t)idx[p + 8] * d + f0);
-            int32_t v = pk[p];
-            for (int j = 0; j < W; j++) h[row[j] * W + j] += v;
-        }
-    } else {
-        for (size_t p = 0; p < m; p++) {
-            const uint8_t *row = codes + (size_t)idx[p] * d + f0;
-            int32_t v = pk[p];
-            for (int j = 0; j < w; j++) h[row[j] * W + j] += v;
-        }
-    }
-    int32_t acc[W];
-    float bn[W], bd[W];
-    int32_t bb[W];
-    for (int j = 0; j < W; j++) {
-        acc[j] = 0;
-        bn[j] = -1.0f;
-        bd[j] = 1.0f;
-        bb[j] = -1;
-    }
-    const float fn = (float)n, fs = (float)s, fmsl = (float)msl;
-    /* float lanes (16 per 512-bit vector), scores compared by cross-multiplication: a divide
-     * per bin would bound the loop by the divider. With FMA contraction off the rounding is
-     * the same on every machine, so the chosen split is reproducible. */
-    for (int b = 0; b < IG_RBINS; b++) {
-        int32_t *hb = h + b * W;
-        for (int j = 0; j < W; j++) {
-            acc[j] += hb[j];
-            hb[j] = 0;
-            float nl = (float)(acc[j] >> 16), pl = (float)(acc[j] & 0xffff);
-            float sl = 2.0f * pl - nl, nr = fn - nl;
-            float num = fn * sl - nl * fs;
-            float num2 = num * num, den = nl * nr;
-            int ok = (nl >= fmsl) & (nr >= fmsl) & (num2 * bd[j] > bn[j] * den);
-            bn[j] = ok ? num2 : bn[j];
-            bd[j] = ok ? den : bd[j];
-            bb[j] = ok ? b : bb[j];
-        }
-    }
-    for (int j = 0; j < w; j++)
-        if (bb[j] >= 0 && ig_gbetter((double)bn[j] / (double)bd[j], 1.0, f0 + j, best)) {
-            best->num2 = (double)bn[j] / (double)bd[j];
-            best->den = 1.0;
-            best->feature = f0 + j;
-            best->bin = bb[j];
-        }
-}
-
-/* General block: double count and gradient-sum histograms. */
-static void ig_gblock_float(const uint8_t *codes, size_t d, const int32_t *idx, const double *gd,
-                            size_t m, int f0, int w, double *hc, double *hs, double n, double s,
-                            double msl, struct ig_gsplit *best)
-{
-    for (size_t p = 0; p < m; p++) {
-        const uint8_t *row = codes + (size_t)idx[p] * d + f0;
-        double v = gd[p];
-        for (int j = 0; j < w; j++) {
-            hc[row[j] * W + j] += 1.0;
-            hs[row[j] * W + j] += v;
-        }
-    }
-    double cl[W], sl[W], bn[W], bd[W];
-    int32_t bb[W];
-    for (int j = 0; j < W; j++) {
-        cl[j] = sl[j] = 0.0;
-        bn[j] = -1.0;
-        bd[j] = 1.0;
-        bb[j] = -1;
-    }
-    for (int b = 0; b < IG_RBINS; b++) {
-        double *cb = hc + b * W, *sb = hs + b * W;
-        for (int j = 0; j < W; j++) {
-            cl[j] += cb[j];
-            sl[j] += sb[j];
-            cb[j] = 0.0;
-            sb[j] = 0.0;
-            double nl = cl[j], nr = n - nl;
-            double num = n * sl[j] - nl * s;
-            double num2 = num * num, den = nl * nr;
-            int ok = (nl >= msl) & (nr >= msl) & (num2 * bd[j] > bn[j] * den);
-            bn[j] = ok ? num2 : bn[j];
-            bd[j] = ok ? den : bd[j];
-            bb[j] = ok ? b : bb[j];
-        }
-    }
-    for (int j = 0; j < w; j++)
-        if (bb[j] >= 0 && ig_gbetter(bn[j], bd[j], f0 + j, best)) {
-            best->num2 = bn[j];
-            best->den = bd[j];
-            best->feature = f0 + j;
-            best->bin = bb[j];
-        }
-}
-
 static struct ig_gsplit ig_gnode_split(const struct ig_rdata *D, const int32_t *idx, size_t m,
                                        int packed, const int32_t *pk, const double *gd, double sum,
                                        int msl, struct ig_boost_tree_ws *ws)
@@ -200,10 +91,9 @@ static struct ig_gsplit ig_gnode_split(const struct ig_rdata *D, const int32_t *
         for (int k = 0; k < nblk; k++) {
             int f0 = k * W, w = (int)(D->d - (size_t)f0 < W ? D->d - (size_t)f0 : W);
             if (packed)
-                ig_gblock_packed(D->codes, D->d, idx, pk, m, f0, w, hp, n, s, fmsl, &tb);
+                ws->scan->packed(D->codes, D->d, idx, pk, m, f0, w, hp, n, s, fmsl, &tb);
             else
-                ig_gblock_float(D->codes, D->d, idx, gd, m, f0, w, h, h + IG_RBINS * W, n, s, fmsl,
-                                &tb);
+                ws->scan->flt(D->codes, D->d, idx, gd, m, f0, w, h, h + IG_RBINS * W, n, s, fmsl, &tb);
         }
 #pragma omp critical(ig_gsplit_merge)
         {

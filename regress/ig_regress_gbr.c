@@ -37,7 +37,7 @@ static enum ig_regress_status ig_gbr_check_params(const struct ig_gbr_params *p)
         return ig_rerror(IG_REGRESS_EINVAL, "gbr: min_samples_leaf must be >= 1");
     if (!(p->subsample > 0.0 && p->subsample <= 1.0))
         return ig_rerror(IG_REGRESS_EINVAL, "gbr: subsample must be in (0, 1]");
-    return IG_REGRESS_OK;
+    return ig_regress_isa_resolve(p->isa, NULL);
 }
 
 static double ig_rnow(void)
@@ -243,7 +243,7 @@ static enum ig_regress_status ig_gbr_fit_impl(struct ig_gbr **out, const void *x
         goto fail;
     }
     const int nt = ig_rthreads(p->n_threads);
-    if ((st = ig_boost_tree_ws_new(&ws, n, nt))) goto fail;
+    if ((st = ig_boost_tree_ws_new(&ws, n, nt, p->isa))) goto fail;
     st = is_u8 ? ig_rdata_init_u8(&D, x, n, d) : ig_rdata_init_f32(&D, x, n, d);
     if (st) goto fail;
     m->init = ig_gbr_init_of(y, n, p->loss == IG_GBR_LOSS_ABSOLUTE_ERROR, w.res);

@@ -93,6 +93,34 @@ void ig_rens_predict(const struct ig_rens *e, const void *x, int is_u8, size_t n
 /* Validates a tree's structure (used after load). */
 enum ig_regress_status ig_rtree_validate(const struct ig_rtree *t, size_t d);
 
+/* Split search of a boosting tree, per block of IG_RSCAN_W features (ig_regress_boost_scan.c,
+ * compiled once per instruction set): build the block's histograms over the node's m rows
+ * idx[0..m), scan the 256 bins, leave the histogram zeroed and improve *best. packed: one
+ * int32 per bin (count << 16 | positives) for +-1 gradients pk; flt: count hc and sum hs of gd. */
+#define IG_RSCAN_W 16
+struct ig_gsplit {   /* score num2 / den (compared by cross-multiplication), feature, last bin going left */
+    double num2, den;
+    int32_t feature, bin;
+};
+static inline int ig_gbetter(double num2, double den, int32_t f, const struct ig_gsplit *b)
+{
+    double l = num2 * b->den, r = b->num2 * den;
+    return l > r || (l == r && b->feature >= 0 && f < b->feature) || b->feature < 0;
+}
+struct ig_boost_scan {
+    enum ig_regress_isa isa;
+    void (*packed)(const uint8_t *codes, size_t d, const int32_t *idx, const int32_t *pk, size_t m, int f0, int w,
+                   int32_t *h, double n, double s, double msl, struct ig_gsplit *best);
+    void (*flt)(const uint8_t *codes, size_t d, const int32_t *idx, const double *gd, size_t m, int f0, int w,
+                double *hc, double *hs, double n, double s, double msl, struct ig_gsplit *best);
+};
+extern const struct ig_boost_scan ig_boost_scan_generic;
+#if IG_HAVE_CPU_X86
+extern const struct ig_boost_scan ig_boost_scan_avx2, ig_boost_scan_avx512;
+#endif
+/* The kernels of isa (AUTO: the best this CPU runs); EINVAL naming isa when the build or CPU lacks it. */
+enum ig_regress_status ig_boost_scan_pick(enum ig_regress_isa isa, const struct ig_boost_scan **out);
+
 /* Regression tree on an unweighted sample list (gradient boosting): all features,
  * Friedman-MSE criterion, node values = mean of g. idx: [m] sample ids, permuted so each
  * leaf's samples are contiguous; leaf_of_pos: [m] receives the leaf node of idx[pos]. */
@@ -100,7 +128,9 @@ struct ig_boost_tree_params {
     int max_depth, min_samples_split, min_samples_leaf, n_threads;
 };
 struct ig_boost_tree_ws;  /* per-fit scratch */
-enum ig_regress_status ig_boost_tree_ws_new(struct ig_boost_tree_ws **ws, size_t n, int n_threads);
+/* Scratch for trees over n samples and n_threads threads, with the split kernels of isa
+ * (EINVAL naming it when this build or CPU lacks it). */
+enum ig_regress_status ig_boost_tree_ws_new(struct ig_boost_tree_ws **ws, size_t n, int n_threads, enum ig_regress_isa isa);
 void ig_boost_tree_ws_free(struct ig_boost_tree_ws *ws);
 enum ig_regress_status ig_boost_tree_fit(struct ig_rtree *t, const struct ig_rdata *D,
                                     const double *g, int32_t *idx, size_t m,

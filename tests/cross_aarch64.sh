@@ -1,5 +1,5 @@
 #!/bin/sh
-# Cross-compile check: the tensor core and every CPU kernel source (plain C SIMD path) build warning-free for aarch64 and link as one object without x86 symbols; exit 77 without aarch64-linux-gnu-gcc.
+# Cross-compile check: the tensor core, every CPU kernel source (plain C SIMD path) and regress's split kernels build warning-free for aarch64 and link as one object without x86 symbols; exit 77 without aarch64-linux-gnu-gcc.
 # usage: tests/cross_aarch64.sh SOURCE_ROOT   (CROSS_CC overrides the compiler)
 set -eu
 root=${1:?usage: cross_aarch64.sh SOURCE_ROOT}
@@ -37,6 +37,12 @@ for f in "$root"/tensor/*.c "$root"/tensor/cpu/*.c; do
     case "$f" in */ig_cpu_backend.c | */ig_cpu_ref.c) ;; */cpu/*) extra=-DIG_SIMD_GENERIC ;; esac
     # shellcheck disable=SC2086
     "$cc" $flags $extra -c "$f" -o "$tmp/$(basename "$f" .c).o"
+    n=$((n + 1))
+done
+# regress's instruction-set pick and its split kernels (the generic flavour alone on aarch64)
+for f in "$root"/regress/ig_regress_isa.c "$root"/regress/ig_regress_boost_scan.c; do
+    # shellcheck disable=SC2086
+    "$cc" $flags -ffp-contract=off -DIG_RSIMD_GENERIC -I"$root/regress" -c "$f" -o "$tmp/$(basename "$f" .c).o"
     n=$((n + 1))
 done
 "$cc" -r -nostdlib "$tmp"/*.o -o "$tmp/all.o"

@@ -347,6 +347,76 @@ START_TEST(test_coreset_matches_brute_force)
 }
 END_TEST
 
+/* Greedy k-centre by the definition: distances in double, features summed in order. */
+static void coreset_brute(const float *pool, int n, const float *lab, int nl, int F, int k, size_t *want)
+{
+    double *dmin = malloc((size_t)n * sizeof *dmin);
+    ck_assert_ptr_nonnull(dmin);
+    for (int i = 0; i < n; i++) {
+        dmin[i] = INFINITY;
+        for (int j = 0; j < nl + n; j++) {
+            if (j >= nl) break;   /* the labeled rows first; picked rows join below */
+            double s = 0;
+            for (int f = 0; f < F; f++) s += ((double)pool[i * F + f] - lab[j * F + f]) * ((double)pool[i * F + f] - lab[j * F + f]);
+            if (s < dmin[i]) dmin[i] = s;
+        }
+    }
+    for (int t = 0; t < k; t++) {
+        int best = 0;
+        for (int i = 1; i < n; i++)
+            if (dmin[i] > dmin[best]) best = i;
+        want[t] = (size_t)best;
+        dmin[best] = -1;
+        for (int i = 0; i < n; i++) {
+            if (dmin[i] < 0) continue;
+            double s = 0;
+            for (int f = 0; f < F; f++)
+                s += ((double)pool[i * F + f] - pool[best * F + f]) * ((double)pool[i * F + f] - pool[best * F + f]);
+            if (s < dmin[i]) dmin[i] = s;
+        }
+    }
+    free(dmin);
+}
+
+START_TEST(test_coreset_every_isa)
+{
+    /* the blocked, vectorised distance kernels of every instruction set this CPU runs pick exactly
+     * what the definition picks: rows not a multiple of the 32-row blocks (padding), enough
+     * features that the labeled rows span several L2 tiles, equal rows and rows on a 1/64 grid so
+     * that distances tie (ties go to the lower index); a set the CPU lacks is refused by name */
+    enum { N = 77, NL = 203, F = 600, K = 25 };
+    float *pool = malloc((size_t)N * F * sizeof *pool), *lab = malloc((size_t)NL * F * sizeof *lab);
+    ck_assert(pool && lab);
+    ig_test_fill_uniform(pool, N * F, 11, -1, 1);
+    ig_test_fill_uniform(lab, NL * F, 12, -1, 1);
+    for (int i = 0; i < 38 * F; i++) pool[i] = roundf(pool[i] * 64) / 64;   /* half the rows on a grid */
+    for (int i = 0; i < 5; i++) memcpy(pool + (size_t)(40 + i) * F, pool + (size_t)i * F, F * sizeof *pool);  /* equal rows */
+    size_t want[K], got[K];
+    coreset_brute(pool, N, lab, NL, F, K, want);
+    int ran = 0;
+    for (enum ig_regress_isa isa = IG_REGRESS_ISA_AUTO; isa <= IG_REGRESS_ISA_AVX512; isa++) {
+        enum ig_status st = ig_al_coreset_select_isa(pool, N, lab, NL, F, K, got, isa);
+        if (isa != IG_REGRESS_ISA_AUTO && isa != IG_REGRESS_ISA_GENERIC && st == IG_ERR_UNSUPPORTED) {
+            ck_assert_ptr_nonnull(strstr(ig_last_error(), ig_regress_isa_name(isa)));
+            continue;
+        }
+        ck_assert_msg(st == IG_OK, "%s: %s", ig_regress_isa_name(isa), ig_last_error());
+        for (int t = 0; t < K; t++)
+            ck_assert_msg(got[t] == want[t], "%s: pick %d is %zu, the definition's %zu", ig_regress_isa_name(isa), t,
+                          got[t], want[t]);
+        ran++;
+    }
+    ck_assert_int_ge(ran, 2);
+    /* and without labeled rows: every distance infinite at first, so row 0, then the farthest */
+    coreset_brute(pool, N, lab, 0, F, K, want);
+    ck_assert_int_eq(ig_al_coreset_select_isa(pool, N, NULL, 0, F, K, got, IG_REGRESS_ISA_GENERIC), IG_OK);
+    for (int t = 0; t < K; t++) ck_assert_uint_eq(got[t], want[t]);
+    ck_assert_int_eq(ig_al_coreset_select_isa(pool, N, lab, NL, F, K, got, (enum ig_regress_isa)9), IG_ERR_UNSUPPORTED);
+    free(pool);
+    free(lab);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- a tiny image set and model */
 
 enum { NT = 120, TC = 3, TH = 8, TW = 8, NCLS = 3 };
@@ -634,7 +704,7 @@ int main(void)
                                  test_lcs_and_topk, test_spearman_and_names, test_method_names_and_split,
                                  test_rank_bin_q1_equals_q3, test_reference_subset_draw,
                                  test_margin_entropy_known_values, test_badge_matches_brute_force,
-                                 test_coreset_matches_brute_force);
+                                 test_coreset_matches_brute_force, test_coreset_every_isa);
     IG_TEST_CASE(s, "model", 300, test_egl_against_per_class_backward, test_regressor_one_class_and_error_cause,
                                   test_every_method_runs, test_running_reference_drifts_with_theta);
     return ig_test_run(s);

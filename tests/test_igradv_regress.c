@@ -239,6 +239,17 @@ START_TEST(test_tool_gbr_matches_library)
     char *file = ig_test_read_file(ig_test_in("m.json"));
     ck_assert_str_eq(file, text);
     free(file);
+    /* and the same with the generic split kernels forced (IGRADV_CPU): the model does not depend on the ISA */
+    snprintf(args, sizeof args, "fit --model gbr --loss ls --n-estimators 40 --learning-rate 0.2 --max-depth 4 "
+             "--subsample 0.8 --seed 3 --x '%s' --y '%s' --out '%s'", ig_test_in("x.npy"), ig_test_in("y.npy"), ig_test_in("mg.json"));
+    setenv("IGRADV_CPU", "generic", 1);
+    int rc = run_tool(args, &err);
+    unsetenv("IGRADV_CPU");
+    ck_assert_msg(rc == 0, "fit with IGRADV_CPU=generic failed: %s", err);
+    free(err);
+    file = ig_test_read_file(ig_test_in("mg.json"));
+    ck_assert_str_eq(file, text);
+    free(file);
     free(text);
     ig_gbr_free(m);
 }
@@ -340,15 +351,25 @@ START_TEST(test_tool_bad_input)
         free(err);
     }
     ck_assert_int_eq(access(ig_test_in("m.json"), F_OK), -1); /* nothing written by a failed fit */
-    /* a feature count that differs from the model's */
+    /* IGRADV_CPU (the gbr split kernels) that is not a name: exit 2 naming it, nothing written */
     char args[2048];
+    snprintf(args, sizeof args, "fit --model gbr --n-estimators 3 --x '%s' --y '%s' --out '%s'", ig_test_in("x.npy"),
+             ig_test_in("y.npy"), ig_test_in("m.json"));
+    setenv("IGRADV_CPU", "avx3", 1);
+    char *err;
+    int rc = run_tool(args, &err);
+    unsetenv("IGRADV_CPU");
+    ck_assert_msg(rc == 2, "IGRADV_CPU=avx3: exit %d, stderr %s", rc, err);
+    ck_assert_msg(strstr(err, "IGRADV_CPU: expected auto, generic, avx2 or avx512, got 'avx3'"), "stderr %s", err);
+    free(err);
+    ck_assert_int_eq(access(ig_test_in("m.json"), F_OK), -1);
+    /* a feature count that differs from the model's */
     snprintf(args, sizeof args, "fit --model gbr --n-estimators 3 --x '%s' --y '%s' --out '%s'", ig_test_in("x.npy"),
              ig_test_in("y.npy"), ig_test_in("m.json"));
     ck_assert_int_eq(run_tool(args, NULL), 0);
     const int64_t s5[2] = {N, D - 1};
     ck_assert_int_eq(ig_npy_write(ig_test_in("x5.npy"), IG_NPY_U8, 2, s5, x), IG_OK);
     snprintf(args, sizeof args, "predict --model-file '%s' --x '%s' --out '%s'", ig_test_in("m.json"), ig_test_in("x5.npy"), ig_test_in("p.npy"));
-    char *err;
     ck_assert_int_eq(run_tool(args, &err), 2);
     ck_assert_msg(strstr(err, "has 5 features per row, the model") && strstr(err, "expects 6"), "%s", err);
     free(err);

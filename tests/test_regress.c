@@ -639,6 +639,110 @@ START_TEST(test_to_json_matches_save)
 }
 END_TEST
 
+/* ------------------------------------------------------------ instruction sets */
+
+/* The model of one fit as its JSON text (malloc'ed), with isa forced. */
+static char *gbr_json(const void *x, int is_u8, size_t n, size_t d, const float *y, struct ig_gbr_params p,
+                      enum ig_regress_isa isa, float *pred)
+{
+    p.isa = isa;
+    struct ig_gbr *m = NULL;
+    enum ig_regress_status st = is_u8 ? ig_gbr_fit_u8(&m, x, n, d, y, &p) : ig_gbr_fit_f32(&m, x, n, d, y, &p);
+    ck_assert_msg(st == IG_REGRESS_OK, "fit on %s: %s", ig_regress_isa_name(isa), ig_regress_last_error());
+    char *text = NULL;
+    ck_assert_int_eq(ig_gbr_to_json(m, &text, NULL), IG_REGRESS_OK);
+    st = is_u8 ? ig_gbr_predict_u8(m, x, n, d, pred) : ig_gbr_predict_f32(m, x, n, d, pred);
+    ck_assert_int_eq(st, IG_REGRESS_OK);
+    ig_gbr_free(m);
+    return text;
+}
+
+START_TEST(test_gbr_isa_parity)
+{
+    /* every instruction set this CPU runs grows the same trees as the generic kernels, bit for bit:
+     * LAD on pixel bytes (the packed +-1 histograms, full 16-feature blocks), squared error on
+     * pixel bytes and on quantile-binned floats with a partial block (10 features: the double
+     * histograms); a set the CPU lacks is refused with its name */
+    enum { N = 150 };
+    uint8_t *xc = malloc((size_t)N * CD);
+    float *yc = malloc(N * sizeof *yc), *pa = malloc(N * sizeof *pa), *pb = malloc(N * sizeof *pb);
+    int32_t *lc = malloc(N * sizeof *lc);
+    uint8_t xf8[N * FD];
+    float xf[N * FD], yf[N];
+    ck_assert(xc && yc && pa && pb && lc);
+    ig_test_gen_cifar_like(xc, yc, lc, N, 5);
+    gen_friedman(xf8, xf, yf, N, 9);
+    struct ig_gbr_params p = ig_gbr_params_default();
+    p.n_estimators = 12;
+    struct {
+        const void *x;
+        int is_u8;
+        size_t d;
+        const float *y;
+        enum ig_gbr_loss loss;
+    } cases[] = {{xc, 1, CD, yc, IG_GBR_LOSS_ABSOLUTE_ERROR}, {xc, 1, CD, yc, IG_GBR_LOSS_SQUARED_ERROR},
+                 {xf, 0, FD, yf, IG_GBR_LOSS_SQUARED_ERROR}, {xf, 0, FD, yf, IG_GBR_LOSS_ABSOLUTE_ERROR}};
+    int compared = 0;
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        p.loss = cases[c].loss;
+        char *ref = gbr_json(cases[c].x, cases[c].is_u8, N, cases[c].d, cases[c].y, p, IG_REGRESS_ISA_GENERIC, pa);
+        for (enum ig_regress_isa isa = IG_REGRESS_ISA_AUTO; isa <= IG_REGRESS_ISA_AVX512; isa++) {
+            if (isa == IG_REGRESS_ISA_GENERIC) continue;
+            enum ig_regress_isa got;
+            if (ig_regress_isa_resolve(isa, &got) != IG_REGRESS_OK) {
+                ck_assert_ptr_nonnull(strstr(ig_regress_last_error(), ig_regress_isa_name(isa)));
+                struct ig_gbr *m = NULL;
+                struct ig_gbr_params q = p;
+                q.isa = isa;
+                ck_assert_int_eq(ig_gbr_fit_u8(&m, xc, N, CD, yc, &q), IG_REGRESS_EINVAL);
+                ck_assert_ptr_null(m);
+                continue;
+            }
+            ck_assert_int_ne(got, IG_REGRESS_ISA_AUTO);
+            char *text = gbr_json(cases[c].x, cases[c].is_u8, N, cases[c].d, cases[c].y, p, isa, pb);
+            ck_assert_msg(!strcmp(text, ref), "case %zu: the %s model differs from the generic one", c,
+                          ig_regress_isa_name(isa));
+            ck_assert_mem_eq(pa, pb, N * sizeof *pa);
+            free(text);
+            compared++;
+        }
+        free(ref);
+    }
+    ck_assert_int_ge(compared, 4);   /* at least auto, on every case */
+    free(xc), free(yc), free(pa), free(pb), free(lc);
+}
+END_TEST
+
+START_TEST(test_isa_names_and_bad_values)
+{
+    for (enum ig_regress_isa isa = IG_REGRESS_ISA_AUTO; isa <= IG_REGRESS_ISA_AVX512; isa++) {
+        enum ig_regress_isa back = (enum ig_regress_isa)77;
+        ck_assert_int_eq(ig_regress_isa_parse(ig_regress_isa_name(isa), &back), 1);
+        ck_assert_int_eq(back, isa);
+    }
+    enum ig_regress_isa out = IG_REGRESS_ISA_AVX2;
+    ck_assert_int_eq(ig_regress_isa_parse("avx", &out), 0);
+    ck_assert_int_eq(ig_regress_isa_parse("AVX2", &out), 0);
+    ck_assert_int_eq(ig_regress_isa_parse(NULL, &out), 0);
+    ck_assert_int_eq(out, IG_REGRESS_ISA_AVX2);
+    ck_assert_str_eq(ig_regress_isa_name((enum ig_regress_isa)9), "unknown");
+    ck_assert_int_eq(ig_regress_isa_resolve(IG_REGRESS_ISA_GENERIC, &out), IG_REGRESS_OK);
+    ck_assert_int_eq(out, IG_REGRESS_ISA_GENERIC);
+    ck_assert_int_eq(ig_regress_isa_resolve(IG_REGRESS_ISA_AUTO, &out), IG_REGRESS_OK);
+    ck_assert_int_ne(out, IG_REGRESS_ISA_AUTO);
+    ck_assert_int_eq(ig_regress_isa_resolve((enum ig_regress_isa)9, &out), IG_REGRESS_EINVAL);
+    ck_assert_ptr_nonnull(strstr(ig_regress_last_error(), "unknown instruction set 9"));
+    /* a fit with a bad set fails before any work and leaves no model */
+    uint8_t x[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    float y[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    struct ig_gbr_params p = ig_gbr_params_default();
+    p.isa = (enum ig_regress_isa)9;
+    struct ig_gbr *m = (struct ig_gbr *)&p;
+    ck_assert_int_eq(ig_gbr_fit_u8(&m, x, 8, 1, y, &p), IG_REGRESS_EINVAL);
+    ck_assert_ptr_null(m);
+}
+END_TEST
+
 /* ------------------------------------------------------------ bad input */
 
 START_TEST(test_bad_input)
@@ -849,6 +953,7 @@ static Suite *regress_suite(void)
                              test_load_error_wraps_cause, test_gbr_load_checks_tree_count_and_seed,
                              test_last_status_keeps_cause, test_rf_f32_regressor_and_accessors,
                              test_to_json_matches_save);
+    IG_TEST_CASE(s, "isa", 120, test_gbr_isa_parity, test_isa_names_and_bad_values);
     IG_TEST_CASE(s, "quality", 300, test_quality_friedman, test_quality_cifar_like);
     return s;
 }
