@@ -1,4 +1,4 @@
-/* bench_al: the per-sample gradient engine against a training step, one backward per instance and PyTorch torch.func vmap(grad), plus one quick-preset AL epoch split by phase; JSON lines. */
+/* bench_al: the per-sample gradient engine against a training step, one backward per instance and PyTorch torch.func vmap(grad), plus one quick-preset AL epoch split by phase and the Core-set selection; JSON lines. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "ig_al.h"
+#include "ig_al_internal.h"   /* ig_al_coreset_select_isa, ig_al_kernel_isa */
 #include "ig_bench_util.h"
 #include "ig_data.h"
 #include "ig_nn.h"
@@ -405,6 +406,38 @@ static void fit_predict_select(const struct ig_dataset *ds, const int64_t *nli, 
     free(fx), free(fu), free(pred), free(pd), free(pick);
 }
 
+/* Core-set selection (greedy k-centre, exact double distances) at n pool x n labeled rows of the
+ * paper CNN's 512 penultimate features, k 100: the kernels of the backend's instruction set and the
+ * generic ones, alternating, medians and ratio (the same picks: checked). */
+static void bench_coreset(struct ig_backend *be, bool quick, int runs)
+{
+    const size_t n = quick ? 2000 : 4000, F = 512, k = 100;
+    float *pool = malloc(n * F * sizeof *pool), *lab = malloc(n * F * sizeof *lab);
+    size_t *pa = malloc(k * sizeof *pa), *pb = malloc(k * sizeof *pb);
+    if (!pool || !lab || !pa || !pb) ig_bench_die("bench_al", "coreset", "out of memory");
+    uint64_t st = 11;
+    for (size_t i = 0; i < n * F; i++) pool[i] = (float)ig_rng_unit(ig_splitmix64_next(&st));
+    for (size_t i = 0; i < n * F; i++) lab[i] = (float)ig_rng_unit(ig_splitmix64_next(&st));
+    enum ig_regress_isa isa = ig_al_kernel_isa(be);
+    double t[2][MAXR];
+    for (int r = 0; r < runs; r++)
+        for (int v = 0; v < 2; v++) {
+            double t0 = ig_now_seconds();
+            CHECK(ig_al_coreset_select_isa(pool, n, lab, n, F, k, v ? pb : pa, v ? IG_REGRESS_ISA_GENERIC : isa));
+            t[v][r] = ig_now_seconds() - t0;
+        }
+    if (memcmp(pa, pb, k * sizeof *pa)) ig_bench_die("bench_al", "coreset", "the picks differ between instruction sets");
+    char cs[96];
+    double ours = ig_bench_median(t[0], runs), generic = ig_bench_median(t[1], runs);
+    snprintf(cs, sizeof cs, "coreset_select.%zux%zux%zu.k%zu", n, n, F, k);
+    line(cs, NULL, "seconds", ours, "s", be, runs);
+    snprintf(cs, sizeof cs, "coreset_select.%zux%zux%zu.k%zu.generic_isa", n, n, F, k);
+    line(cs, NULL, "seconds", generic, "s", be, runs);
+    snprintf(cs, sizeof cs, "coreset_select.%zux%zux%zu.k%zu.speedup_vs_generic_isa", n, n, F, k);
+    line(cs, NULL, "ratio", generic / ours, "x", be, runs);
+    free(pool), free(lab), free(pa), free(pb);
+}
+
 /* One AL epoch of DS at the quick preset, split by phase; then the cost and rank agreement of
  * the reference estimated from Q_SUB_REF random rows of LI ∪ NLI (--reference full:N). */
 static void bench_al_epoch(struct ig_backend *be, const char *data_dir)
@@ -496,6 +529,7 @@ int main(int argc, char **argv)
     if (models) bench_model(be, "small_cnn", false, 64, runs, false);
     if (models) bench_model(be, "paper_cnn", true, quick ? 16 : 32, runs, torch);
     if (epoch) bench_al_epoch(be, data);
+    if (epoch) bench_coreset(be, quick, quick ? 2 : 3);
     ig_backend_free(be);
     return 0;
 }

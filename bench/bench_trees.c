@@ -1,4 +1,4 @@
-/* bench_trees: GBR (LAD, 200 trees) and RF classifier (depth 5) fit/predict on 500 x 3072 u8 rows, vs scikit-learn / XGBoost. */
+/* bench_trees: GBR (LAD, 200 trees) and RF classifier (depth 5) fit/predict on 500 x 3072 u8 rows, vs scikit-learn / XGBoost; the 200-row GBR fit per instruction set. */
 #include "ig_bench_util.h"
 #include "ig_config.h"
 #include "ig_regress.h"
@@ -101,7 +101,34 @@ static int bench_gbr(const uint8_t *xt, const float *yt, const uint8_t *xp, cons
     for (int i = 0; i < N_POOL; i++) mae += fabs((double)out[i] - yp[i]);
     fprintf(stderr, "bench_trees: igradv gbr pool MAE %.4f\n", mae / N_POOL);
     ig_gbr_free(gbr);
+    return 0;
+}
 
+/* The fit at the active-learning loop's size (k = 200 rows: the quick preset, and five 160-row
+ * cross-validation fits per epoch) with the instruction set in use and with the generic kernels,
+ * alternating: their medians and ratio (the same trees; only the split kernels differ). */
+static int bench_gbr_small(const uint8_t *xt, const float *yt, int runs)
+{
+    enum { N_SMALL = 200 };
+    double t[2][64];
+    struct ig_gbr_params gp = ig_gbr_params_default();
+    gp.n_estimators = 200;
+    for (int r = 0; r < runs; r++)
+        for (int v = 0; v < 2; v++) {
+            gp.isa = v ? IG_REGRESS_ISA_GENERIC : g_isa;
+            struct ig_gbr *gbr = NULL;
+            double t0 = ig_now_seconds();
+            if (ig_gbr_fit_u8(&gbr, xt, N_SMALL, D, yt, &gp)) {
+                fprintf(stderr, "bench_trees: gbr fit (200 rows): %s\n", ig_regress_last_error());
+                return 1;
+            }
+            t[v][r] = ig_now_seconds() - t0;
+            ig_gbr_free(gbr);
+        }
+    double ours = ig_bench_median(t[0], runs), generic = ig_bench_median(t[1], runs);
+    line("igradv", "gbr_lad200.fit.200x3072", "seconds", ours, "s", runs);
+    line("igradv", "gbr_lad200.fit.200x3072.generic_isa", "seconds", generic, "s", runs);
+    line("igradv", "gbr_lad200.fit.200x3072.speedup_vs_generic_isa", "ratio", generic / ours, "x", runs);
     return 0;
 }
 
@@ -211,7 +238,9 @@ int main(int argc, char **argv)
 
     double ours[N_CASES], cpu[N_CASES];
     if (runs > 64) runs = 64;
-    if (bench_gbr(xt, yt, xp, yp, out, runs, ours, cpu) || bench_rf(xt, lt, xp, lp, out, runs, ours, cpu)) return 1;
+    if (bench_gbr(xt, yt, xp, yp, out, runs, ours, cpu) || bench_rf(xt, lt, xp, lp, out, runs, ours, cpu) ||
+        bench_gbr_small(xt, yt, runs))
+        return 1;
     for (int k = 0; k < N_CASES; k++) {
         line("igradv", cases[k], "seconds", ours[k], "s", runs);
         fprintf(stderr, "bench_trees: igradv %s: median wall %.4f s, cpu %.4f s\n", cases[k], ours[k],
