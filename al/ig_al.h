@@ -168,7 +168,7 @@ enum ig_status ig_al_engine_batch(struct ig_al_engine *e, struct ig_tensor *x, c
                                   double *tdot, double *sq);
 /* EGL: sq_out[n * n_classes + c] = ‖∇_θ CE(c, f(x_n))‖² over the parameter set, for every
  * class c < n_classes (the model's logits have n_classes columns), x f32 [N,...]; one
- * batched forward + backward per class. Eval mode as for ig_al_engine_batch. */
+ * batched forward, then one backward per class over the kept tape. Eval mode as for ig_al_engine_batch. */
 enum ig_status ig_al_engine_class_sq(struct ig_al_engine *e, struct ig_tensor *x, int n_classes, double *sq_out);
 /* δ·δ_x and ‖δ_x‖² with δ_x = g_x + wd θ from the engine's outputs (dd, dsq: [n]). */
 void ig_al_instance_terms(size_t n, const double *dot, const double *tdot, const double *sq, double wd,

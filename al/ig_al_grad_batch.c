@@ -266,34 +266,57 @@ static enum ig_status ensure_cap(struct ig_al_engine *e, int64_t n)
     return IG_OK;
 }
 
-/* One forward + backward of the batch with the hook filling e->dot/tdot/sq (zeroed first).
- * classes > 0: the logits must have that many columns. */
-static enum ig_status engine_pass(struct ig_al_engine *e, struct ig_tensor *x, const struct ig_tensor *y, int classes,
-                                  const char *who)
+/* The engine's forward of the batch with the layer hook set and *loss = the cross-entropy (SUM)
+ * of its logits against y (borrowed: under ig_graph_set_retain a caller may change y and run
+ * another backward). classes > 0: the logits must have that many columns. engine_done undoes
+ * the graph settings. */
+static enum ig_status engine_forward(struct ig_al_engine *e, struct ig_tensor *x, const struct ig_tensor *y, int classes,
+                                     const char *who, struct ig_var **loss)
 {
+    *loss = NULL;
     if (e->has_bn && ig_model_is_training(e->m))
         return ig_error(IG_ERR_STATE, "%s: the model is in train mode; per-sample batch-norm gradients need eval mode "
                                       "(ig_model_set_train(m, false))", who);
     int64_t n = x->shape[0];
     IG_TRY(ensure_cap(e, n));
     e->n = n;
-    memset(e->dot, 0, (size_t)n * sizeof(double));
-    memset(e->tdot, 0, (size_t)n * sizeof(double));
-    memset(e->sq, 0, (size_t)n * sizeof(double));
     struct ig_graph *g = e->g;
     ig_graph_reset(g);
     ig_graph_set_grad_enabled(g, true);
     ig_graph_set_param_grads(g, false);
     ig_graph_set_layer_hook(g, engine_hook, e);
     struct ig_var *logits = ig_model_forward(e->m, g, ig_graph_input(g, x, false));
-    enum ig_status s = IG_OK;
     if (logits && classes > 0 && ig_var_value(logits)->shape[1] != classes)
-        s = ig_error(IG_ERR_SHAPE, "%s: the model has %lld classes, n_classes is %d", who,
-                     (long long)ig_var_value(logits)->shape[1], classes);
-    struct ig_var *loss = s == IG_OK ? ig_ag_cross_entropy(g, logits, y, IG_REDUCTION_SUM) : NULL;
-    if (s == IG_OK) s = loss ? ig_graph_backward(g, loss) : ig_al_graph_failed(g, "per-sample gradient forward");
-    ig_graph_set_layer_hook(g, NULL, NULL);
-    ig_graph_set_param_grads(g, true);
+        return ig_error(IG_ERR_SHAPE, "%s: the model has %lld classes, n_classes is %d", who,
+                        (long long)ig_var_value(logits)->shape[1], classes);
+    *loss = ig_ag_cross_entropy(g, logits, y, IG_REDUCTION_SUM);
+    return *loss ? IG_OK : ig_al_graph_failed(g, "per-sample gradient forward");
+}
+
+static void engine_done(struct ig_al_engine *e)
+{
+    ig_graph_set_layer_hook(e->g, NULL, NULL);
+    ig_graph_set_param_grads(e->g, true);
+    ig_graph_set_retain(e->g, false);
+}
+
+/* One backward from the loss, the hook filling e->dot/tdot/sq (zeroed first). */
+static enum ig_status engine_backward(struct ig_al_engine *e, struct ig_var *loss)
+{
+    size_t bytes = (size_t)e->n * sizeof(double);
+    memset(e->dot, 0, bytes);
+    memset(e->tdot, 0, bytes);
+    memset(e->sq, 0, bytes);
+    return ig_graph_backward(e->g, loss);
+}
+
+/* One forward + backward of the batch with the hook filling e->dot/tdot/sq. */
+static enum ig_status engine_pass(struct ig_al_engine *e, struct ig_tensor *x, const struct ig_tensor *y, const char *who)
+{
+    struct ig_var *loss;
+    enum ig_status s = engine_forward(e, x, y, 0, who, &loss);
+    if (s == IG_OK) s = engine_backward(e, loss);
+    engine_done(e);
     return s;
 }
 
@@ -303,7 +326,7 @@ enum ig_status ig_al_engine_batch(struct ig_al_engine *e, struct ig_tensor *x, c
     if (!e || !x || !y || !dot || !sq) return ig_error(IG_ERR_INVALID_ARG, "ig_al_engine_batch: NULL argument");
     e->want_dot = true;
     e->want_tdot = tdot != NULL;
-    IG_TRY(engine_pass(e, x, y, 0, "ig_al_engine_batch"));
+    IG_TRY(engine_pass(e, x, y, "ig_al_engine_batch"));
     int64_t n = e->n;
     memcpy(dot, e->dot, (size_t)n * sizeof(double));
     memcpy(sq, e->sq, (size_t)n * sizeof(double));
@@ -318,13 +341,19 @@ enum ig_status ig_al_engine_class_sq(struct ig_al_engine *e, struct ig_tensor *x
     int64_t N = x->shape[0];
     struct ig_tensor *y = ig_tensor_new(e->be, IG_DTYPE_I32, 1, &N);
     if (!y) return ig_error(IG_ERR_OOM, "ig_al_engine_class_sq: out of memory");
-    enum ig_status s = IG_OK;
     e->want_dot = e->want_tdot = false;
+    /* one forward; then per class c the labels (borrowed by the loss) set to c and one backward
+     * over the kept tape: the same arithmetic as a forward + backward per class, 1 forward not C */
+    struct ig_var *loss = NULL;
+    enum ig_status s = ig_fill(y, 0.0f);
+    ig_graph_set_retain(e->g, true);
+    if (s == IG_OK) s = engine_forward(e, x, y, n_classes, "ig_al_engine_class_sq", &loss);
     for (int c = 0; s == IG_OK && c < n_classes; c++) {
-        s = ig_fill(y, (float)c);
-        if (s == IG_OK) s = engine_pass(e, x, y, n_classes, "ig_al_engine_class_sq");
+        if (c > 0) s = ig_fill(y, (float)c);
+        if (s == IG_OK) s = engine_backward(e, loss);
         for (int64_t i = 0; s == IG_OK && i < N; i++) sq_out[i * n_classes + c] = e->sq[i];
     }
+    engine_done(e);
     ig_tensor_free(y);
     return s;
 }

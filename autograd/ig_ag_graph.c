@@ -99,6 +99,7 @@ void ig_graph_reset(struct ig_graph *g)
 void ig_graph_set_grad_enabled(struct ig_graph *g, bool on) { if (g) g->grad_enabled = on; }
 bool ig_graph_grad_enabled(const struct ig_graph *g) { return g && g->grad_enabled; }
 void ig_graph_set_param_grads(struct ig_graph *g, bool on) { if (g) g->param_grads = on; }
+void ig_graph_set_retain(struct ig_graph *g, bool on) { if (g) g->retain = on; }
 enum ig_status ig_graph_status(const struct ig_graph *g) { return g ? g->status : IG_ERR_INVALID_ARG; }
 struct ig_backend *ig_graph_backend(const struct ig_graph *g) { return g ? g->be : NULL; }
 int ig_graph_size(const struct ig_graph *g) { return g ? g->n : 0; }
@@ -337,7 +338,7 @@ enum ig_status ig_graph_backward(struct ig_graph *g, struct ig_var *loss)
     IG_TRY(ig_fill(gr, 1.0f));
     loss->grad_ready = true;
     enum ig_status s = backward_from(g, loss);
-    g->released = true;
+    g->released = !g->retain;
     return s;
 }
 
@@ -351,6 +352,6 @@ enum ig_status ig_graph_backward_seed(struct ig_graph *g, struct ig_var *out, co
     IG_TRY(ig_tensor_copy(gr, seed));
     out->grad_ready = true;
     enum ig_status s = backward_from(g, out);
-    g->released = true;
+    g->released = !g->retain;
     return s;
 }

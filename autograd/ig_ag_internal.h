@@ -45,6 +45,7 @@ struct ig_graph {
     struct ig_var **nodes;
     int n, cap;
     bool grad_enabled, param_grads, released;
+    bool retain;   /* backward keeps the tape for another backward (ig_graph_set_retain) */
     enum ig_status status;
     ig_layer_hook_fn hook;
     void *hook_user;

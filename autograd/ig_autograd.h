@@ -79,6 +79,12 @@ bool ig_graph_grad_enabled(const struct ig_graph *g);
 /* When off, backward computes no parameter gradients (only input gradients and layer
  * hooks), e.g. for the per-sample gradient engine. Default on. */
 void ig_graph_set_param_grads(struct ig_graph *g, bool on);
+/* When on, a backward keeps the tape instead of releasing it: more backwards may run over the
+ * same forward (another seed, or labels the loss borrowed and the caller changed), each
+ * starting from empty gradients of the graph vars (parameter gradients still accumulate, as
+ * with PyTorch's retain_graph); ops recorded after it append to the tape. Default off; reset
+ * the graph to start a new step. */
+void ig_graph_set_retain(struct ig_graph *g, bool on);
 /* First error recorded since the last reset (IG_OK if none). */
 enum ig_status ig_graph_status(const struct ig_graph *g);
 struct ig_backend *ig_graph_backend(const struct ig_graph *g);
@@ -89,8 +95,8 @@ int ig_graph_size(const struct ig_graph *g);
  * (owned by the graph). */
 struct ig_var *ig_graph_input(struct ig_graph *g, struct ig_tensor *t, bool requires_grad);
 
-/* Backward from a one-element f32 var (seed 1). Releases the tape: a second call is
- * IG_ERR_STATE. */
+/* Backward from a one-element f32 var (seed 1). Releases the tape (unless ig_graph_set_retain):
+ * a second call is IG_ERR_STATE. */
 enum ig_status ig_graph_backward(struct ig_graph *g, struct ig_var *loss);
 /* Backward from any f32 var with an explicit seed gradient of the var's shape. */
 enum ig_status ig_graph_backward_seed(struct ig_graph *g, struct ig_var *out, const struct ig_tensor *seed);

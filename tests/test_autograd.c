@@ -179,6 +179,68 @@ START_TEST(test_no_grad_and_release)
 }
 END_TEST
 
+/* Gradient of x and w for logits = relu(x) w^T against labels lab, recorded fresh. */
+static void fresh_grads(struct ig_var *W, struct ig_tensor *xt, const struct ig_tensor *lab, float *gx, float *gw)
+{
+    struct ig_graph *g;
+    ck_assert_int_eq(ig_graph_new(be, &g), IG_OK);
+    ig_param_zero_grad(W);
+    struct ig_var *X = ig_graph_input(g, xt, true);
+    struct ig_var *loss = ig_ag_cross_entropy(g, ig_ag_linear(g, ig_ag_relu(g, X), W, NULL), lab, IG_REDUCTION_SUM);
+    ck_assert_int_eq(ig_graph_backward(g, loss), IG_OK);
+    readt(ig_var_grad(X), gx);
+    readt(ig_var_grad(W), gw);
+    ig_graph_free(g);
+}
+
+START_TEST(test_retain_backward)
+{
+    /* with retain on, one forward serves several backwards: the labels the loss borrows changed
+     * between them give each class's gradients exactly (bit for bit a fresh forward + backward);
+     * graph vars start from empty gradients, parameters accumulate; retain off releases again */
+    int64_t sx[2] = {3, 4}, sw[2] = {5, 4}, sl[1] = {3};
+    float x[12], w[20];
+    for (int i = 0; i < 12; i++) x[i] = 0.3f * (float)(i % 5) - 0.5f;
+    for (int i = 0; i < 20; i++) w[i] = 0.1f * (float)((i * 7) % 11) - 0.45f;
+    int32_t l0[3] = {0, 1, 2}, l1[3] = {4, 4, 3};
+    struct ig_var *W = param_from(2, sw, w);
+    struct ig_tensor *xt = ig_tensor_from_host(be, IG_DTYPE_F32, 2, sx, x);
+    struct ig_tensor *lab = ig_tensor_from_host(be, IG_DTYPE_I32, 1, sl, l0);
+    struct ig_tensor *lab1 = ig_tensor_from_host(be, IG_DTYPE_I32, 1, sl, l1);
+    ck_assert(xt && lab && lab1);
+    float fx0[12], fw0[20], fx1[12], fw1[20], gx[12], gw[20];
+    fresh_grads(W, xt, lab, fx0, fw0);
+    fresh_grads(W, xt, lab1, fx1, fw1);
+
+    struct ig_graph *g;
+    ck_assert_int_eq(ig_graph_new(be, &g), IG_OK);
+    ig_param_zero_grad(W);
+    ig_graph_set_retain(g, true);
+    struct ig_var *X = ig_graph_input(g, xt, true);
+    struct ig_var *loss = ig_ag_cross_entropy(g, ig_ag_linear(g, ig_ag_relu(g, X), W, NULL), lab, IG_REDUCTION_SUM);
+    int ops = ig_graph_size(g);
+    ck_assert_int_eq(ig_graph_backward(g, loss), IG_OK);
+    readt(ig_var_grad(X), gx);
+    ck_assert_mem_eq(gx, fx0, sizeof gx);
+    ck_assert_int_eq(ig_tensor_from_host_into(lab, l1, sizeof l1), IG_OK);   /* the borrowed labels change */
+    ck_assert_int_eq(ig_graph_backward(g, loss), IG_OK);
+    ck_assert_int_eq(ig_graph_size(g), ops);   /* no op recorded again */
+    readt(ig_var_grad(X), gx);
+    ck_assert_mem_eq(gx, fx1, sizeof gx);      /* not fx0 + fx1: graph vars start empty */
+    readt(ig_var_grad(W), gw);
+    for (int i = 0; i < 20; i++) ck_assert_float_eq_tol(gw[i], fw0[i] + fw1[i], 1e-6f);   /* parameters accumulate */
+    /* retain off: the next backward releases, the one after is refused */
+    ig_graph_set_retain(g, false);
+    ck_assert_int_eq(ig_graph_backward(g, loss), IG_OK);
+    ck_assert_int_eq(ig_graph_backward(g, loss), IG_ERR_STATE);
+    ig_graph_free(g);
+    ig_tensor_free(lab1);
+    ig_tensor_free(lab);
+    ig_tensor_free(xt);
+    ig_param_free(W);
+}
+END_TEST
+
 START_TEST(test_errors_propagate)
 {
     struct ig_graph *g;
@@ -494,6 +556,7 @@ int main(void)
     tcase_add_test(tc, test_frozen_param);
     tcase_add_test(tc, test_accumulation);
     tcase_add_test(tc, test_no_grad_and_release);
+    tcase_add_test(tc, test_retain_backward);
     tcase_add_test(tc, test_errors_propagate);
     tcase_add_test(tc, test_storage_reuse);
     tcase_add_test(tc, test_layer_hook);
