@@ -61,7 +61,8 @@ enum ig_status ig_al_badge_select(const float *probs, const float *feats, size_t
                                   uint64_t seed, size_t *picked);
 /* Core-set (Sener & Savarese 2018), greedy k-centre: k times, the pool point (pool[n,F])
  * farthest (Euclidean) from its nearest centre, centres = labeled[n_lab,F] and the points
- * picked so far; ties to the lower index. */
+ * picked so far; ties to the lower index. Distances in double, summed in feature order, on the
+ * best vector unit this CPU has (the picks do not depend on it). */
 enum ig_status ig_al_coreset_select(const float *pool, size_t n, const float *labeled, size_t n_lab, size_t F, size_t k,
                                     size_t *picked);
 /* Indices of the k highest scores, highest first, ties to the lower index; NaN ranks last. */

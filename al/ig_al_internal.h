@@ -180,8 +180,8 @@ bool ig_al_init_meta_load(const char *path, const char *model_path, const struct
  * distances): the CPU backend's (IGRADV_CPU), else (other backends) the best this CPU runs. */
 static inline enum ig_regress_isa ig_al_kernel_isa(const struct ig_backend *be)
 {
-    enum ig_regress_isa isa = IG_REGRESS_ISA_AUTO;
-    if (!ig_regress_isa_parse(ig_backend_isa_name(be), &isa)) isa = IG_REGRESS_ISA_AUTO;
+    enum ig_regress_isa isa = IG_REGRESS_ISA_AUTO;   /* kept when the name is "" (not a CPU backend) */
+    ig_regress_isa_parse(ig_backend_isa_name(be), &isa);
     return isa;
 }
 
